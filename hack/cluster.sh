@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# A real local Kubernetes control plane on loopback: etcd, kube-apiserver (RBAC on, TLS with
+# openssl-made certificates), kube-controller-manager, kube-scheduler and kwok with one fake Node.
+#
+#   hack/cluster.sh up      build (cached) and start; prints the env line to use it
+#   hack/cluster.sh env     print `export KUBECONFIG=...` etc. for a running cluster
+#   hack/cluster.sh status  which processes run, and the API server's /readyz
+#   hack/cluster.sh down    stop what `up` started (by pid) and remove its state
+#
+# Environment:
+#   AGENTRY_CLUSTER_DIR      state dir (default: <repo>/.agentry/cluster); several dirs, several clusters
+#   AGENTRY_APISERVER_PORT   fixed API server port (default: a free one)
+#   AGENTRY_APISERVER_ARGS   extra kube-apiserver flags (tests use it, e.g. --watch-cache=false)
+#   AGENTRY_CLUSTER_COMPONENTS  "full" (default) or "apiserver" (etcd + kube-apiserver only)
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/.." && pwd)
+dir=${AGENTRY_CLUSTER_DIR:-$repo/.agentry/cluster}
+components=${AGENTRY_CLUSTER_COMPONENTS:-full}
+
+die() { echo "cluster: $*" >&2; exit 1; }
+say() { echo "cluster: $*" >&2; }
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$((20000 + RANDOM % 30000))
+    port_in_use "$p" || { echo "$p"; return; }
+  done
+  die "no free loopback port found"
+}
+
+pid_alive() { [ -f "$dir/pids/$1" ] && kill -0 "$(cat "$dir/pids/$1")" 2>/dev/null; }
+
+curl_api() {
+  curl -sS --max-time 5 --cacert "$dir/pki/ca.crt" --cert "$dir/pki/admin.crt" \
+    --key "$dir/pki/admin.key" "https://127.0.0.1:$(cat "$dir/apiserver.port")$1"
+}
+
+gen_certs() {
+  local pki=$dir/pki
+  mkdir -p "$pki"
+  cd "$pki"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 \
+    -subj "/CN=agentry-local-ca" >/dev/null 2>&1
+  # name CN O [SANs]: a key and a certificate signed by the CA
+  issue() {
+    local name=$1 cn=$2 o=$3 san=${4:-}
+    openssl req -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" \
+      -subj "/CN=$cn${o:+/O=$o}" >/dev/null 2>&1
+    local ext="extendedKeyUsage=clientAuth"
+    if [ -n "$san" ]; then ext="extendedKeyUsage=serverAuth,clientAuth
+subjectAltName=$san"; fi
+    openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -out "$name.crt" \
+      -days 3650 -extfile <(echo "$ext") >/dev/null 2>&1
+    rm -f "$name.csr"
+  }
+  issue apiserver kube-apiserver "" \
+    "IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+  issue admin admin system:masters
+  issue controller-manager system:kube-controller-manager ""
+  issue scheduler system:kube-scheduler ""
+  issue kwok kwok system:masters
+  openssl genrsa -out sa.key 2048 >/dev/null 2>&1
+  openssl rsa -in sa.key -pubout -out sa.pub >/dev/null 2>&1
+  cd - >/dev/null
+}
+
+write_kubeconfig() { # file user
+  cat >"$1" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: agentry-local
+  cluster:
+    server: https://127.0.0.1:$api_port
+    certificate-authority: $dir/pki/ca.crt
+users:
+- name: $2
+  user:
+    client-certificate: $dir/pki/$2.crt
+    client-key: $dir/pki/$2.key
+contexts:
+- name: agentry-local
+  context: {cluster: agentry-local, user: $2}
+current-context: agentry-local
+KC
+}
+
+start() { # name args...
+  local name=$1; shift
+  "$@" >"$dir/logs/$name.log" 2>&1 &
+  echo $! >"$dir/pids/$name"
+}
+
+# wait_for WHAT SECONDS PROC CMD...: polls CMD until it succeeds; fails fast if PROC died.
+wait_for() {
+  local what=$1 secs=$2 proc=$3; shift 3
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    if ! pid_alive "$proc"; then
+      tail -n 15 "$dir/logs/$proc.log" >&2
+      die "$proc exited while waiting for $what (log: $dir/logs/$proc.log)"
+    fi
+    [ $SECONDS -lt $deadline ] || die "timed out after ${secs}s waiting for $what (logs: $dir/logs)"
+    sleep 0.2
+  done
+}
+
+up() {
+  if [ -f "$dir/apiserver.port" ] && pid_alive kube-apiserver; then
+    say "already running in $dir"
+    env_lines
+    return
+  fi
+  [ ! -d "$dir" ] || down >/dev/null 2>&1 || true
+  bin=$("$here/build-tools.sh") || exit 1
+  mkdir -p "$dir/logs" "$dir/pids" "$dir/etcd"
+  echo "$bin" >"$dir/bin"
+
+  api_port=${AGENTRY_APISERVER_PORT:-$(free_port)}
+  if port_in_use "$api_port"; then
+    die "port $api_port is already in use: set AGENTRY_APISERVER_PORT to a free port (or unset it) and retry"
+  fi
+  local etcd_port etcd_peer kcm_port sched_port kwok_port
+  etcd_port=$(free_port); etcd_peer=$(free_port); kcm_port=$(free_port)
+  sched_port=$(free_port); kwok_port=$(free_port)
+  echo "$api_port" >"$dir/apiserver.port"
+  echo "$etcd_port" >"$dir/etcd.port"
+
+  gen_certs
+  write_kubeconfig "$dir/kubeconfig" admin
+  write_kubeconfig "$dir/controller-manager.kubeconfig" controller-manager
+  write_kubeconfig "$dir/scheduler.kubeconfig" scheduler
+  write_kubeconfig "$dir/kwok.kubeconfig" kwok
+
+  start etcd "$bin/etcd" --data-dir "$dir/etcd" --name agentry \
+    --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+    --listen-peer-urls "http://127.0.0.1:$etcd_peer" --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer" \
+    --initial-cluster "agentry=http://127.0.0.1:$etcd_peer" --quota-backend-bytes 2147483648 \
+    --unsafe-no-fsync --log-level warn
+  wait_for "etcd on :$etcd_port" 30 etcd curl -sf "http://127.0.0.1:$etcd_port/health"
+
+  # shellcheck disable=SC2086
+  start kube-apiserver "$bin/kube-apiserver" \
+    --etcd-servers "http://127.0.0.1:$etcd_port" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
+    --tls-cert-file "$dir/pki/apiserver.crt" --tls-private-key-file "$dir/pki/apiserver.key" \
+    --client-ca-file "$dir/pki/ca.crt" \
+    --service-account-key-file "$dir/pki/sa.pub" --service-account-signing-key-file "$dir/pki/sa.key" \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --api-audiences https://kubernetes.default.svc.cluster.local \
+    --authorization-mode RBAC --service-cluster-ip-range 10.0.0.0/24 --allow-privileged=true \
+    --profiling=false --v 1 ${AGENTRY_APISERVER_ARGS:-}
+  wait_for "kube-apiserver /readyz on :$api_port" 120 kube-apiserver \
+    bash -c "[ \"\$(curl -s --max-time 5 --cacert '$dir/pki/ca.crt' --cert '$dir/pki/admin.crt' --key '$dir/pki/admin.key' https://127.0.0.1:$api_port/readyz)\" = ok ]"
+
+  if [ "$components" = full ]; then
+    start kube-controller-manager "$bin/kube-controller-manager" \
+      --kubeconfig "$dir/controller-manager.kubeconfig" \
+      --authentication-kubeconfig "$dir/controller-manager.kubeconfig" \
+      --authorization-kubeconfig "$dir/controller-manager.kubeconfig" \
+      --bind-address 127.0.0.1 --secure-port "$kcm_port" --leader-elect=false \
+      --service-account-private-key-file "$dir/pki/sa.key" --root-ca-file "$dir/pki/ca.crt" \
+      --use-service-account-credentials=true --controllers '*' --v 1
+    start kube-scheduler "$bin/kube-scheduler" \
+      --kubeconfig "$dir/scheduler.kubeconfig" \
+      --authentication-kubeconfig "$dir/scheduler.kubeconfig" \
+      --authorization-kubeconfig "$dir/scheduler.kubeconfig" \
+      --bind-address 127.0.0.1 --secure-port "$sched_port" --leader-elect=false --v 1
+    start kwok "$bin/kwok" --kubeconfig "$dir/kwok.kubeconfig" \
+      --manage-all-nodes=false \
+      --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+      --disregard-status-with-annotation-selector kwok.x-k8s.io/status=custom \
+      --cidr 10.244.0.0/16 --node-ip 10.244.0.1 \
+      --server-address "127.0.0.1:$kwok_port"
+    create_node
+    wait_for "the kwok node to be Ready" 60 kwok \
+      "$bin/kubectl" --kubeconfig "$dir/kubeconfig" wait --for=condition=Ready node/kwok-node-0 --timeout=2s
+    wait_for "the default ServiceAccount" 60 kube-controller-manager \
+      "$bin/kubectl" --kubeconfig "$dir/kubeconfig" get serviceaccount default -n default
+  fi
+  say "up: API server https://127.0.0.1:$api_port (state and logs in $dir)"
+  env_lines
+}
+
+create_node() {
+  "$bin/kubectl" --kubeconfig "$dir/kubeconfig" apply -f - >/dev/null <<'NODE'
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-0
+  annotations:
+    node.alpha.kubernetes.io/ttl: "0"
+    kwok.x-k8s.io/node: fake
+  labels:
+    kubernetes.io/hostname: kwok-node-0
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    type: kwok
+status:
+  allocatable: {cpu: "64", memory: 256Gi, pods: "2000"}
+  capacity: {cpu: "64", memory: 256Gi, pods: "2000"}
+NODE
+}
+
+env_lines() {
+  [ -f "$dir/apiserver.port" ] || die "no cluster in $dir: run hack/cluster.sh up"
+  echo "export KUBECONFIG=$dir/kubeconfig"
+  echo "export AGENTRY_CLUSTER_DIR=$dir"
+  echo "export AGENTRY_APISERVER_URL=https://127.0.0.1:$(cat "$dir/apiserver.port")"
+  echo "export AGENTRY_ETCD_URL=http://127.0.0.1:$(cat "$dir/etcd.port")"
+  echo "export PATH=$(cat "$dir/bin"):\$PATH"
+}
+
+status() {
+  [ -d "$dir/pids" ] || { echo "no cluster in $dir"; return 1; }
+  local rc=0
+  for f in "$dir"/pids/*; do
+    local n; n=$(basename "$f")
+    if pid_alive "$n"; then echo "$n: running (pid $(cat "$f"))"; else echo "$n: not running"; rc=1; fi
+  done
+  echo "readyz: $(curl_api /readyz 2>&1 || true)"
+  return $rc
+}
+
+down() {
+  [ -d "$dir" ] || { say "nothing to stop in $dir"; return 0; }
+  local order=(kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
+  for n in "${order[@]}"; do
+    if pid_alive "$n"; then kill -TERM "$(cat "$dir/pids/$n")" 2>/dev/null || true; fi
+  done
+  for n in "${order[@]}"; do
+    [ -f "$dir/pids/$n" ] || continue
+    local pid; pid=$(cat "$dir/pids/$n")
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  rm -rf "$dir"
+  say "down: stopped and removed $dir"
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  env) env_lines ;;
+  status) status ;;
+  *) echo "usage: hack/cluster.sh up|down|env|status" >&2; exit 2 ;;
+esac

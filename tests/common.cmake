@@ -1,0 +1,11 @@
+agentry_test(common_unit_test LABEL unit SOURCES
+  unit/common/backoff_test.cc
+  unit/common/health_test.cc
+  unit/common/result_test.cc
+)
+agentry_test(control_plane_integration_test LABEL integration SOURCES
+  integration/control_plane_test.cc
+)
+agentry_test(redis_support_integration_test LABEL integration SOURCES
+  integration/redis_support_test.cc
+)

@@ -1,0 +1,43 @@
+#include "common/result.h"
+
+#include <gtest/gtest.h>
+
+#include "common/http_util.h"
+
+namespace agentry {
+namespace {
+
+Result<int> parse_positive(int v) {
+  if (v <= 0) return invalid_argument("must be positive");
+  return v;
+}
+
+TEST(Result, HoldsValueOrStatus) {
+  auto ok = parse_positive(3);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(*ok, 3);
+  EXPECT_TRUE(ok.status().is_ok());
+
+  auto bad = parse_positive(-1);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(bad.status().http_status(), 400);
+  EXPECT_EQ(bad.status().to_string(), "InvalidArgument (400): must be positive");
+}
+
+TEST(HttpUtil, ParsesHostPort) {
+  std::string host;
+  int port = 0;
+  ASSERT_TRUE(http::parse_host_port(":8080", &host, &port));
+  EXPECT_EQ(host, "0.0.0.0");
+  EXPECT_EQ(port, 8080);
+  ASSERT_TRUE(http::parse_host_port("127.0.0.1:9", &host, &port));
+  EXPECT_EQ(host, "127.0.0.1");
+  EXPECT_EQ(port, 9);
+  EXPECT_FALSE(http::parse_host_port("8080", &host, &port));
+  EXPECT_FALSE(http::parse_host_port(":99999", &host, &port));
+  EXPECT_FALSE(http::parse_host_port(":80x", &host, &port));
+}
+
+}  // namespace
+}  // namespace agentry
