@@ -1,0 +1,18 @@
+# Shared by hack/test.sh and hack/demo.sh: paths and the CMake build.
+# shellcheck shell=bash
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cache=${AGENTRY_CACHE:-$HOME/.cache/agentry}
+# One build tree per checkout path, kept under the cache so a rerun only rebuilds what changed.
+build_root=${AGENTRY_BUILD_DIR:-$cache/build/$(printf '%s' "$repo" | sha1sum | cut -c1-12)}
+export PATH=/usr/local/go/bin:$PATH
+
+# cmake_build DIR [cmake -D options...]: configure (once) and build everything with -j2.
+cmake_build() {
+  local dir=$1; shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    cmake -S "$repo" -B "$dir" -G Ninja "$@" >"$dir.configure.log" 2>&1 || {
+      mkdir -p "$dir"; tail -n 20 "$dir.configure.log" >&2
+      echo "cmake configure failed (log: $dir.configure.log); run hack/install-deps.sh" >&2; return 1; }
+  fi
+  cmake --build "$dir" -j2
+}

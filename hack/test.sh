@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The README's test command: installs what it needs, builds (release and ASan+UBSan), brings up a
+# real local control plane, and runs the whole suite with CTest. Idempotent.
+#   hack/test.sh            everything
+#   hack/test.sh -R Regex   only tests matching (passed to ctest)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$repo"
+start=$SECONDS
+step() { echo "==> $* ($((SECONDS - start))s)"; }
+
+step "dependencies"
+hack/install-deps.sh
+step "control-plane tools (cached; the first build takes 10-20 minutes)"
+hack/build-tools.sh >/dev/null
+
+mkdir -p "$build_root"
+step "build (ASan+UBSan) in $build_root/asan"
+cmake_build "$build_root/asan" -DCMAKE_BUILD_TYPE=Debug -DAGENTRY_SANITIZE=ON
+step "build (release) in $build_root/release"
+cmake_build "$build_root/release" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTRY_BENCH=ON
+
+# One control plane for the whole run, stopped on any exit.
+cluster_dir=$(mktemp -d /tmp/agentry-test-cluster.XXXXXX)
+export AGENTRY_CLUSTER_DIR=$cluster_dir
+trap 'hack/cluster.sh down >/dev/null 2>&1 || true' EXIT
+step "local control plane"
+hack/cluster.sh up >/dev/null
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
+step "unit tests under ASan+UBSan"
+ctest --test-dir "$build_root/asan" -L unit -j2 --output-on-failure --timeout 300 "$@"
+step "unit and integration tests (release)"
+ctest --test-dir "$build_root/release" -j2 --output-on-failure --timeout 900 "$@"
+step "done"
