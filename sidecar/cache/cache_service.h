@@ -1,0 +1,102 @@
+// The multi-layer cache: L1 in process, L2 in Redis shared by the agent's replicas.
+//
+// Reads try L1, then Redis (GET + PTTL in one round trip) and promote to L1 with the remaining TTL
+// (capped by l1_max_ttl). Writes go to Redis and drop the L1 copy; the next read promotes it.
+//
+// Coherence: one dedicated connection enables CLIENT TRACKING ... REDIRECT <itself> BCAST PREFIX
+// <key_prefix> and SUBSCRIBEs to __redis__:invalidate (RESP2 redirect mode), so every write by any
+// replica evicts the key from every replica's L1 about one network round trip later. While that
+// channel is down L1 is bypassed (reads go to Redis); when it comes back L1 is flushed, since
+// invalidations may have been missed. A promotion racing an invalidation is dropped (epoch check).
+//
+// Redis down: reads are served from L1 only, writes land in L1 only, degraded() reports it (gauge
+// agentry_cache_degraded), and the pool reconnects by itself.
+#pragma once
+
+#include <prometheus/gauge.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "common/result.h"
+#include "sidecar/cache/l1_cache.h"
+#include "sidecar/cache/redis_pool.h"
+
+namespace agentry::cache {
+
+struct CacheOptions {
+  L1Options l1;
+  std::optional<RedisOptions> redis;  // none: L1 only (single replica)
+  std::string key_prefix = "agentry:cache:";  // Redis key = prefix + key; also the BCAST prefix
+  Ms default_ttl{300000};                      // the guidelines' 300 s
+  Ms max_ttl{7LL * 24 * 3600 * 1000};
+  Ms l1_max_ttl{60000};  // an L1 copy never outlives this (backstop for the staleness bound)
+  size_t max_key_bytes = 512;
+  size_t max_value_bytes = 1u << 20;
+  Ms maintenance_interval{1000};  // TTL sweep and metrics publication
+};
+
+class CacheService {
+ public:
+  explicit CacheService(CacheOptions opts);
+  ~CacheService();
+  CacheService(const CacheService&) = delete;
+  CacheService& operator=(const CacheService&) = delete;
+
+  struct Value {
+    std::string value;
+    Ms ttl_left{0};
+    const char* source = "l1";  // "l1" or "l2"
+    bool degraded = false;      // served from L1 because Redis is down
+  };
+  struct WriteResult {
+    bool degraded = false;  // stored only in this replica's L1
+  };
+
+  // kNotFound on a miss; kUnavailable when Redis is down and L1 does not have the key.
+  Result<Value> get(const std::string& key);
+  // ttl 0: default_ttl. kInvalidArgument for bad keys or TTLs, kResourceExhausted (413) for size.
+  Result<WriteResult> put(const std::string& key, std::string value, Ms ttl);
+  // kNotFound when the key was in neither layer.
+  Result<WriteResult> erase(const std::string& key);
+
+  Status validate_key(const std::string& key) const;
+  Status validate_ttl(Ms ttl) const;
+
+  nlohmann::json stats() const;
+  bool degraded() const;
+  // "" when healthy, else why the cache is degraded (for /readyz detail).
+  std::string degraded_reason() const;
+  bool tracking_connected() const { return tracking_ok_.load(); }
+
+  L1Cache& l1() { return l1_; }
+  RedisPool* pool() { return pool_.get(); }
+  const CacheOptions& options() const { return opts_; }
+
+ private:
+  void listener_loop();
+  void maintenance_loop();
+  void on_invalidate(const Reply& payload);
+
+  CacheOptions opts_;
+  L1Cache l1_;
+  std::unique_ptr<RedisPool> pool_;
+  std::atomic<bool> tracking_ok_{false};
+  std::atomic<uint64_t> epoch_{0};  // bumped by every invalidation and channel change
+  std::atomic<uint64_t> invalidations_{0}, l2_hits_{0}, l2_misses_{0}, degraded_reads_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread listener_, maintenance_;
+  prometheus::Gauge* g_degraded_;
+  prometheus::Gauge* g_tracking_;
+};
+
+}  // namespace agentry::cache
