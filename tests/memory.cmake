@@ -8,3 +8,8 @@ agentry_test(cache_unit_test LABEL unit SOURCES
   unit/memory/l1_cache_test.cc
   LIBS agentry_cache
 )
+agentry_test(cache_redis_integration_test LABEL integration SOURCES
+  integration/memory/cache_redis_test.cc
+  LIBS agentry_cache
+  SERIAL
+)
