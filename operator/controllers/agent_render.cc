@@ -1,0 +1,452 @@
+#include "operator/controllers/agent_render.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "operator/planner/capacity_planner.h"
+
+namespace agentry::controllers {
+namespace {
+
+using nlohmann::json;
+
+const json& at_or_null(const json& j, const char* ptr) {
+  static const json kNull;
+  auto p = json::json_pointer(ptr);
+  return j.contains(p) ? j.at(p) : kNull;
+}
+
+int int_at(const json& j, const char* ptr, int def) {
+  const json& v = at_or_null(j, ptr);
+  return v.is_number_integer() ? v.get<int>() : def;
+}
+
+std::string str_at(const json& j, const char* ptr, const std::string& def = "") {
+  const json& v = at_or_null(j, ptr);
+  return v.is_string() ? v.get<std::string>() : def;
+}
+
+bool bool_at(const json& j, const char* ptr, bool def) {
+  const json& v = at_or_null(j, ptr);
+  return v.is_boolean() ? v.get<bool>() : def;
+}
+
+json labels_for(const std::string& agent) {
+  return {{"app.kubernetes.io/name", "agentry-agent"},
+          {"app.kubernetes.io/instance", agent},
+          {"app.kubernetes.io/managed-by", "agentry-operator"},
+          {"agentry.dev/agent", agent}};
+}
+
+json owner_ref(const json& agent) {
+  return json::array({{{"apiVersion", "agentry.dev/v1alpha1"},
+                       {"kind", "Agent"},
+                       {"name", agent["metadata"]["name"]},
+                       {"uid", agent["metadata"].value("uid", "")},
+                       {"controller", true},
+                       {"blockOwnerDeletion", true}}});
+}
+
+json object_meta(const json& agent, const std::string& name) {
+  return {{"name", name},
+          {"namespace", agent["metadata"].value("namespace", "default")},
+          {"labels", labels_for(agent["metadata"]["name"].get<std::string>())},
+          {"ownerReferences", owner_ref(agent)}};
+}
+
+// Merges {requests, limits} quantity maps: `over` wins field by field.
+json merge_resources(const json& base, const json& over) {
+  json out = base.is_object() ? base : json::object();
+  if (!over.is_object()) return out;
+  for (const char* part : {"requests", "limits"}) {
+    if (!over.contains(part) || !over[part].is_object()) continue;
+    for (auto& [k, v] : over[part].items()) out[part][k] = v;
+  }
+  return out;
+}
+
+std::string quantity_str(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number()) return v.dump();
+  return "";
+}
+
+// Keeps every limit >= its request and every request within the policy ceiling.
+void clamp_resources(json& res, const json& max, std::vector<std::string>* warnings) {
+  for (const char* r : {"cpu", "memory"}) {
+    auto parse = [&](const std::string& q, int64_t* v) {
+      return std::string(r) == "cpu" ? planner::parse_cpu(q, v) : planner::parse_memory(q, v);
+    };
+    auto fmt = [&](int64_t v) {
+      return std::string(r) == "cpu" ? planner::format_cpu(v) : planner::format_memory(v);
+    };
+    int64_t req = 0, lim = 0, ceiling = 0;
+    bool has_req = res.contains("requests") && res["requests"].contains(r) &&
+                   parse(quantity_str(res["requests"][r]), &req);
+    bool has_lim = res.contains("limits") && res["limits"].contains(r) &&
+                   parse(quantity_str(res["limits"][r]), &lim);
+    bool has_max = max.is_object() && max.contains(r) && parse(quantity_str(max[r]), &ceiling);
+    if (has_max && has_req && req > ceiling) {
+      warnings->push_back(std::string(r) + " request " + quantity_str(res["requests"][r]) +
+                          " exceeds the policy maximum " + quantity_str(max[r]) + "; capped");
+      req = ceiling;
+      res["requests"][r] = fmt(req);
+    }
+    if (has_max && has_lim && lim > ceiling) {
+      lim = ceiling;
+      res["limits"][r] = fmt(lim);
+    }
+    if (has_req && has_lim && lim < req) {
+      warnings->push_back(std::string(r) + " limit raised to the request " + fmt(req));
+      res["limits"][r] = fmt(req);
+    }
+  }
+}
+
+json hpa_metric(const char* resource, int target) {
+  return {{"type", "Resource"},
+          {"resource",
+           {{"name", resource},
+            {"target", {{"type", "Utilization"}, {"averageUtilization", target}}}}}};
+}
+
+json restricted_security_context() {
+  return {{"allowPrivilegeEscalation", false},
+          {"readOnlyRootFilesystem", true},
+          {"runAsNonRoot", true},
+          {"capabilities", {{"drop", json::array({"ALL"})}}}};
+}
+
+}  // namespace
+
+std::string owned_name(const std::string& agent) { return agent + "-agent"; }
+std::string token_secret_name(const std::string& agent) { return agent + "-agent-token"; }
+
+json selector_labels(const std::string& agent) { return {{"agentry.dev/agent", agent}}; }
+std::string selector_string(const std::string& agent) { return "agentry.dev/agent=" + agent; }
+
+std::string service_endpoint(const json& agent) {
+  return "http://" + owned_name(agent["metadata"]["name"].get<std::string>()) + "." +
+         agent["metadata"].value("namespace", "default") + ".svc:" + std::to_string(kSidecarPort);
+}
+
+std::optional<std::string> resolve(const json& agent, const json& policy, EffectiveSpec* out) {
+  const json& spec = agent.at("spec");
+  EffectiveSpec e;
+  e.autoscaling = bool_at(spec, "/autoscaling/enabled", true);
+  e.cpu_target = int_at(spec, "/autoscaling/targetCPUUtilizationPercentage",
+                        int_at(policy, "/autoscaling/targetCPUUtilizationPercentage", 70));
+  e.memory_target = int_at(spec, "/autoscaling/targetMemoryUtilizationPercentage",
+                           int_at(policy, "/autoscaling/targetMemoryUtilizationPercentage", 80));
+
+  std::optional<planner::Plan> plan;
+  const json& target = at_or_null(spec, "/capacity/targetRPS");
+  if (target.is_number_integer()) {
+    auto in = planner::inputs_from_policy(policy, target.get<int64_t>());
+    in.cpu_target_percent = e.cpu_target;
+    in.memory_target_percent = e.memory_target;
+    plan = planner::plan(in);
+    if (plan->capped) e.warnings.push_back("capacity plan: " + plan->note);
+  }
+
+  int planned = plan ? plan->replicas : 0;
+  e.min_replicas = int_at(spec, "/autoscaling/minReplicas",
+                          plan ? planned : int_at(policy, "/autoscaling/minReplicas", 1));
+  e.max_replicas = int_at(spec, "/autoscaling/maxReplicas",
+                          int_at(policy, "/autoscaling/maxReplicas", std::max(1, e.min_replicas)));
+  if (plan && !at_or_null(spec, "/autoscaling/maxReplicas").is_number_integer()) {
+    e.max_replicas = std::max(e.max_replicas, planned);
+  }
+  if (e.autoscaling && e.min_replicas > e.max_replicas) {
+    return "autoscaling.minReplicas " + std::to_string(e.min_replicas) +
+           " is greater than maxReplicas " + std::to_string(e.max_replicas) +
+           " (after applying the policy's defaults)";
+  }
+  e.replicas = int_at(spec, "/replicas", plan ? planned : 1);
+
+  json res = merge_resources(at_or_null(policy, "/resources"), json::object());
+  res.erase("max");
+  if (plan) res = merge_resources(res, planner::to_json(*plan)["resources"]);
+  res = merge_resources(res, at_or_null(spec, "/resources"));
+  clamp_resources(res, at_or_null(policy, "/resources/max"), &e.warnings);
+  e.resources = res;
+  *out = std::move(e);
+  return std::nullopt;
+}
+
+std::string render_sidecar_config(const json& agent, const json& policy) {
+  const json& spec = agent.at("spec");
+  std::string provider = str_at(spec, "/model/provider", "ollama");
+  std::string def_endpoint =
+      provider == "openai" ? "https://api.openai.com" : "http://ollama:11434";
+  json tools = json::array();
+  for (const auto& t : at_or_null(spec, "/tools").is_array() ? spec["tools"] : json::array()) {
+    json tool = {{"name", t.value("name", "")},
+                 {"description", t.value("description", "")},
+                 {"url", t.value("url", "")},
+                 {"method", t.value("method", "POST")},
+                 {"timeout_seconds", t.value("timeoutSeconds", 30)}};
+    if (t.contains("parameters")) tool["parameters"] = t["parameters"];
+    tools.push_back(tool);
+  }
+  json cfg = {
+      {"listen", "0.0.0.0:" + std::to_string(kSidecarPort)},
+      {"token_file", "/var/run/agentry/token"},
+      {"agent",
+       {{"name", agent["metadata"]["name"]},
+        {"namespace", agent["metadata"].value("namespace", "default")},
+        {"system_prompt", str_at(spec, "/systemPrompt")},
+        {"tools", tools},
+        {"max_tool_turns", int_at(spec, "/execution/maxToolTurns", 8)},
+        {"chunk_input_bytes", int_at(spec, "/execution/chunkInputBytes", 0)}}},
+      {"provider",
+       {{"type", provider},
+        {"endpoint", str_at(spec, "/model/endpoint", def_endpoint)},
+        {"model", str_at(spec, "/model/name")},
+        {"api_key_env", "AGENTRY_PROVIDER_API_KEY"},
+        {"temperature", at_or_null(spec, "/model/temperature").is_number()
+                            ? spec["model"]["temperature"].get<double>()
+                            : 0.0},
+        {"retries", int_at(spec, "/execution/retries", 3)}}},
+      {"limits",
+       {{"max_concurrency", int_at(spec, "/execution/maxConcurrency", 200)},
+        {"queue_size", int_at(spec, "/execution/queueSize", 1000)},
+        {"execution_timeout_seconds", int_at(spec, "/execution/timeoutSeconds", 120)}}},
+      {"cache",
+       {{"enabled", bool_at(spec, "/cache/enabled", true)},
+        {"redis_url", str_at(spec, "/cache/redis/url")},
+        {"default_ttl_seconds", int_at(spec, "/cache/ttlSeconds", 300)},
+        {"l1_max_entries", int_at(spec, "/cache/l1MaxEntries", 10000)},
+        {"l1_max_bytes", at_or_null(spec, "/cache/l1MaxBytes").is_number_integer()
+                             ? spec["cache"]["l1MaxBytes"].get<int64_t>()
+                             : int64_t{64} << 20}}},
+      {"memory",
+       {{"enabled", bool_at(spec, "/memory/enabled", true)},
+        {"memory_backend", str_at(spec, "/memory/backend", "embedded")},
+        {"redis_url", str_at(spec, "/memory/redis/url")},
+        {"memory_dir", "/var/lib/agentry/memory"},
+        {"memory_max_entries", int_at(spec, "/memory/maxEntries", 100000)},
+        {"ttl_seconds", int_at(spec, "/memory/ttlSeconds", 0)},
+        {"embedding_dim", int_at(spec, "/memory/embeddingDimension", 384)},
+        {"recall_top_k", int_at(spec, "/memory/recallTopK", 4)}}},
+      {"memory_pressure", {{"threshold", int_at(policy, "/memoryPressurePercent", 80) / 100.0}}},
+  };
+  if (spec.contains("model") && spec["model"].contains("caBundleSecretRef")) {
+    cfg["provider"]["ca_bundle_file"] = "/var/run/agentry/provider-ca/ca.crt";
+  }
+  if (at_or_null(spec, "/model/maxTokens").is_number_integer()) {
+    cfg["provider"]["max_tokens"] = spec["model"]["maxTokens"];
+  }
+  return cfg.dump(2) + "\n";
+}
+
+RenderedObjects render(const RenderInput& in) {
+  const json& agent = in.agent;
+  const json& spec = agent.at("spec");
+  const std::string name = agent["metadata"]["name"];
+  const std::string ns = agent["metadata"].value("namespace", "default");
+  const std::string obj = owned_name(name);
+  const EffectiveSpec& e = in.effective;
+  RenderedObjects r;
+
+  r.config_map = {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", object_meta(agent, obj)},
+                  {"data", {{"config.yaml", in.config}}}};
+  r.secret = {{"apiVersion", "v1"},
+              {"kind", "Secret"},
+              {"metadata", object_meta(agent, token_secret_name(name))},
+              {"type", "Opaque"},
+              {"stringData", {{"token", in.token}}}};
+
+  json env = json::array();
+  if (spec.contains("model") && spec["model"].contains("apiKeySecretRef")) {
+    const json& ref = spec["model"]["apiKeySecretRef"];
+    env.push_back({{"name", "AGENTRY_PROVIDER_API_KEY"},
+                   {"valueFrom",
+                    {{"secretKeyRef",
+                      {{"name", ref.value("name", "")}, {"key", ref.value("key", "api-key")}}}}}});
+  }
+  for (const char* section : {"cache", "memory"}) {
+    json ptr = at_or_null(spec, (std::string("/") + section + "/redis/passwordSecretRef").c_str());
+    if (ptr.is_object()) {
+      env.push_back({{"name", std::string("AGENTRY_") + (section[0] == 'c' ? "CACHE" : "MEMORY") +
+                                  "_REDIS_PASSWORD"},
+                     {"valueFrom",
+                      {{"secretKeyRef",
+                        {{"name", ptr.value("name", "")}, {"key", ptr.value("key", "api-key")}}}}}});
+    }
+  }
+  json mounts = json::array({
+      {{"name", "config"}, {"mountPath", "/etc/agentry"}, {"readOnly", true}},
+      {{"name", "token"}, {"mountPath", "/var/run/agentry"}, {"readOnly", true}},
+      {{"name", "data"}, {"mountPath", "/var/lib/agentry"}},
+      {{"name", "tmp"}, {"mountPath", "/tmp"}},
+  });
+  json volumes = json::array({
+      {{"name", "config"}, {"configMap", {{"name", obj}}}},
+      {{"name", "token"},
+       {"secret",
+        {{"secretName", token_secret_name(name)}, {"defaultMode", 0440},
+         {"items", json::array({{{"key", "token"}, {"path", "token"}}})}}}},
+      {{"name", "data"}, {"emptyDir", json::object()}},
+      {{"name", "tmp"}, {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", "64Mi"}}}},
+  });
+  if (spec.contains("model") && spec["model"].contains("caBundleSecretRef")) {
+    const json& ref = spec["model"]["caBundleSecretRef"];
+    volumes.push_back({{"name", "provider-ca"},
+                       {"secret",
+                        {{"secretName", ref.value("name", "")},
+                         {"items", json::array({{{"key", ref.value("key", "ca.crt")},
+                                                 {"path", "ca.crt"}}})}}}});
+    mounts.push_back(
+        {{"name", "provider-ca"}, {"mountPath", "/var/run/agentry/provider-ca"}, {"readOnly", true}});
+  }
+  auto probe = [](const char* path, int period) {
+    return json{{"httpGet", {{"path", path}, {"port", "http"}}},
+                {"periodSeconds", period},
+                {"timeoutSeconds", 2},
+                {"failureThreshold", 3}};
+  };
+  json sidecar = {
+      {"name", "agentry-sidecar"},
+      {"image", str_at(spec, "/sidecarImage", in.settings.sidecar_image)},
+      {"args", json::array({"--config", "/etc/agentry/config.yaml"})},
+      {"ports", json::array({{{"name", "http"}, {"containerPort", kSidecarPort}, {"protocol", "TCP"}}})},
+      {"env", env},
+      {"volumeMounts", mounts},
+      {"livenessProbe", probe("/healthz", 10)},
+      {"readinessProbe", probe("/readyz", 5)},
+      {"resources", e.resources},
+      {"securityContext", restricted_security_context()},
+  };
+  json containers = json::array({sidecar});
+  if (spec.contains("container")) {
+    const json& c = spec["container"];
+    json user = {{"name", "agent"}, {"image", c.value("image", "")}};
+    for (const char* f : {"command", "args", "ports", "resources"}) {
+      if (c.contains(f)) user[f] = c[f];
+    }
+    json uenv = c.value("env", json::array());
+    uenv.push_back({{"name", "AGENTRY_SIDECAR_URL"},
+                    {"value", "http://127.0.0.1:" + std::to_string(kSidecarPort)}});
+    uenv.push_back({{"name", "AGENTRY_TOKEN_FILE"}, {"value", "/var/run/agentry/token"}});
+    user["env"] = uenv;
+    user["volumeMounts"] =
+        json::array({{{"name", "token"}, {"mountPath", "/var/run/agentry"}, {"readOnly", true}}});
+    user["securityContext"] = restricted_security_context();
+    containers.push_back(user);
+  }
+  json pod_spec = {
+      {"automountServiceAccountToken", false},
+      {"enableServiceLinks", false},
+      {"securityContext",
+       {{"runAsNonRoot", true},
+        {"runAsUser", 65532},
+        {"runAsGroup", 65532},
+        {"fsGroup", 65532},
+        {"seccompProfile", {{"type", "RuntimeDefault"}}}}},
+      {"containers", containers},
+      {"volumes", volumes},
+  };
+  if (spec.contains("imagePullSecrets")) pod_spec["imagePullSecrets"] = spec["imagePullSecrets"];
+
+  json dep_spec = {
+      {"selector", {{"matchLabels", selector_labels(name)}}},
+      {"template",
+       {{"metadata",
+         {{"labels", labels_for(name)}, {"annotations", {{"agentry.dev/config-hash", in.config_hash}}}}},
+        {"spec", pod_spec}}},
+  };
+  // While the HPA runs, spec.replicas is left out of our apply so the HPA alone owns it.
+  if (!e.autoscaling) dep_spec["replicas"] = e.replicas;
+  r.deployment = {{"apiVersion", "apps/v1"},
+                  {"kind", "Deployment"},
+                  {"metadata", object_meta(agent, obj)},
+                  {"spec", dep_spec}};
+
+  r.service = {{"apiVersion", "v1"},
+               {"kind", "Service"},
+               {"metadata", object_meta(agent, obj)},
+               {"spec",
+                {{"type", "ClusterIP"},
+                 {"selector", selector_labels(name)},
+                 {"ports", json::array({{{"name", "http"},
+                                         {"port", kSidecarPort},
+                                         {"targetPort", "http"},
+                                         {"protocol", "TCP"}}})}}}};
+
+  json from = json::array({
+      {{"podSelector", {{"matchLabels", selector_labels(name)}}}},
+      {{"namespaceSelector",
+        {{"matchLabels", {{"kubernetes.io/metadata.name", in.settings.operator_namespace}}}}},
+       {"podSelector", {{"matchLabels", {{"app.kubernetes.io/name", "agentry-operator"}}}}}},
+  });
+  const json& extra = at_or_null(spec, "/networkPolicy/allowFrom");
+  if (extra.is_array()) {
+    for (const auto& peer : extra) from.push_back(peer);
+  }
+  r.network_policy = {
+      {"apiVersion", "networking.k8s.io/v1"},
+      {"kind", "NetworkPolicy"},
+      {"metadata", object_meta(agent, obj)},
+      {"spec",
+       {{"podSelector", {{"matchLabels", selector_labels(name)}}},
+        {"policyTypes", json::array({"Ingress"})},
+        {"ingress",
+         json::array({{{"from", from},
+                       {"ports", json::array({{{"protocol", "TCP"}, {"port", kSidecarPort}}})}}})}}}};
+
+  if (e.autoscaling) {
+    json hpa_spec = {
+        {"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", obj}}},
+        {"minReplicas", e.min_replicas},
+        {"maxReplicas", e.max_replicas},
+        {"metrics", json::array({hpa_metric("cpu", e.cpu_target), hpa_metric("memory", e.memory_target)})},
+    };
+    const json& behavior = at_or_null(in.policy_spec, "/autoscaling/behavior");
+    if (behavior.is_object() && !behavior.empty()) hpa_spec["behavior"] = behavior;
+    r.hpa = json{{"apiVersion", "autoscaling/v2"},
+                 {"kind", "HorizontalPodAutoscaler"},
+                 {"metadata", object_meta(agent, obj)},
+                 {"spec", hpa_spec}};
+  }
+  // maxUnavailable 1 never blocks the eviction of a lone pod, so the budget is safe whenever more
+  // than one replica can run (an HPA may scale a min-1 agent up).
+  int most = e.autoscaling ? e.max_replicas : e.replicas;
+  if (most > 1) {
+    r.pdb = json{{"apiVersion", "policy/v1"},
+                 {"kind", "PodDisruptionBudget"},
+                 {"metadata", object_meta(agent, obj)},
+                 {"spec", {{"maxUnavailable", 1}, {"selector", {{"matchLabels", selector_labels(name)}}}}}};
+  }
+  return r;
+}
+
+std::string sha256_hex(const std::string& data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  std::string out;
+  char buf[3];
+  for (unsigned int i = 0; i < len; ++i) {
+    std::snprintf(buf, sizeof buf, "%02x", md[i]);
+    out += buf;
+  }
+  return out;
+}
+
+std::string random_token() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return {};
+  std::string out;
+  char buf[3];
+  for (unsigned char b : bytes) {
+    std::snprintf(buf, sizeof buf, "%02x", b);
+    out += buf;
+  }
+  return out;
+}
+
+}  // namespace agentry::controllers

@@ -1,0 +1,72 @@
+// Renders the objects an Agent owns from its spec and its policy: pure functions, no I/O, so the
+// whole mapping is unit-tested and the controller only applies what comes out (server-side apply).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace agentry::controllers {
+
+struct OperatorSettings {
+  std::string sidecar_image = "ghcr.io/agentry-dev/agentry-sidecar:0.1.0";
+  std::string operator_namespace = "agentry-system";
+  std::string default_policy = "production";
+};
+
+// The numbers the Agent will run with after merging its spec, its policy and the planner.
+struct EffectiveSpec {
+  bool autoscaling = true;
+  int replicas = 1;  // when autoscaling is off
+  int min_replicas = 1;
+  int max_replicas = 1;
+  int cpu_target = 70;
+  int memory_target = 80;
+  nlohmann::json resources;  // {"requests": {...}, "limits": {...}}
+  std::vector<std::string> warnings;  // e.g. a request capped at the policy ceiling
+};
+
+// Merges; an error message when the combination cannot work (e.g. min > max after defaults).
+std::optional<std::string> resolve(const nlohmann::json& agent, const nlohmann::json& policy_spec,
+                                   EffectiveSpec* out);
+
+// The sidecar's config file (YAML; rendered as JSON, which YAML reads as is).
+std::string render_sidecar_config(const nlohmann::json& agent, const nlohmann::json& policy_spec);
+
+struct RenderInput {
+  nlohmann::json agent;        // the Agent object
+  nlohmann::json policy_spec;  // the AgentPolicy's spec
+  EffectiveSpec effective;
+  std::string config;       // render_sidecar_config()
+  std::string config_hash;  // over config and referenced Secrets: rolls the pods when it changes
+  std::string token;        // the sidecar API token (kept from the existing Secret)
+  OperatorSettings settings;
+};
+
+struct RenderedObjects {
+  nlohmann::json config_map, secret, deployment, service, network_policy;
+  std::optional<nlohmann::json> hpa;  // only while autoscaling is on
+  std::optional<nlohmann::json> pdb;  // only when more than one replica can run
+};
+
+RenderedObjects render(const RenderInput& in);
+
+// Names of the owned objects.
+std::string owned_name(const std::string& agent);          // "<agent>-agent"
+std::string token_secret_name(const std::string& agent);   // "<agent>-agent-token"
+std::string service_endpoint(const nlohmann::json& agent);  // http://<svc>.<ns>.svc:8080
+nlohmann::json selector_labels(const std::string& agent);
+std::string selector_string(const std::string& agent);  // "agentry.dev/agent=<name>"
+
+// Hex SHA-256 (OpenSSL).
+std::string sha256_hex(const std::string& data);
+// 32 random bytes as hex from OpenSSL's CSPRNG.
+std::string random_token();
+
+inline constexpr int kSidecarPort = 8080;
+inline constexpr const char* kFieldManager = "agentry-operator";
+
+}  // namespace agentry::controllers

@@ -1,0 +1,172 @@
+#include "operator/controllers/agent_render.h"
+
+#include <gtest/gtest.h>
+
+#include "operator/controllers/builtin_policies.h"
+
+namespace agentry::controllers {
+namespace {
+
+using nlohmann::json;
+
+json agent(json spec) {
+  return {{"apiVersion", "agentry.dev/v1alpha1"},
+          {"kind", "Agent"},
+          {"metadata", {{"name", "researcher"}, {"namespace", "team-a"}, {"uid", "u-1"}, {"generation", 1}}},
+          {"spec", spec}};
+}
+
+json base_spec() { return {{"model", {{"provider", "ollama"}, {"name", "llama3.2"}}}}; }
+
+RenderedObjects render_for(const json& a, const json& policy, EffectiveSpec* eff = nullptr) {
+  RenderInput in;
+  in.agent = a;
+  in.policy_spec = policy;
+  auto err = resolve(a, policy, &in.effective);
+  EXPECT_FALSE(err) << *err;
+  in.config = render_sidecar_config(a, policy);
+  in.config_hash = sha256_hex(in.config);
+  in.token = "tok";
+  if (eff) *eff = in.effective;
+  return render(in);
+}
+
+TEST(AgentRender, AutoscaledAgentLeavesReplicasToTheHpa) {
+  auto prod = production_policy()["spec"];
+  auto r = render_for(agent(base_spec()), prod);
+  EXPECT_FALSE(r.deployment["spec"].contains("replicas")) << "the HPA owns spec.replicas";
+  ASSERT_TRUE(r.hpa);
+  EXPECT_EQ((*r.hpa)["spec"]["minReplicas"], 2);
+  EXPECT_EQ((*r.hpa)["spec"]["maxReplicas"], 20);
+  EXPECT_EQ((*r.hpa)["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"], 70);
+  EXPECT_EQ((*r.hpa)["spec"]["metrics"][1]["resource"]["target"]["averageUtilization"], 80);
+  EXPECT_EQ((*r.hpa)["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"], 300);
+  ASSERT_TRUE(r.pdb);
+  EXPECT_EQ((*r.pdb)["spec"]["maxUnavailable"], 1);
+}
+
+TEST(AgentRender, FixedReplicasWithoutAutoscaling) {
+  auto spec = base_spec();
+  spec["autoscaling"] = {{"enabled", false}};
+  spec["replicas"] = 1;
+  auto r = render_for(agent(spec), development_policy()["spec"]);
+  EXPECT_EQ(r.deployment["spec"]["replicas"], 1);
+  EXPECT_FALSE(r.hpa);
+  EXPECT_FALSE(r.pdb) << "one replica: no disruption budget";
+}
+
+TEST(AgentRender, PodIsLockedDownAndOwned) {
+  auto r = render_for(agent(base_spec()), production_policy()["spec"]);
+  const json& pod = r.deployment["spec"]["template"]["spec"];
+  EXPECT_EQ(pod["securityContext"]["runAsNonRoot"], true);
+  EXPECT_EQ(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
+  const json& c = pod["containers"][0];
+  EXPECT_EQ(c["name"], "agentry-sidecar");
+  EXPECT_EQ(c["securityContext"]["readOnlyRootFilesystem"], true);
+  EXPECT_EQ(c["securityContext"]["capabilities"]["drop"][0], "ALL");
+  EXPECT_EQ(c["readinessProbe"]["httpGet"]["path"], "/readyz");
+  EXPECT_EQ(c["livenessProbe"]["httpGet"]["path"], "/healthz");
+  EXPECT_EQ(c["ports"][0]["containerPort"], 8080);
+  EXPECT_EQ(c["resources"]["requests"]["cpu"], "250m");
+  EXPECT_EQ(c["resources"]["limits"]["memory"], "512Mi");
+  for (const json* o : {&r.deployment, &r.service, &r.config_map, &r.secret, &r.network_policy}) {
+    const json& ref = (*o)["metadata"]["ownerReferences"][0];
+    EXPECT_EQ(ref["kind"], "Agent");
+    EXPECT_EQ(ref["uid"], "u-1");
+    EXPECT_EQ(ref["controller"], true);
+  }
+  EXPECT_FALSE(r.deployment["spec"]["template"]["metadata"]["annotations"]["agentry.dev/config-hash"]
+                   .get<std::string>()
+                   .empty());
+}
+
+TEST(AgentRender, ApiKeyIsReferencedNeverCopied) {
+  auto spec = base_spec();
+  spec["model"] = {{"provider", "openai"}, {"name", "gpt"}, {"apiKeySecretRef", {{"name", "llm"}, {"key", "k"}}}};
+  auto r = render_for(agent(spec), production_policy()["spec"]);
+  const json& env = r.deployment["spec"]["template"]["spec"]["containers"][0]["env"];
+  ASSERT_EQ(env.size(), 1u);
+  EXPECT_EQ(env[0]["valueFrom"]["secretKeyRef"]["name"], "llm");
+  EXPECT_EQ(env[0]["valueFrom"]["secretKeyRef"]["key"], "k");
+  EXPECT_EQ(r.config_map["data"]["config.yaml"].get<std::string>().find("\"k\""), std::string::npos);
+}
+
+TEST(AgentRender, ByoContainerReachesSidecarOnLocalhost) {
+  auto spec = base_spec();
+  spec["container"] = {{"image", "me/bot:1"}, {"args", {"--x"}}};
+  auto r = render_for(agent(spec), production_policy()["spec"]);
+  const json& cs = r.deployment["spec"]["template"]["spec"]["containers"];
+  ASSERT_EQ(cs.size(), 2u);
+  EXPECT_EQ(cs[1]["image"], "me/bot:1");
+  bool url = false;
+  for (auto& e : cs[1]["env"]) url |= e["name"] == "AGENTRY_SIDECAR_URL" && e["value"] == "http://127.0.0.1:8080";
+  EXPECT_TRUE(url);
+  EXPECT_EQ(cs[1]["securityContext"]["runAsNonRoot"], true);
+}
+
+TEST(AgentRender, NetworkPolicyAdmitsOwnPodsOperatorAndNamedPeers) {
+  auto spec = base_spec();
+  spec["networkPolicy"] = {{"allowFrom", {{{"podSelector", {{"matchLabels", {{"role", "frontend"}}}}}}}}};
+  auto r = render_for(agent(spec), production_policy()["spec"]);
+  const json& from = r.network_policy["spec"]["ingress"][0]["from"];
+  ASSERT_EQ(from.size(), 3u);
+  EXPECT_EQ(from[0]["podSelector"]["matchLabels"]["agentry.dev/agent"], "researcher");
+  EXPECT_EQ(from[1]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "agentry-system");
+  EXPECT_EQ(from[2]["podSelector"]["matchLabels"]["role"], "frontend");
+}
+
+TEST(AgentRender, LimitsNeverBelowRequestsAndCeilingsHold) {
+  auto spec = base_spec();
+  spec["resources"] = {{"requests", {{"cpu", "2"}, {"memory", "64Gi"}}}, {"limits", {{"cpu", "1"}}}};
+  EffectiveSpec eff;
+  auto r = render_for(agent(spec), production_policy()["spec"], &eff);
+  const json& res = r.deployment["spec"]["template"]["spec"]["containers"][0]["resources"];
+  EXPECT_EQ(res["requests"]["cpu"], "2");
+  EXPECT_EQ(res["limits"]["cpu"], "2");          // raised to the request
+  EXPECT_EQ(res["requests"]["memory"], "16Gi");  // capped at production's max
+  EXPECT_EQ(res["limits"]["memory"], "16Gi");  // policy limit 512Mi raised to the request
+  EXPECT_EQ(eff.warnings.size(), 3u);
+}
+
+TEST(AgentRender, CapacityTargetDrivesReplicasAndResources) {
+  auto spec = base_spec();
+  spec["capacity"] = {{"targetRPS", 3000}};
+  EffectiveSpec eff;
+  auto r = render_for(agent(spec), production_policy()["spec"], &eff);
+  EXPECT_EQ(eff.min_replicas, 6);  // ceil(3000 / 500)
+  EXPECT_EQ((*r.hpa)["spec"]["minReplicas"], 6);
+  EXPECT_EQ(r.deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"],
+            "7150m");
+}
+
+TEST(AgentRender, MinAboveMaxAfterDefaultsIsAConfigError) {
+  auto spec = base_spec();
+  spec["autoscaling"] = {{"minReplicas", 50}};  // production's max is 20
+  EffectiveSpec eff;
+  auto err = resolve(agent(spec), production_policy()["spec"], &eff);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->find("minReplicas 50"), std::string::npos);
+}
+
+TEST(AgentRender, ConfigCarriesTheAgentSettings) {
+  auto spec = base_spec();
+  spec["systemPrompt"] = "be brief";
+  spec["execution"] = {{"maxConcurrency", 7}};
+  spec["tools"] = {{{"name", "search"}, {"url", "http://tools/search"}}};
+  auto cfg = json::parse(render_sidecar_config(agent(spec), development_policy()["spec"]));
+  EXPECT_EQ(cfg["agent"]["system_prompt"], "be brief");
+  EXPECT_EQ(cfg["limits"]["max_concurrency"], 7);
+  EXPECT_EQ(cfg["agent"]["tools"][0]["name"], "search");
+  EXPECT_EQ(cfg["provider"]["model"], "llama3.2");
+  EXPECT_DOUBLE_EQ(cfg["memory_pressure"]["threshold"].get<double>(), 0.9);
+}
+
+TEST(AgentRender, TokensAreRandomAndHashesStable) {
+  auto a = random_token(), b = random_token();
+  EXPECT_EQ(a.size(), 64u);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+}  // namespace
+}  // namespace agentry::controllers

@@ -1,0 +1,90 @@
+#include "operator/planner/capacity_planner.h"
+
+#include <gtest/gtest.h>
+
+#include "operator/controllers/builtin_policies.h"
+
+namespace agentry::planner {
+namespace {
+
+TEST(Quantity, ParsesAndFormats) {
+  int64_t v = 0;
+  ASSERT_TRUE(parse_cpu("250m", &v));
+  EXPECT_EQ(v, 250);
+  ASSERT_TRUE(parse_cpu("2", &v));
+  EXPECT_EQ(v, 2000);
+  ASSERT_TRUE(parse_cpu("0.5", &v));
+  EXPECT_EQ(v, 500);
+  ASSERT_TRUE(parse_memory("512Mi", &v));
+  EXPECT_EQ(v, 512LL << 20);
+  ASSERT_TRUE(parse_memory("1G", &v));
+  EXPECT_EQ(v, 1000000000);
+  ASSERT_TRUE(parse_memory("1e3", &v));
+  EXPECT_EQ(v, 1000);
+  EXPECT_FALSE(parse_memory("12Qi", &v));
+  EXPECT_FALSE(parse_memory("abc", &v));
+  EXPECT_FALSE(parse_cpu("-1", &v));
+  EXPECT_EQ(format_cpu(1500), "1500m");
+  EXPECT_EQ(format_cpu(2000), "2");
+  EXPECT_EQ(format_memory(512LL << 20), "512Mi");
+  EXPECT_EQ(format_memory(2LL << 30), "2Gi");
+}
+
+PlannerInputs production(int64_t rps) {
+  return inputs_from_policy(controllers::production_policy()["spec"], rps);
+}
+
+// The guidelines' planner asks 4 cores and 8 GB for any small load; ours sizes a pod for it.
+TEST(CapacityPlanner, SmallLoadIsNotRoundedToWholeMachines) {
+  auto p = plan(production(10));
+  EXPECT_EQ(p.replicas, 2);  // the production policy's minReplicas
+  EXPECT_DOUBLE_EQ(p.rps_per_replica, 5.0);
+  // 5 rps x 10 m / 0.7 = 71.4 m -> 80 m (rounded up to 10 m)
+  EXPECT_EQ(p.cpu_request_millicores, 80);
+  EXPECT_LT(p.memory_request_bytes, 1LL << 30);
+}
+
+TEST(CapacityPlanner, BaselineLoadFollowsTheFormulas) {
+  auto in = production(1000);
+  auto p = plan(in);
+  EXPECT_EQ(p.replicas, 2);  // ceil(1000 / 500)
+  EXPECT_DOUBLE_EQ(p.rps_per_replica, 500.0);
+  // 500 rps x 10 m = 5000 m busy; / 0.70 = 7142.9 m -> 7150 m
+  EXPECT_EQ(p.cpu_request_millicores, 7150);
+  EXPECT_EQ(p.cpu_limit_millicores, 8000);  // 2x request, capped at the policy max of 8 cores
+  // in flight = 500 x 0.150 = 75; (64 Mi + 75 x 50 KiB) / 0.8 = 84.58 Mi -> 85 Mi
+  EXPECT_DOUBLE_EQ(p.in_flight_per_replica, 75.0);
+  EXPECT_EQ(p.memory_request_bytes, 85LL << 20);
+  EXPECT_EQ(p.memory_limit_bytes, 107LL << 20);  // ceil(85 x 1.25) Mi
+  EXPECT_EQ(p.redis_connections_max, 100);        // 50 per pod
+  EXPECT_EQ(p.redis_connections_alert, 80);
+  EXPECT_DOUBLE_EQ(p.estimated_latency_ms, 150.0);
+  EXPECT_FALSE(p.capped);
+}
+
+TEST(CapacityPlanner, TruncationNeverUndersizes) {
+  auto in = production(1900);
+  auto p = plan(in);
+  EXPECT_EQ(p.replicas, 4);  // ceil(3.8), the guidelines' int() would give 3
+  EXPECT_GE(p.cpu_request_millicores * p.replicas, 1900 * 10 * 100 / 70);
+}
+
+TEST(CapacityPlanner, ReportsWhenMaxReplicasCannotMeetTarget) {
+  auto p = plan(production(100000));  // needs 200 replicas, production allows 20
+  EXPECT_EQ(p.replicas, 20);
+  EXPECT_TRUE(p.capped);
+  EXPECT_NE(p.note.find("maxReplicas 20"), std::string::npos);
+  EXPECT_LE(p.cpu_request_millicores, 8000);  // never above the policy's ceiling
+}
+
+TEST(CapacityPlanner, DevelopmentProfileUsesItsTargets) {
+  auto in = inputs_from_policy(controllers::development_policy()["spec"], 100);
+  EXPECT_EQ(in.cpu_target_percent, 90);
+  EXPECT_EQ(in.memory_target_percent, 90);
+  auto p = plan(in);
+  EXPECT_EQ(p.replicas, 1);
+  EXPECT_EQ(p.cpu_request_millicores, 1120);  // 100 x 10 / 0.9 = 1111.1 -> 1120
+}
+
+}  // namespace
+}  // namespace agentry::planner
