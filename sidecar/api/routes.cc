@@ -1,0 +1,166 @@
+// /v1/executions: create (sync with ?wait=, async 202, or streamed as SSE), get (long-poll with
+// ?wait=), cancel, list with limit/continue.
+#include <chrono>
+
+#include "common/http_util.h"
+#include "sidecar/api/server.h"
+#include "sidecar/exec/engine.h"
+
+namespace agentry::sidecar {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+constexpr size_t kMaxIdempotencyKey = 256;
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void send_status(httplib::Response& res, const Status& s, int retry_after = 0) {
+  int code = s.http_status() ? s.http_status() : 500;
+  if (code == 429 && retry_after > 0) res.set_header("Retry-After", std::to_string(retry_after));
+  const char* name = code == 429 ? "too_many_requests"
+                     : code == 503 ? "unavailable"
+                     : code == 404 ? "not_found"
+                     : code == 400 ? "invalid_argument"
+                                   : "internal";
+  http::send_error(res, code, name, s.message());
+}
+
+// ?wait=: absent -> 0; bounded by server.maxWaitSeconds. False when unparseable.
+bool wait_param(const httplib::Request& req, int max_wait_seconds, milliseconds* out) {
+  *out = milliseconds(0);
+  if (!req.has_param("wait")) return true;
+  if (!parse_duration(req.get_param_value("wait"), out)) return false;
+  *out = std::min(*out, milliseconds(static_cast<int64_t>(max_wait_seconds) * 1000));
+  return true;
+}
+
+void respond_execution(httplib::Response& res, const Execution& ex, bool replayed) {
+  if (replayed) res.set_header("Idempotent-Replayed", "true");
+  res.set_header("Location", "/v1/executions/" + ex.id());
+  send_json(res, terminal(ex.state()) ? 200 : 202, ex.to_json());
+}
+
+void stream_execution(httplib::Response& res, std::shared_ptr<Execution> ex, bool replayed) {
+  if (replayed) res.set_header("Idempotent-Replayed", "true");
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Execution-Id", ex->id());
+  res.status = 200;
+  auto next = std::make_shared<size_t>(0);
+  auto sent_header = std::make_shared<bool>(false);
+  res.set_chunked_content_provider(
+      "text/event-stream", [ex, next, sent_header](size_t, httplib::DataSink& sink) {
+        if (!*sent_header) {
+          *sent_header = true;
+          std::string f = sse_frame("execution", {{"id", ex->id()}, {"state", state_name(ex->state())}});
+          if (!sink.write(f.data(), f.size())) return false;
+        }
+        bool done = false;
+        auto frames = ex->frames_from(next.get(), milliseconds(1000), &done);
+        for (const auto& f : frames)
+          if (!sink.write(f.data(), f.size())) return false;  // caller left; the execution goes on
+        if (done) {
+          // Frames pushed between the last read and termination (the final one included).
+          bool ignored;
+          for (const auto& f : ex->frames_from(next.get(), milliseconds(0), &ignored))
+            if (!sink.write(f.data(), f.size())) return false;
+          sink.done();
+        }
+        return true;
+      });
+}
+
+}  // namespace
+
+void mount_execution_routes(ApiServer& server, Engine& engine, const ServerConfig& cfg) {
+  auto& http = server.http();
+  const int max_wait = cfg.max_wait_seconds;
+  server.declare_route("/v1/executions", {"GET", "POST"});
+  server.declare_route("/v1/executions/[^/]+", {"GET", "DELETE"});
+
+  http.Post("/v1/executions", [&engine, max_wait](const httplib::Request& req, httplib::Response& res) {
+    milliseconds wait;
+    if (!wait_param(req, max_wait, &wait))
+      return http::send_error(res, 400, "invalid_argument", "wait: want a duration like 30s or 500ms");
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded())
+      return http::send_error(res, 400, "invalid_json", "request body is not valid JSON");
+    if (!body.is_object())
+      return http::send_error(res, 400, "invalid_argument", "request body must be a JSON object");
+    ExecutionRequest er;
+    if (!body.contains("input") || !body["input"].is_string() || body["input"].get<std::string>().empty())
+      return http::send_error(res, 400, "invalid_argument", "input: required non-empty string");
+    er.input = body["input"].get<std::string>();
+    if (body.contains("sessionId")) {
+      if (!body["sessionId"].is_string())
+        return http::send_error(res, 400, "invalid_argument", "sessionId: want a string");
+      er.session_id = body["sessionId"].get<std::string>();
+    }
+    if (body.contains("parameters")) {
+      if (!body["parameters"].is_object())
+        return http::send_error(res, 400, "invalid_argument", "parameters: want an object");
+      er.parameters = body["parameters"];
+    }
+    if (body.contains("stream")) {
+      if (!body["stream"].is_boolean())
+        return http::send_error(res, 400, "invalid_argument", "stream: want true or false");
+      er.stream = body["stream"].get<bool>();
+    }
+    er.idempotency_key = req.get_header_value("Idempotency-Key");
+    if (er.idempotency_key.size() > kMaxIdempotencyKey)
+      return http::send_error(res, 400, "invalid_argument", "Idempotency-Key: longer than 256 characters");
+    const bool stream = er.stream;
+    auto sub = engine.submit(std::move(er));
+    if (!sub.ok()) return send_status(res, sub.status(), engine.retry_after_seconds());
+    auto ex = sub->execution;
+    if (stream && ex->request().stream) return stream_execution(res, ex, !sub->created);
+    if (wait.count() > 0) ex->wait(wait);
+    respond_execution(res, *ex, !sub->created);
+  });
+
+  http.Get("/v1/executions", [&engine](const httplib::Request& req, httplib::Response& res) {
+    size_t limit = 100;
+    if (req.has_param("limit")) {
+      try {
+        long v = std::stol(req.get_param_value("limit"));
+        if (v < 1 || v > 1000) throw std::out_of_range("limit");
+        limit = static_cast<size_t>(v);
+      } catch (...) {
+        return http::send_error(res, 400, "invalid_argument", "limit: want 1..1000");
+      }
+    }
+    auto page = engine.list(limit, req.get_param_value("continue"));
+    if (!page.ok()) return send_status(res, page.status());
+    json items = json::array();
+    for (const auto& ex : page->items) items.push_back(ex->to_json());
+    json out = {{"items", std::move(items)}};
+    if (!page->next.empty()) out["continue"] = page->next;
+    send_json(res, 200, out);
+  });
+
+  http.Get(R"(/v1/executions/([^/]+))", [&engine, max_wait](const httplib::Request& req, httplib::Response& res) {
+    milliseconds wait;
+    if (!wait_param(req, max_wait, &wait))
+      return http::send_error(res, 400, "invalid_argument", "wait: want a duration like 30s or 500ms");
+    auto ex = engine.get(req.matches[1]);
+    if (!ex) return http::send_error(res, 404, "not_found", "execution " + std::string(req.matches[1]) + " not found");
+    if (wait.count() > 0) ex->wait(wait);
+    send_json(res, 200, ex->to_json());
+  });
+
+  http.Delete(R"(/v1/executions/([^/]+))", [&engine](const httplib::Request& req, httplib::Response& res) {
+    std::string id = req.matches[1];
+    auto s = engine.cancel(id);
+    if (!s.is_ok()) return send_status(res, s);
+    auto ex = engine.get(id);
+    if (!ex) return send_json(res, 200, {{"id", id}, {"state", "cancelled"}});
+    ex->wait(milliseconds(2000));  // cancellation closes the provider call; usually immediate
+    send_json(res, terminal(ex->state()) ? 200 : 202, ex->to_json());
+  });
+}
+
+}  // namespace agentry::sidecar

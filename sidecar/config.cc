@@ -1,0 +1,389 @@
+#include "sidecar/config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace agentry::sidecar {
+namespace {
+
+Status field_error(const std::string& field, const std::string& msg) {
+  return invalid_argument(field + ": " + msg);
+}
+
+// Reads node[key] into *out when present; a type error names the dotted field.
+template <typename T>
+Status get(const YAML::Node& node, const char* key, const std::string& prefix, T* out) {
+  YAML::Node v = node[key];
+  if (!v || v.IsNull()) return Status::ok();
+  try {
+    *out = v.as<T>();
+  } catch (const YAML::Exception&) {
+    return field_error(prefix + key, "wrong type (got '" + YAML::Dump(v) + "')");
+  }
+  return Status::ok();
+}
+
+Status check_keys(const YAML::Node& node, const std::string& prefix,
+                  const std::set<std::string>& known) {
+  if (!node) return Status::ok();
+  if (!node.IsMap()) return field_error(prefix.empty() ? "(root)" : prefix.substr(0, prefix.size() - 1), "want a mapping");
+  for (const auto& kv : node) {
+    auto k = kv.first.as<std::string>();
+    if (!known.count(k)) return field_error(prefix + k, "unknown field");
+  }
+  return Status::ok();
+}
+
+nlohmann::json yaml_to_json(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: {
+      auto o = nlohmann::json::object();
+      for (const auto& kv : n) o[kv.first.as<std::string>()] = yaml_to_json(kv.second);
+      return o;
+    }
+    case YAML::NodeType::Sequence: {
+      auto a = nlohmann::json::array();
+      for (const auto& e : n) a.push_back(yaml_to_json(e));
+      return a;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string& s = n.Scalar();
+      if (n.Tag() == "!") return s;  // quoted: always a string
+      if (s == "true") return true;
+      if (s == "false") return false;
+      if (s == "null" || s == "~") return nullptr;
+      char* end = nullptr;
+      long long i = std::strtoll(s.c_str(), &end, 10);
+      if (!s.empty() && *end == '\0') return i;
+      double d = std::strtod(s.c_str(), &end);
+      if (!s.empty() && *end == '\0') return d;
+      return s;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+#define TRY(expr)                   \
+  do {                              \
+    Status _s = (expr);             \
+    if (!_s.is_ok()) return _s;     \
+  } while (0)
+
+Status parse_server(const YAML::Node& n, ServerConfig* s) {
+  const std::string p = "server.";
+  TRY(check_keys(n, p,
+                 {"listen", "tokenFile", "threads", "queue", "listenBacklog",
+                  "keepAliveMaxRequests", "keepAliveTimeoutSeconds", "readTimeoutSeconds",
+                  "writeTimeoutSeconds", "maxBodyBytes", "maxWaitSeconds",
+                  "shutdownDrainSeconds", "shutdownGraceSeconds", "accessLog"}));
+  TRY(get(n, "listen", p, &s->listen));
+  TRY(get(n, "tokenFile", p, &s->token_file));
+  TRY(get(n, "threads", p, &s->threads));
+  TRY(get(n, "queue", p, &s->queue));
+  TRY(get(n, "listenBacklog", p, &s->listen_backlog));
+  TRY(get(n, "keepAliveMaxRequests", p, &s->keep_alive_max_requests));
+  TRY(get(n, "keepAliveTimeoutSeconds", p, &s->keep_alive_timeout_seconds));
+  TRY(get(n, "readTimeoutSeconds", p, &s->read_timeout_seconds));
+  TRY(get(n, "writeTimeoutSeconds", p, &s->write_timeout_seconds));
+  TRY(get(n, "maxBodyBytes", p, &s->max_body_bytes));
+  TRY(get(n, "maxWaitSeconds", p, &s->max_wait_seconds));
+  TRY(get(n, "shutdownDrainSeconds", p, &s->shutdown_drain_seconds));
+  TRY(get(n, "shutdownGraceSeconds", p, &s->shutdown_grace_seconds));
+  TRY(get(n, "accessLog", p, &s->access_log));
+  return Status::ok();
+}
+
+Status parse_limits(const YAML::Node& n, LimitsConfig* l) {
+  const std::string p = "limits.";
+  TRY(check_keys(n, p,
+                 {"maxConcurrency", "queueSize", "executionTimeoutSeconds", "retainExecutions",
+                  "retainSeconds"}));
+  TRY(get(n, "maxConcurrency", p, &l->max_concurrency));
+  TRY(get(n, "queueSize", p, &l->queue_size));
+  TRY(get(n, "executionTimeoutSeconds", p, &l->execution_timeout_seconds));
+  TRY(get(n, "retainExecutions", p, &l->retain_executions));
+  TRY(get(n, "retainSeconds", p, &l->retain_seconds));
+  return Status::ok();
+}
+
+Status parse_provider(const YAML::Node& n, ProviderConfig* c) {
+  const std::string p = "provider.";
+  TRY(check_keys(n, p,
+                 {"type", "endpoint", "model", "embeddingModel", "apiKeyFile", "apiKeyEnv",
+                  "caBundleFile", "tlsVerify", "connectTimeoutMs", "readTimeoutMs", "retries",
+                  "backoffInitialMs", "backoffMaxMs", "maxRetryAfterSeconds", "breakerFailures",
+                  "breakerOpenSeconds", "maxIdleConnections"}));
+  TRY(get(n, "type", p, &c->type));
+  TRY(get(n, "endpoint", p, &c->endpoint));
+  TRY(get(n, "model", p, &c->model));
+  TRY(get(n, "embeddingModel", p, &c->embedding_model));
+  TRY(get(n, "apiKeyFile", p, &c->api_key_file));
+  TRY(get(n, "apiKeyEnv", p, &c->api_key_env));
+  TRY(get(n, "caBundleFile", p, &c->ca_bundle_file));
+  TRY(get(n, "tlsVerify", p, &c->tls_verify));
+  TRY(get(n, "connectTimeoutMs", p, &c->connect_timeout_ms));
+  TRY(get(n, "readTimeoutMs", p, &c->read_timeout_ms));
+  TRY(get(n, "retries", p, &c->retries));
+  TRY(get(n, "backoffInitialMs", p, &c->backoff_initial_ms));
+  TRY(get(n, "backoffMaxMs", p, &c->backoff_max_ms));
+  TRY(get(n, "maxRetryAfterSeconds", p, &c->max_retry_after_seconds));
+  TRY(get(n, "breakerFailures", p, &c->breaker_failures));
+  TRY(get(n, "breakerOpenSeconds", p, &c->breaker_open_seconds));
+  TRY(get(n, "maxIdleConnections", p, &c->max_idle_connections));
+  return Status::ok();
+}
+
+Status parse_agent(const YAML::Node& n, AgentConfig* a) {
+  const std::string p = "agent.";
+  TRY(check_keys(n, p,
+                 {"name", "systemPrompt", "options", "tools", "maxToolTurns", "toolTimeoutMs",
+                  "chunking", "cacheResponses", "responseCacheTtlSeconds", "memoryRecallK"}));
+  TRY(get(n, "name", p, &a->name));
+  TRY(get(n, "systemPrompt", p, &a->system_prompt));
+  if (n["options"]) {
+    if (!n["options"].IsMap()) return field_error("agent.options", "want a mapping");
+    a->options = yaml_to_json(n["options"]);
+  }
+  TRY(get(n, "maxToolTurns", p, &a->max_tool_turns));
+  TRY(get(n, "toolTimeoutMs", p, &a->tool_timeout_ms));
+  TRY(get(n, "cacheResponses", p, &a->cache_responses));
+  TRY(get(n, "responseCacheTtlSeconds", p, &a->response_cache_ttl_seconds));
+  TRY(get(n, "memoryRecallK", p, &a->memory_recall_k));
+  if (auto t = n["tools"]) {
+    if (!t.IsSequence()) return field_error("agent.tools", "want a list");
+    for (size_t i = 0; i < t.size(); ++i) {
+      std::string tp = "agent.tools[" + std::to_string(i) + "].";
+      ToolConfig tc;
+      TRY(check_keys(t[i], tp, {"name", "description", "url", "method", "parameters"}));
+      TRY(get(t[i], "name", tp, &tc.name));
+      TRY(get(t[i], "description", tp, &tc.description));
+      TRY(get(t[i], "url", tp, &tc.url));
+      TRY(get(t[i], "method", tp, &tc.method));
+      if (t[i]["parameters"]) {
+        if (!t[i]["parameters"].IsMap()) return field_error(tp + "parameters", "want a JSON schema object");
+        tc.parameters = yaml_to_json(t[i]["parameters"]);
+      }
+      a->tools.push_back(std::move(tc));
+    }
+  }
+  if (auto c = n["chunking"]) {
+    const std::string cp = "agent.chunking.";
+    TRY(check_keys(c, cp, {"enabled", "chunkChars", "maxParallel", "combine"}));
+    TRY(get(c, "enabled", cp, &a->chunking.enabled));
+    TRY(get(c, "chunkChars", cp, &a->chunking.chunk_chars));
+    TRY(get(c, "maxParallel", cp, &a->chunking.max_parallel));
+    TRY(get(c, "combine", cp, &a->chunking.combine));
+  }
+  return Status::ok();
+}
+
+Status parse_pressure(const YAML::Node& n, MemoryPressureConfig* m) {
+  const std::string p = "memoryPressure.";
+  TRY(check_keys(n, p,
+                 {"profile", "threshold", "limitBytes", "cgroupDir", "intervalSeconds",
+                  "cooldownSeconds"}));
+  TRY(get(n, "profile", p, &m->profile));
+  if (m->profile == "development") m->threshold = 0.90;
+  else if (m->profile == "production") m->threshold = 0.80;
+  else return field_error("memoryPressure.profile", "want production or development, got '" + m->profile + "'");
+  TRY(get(n, "threshold", p, &m->threshold));
+  TRY(get(n, "limitBytes", p, &m->limit_bytes));
+  TRY(get(n, "cgroupDir", p, &m->cgroup_dir));
+  TRY(get(n, "intervalSeconds", p, &m->interval_seconds));
+  TRY(get(n, "cooldownSeconds", p, &m->cooldown_seconds));
+  return Status::ok();
+}
+
+Status parse_cache(const YAML::Node& n, CacheConfig* c) {
+  if (!n) return Status::ok();
+  if (!n.IsMap()) return field_error("cache", "want a mapping");
+  c->raw = n;
+  const std::string p = "cache.";
+  TRY(get(n, "redisUrl", p, &c->redis_url));
+  TRY(get(n, "l1MaxEntries", p, &c->l1_max_entries));
+  TRY(get(n, "l1MaxBytes", p, &c->l1_max_bytes));
+  TRY(get(n, "defaultTtlSeconds", p, &c->default_ttl_seconds));
+  return Status::ok();
+}
+
+Status parse_memory(const YAML::Node& n, MemoryConfig* m) {
+  if (!n) return Status::ok();
+  if (!n.IsMap()) return field_error("memory", "want a mapping");
+  m->raw = n;
+  const std::string p = "memory.";
+  TRY(get(n, "backend", p, &m->memory_backend));
+  TRY(get(n, "dir", p, &m->memory_dir));
+  TRY(get(n, "maxEntries", p, &m->memory_max_entries));
+  TRY(get(n, "embeddingDim", p, &m->embedding_dim));
+  return Status::ok();
+}
+
+bool read_file(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  size_t i = 0;
+  while (i < s.size() && s[i] == ' ') ++i;
+  return s.substr(i);
+}
+
+bool valid_url(const std::string& u) {
+  return (u.rfind("http://", 0) == 0 && u.size() > 7) || (u.rfind("https://", 0) == 0 && u.size() > 8);
+}
+
+}  // namespace
+
+Result<Config> parse_config(const std::string& yaml_text) {
+  Config c;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    return invalid_argument(std::string("config: invalid YAML: ") + e.what());
+  }
+  if (!root || root.IsNull()) return c;
+  try {
+    TRY(check_keys(root, "",
+                   {"server", "limits", "provider", "agent", "memoryPressure", "cache", "memory"}));
+    TRY(parse_server(root["server"], &c.server));
+    TRY(parse_limits(root["limits"], &c.limits));
+    TRY(parse_provider(root["provider"], &c.provider));
+    TRY(parse_agent(root["agent"], &c.agent));
+    TRY(parse_pressure(root["memoryPressure"], &c.memory_pressure));
+    TRY(parse_cache(root["cache"], &c.cache));
+    TRY(parse_memory(root["memory"], &c.memory));
+  } catch (const YAML::Exception& e) {
+    return invalid_argument(std::string("config: ") + e.what());
+  }
+  return c;
+}
+
+Status validate(const Config& c) {
+  std::string host;
+  int port = 0;
+  auto colon = c.server.listen.rfind(':');
+  if (colon == std::string::npos) return field_error("server.listen", "want HOST:PORT or :PORT");
+  try {
+    port = std::stoi(c.server.listen.substr(colon + 1));
+  } catch (...) {
+    return field_error("server.listen", "port is not a number");
+  }
+  if (port < 0 || port > 65535) return field_error("server.listen", "port out of range");
+  if (c.server.token_file.empty()) return field_error("server.tokenFile", "required (the API token file)");
+  if (c.server.threads < 2 || c.server.threads > 4096) return field_error("server.threads", "want 2..4096");
+  if (c.server.queue < 1) return field_error("server.queue", "want >= 1");
+  if (c.server.listen_backlog < 1) return field_error("server.listenBacklog", "want >= 1");
+  if (c.server.keep_alive_max_requests < 1) return field_error("server.keepAliveMaxRequests", "want >= 1");
+  if (c.server.max_body_bytes < 1024) return field_error("server.maxBodyBytes", "want >= 1024");
+  if (c.server.max_wait_seconds < 0) return field_error("server.maxWaitSeconds", "want >= 0");
+  if (c.server.shutdown_drain_seconds < 0) return field_error("server.shutdownDrainSeconds", "want >= 0");
+  if (c.limits.max_concurrency < 1 || c.limits.max_concurrency > 10000)
+    return field_error("limits.maxConcurrency", "want 1..10000");
+  if (c.limits.queue_size < 0) return field_error("limits.queueSize", "want >= 0");
+  if (c.limits.execution_timeout_seconds < 1) return field_error("limits.executionTimeoutSeconds", "want >= 1");
+  if (c.limits.retain_executions < 1) return field_error("limits.retainExecutions", "want >= 1");
+  if (c.limits.retain_seconds < 1) return field_error("limits.retainSeconds", "want >= 1");
+  if (c.provider.type != "ollama" && c.provider.type != "openai")
+    return field_error("provider.type", "want ollama or openai, got '" + c.provider.type + "'");
+  if (!valid_url(c.provider.endpoint))
+    return field_error("provider.endpoint", "want an http:// or https:// URL, got '" + c.provider.endpoint + "'");
+  if (c.provider.model.empty()) return field_error("provider.model", "required");
+  if (c.provider.connect_timeout_ms < 1) return field_error("provider.connectTimeoutMs", "want >= 1");
+  if (c.provider.read_timeout_ms < 1) return field_error("provider.readTimeoutMs", "want >= 1");
+  if (c.provider.retries < 0 || c.provider.retries > 20) return field_error("provider.retries", "want 0..20");
+  if (c.provider.breaker_failures < 1) return field_error("provider.breakerFailures", "want >= 1");
+  if (c.provider.breaker_open_seconds < 1) return field_error("provider.breakerOpenSeconds", "want >= 1");
+  for (size_t i = 0; i < c.agent.tools.size(); ++i) {
+    const auto& t = c.agent.tools[i];
+    std::string tp = "agent.tools[" + std::to_string(i) + "].";
+    if (t.name.empty()) return field_error(tp + "name", "required");
+    if (!valid_url(t.url)) return field_error(tp + "url", "want an http:// or https:// URL");
+    if (t.method != "POST" && t.method != "GET") return field_error(tp + "method", "want POST or GET");
+  }
+  if (c.agent.max_tool_turns < 1) return field_error("agent.maxToolTurns", "want >= 1");
+  if (c.agent.chunking.chunk_chars < 100) return field_error("agent.chunking.chunkChars", "want >= 100");
+  if (c.agent.chunking.max_parallel < 1) return field_error("agent.chunking.maxParallel", "want >= 1");
+  if (c.agent.chunking.combine != "model" && c.agent.chunking.combine != "concat")
+    return field_error("agent.chunking.combine", "want model or concat");
+  if (c.memory_pressure.threshold <= 0 || c.memory_pressure.threshold > 1)
+    return field_error("memoryPressure.threshold", "want a fraction in (0, 1]");
+  if (c.memory_pressure.interval_seconds < 1) return field_error("memoryPressure.intervalSeconds", "want >= 1");
+  if (c.memory.memory_backend != "embedded" && c.memory.memory_backend != "redis")
+    return field_error("memory.backend", "want embedded or redis");
+  return Status::ok();
+}
+
+Result<Config> load_config(const std::string& path,
+                           const std::map<std::string, std::string>& overrides) {
+  std::string text;
+  if (!path.empty() && !read_file(path, &text))
+    return invalid_argument("config: cannot read " + path);
+  auto parsed = parse_config(text);
+  if (!parsed.ok()) return parsed;
+  Config c = std::move(parsed.value());
+  auto env = [](const char* name) -> const char* {
+    const char* v = std::getenv(name);
+    return v && *v ? v : nullptr;
+  };
+  if (auto v = env("AGENTRY_SIDECAR_LISTEN")) c.server.listen = v;
+  if (auto v = env("AGENTRY_SIDECAR_TOKEN_FILE")) c.server.token_file = v;
+  if (auto v = env("AGENTRY_PROVIDER_ENDPOINT")) c.provider.endpoint = v;
+  if (auto v = env("AGENTRY_PROVIDER_MODEL")) c.provider.model = v;
+  for (const auto& [k, v] : overrides) {
+    if (k == "server.listen") c.server.listen = v;
+    else if (k == "server.tokenFile") c.server.token_file = v;
+    else if (k == "provider.endpoint") c.provider.endpoint = v;
+  }
+  if (!c.provider.api_key_file.empty()) {
+    if (!read_file(c.provider.api_key_file, &c.provider.api_key))
+      return field_error("provider.apiKeyFile", "cannot read " + c.provider.api_key_file);
+    c.provider.api_key = trim(c.provider.api_key);
+  } else if (!c.provider.api_key_env.empty()) {
+    const char* v = env(c.provider.api_key_env.c_str());
+    if (!v) return field_error("provider.apiKeyEnv", "environment variable " + c.provider.api_key_env + " is empty");
+    c.provider.api_key = v;
+  } else if (auto v = env("AGENTRY_PROVIDER_API_KEY")) {
+    c.provider.api_key = v;
+  }
+  if (!c.provider.ca_bundle_file.empty()) {
+    std::string ca;
+    if (!read_file(c.provider.ca_bundle_file, &ca))
+      return field_error("provider.caBundleFile", "cannot read " + c.provider.ca_bundle_file);
+  }
+  if (auto s = validate(c); !s.is_ok()) return s;
+  return c;
+}
+
+bool parse_duration(const std::string& text, std::chrono::milliseconds* out) {
+  if (text.empty()) return false;
+  size_t i = 0;
+  while (i < text.size() && (isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+  if (i == 0) return false;
+  double v = 0;
+  try {
+    v = std::stod(text.substr(0, i));
+  } catch (...) {
+    return false;
+  }
+  std::string unit = text.substr(i);
+  double ms;
+  if (unit.empty() || unit == "s") ms = v * 1000;
+  else if (unit == "ms") ms = v;
+  else if (unit == "m") ms = v * 60000;
+  else if (unit == "h") ms = v * 3600000;
+  else return false;
+  *out = std::chrono::milliseconds(static_cast<int64_t>(ms));
+  return true;
+}
+
+}  // namespace agentry::sidecar

@@ -1,0 +1,140 @@
+// The sidecar's runtime configuration: the YAML file the operator renders into a ConfigMap, then
+// environment overrides, then flags. Every field is validated at start; an error names the field
+// ("provider.endpoint: want http:// or https:// URL"). The schema is documented in docs/sidecar.md.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace agentry::sidecar {
+
+struct ServerConfig {
+  std::string listen = ":8080";
+  std::string token_file;  // bearer token (the operator's Secret); required
+  int threads = 128;  // connection threads: cpp-httplib serves one open connection per thread
+  int queue = 1024;  // accepted connections waiting for a thread (then accept() blocks)
+  int listen_backlog = 1024;  // the Debian libcpp-httplib.so hardcodes 5; we re-listen() with this
+  int keep_alive_max_requests = 10000;
+  int keep_alive_timeout_seconds = 5;
+  int read_timeout_seconds = 10;
+  int write_timeout_seconds = 10;
+  size_t max_body_bytes = 1 << 20;
+  int max_wait_seconds = 60;  // bound of ?wait= long-polls
+  int shutdown_drain_seconds = 20;  // SIGTERM: in-flight executions get this long to finish
+  int shutdown_grace_seconds = 2;  // then results stay readable this long before the port closes
+  bool access_log = true;
+};
+
+struct LimitsConfig {
+  int max_concurrency = 200;
+  int queue_size = 1000;
+  int execution_timeout_seconds = 120;
+  int retain_executions = 10000;  // finished executions kept for GET (and idempotency)
+  int retain_seconds = 3600;
+};
+
+struct ProviderConfig {
+  std::string type = "ollama";  // ollama | openai
+  std::string endpoint = "http://127.0.0.1:11434";
+  std::string model = "llama3.2";
+  std::string embedding_model;  // empty: model
+  std::string api_key;  // resolved from api_key_file / api_key_env / AGENTRY_PROVIDER_API_KEY
+  std::string api_key_file;
+  std::string api_key_env;
+  std::string ca_bundle_file;
+  bool tls_verify = true;
+  int connect_timeout_ms = 2000;
+  int read_timeout_ms = 120000;
+  int retries = 3;  // extra attempts after the first
+  int backoff_initial_ms = 200;
+  int backoff_max_ms = 5000;
+  int max_retry_after_seconds = 30;
+  int breaker_failures = 5;  // consecutive failures that open the circuit
+  int breaker_open_seconds = 10;
+  int max_idle_connections = 64;
+};
+
+struct ToolConfig {
+  std::string name;
+  std::string description;
+  std::string url;
+  std::string method = "POST";
+  nlohmann::json parameters = nlohmann::json::object();  // JSON schema
+};
+
+struct ChunkingConfig {
+  bool enabled = false;
+  size_t chunk_chars = 8000;
+  int max_parallel = 4;
+  std::string combine = "model";  // model | concat
+};
+
+struct AgentConfig {
+  std::string name = "agent";
+  std::string system_prompt;
+  nlohmann::json options = nlohmann::json::object();  // default model parameters (temperature...)
+  std::vector<ToolConfig> tools;
+  int max_tool_turns = 4;
+  int tool_timeout_ms = 10000;
+  ChunkingConfig chunking;
+  bool cache_responses = true;  // only deterministic calls (temperature 0) are cached
+  int response_cache_ttl_seconds = 300;
+  int memory_recall_k = 4;
+};
+
+struct MemoryPressureConfig {
+  std::string profile = "production";  // production (0.80) | development (0.90)
+  double threshold = 0.80;
+  int64_t limit_bytes = 0;  // used when the cgroup has no limit ("max") or no cgroup v2
+  std::string cgroup_dir = "/sys/fs/cgroup";
+  int interval_seconds = 5;
+  int cooldown_seconds = 30;
+};
+
+// Owned by the cache/memory code; parsed here so one file configures the pod. `raw` keeps the
+// whole YAML section for fields added later.
+struct CacheConfig {
+  std::string redis_url;
+  int64_t l1_max_entries = 10000;
+  int64_t l1_max_bytes = 64ll << 20;
+  int default_ttl_seconds = 300;
+  YAML::Node raw;
+};
+
+struct MemoryConfig {
+  std::string memory_backend = "embedded";  // embedded | redis
+  std::string memory_dir;
+  int64_t memory_max_entries = 100000;
+  int embedding_dim = 0;  // 0: whatever the provider returns
+  YAML::Node raw;
+};
+
+struct Config {
+  ServerConfig server;
+  LimitsConfig limits;
+  ProviderConfig provider;
+  AgentConfig agent;
+  MemoryPressureConfig memory_pressure;
+  CacheConfig cache;
+  MemoryConfig memory;
+};
+
+// Parses YAML text (no env, no files read besides none). Errors name the field.
+Result<Config> parse_config(const std::string& yaml_text);
+// Reads the file, parses, applies env overrides, resolves the API key and validates.
+Result<Config> load_config(const std::string& path,
+                           const std::map<std::string, std::string>& env_overrides = {});
+// Checks ranges and cross-field rules; the message names the field.
+Status validate(const Config& c);
+
+// "30s", "500ms", "2m", "1h" or a plain number of seconds.
+bool parse_duration(const std::string& text, std::chrono::milliseconds* out);
+
+}  // namespace agentry::sidecar

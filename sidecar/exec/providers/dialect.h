@@ -1,0 +1,40 @@
+// The wire format of one provider family. HttpProvider does the transport, retries and breaker;
+// a Dialect only turns requests into JSON bodies and responses (whole or streamed) back.
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "sidecar/exec/providers/provider.h"
+
+namespace agentry::sidecar {
+
+class Dialect {
+ public:
+  virtual ~Dialect() = default;
+  virtual std::string name() const = 0;
+  virtual std::string chat_path() const = 0;
+  virtual std::string embed_path() const = 0;
+  virtual nlohmann::json chat_body(const std::string& model, const ChatRequest& req,
+                                   bool stream) const = 0;
+  virtual Result<ChatResponse> parse_chat(const nlohmann::json& body) const = 0;
+  // One line of a streamed answer (NDJSON or an SSE line). Appends to *acc, calls on_delta with
+  // new text; `state` carries partial tool calls between lines. Returns true at the end of stream.
+  virtual Result<bool> stream_line(std::string_view line, ChatResponse* acc,
+                                   nlohmann::json* state, const DeltaFn& on_delta) const = 0;
+  virtual nlohmann::json embed_body(const std::string& model,
+                                    const std::vector<std::string>& inputs) const = 0;
+  virtual Result<std::vector<std::vector<float>>> parse_embed(const nlohmann::json& body) const = 0;
+};
+
+std::unique_ptr<Dialect> make_ollama_dialect();
+std::unique_ptr<Dialect> make_openai_dialect(const std::string& base_path);
+
+// The human part of an error body: {"error":{"message":..}}, {"error":".."} or the raw text.
+std::string provider_error_text(const std::string& body);
+
+}  // namespace agentry::sidecar

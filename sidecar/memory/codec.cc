@@ -1,0 +1,110 @@
+#include <chrono>
+#include <cstring>
+
+#include "sidecar/memory/types.h"
+
+namespace agentry::memory {
+namespace {
+
+template <typename T>
+void put_raw(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+void put_str(std::string& out, const std::string& s) {
+  put_raw<uint32_t>(out, static_cast<uint32_t>(s.size()));
+  out.append(s);
+}
+
+struct Reader {
+  std::string_view d;
+  bool ok = true;
+  template <typename T>
+  T raw() {
+    T v{};
+    if (d.size() < sizeof v) {
+      ok = false;
+      return v;
+    }
+    std::memcpy(&v, d.data(), sizeof v);
+    d.remove_prefix(sizeof v);
+    return v;
+  }
+  std::string str() {
+    auto n = raw<uint32_t>();
+    if (!ok || d.size() < n) {
+      ok = false;
+      return {};
+    }
+    std::string s(d.substr(0, n));
+    d.remove_prefix(n);
+    return s;
+  }
+};
+
+}  // namespace
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string encode(const Op& op) {
+  const Entry& e = op.entry;
+  std::string out;
+  out.reserve(64 + e.text.size() + e.embedding.size() * 4);
+  put_raw<uint8_t>(out, 1);  // format version
+  put_raw<uint8_t>(out, static_cast<uint8_t>(op.type));
+  put_str(out, e.agent);
+  put_str(out, e.id);
+  if (op.type == Op::Type::kDelete) return out;
+  put_str(out, e.session);
+  put_str(out, e.text);
+  put_raw<uint32_t>(out, static_cast<uint32_t>(e.metadata.size()));
+  for (const auto& [k, v] : e.metadata) {
+    put_str(out, k);
+    put_str(out, v);
+  }
+  put_raw<int64_t>(out, e.created_ms);
+  put_raw<int64_t>(out, e.expires_ms);
+  put_raw<uint64_t>(out, e.rev);
+  put_raw<uint32_t>(out, static_cast<uint32_t>(e.embedding.size()));
+  out.append(reinterpret_cast<const char*>(e.embedding.data()), e.embedding.size() * sizeof(float));
+  return out;
+}
+
+Result<Op> decode(std::string_view data) {
+  Reader r{data};
+  Op op;
+  if (r.raw<uint8_t>() != 1 || !r.ok) return internal_error("memory record: unknown format");
+  auto t = r.raw<uint8_t>();
+  if (t != 1 && t != 2) return internal_error("memory record: unknown op");
+  op.type = static_cast<Op::Type>(t);
+  Entry& e = op.entry;
+  e.agent = r.str();
+  e.id = r.str();
+  if (op.type == Op::Type::kPut) {
+    e.session = r.str();
+    e.text = r.str();
+    auto n = r.raw<uint32_t>();
+    for (uint32_t i = 0; r.ok && i < n; ++i) {
+      auto k = r.str();
+      e.metadata[k] = r.str();
+    }
+    e.created_ms = r.raw<int64_t>();
+    e.expires_ms = r.raw<int64_t>();
+    e.rev = r.raw<uint64_t>();
+    auto dim = r.raw<uint32_t>();
+    if (r.ok && r.d.size() >= dim * sizeof(float)) {
+      e.embedding.resize(dim);
+      std::memcpy(e.embedding.data(), r.d.data(), dim * sizeof(float));
+      r.d.remove_prefix(dim * sizeof(float));
+    } else {
+      r.ok = false;
+    }
+  }
+  if (!r.ok) return internal_error("memory record: truncated");
+  return op;
+}
+
+}  // namespace agentry::memory

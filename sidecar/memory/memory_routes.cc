@@ -1,0 +1,278 @@
+#include "sidecar/memory/memory_routes.h"
+
+#include <charconv>
+#include <ctime>
+
+#include "common/http_util.h"
+
+namespace agentry::memory {
+namespace {
+
+using nlohmann::json;
+using cache::send_status;
+
+void bad(httplib::Response& res, const std::string& msg) {
+  http::send_error(res, 400, "InvalidArgument", msg);
+}
+
+std::string rfc3339(int64_t ms) {
+  time_t secs = static_cast<time_t>(ms / 1000);
+  tm t{};
+  gmtime_r(&secs, &t);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900,
+                t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
+
+std::string hex(const std::string& s) {
+  static const char* d = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) {
+    out.push_back(d[c >> 4]);
+    out.push_back(d[c & 15]);
+  }
+  return out;
+}
+
+bool unhex(const std::string& s, std::string* out) {
+  if (s.size() % 2) return false;
+  out->clear();
+  for (size_t i = 0; i < s.size(); i += 2) {
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(s.data() + i, s.data() + i + 2, v, 16);
+    if (ec != std::errc() || p != s.data() + i + 2) return false;
+    out->push_back(static_cast<char>(v));
+  }
+  return true;
+}
+
+// A string->string map from JSON; false (with *why) for anything else.
+bool string_map(const json& j, std::map<std::string, std::string>* out, std::string* why,
+                const char* what) {
+  if (!j.is_object()) {
+    *why = std::string(what) + " must be an object of strings";
+    return false;
+  }
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (!it.value().is_string()) {
+      *why = std::string(what) + "." + it.key() + " must be a string";
+      return false;
+    }
+    (*out)[it.key()] = it.value().get<std::string>();
+  }
+  return true;
+}
+
+bool vector_of(const json& j, Vector* out, std::string* why, const char* what) {
+  if (!j.is_array() || j.empty()) {
+    *why = std::string(what) + " must be a non-empty array of numbers";
+    return false;
+  }
+  out->reserve(j.size());
+  for (const auto& x : j) {
+    if (!x.is_number()) {
+      *why = std::string(what) + " must be a non-empty array of numbers";
+      return false;
+    }
+    out->push_back(x.get<float>());
+  }
+  return true;
+}
+
+bool parse_entry(const json& j, NewEntry* e, std::string* why) {
+  if (!j.is_object()) {
+    *why = "an entry must be a JSON object";
+    return false;
+  }
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const auto& k = it.key();
+    const json& v = it.value();
+    auto str = [&](std::string* dst) {
+      if (!v.is_string()) {
+        *why = k + " must be a string";
+        return false;
+      }
+      *dst = v.get<std::string>();
+      return true;
+    };
+    if (k == "text") {
+      if (!str(&e->text)) return false;
+    } else if (k == "session") {
+      if (!str(&e->session)) return false;
+    } else if (k == "id") {
+      if (!str(&e->id)) return false;
+    } else if (k == "agent") {
+      if (!str(&e->agent)) return false;
+    } else if (k == "metadata") {
+      if (!string_map(v, &e->metadata, why, "metadata")) return false;
+    } else if (k == "embedding") {
+      Vector vec;
+      if (!vector_of(v, &vec, why, "embedding")) return false;
+      e->embedding = std::move(vec);
+    } else if (k == "ttl") {
+      if (!v.is_number_integer() || v.get<int64_t>() < 0) {
+        *why = "ttl must be a whole number of seconds >= 0";
+        return false;
+      }
+      e->ttl_s = v.get<int64_t>();
+    } else {
+      *why = "unknown field " + k;
+      return false;
+    }
+  }
+  if (!j.contains("text")) {
+    *why = "text is required";
+    return false;
+  }
+  return true;
+}
+
+template <typename F>
+void guarded(const cache::AuthCheck& auth, const httplib::Request& req, httplib::Response& res,
+             F&& fn) {
+  if (auth && !auth(req, res)) return;
+  try {
+    fn();
+  } catch (const json::exception& e) {
+    bad(res, std::string("bad JSON: ") + e.what());
+  }
+}
+
+}  // namespace
+
+json entry_json(const Entry& e) {
+  json j = {{"id", e.id},
+            {"agent", e.agent},
+            {"session", e.session},
+            {"text", e.text},
+            {"metadata", e.metadata},
+            {"createdAt", rfc3339(e.created_ms)}};
+  if (e.expires_ms) j["expiresAt"] = rfc3339(e.expires_ms);
+  if (!e.embedding.empty()) j["embedding"] = e.embedding;
+  return j;
+}
+
+void mount_memory_routes(httplib::Server& server, MemoryService& memory, cache::AuthCheck auth) {
+  server.Post("/v1/memory/search", [&memory, auth](const httplib::Request& req,
+                                                  httplib::Response& res) {
+    guarded(auth, req, res, [&] {
+      json j = json::parse(req.body, nullptr, false);
+      if (j.is_discarded() || !j.is_object()) return bad(res, "body must be a JSON object");
+      SearchRequest sr;
+      std::string why;
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        const auto& k = it.key();
+        const json& v = it.value();
+        if (k == "query") {
+          if (!v.is_string()) return bad(res, "query must be a string");
+          sr.query = v.get<std::string>();
+        } else if (k == "vector") {
+          Vector vec;
+          if (!vector_of(v, &vec, &why, "vector")) return bad(res, why);
+          sr.vector = std::move(vec);
+        } else if (k == "k") {
+          if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > 100000)
+            return bad(res, "k must be a whole number >= 1");
+          sr.k = v.get<size_t>();
+        } else if (k == "minScore") {
+          if (!v.is_number()) return bad(res, "minScore must be a number");
+          sr.min_score = v.get<float>();
+        } else if (k == "session") {
+          if (!v.is_string()) return bad(res, "session must be a string");
+          sr.filter.session = v.get<std::string>();
+        } else if (k == "filter") {
+          if (!string_map(v, &sr.filter.metadata, &why, "filter")) return bad(res, why);
+        } else if (k == "agent") {
+          if (!v.is_string()) return bad(res, "agent must be a string");
+          sr.agent = v.get<std::string>();
+        } else {
+          return bad(res, "unknown field " + k);
+        }
+      }
+      auto r = memory.search(std::move(sr));
+      if (!r.ok()) return send_status(res, r.status());
+      json hits = json::array();
+      for (const auto& h : r->hits) {
+        json e = entry_json(h.entry);
+        e["score"] = h.score;
+        hits.push_back(std::move(e));
+      }
+      json out = {{"results", std::move(hits)}, {"exact", r->exact}, {"tookMs", r->took_ms}};
+      res.set_content(out.dump(), "application/json");
+    });
+  });
+  server.Post("/v1/memory", [&memory, auth](const httplib::Request& req, httplib::Response& res) {
+    guarded(auth, req, res, [&] {
+      json j = json::parse(req.body, nullptr, false);
+      if (j.is_discarded()) return bad(res, "body is not valid JSON");
+      bool batch = j.is_object() && j.contains("entries");
+      std::vector<NewEntry> entries;
+      std::string why;
+      if (batch) {
+        if (!j["entries"].is_array()) return bad(res, "entries must be an array");
+        for (const auto& x : j["entries"]) {
+          NewEntry e;
+          if (!parse_entry(x, &e, &why)) return bad(res, why);
+          entries.push_back(std::move(e));
+        }
+      } else {
+        NewEntry e;
+        if (!parse_entry(j, &e, &why)) return bad(res, why);
+        entries.push_back(std::move(e));
+      }
+      auto r = memory.add(std::move(entries));
+      if (!r.ok()) return send_status(res, r.status());
+      res.status = 201;
+      if (batch) {
+        json arr = json::array();
+        for (const auto& e : r.value()) arr.push_back(entry_json(e));
+        res.set_content(json{{"entries", std::move(arr)}}.dump(), "application/json");
+      } else {
+        res.set_content(entry_json(r->front()).dump(), "application/json");
+      }
+    });
+  });
+  server.Get("/v1/memory", [&memory, auth](const httplib::Request& req, httplib::Response& res) {
+    guarded(auth, req, res, [&] {
+      size_t limit = 100;
+      if (req.has_param("limit")) {
+        const auto v = req.get_param_value("limit");
+        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), limit);
+        if (ec != std::errc() || p != v.data() + v.size() || limit < 1 || limit > 1000)
+          return bad(res, "limit must be a whole number between 1 and 1000");
+      }
+      std::string after;
+      if (req.has_param("continue") && !unhex(req.get_param_value("continue"), &after))
+        return bad(res, "continue token is not one this server issued");
+      std::optional<std::string> session;
+      if (req.has_param("session")) session = req.get_param_value("session");
+      auto r = memory.list(req.get_param_value("agent"), session, limit, after);
+      if (!r.ok()) return send_status(res, r.status());
+      json items = json::array();
+      for (const auto& e : r->items) items.push_back(entry_json(e));
+      json out = {{"items", std::move(items)}};
+      if (!r->last_id.empty()) out["continue"] = hex(r->last_id);
+      res.set_content(out.dump(), "application/json");
+    });
+  });
+  server.Get("/v1/memory/(.+)", [&memory, auth](const httplib::Request& req,
+                                               httplib::Response& res) {
+    guarded(auth, req, res, [&] {
+      bool with = req.get_param_value("embedding") == "true";
+      auto r = memory.get(req.get_param_value("agent"), req.matches[1], with);
+      if (!r.ok()) return send_status(res, r.status());
+      res.set_content(entry_json(r.value()).dump(), "application/json");
+    });
+  });
+  server.Delete("/v1/memory/(.+)", [&memory, auth](const httplib::Request& req,
+                                                  httplib::Response& res) {
+    guarded(auth, req, res, [&] {
+      auto s = memory.remove(req.get_param_value("agent"), req.matches[1]);
+      if (!s) return send_status(res, s);
+      res.status = 204;
+    });
+  });
+}
+
+}  // namespace agentry::memory

@@ -1,0 +1,427 @@
+#include "sidecar/memory/memory_service.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <random>
+
+#include "common/log.h"
+
+namespace agentry::memory {
+namespace {
+
+uint64_t random64() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return rng();
+}
+
+// Time-ordered: 12 hex digits of unix ms, then 8 random ones.
+std::string new_id() {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "m%012llx%08llx", static_cast<unsigned long long>(now_ms()),
+                static_cast<unsigned long long>(random64() & 0xffffffffULL));
+  return buf;
+}
+
+bool name_ok(const std::string& s, size_t max) {
+  if (s.empty() || s.size() > max) return false;
+  for (char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != ':')
+      return false;
+  return true;
+}
+
+}  // namespace
+
+MemoryService::MemoryService(MemoryOptions opts, std::shared_ptr<Embedder> embedder)
+    : opts_(std::move(opts)), embedder_(std::move(embedder)), store_(opts_.index) {}
+
+Result<std::unique_ptr<MemoryService>> MemoryService::open(MemoryOptions opts,
+                                                           std::shared_ptr<Embedder> embedder) {
+  if (!embedder) embedder = std::make_shared<LocalEmbedder>();
+  std::unique_ptr<MemoryService> s(new MemoryService(std::move(opts), std::move(embedder)));
+  auto apply = [svc = s.get()](const Op& op) {
+    auto st = svc->store_.apply(op);
+    if (!st) log::warn("memory op not applied", {{"id", op.entry.id}, {"error", st.message()}});
+  };
+  switch (s->opts_.persistence) {
+    case MemoryOptions::Persistence::kNone:
+      break;
+    case MemoryOptions::Persistence::kEmbedded: {
+      auto log = std::make_unique<LogStore>(s->opts_.log);
+      s->log_ = log.get();
+      s->backend_ = std::move(log);
+      break;
+    }
+    case MemoryOptions::Persistence::kRedis: {
+      if (!s->opts_.redis) return invalid_argument("memory: redis persistence without redis options");
+      auto ro = *s->opts_.redis;
+      ro.name += "-memory";
+      s->pool_ = std::make_unique<cache::RedisPool>(ro);
+      auto rb = std::make_unique<RedisBackend>(*s->pool_, s->opts_.redis_backend);
+      rb->on_reload = [svc = s.get()] { svc->store_.clear(); };
+      s->redis_backend_ = rb.get();
+      s->backend_ = std::move(rb);
+      break;
+    }
+  }
+  if (s->backend_) {
+    if (auto st = s->backend_->open(apply); !st) return st;
+  }
+  s->remember_ = std::thread([svc = s.get()] { svc->remember_loop(); });
+  s->maintenance_ = std::thread([svc = s.get()] { svc->maintenance_loop(); });
+  return s;
+}
+
+MemoryService::~MemoryService() {
+  if (!drain_for(cache::Ms(10000))) log::error("memory: remember queue not drained at shutdown", {});
+  {
+    std::lock_guard<std::mutex> lock(q_mu_);
+    stop_ = true;
+  }
+  q_cv_.notify_all();
+  m_cv_.notify_all();
+  if (remember_.joinable()) remember_.join();
+  if (maintenance_.joinable()) maintenance_.join();
+  backend_.reset();  // stops the follower before the pool goes
+}
+
+const std::string& MemoryService::agent_or_default(const std::string& agent) const {
+  return agent.empty() ? opts_.default_agent : agent;
+}
+
+Status MemoryService::validate(const NewEntry& e) const {
+  const Limits& l = opts_.limits;
+  if (!name_ok(agent_or_default(e.agent), 128))
+    return invalid_argument("agent must be 1-128 characters of [A-Za-z0-9._:-]");
+  if (!e.id.empty() && !name_ok(e.id, l.max_id_bytes))
+    return invalid_argument("id must be 1-" + std::to_string(l.max_id_bytes) +
+                            " characters of [A-Za-z0-9._:-]");
+  if (e.session.size() > 256) return invalid_argument("session longer than 256 bytes");
+  if (e.text.find_first_not_of(" \t\r\n") == std::string::npos)
+    return invalid_argument("text is empty");
+  if (e.text.size() > l.max_text_bytes)
+    return Status(Code::kResourceExhausted,
+                  "text larger than " + std::to_string(l.max_text_bytes) + " bytes", 413);
+  if (e.metadata.size() > l.max_metadata_pairs)
+    return invalid_argument("more than " + std::to_string(l.max_metadata_pairs) +
+                            " metadata pairs");
+  for (const auto& [k, v] : e.metadata) {
+    if (k.empty() || k.size() > l.max_metadata_key_bytes)
+      return invalid_argument("metadata key empty or longer than " +
+                              std::to_string(l.max_metadata_key_bytes) + " bytes");
+    if (v.size() > l.max_metadata_value_bytes)
+      return invalid_argument("metadata value of " + k + " longer than " +
+                              std::to_string(l.max_metadata_value_bytes) + " bytes");
+  }
+  if (e.ttl_s < 0 || e.ttl_s > l.max_ttl_s)
+    return invalid_argument("ttl must be between 0 and " + std::to_string(l.max_ttl_s) + " s");
+  if (e.embedding) {
+    if (e.embedding->empty()) return invalid_argument("embedding is empty");
+    for (float x : *e.embedding)
+      if (!std::isfinite(x)) return invalid_argument("embedding has a non-finite value");
+  }
+  return Status::ok();
+}
+
+Status MemoryService::commit_and_apply(const std::vector<Op>& ops) {
+  std::shared_lock<std::shared_mutex> gate(gate_);
+  if (backend_) {
+    if (auto s = backend_->commit(ops); !s) return s;
+  }
+  for (const auto& op : ops) {
+    if (auto s = store_.apply(op); !s) return s;
+  }
+  return Status::ok();
+}
+
+Result<std::vector<Entry>> MemoryService::add(std::vector<NewEntry> batch) {
+  if (batch.empty()) return invalid_argument("no entries");
+  if (batch.size() > opts_.limits.max_batch)
+    return invalid_argument("more than " + std::to_string(opts_.limits.max_batch) +
+                            " entries in one request");
+  std::vector<std::string> to_embed;
+  for (auto& e : batch) {
+    if (auto s = validate(e); !s) return s;
+    e.agent = agent_or_default(e.agent);
+    if (!e.embedding) to_embed.push_back(e.text);
+  }
+  std::vector<Vector> vecs;
+  if (!to_embed.empty()) {
+    auto r = embedder_->embed(to_embed);
+    if (!r.ok()) return r.status();
+    vecs = std::move(r.value());
+  }
+  std::vector<Op> ops;
+  std::map<std::string, size_t> adds_per_agent;
+  int64_t now = now_ms();
+  size_t vi = 0;
+  for (auto& e : batch) {
+    Op op;
+    Entry& en = op.entry;
+    if (e.embedding) {
+      en.embedding = std::move(*e.embedding);
+      l2_normalize(en.embedding);
+    } else {
+      en.embedding = std::move(vecs[vi++]);
+    }
+    int dim = store_.dimension(e.agent);
+    if (dim != 0 && static_cast<int>(en.embedding.size()) != dim)
+      return invalid_argument("embedding dimension " + std::to_string(en.embedding.size()) +
+                              " does not match agent " + e.agent + "'s " + std::to_string(dim));
+    en.id = e.id.empty() ? new_id() : e.id;
+    en.agent = e.agent;
+    en.session = std::move(e.session);
+    en.text = std::move(e.text);
+    en.metadata = std::move(e.metadata);
+    en.created_ms = now;
+    en.expires_ms = e.ttl_s > 0 ? now + e.ttl_s * 1000 : 0;
+    en.rev = random64();
+    if (!store_.get(en.agent, en.id, false)) ++adds_per_agent[en.agent];
+    ops.push_back(std::move(op));
+  }
+  std::vector<Entry> out;
+  out.reserve(ops.size());
+  for (const auto& op : ops) {
+    Entry e = op.entry;
+    e.embedding.clear();
+    out.push_back(std::move(e));
+  }
+  // Over the cap: the oldest entries go, in the same durable write.
+  for (const auto& [agent, n] : adds_per_agent) {
+    size_t have = store_.count(agent);
+    if (have + n <= opts_.limits.max_entries_per_agent) continue;
+    for (auto& id : store_.oldest(agent, have + n - opts_.limits.max_entries_per_agent)) {
+      Op del;
+      del.type = Op::Type::kDelete;
+      del.entry.agent = agent;
+      del.entry.id = std::move(id);
+      ops.push_back(std::move(del));
+      ++evicted_;
+    }
+  }
+  if (auto s = commit_and_apply(ops); !s) return s;
+  return out;
+}
+
+Result<Entry> MemoryService::get(const std::string& agent, const std::string& id,
+                                 bool with_embedding) {
+  auto e = store_.get(agent_or_default(agent), id, with_embedding);
+  if (!e) return not_found("memory " + id + " not found");
+  return std::move(*e);
+}
+
+Status MemoryService::remove(const std::string& agent, const std::string& id) {
+  const std::string& a = agent_or_default(agent);
+  if (!store_.get(a, id, false)) return not_found("memory " + id + " not found");
+  Op op;
+  op.type = Op::Type::kDelete;
+  op.entry.agent = a;
+  op.entry.id = id;
+  return commit_and_apply({op});
+}
+
+Result<MemoryStore::Page> MemoryService::list(const std::string& agent,
+                                              const std::optional<std::string>& session,
+                                              size_t limit, const std::string& after) {
+  if (limit < 1 || limit > 1000) return invalid_argument("limit must be between 1 and 1000");
+  return store_.list(agent_or_default(agent), session, limit, after);
+}
+
+Result<SearchResult> MemoryService::search(SearchRequest req) {
+  auto t0 = std::chrono::steady_clock::now();
+  const std::string& agent = agent_or_default(req.agent);
+  if (req.k < 1 || req.k > static_cast<size_t>(opts_.limits.max_k))
+    return invalid_argument("k must be between 1 and " + std::to_string(opts_.limits.max_k));
+  if (req.query.has_value() == req.vector.has_value())
+    return invalid_argument("give exactly one of query (text) and vector");
+  if (!(req.min_score >= -1.0f && req.min_score <= 1.0f))
+    return invalid_argument("minScore must be between -1 and 1");
+  Vector q;
+  if (req.query) {
+    if (req.query->find_first_not_of(" \t\r\n") == std::string::npos)
+      return invalid_argument("query is empty");
+    if (req.query->size() > opts_.limits.max_text_bytes)
+      return Status(Code::kResourceExhausted, "query too large", 413);
+    auto r = embedder_->embed({*req.query});
+    if (!r.ok()) return r.status();
+    q = std::move(r.value()[0]);
+  } else {
+    q = std::move(*req.vector);
+    for (float x : q)
+      if (!std::isfinite(x)) return invalid_argument("vector has a non-finite value");
+    l2_normalize(q);
+  }
+  int dim = store_.dimension(agent);
+  if (dim != 0 && static_cast<int>(q.size()) != dim)
+    return invalid_argument("query vector dimension " + std::to_string(q.size()) +
+                            " does not match agent " + agent + "'s " + std::to_string(dim));
+  SearchResult out;
+  out.hits = store_.search(agent, q, req.k, req.min_score, req.filter, &out.exact);
+  out.took_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+std::vector<RecallHit> MemoryService::recall(const std::string& agent, const std::string& session,
+                                             const std::string& query, int k) {
+  SearchRequest req;
+  req.agent = agent;
+  req.query = query;
+  req.k = static_cast<size_t>(std::clamp(k, 1, opts_.limits.max_k));
+  if (!session.empty()) req.filter.session = session;
+  std::vector<RecallHit> out;
+  auto r = search(std::move(req));
+  if (!r.ok()) return out;
+  for (auto& h : r->hits) out.push_back({h.entry.id, h.entry.text, h.score});
+  return out;
+}
+
+void MemoryService::remember(const std::string& agent, const std::string& session,
+                             const std::string& input, const std::string& output) {
+  NewEntry e;
+  e.agent = agent;
+  e.session = session;
+  e.text = "User: " + input + "\nAssistant: " + output;
+  if (e.text.size() > opts_.limits.max_text_bytes) e.text.resize(opts_.limits.max_text_bytes);
+  e.metadata["kind"] = "exchange";
+  {
+    std::lock_guard<std::mutex> lock(q_mu_);
+    if (queue_.size() < opts_.remember_queue) {
+      queue_.push_back(std::move(e));
+      q_cv_.notify_one();
+      return;
+    }
+  }
+  // Full: write it here rather than drop it (back-pressure on a flooded engine).
+  auto r = add({std::move(e)});
+  if (r.ok()) {
+    ++remember_written_;
+  } else {
+    ++remember_failed_;
+    log::error("memory remember failed", {{"error", r.status().message()}});
+  }
+}
+
+void MemoryService::drain() {
+  std::unique_lock<std::mutex> lock(q_mu_);
+  q_done_cv_.wait(lock, [&] { return (queue_.empty() && in_flight_ == 0) || stop_; });
+}
+
+bool MemoryService::drain_for(cache::Ms timeout) {
+  std::unique_lock<std::mutex> lock(q_mu_);
+  return q_done_cv_.wait_for(lock, timeout, [&] { return queue_.empty() && in_flight_ == 0; });
+}
+
+void MemoryService::remember_loop() {
+  Backoff backoff({.initial = cache::Ms(50), .max = cache::Ms(2000), .full_jitter = true});
+  std::unique_lock<std::mutex> lock(q_mu_);
+  for (;;) {
+    q_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping and drained
+    std::vector<NewEntry> batch;
+    while (!queue_.empty() && batch.size() < opts_.limits.max_batch) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    in_flight_ = batch.size();
+    lock.unlock();
+    for (;;) {
+      auto copy = batch;
+      auto r = add(std::move(copy));
+      if (r.ok()) {
+        remember_written_ += batch.size();
+        backoff.reset();
+        break;
+      }
+      bool retry = r.status().code() == Code::kUnavailable ||
+                   r.status().code() == Code::kDeadlineExceeded;
+      bool stopping;
+      {
+        std::lock_guard<std::mutex> l(q_mu_);
+        stopping = stop_;
+      }
+      if (!retry || stopping) {
+        remember_failed_ += batch.size();
+        log::error("memory remember dropped", {{"entries", batch.size()},
+                                               {"error", r.status().message()}});
+        break;
+      }
+      std::this_thread::sleep_for(backoff.next());
+    }
+    lock.lock();
+    in_flight_ = 0;
+    q_done_cv_.notify_all();
+  }
+}
+
+Status MemoryService::compact() {
+  if (!log_) return Status::ok();
+  if (compacting_.exchange(true)) return Status::ok();
+  std::vector<Entry> state;
+  uint64_t seq = 0;
+  {
+    std::unique_lock<std::shared_mutex> gate(gate_);
+    auto r = log_->rotate();
+    if (!r.ok()) {
+      compacting_ = false;
+      return r.status();
+    }
+    seq = r.value();
+    store_.for_each([&](const Entry& e) { state.push_back(e); });
+  }
+  int64_t now = now_ms();
+  auto s = log_->write_snapshot(seq, [&](const std::function<void(const Entry&)>& emit) {
+    for (const auto& e : state)
+      if (e.expires_ms == 0 || e.expires_ms > now) emit(e);
+  });
+  compacting_ = false;
+  return s;
+}
+
+void MemoryService::maintenance_loop() {
+  std::unique_lock<std::mutex> lock(q_mu_);
+  while (!stop_) {
+    m_cv_.wait_for(lock, opts_.sweep_interval, [&] { return stop_; });
+    if (stop_) break;
+    lock.unlock();
+    // Expired entries leave the index; the log and Redis drop them by themselves (compaction,
+    // PEXPIREAT), so this is not written anywhere.
+    for (const auto& op : store_.expired(now_ms())) (void)store_.apply(op);
+    if (log_ && log_->wants_compaction()) {
+      if (auto s = compact(); !s) log::error("memory compaction failed", {{"error", s.message()}});
+    }
+    lock.lock();
+  }
+}
+
+nlohmann::json MemoryService::stats() const {
+  nlohmann::json j = {
+      {"entries", store_.total()},
+      {"persistence", backend_ ? backend_->name() : "none"},
+      {"embedder", embedder_->name()},
+      {"dimension", embedder_->dimension()},
+      {"evicted", evicted_.load()},
+      {"remember", {{"written", remember_written_.load()}, {"failed", remember_failed_.load()}}},
+      {"limits",
+       {{"maxEntriesPerAgent", opts_.limits.max_entries_per_agent},
+        {"maxTextBytes", opts_.limits.max_text_bytes},
+        {"maxMetadataPairs", opts_.limits.max_metadata_pairs},
+        {"evictionPolicy", "oldest createdAt first"}}},
+  };
+  if (log_) j["log"] = {{"bytes", log_->log_bytes()}, {"segment", log_->segment()}};
+  if (redis_backend_)
+    j["feed"] = {{"following", redis_backend_->following()},
+                 {"lastId", redis_backend_->last_id()},
+                 {"applied", redis_backend_->applied()}};
+  auto why = degraded_reason();
+  j["degraded"] = !why.empty();
+  if (!why.empty()) j["degradedReason"] = why;
+  return j;
+}
+
+std::string MemoryService::degraded_reason() const {
+  return backend_ ? backend_->degraded_reason() : "";
+}
+
+}  // namespace agentry::memory

@@ -1,0 +1,133 @@
+// Agent memory: validation, embedding, durability (embedded log or Redis) and search, in front of
+// the in-process MemoryStore. Writes are made durable first, then applied, then acknowledged.
+//
+// recall()/remember() are the execution engine's MemoryHook: remember() only queues (bounded) and a
+// worker writes in batches, retrying while the backend is unavailable; when the queue is full the
+// caller writes synchronously instead of dropping; shutdown drains the queue.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/result.h"
+#include "sidecar/cache/redis_pool.h"
+#include "sidecar/memory/backend.h"
+#include "sidecar/memory/embedder.h"
+#include "sidecar/memory/log_store.h"
+#include "sidecar/memory/memory_store.h"
+#include "sidecar/memory/redis_backend.h"
+
+namespace agentry::memory {
+
+struct MemoryOptions {
+  enum class Persistence { kNone, kEmbedded, kRedis };
+  Persistence persistence = Persistence::kNone;
+  std::string default_agent = "default";
+  Limits limits;
+  IndexOptions index;
+  LogOptions log;                            // kEmbedded
+  std::optional<cache::RedisOptions> redis;  // kRedis
+  RedisBackendOptions redis_backend;
+  size_t remember_queue = 4096;
+  cache::Ms sweep_interval{5000};  // TTL sweep and compaction check
+};
+
+struct NewEntry {
+  std::string agent;  // empty: default_agent
+  std::string id;     // empty: generated (time-ordered)
+  std::string session;
+  std::string text;
+  std::map<std::string, std::string> metadata;
+  std::optional<Vector> embedding;  // none: embedded from text
+  int64_t ttl_s = 0;                // 0: no expiry
+};
+
+struct SearchRequest {
+  std::string agent;
+  std::optional<std::string> query;
+  std::optional<Vector> vector;
+  size_t k = 10;
+  float min_score = -1.0f;
+  Filter filter;
+};
+
+struct SearchResult {
+  std::vector<Hit> hits;
+  bool exact = true;
+  double took_ms = 0;
+};
+
+struct RecallHit {
+  std::string id;
+  std::string text;
+  double score;
+};
+
+class MemoryService {
+ public:
+  static Result<std::unique_ptr<MemoryService>> open(MemoryOptions opts,
+                                                     std::shared_ptr<Embedder> embedder);
+  ~MemoryService();
+  MemoryService(const MemoryService&) = delete;
+  MemoryService& operator=(const MemoryService&) = delete;
+
+  Result<std::vector<Entry>> add(std::vector<NewEntry> batch);
+  Result<Entry> get(const std::string& agent, const std::string& id, bool with_embedding);
+  Status remove(const std::string& agent, const std::string& id);
+  Result<MemoryStore::Page> list(const std::string& agent, const std::optional<std::string>& session,
+                                 size_t limit, const std::string& after);
+  Result<SearchResult> search(SearchRequest req);
+
+  std::vector<RecallHit> recall(const std::string& agent, const std::string& session,
+                                const std::string& query, int k);
+  void remember(const std::string& agent, const std::string& session, const std::string& input,
+                const std::string& output);
+  // Waits until every remember() so far is written (or fails to be); tests and shutdown.
+  void drain();
+  bool drain_for(cache::Ms timeout);
+
+  Status compact();  // embedded: rotate the log and snapshot now
+  nlohmann::json stats() const;
+  std::string degraded_reason() const;
+  const std::string& agent_or_default(const std::string& agent) const;
+  const MemoryOptions& options() const { return opts_; }
+  MemoryStore& store() { return store_; }
+  Embedder& embedder() { return *embedder_; }
+  RedisBackend* redis_backend() { return redis_backend_; }
+
+ private:
+  MemoryService(MemoryOptions opts, std::shared_ptr<Embedder> embedder);
+  Status validate(const NewEntry& e) const;
+  Status commit_and_apply(const std::vector<Op>& ops);
+  void remember_loop();
+  void maintenance_loop();
+
+  MemoryOptions opts_;
+  std::shared_ptr<Embedder> embedder_;
+  MemoryStore store_;
+  std::unique_ptr<cache::RedisPool> pool_;
+  std::unique_ptr<Backend> backend_;
+  LogStore* log_ = nullptr;
+  RedisBackend* redis_backend_ = nullptr;
+  std::shared_mutex gate_;  // writers shared; compaction's rotation alone
+  std::atomic<bool> compacting_{false};
+
+  std::mutex q_mu_;
+  std::condition_variable q_cv_, q_done_cv_, m_cv_;
+  std::deque<NewEntry> queue_;
+  size_t in_flight_ = 0;
+  bool stop_ = false;
+  std::atomic<uint64_t> remember_written_{0}, remember_failed_{0}, evicted_{0};
+  std::thread remember_, maintenance_;
+};
+
+}  // namespace agentry::memory

@@ -1,0 +1,62 @@
+// The Redis backend: entries live in Redis, one hash per entry (<prefix>e:<agent>:<id> with the
+// encoded entry under "data" plus readable session/text/createdAt fields), and every change is
+// also appended to a Redis Stream (<prefix>feed) in the same MULTI/EXEC. Each replica loads all
+// entries at start, then follows the stream on a dedicated connection (XREAD BLOCK) from the id
+// it last applied, so after a restart or an outage it catches up with what it missed. If the
+// stream was trimmed past that id, the replica reloads everything.
+//
+// A write is acknowledged after EXEC succeeds; with Redis' appendonly + appendfsync always (the
+// tests' setting, recommended in the docs) an acknowledged write survives a Redis crash too.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "sidecar/cache/redis_pool.h"
+#include "sidecar/memory/backend.h"
+
+namespace agentry::memory {
+
+struct RedisBackendOptions {
+  std::string prefix = "agentry:mem:";
+  size_t stream_maxlen = 1000000;  // approximate trim (MAXLEN ~)
+  cache::Ms block{1000};           // XREAD BLOCK
+};
+
+class RedisBackend : public Backend {
+ public:
+  RedisBackend(cache::RedisPool& pool, RedisBackendOptions opts);
+  ~RedisBackend() override;
+
+  Status open(const Apply& apply) override;
+  Status commit(const std::vector<Op>& ops) override;
+  std::string degraded_reason() const override;
+  std::string name() const override { return "redis"; }
+
+  bool following() const { return following_.load(); }
+  std::string last_id() const;
+  uint64_t applied() const { return applied_.load(); }
+  // Set before open(): called before a full reload so the store can be cleared.
+  std::function<void()> on_reload;
+
+ private:
+  Status load_all(std::string* last_id);
+  void follow_loop();
+  std::string entry_key(const Entry& e) const;
+
+  cache::RedisPool& pool_;
+  RedisBackendOptions opts_;
+  Apply apply_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::string last_id_ = "0-0";
+  bool stop_ = false;
+  std::atomic<bool> following_{false};
+  std::atomic<uint64_t> applied_{0};
+  std::thread follower_;
+};
+
+}  // namespace agentry::memory

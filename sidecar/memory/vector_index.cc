@@ -1,0 +1,280 @@
+#include "sidecar/memory/vector_index.h"
+
+#include <hnswlib/hnswlib.h>
+
+#include <algorithm>
+#include <queue>
+
+namespace agentry::memory {
+namespace {
+
+struct Worse {
+  bool operator()(const VectorIndex::Hit& a, const VectorIndex::Hit& b) const {
+    return a.score > b.score;  // min-heap on score: top() is the worst kept
+  }
+};
+
+void keep(std::priority_queue<VectorIndex::Hit, std::vector<VectorIndex::Hit>, Worse>& heap,
+          size_t k, VectorIndex::Hit h) {
+  if (heap.size() < k) {
+    heap.push(h);
+  } else if (h.score > heap.top().score) {
+    heap.pop();
+    heap.push(h);
+  }
+}
+
+std::vector<VectorIndex::Hit> drain(
+    std::priority_queue<VectorIndex::Hit, std::vector<VectorIndex::Hit>, Worse>& heap) {
+  std::vector<VectorIndex::Hit> out(heap.size());
+  for (size_t i = out.size(); i-- > 0;) {
+    out[i] = heap.top();
+    heap.pop();
+  }
+  return out;
+}
+
+}  // namespace
+
+VectorIndex::VectorIndex(int dim, IndexOptions opts) : dim_(dim), opts_(opts) {
+  if (opts_.background) bg_ = std::thread([this] { index_loop(); });
+}
+
+VectorIndex::~VectorIndex() {
+  {
+    std::lock_guard<std::mutex> lock(bg_mu_);
+    stop_ = true;
+  }
+  bg_cv_.notify_all();
+  if (bg_.joinable()) bg_.join();
+}
+
+float VectorIndex::dot(const float* a, const float* b) const {
+  float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int i = 0;
+  for (; i + 4 <= dim_; i += 4) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+    s3 += a[i + 3] * b[i + 3];
+  }
+  for (; i < dim_; ++i) s0 += a[i] * b[i];
+  return (s0 + s1) + (s2 + s3);
+}
+
+VectorIndex::Slot VectorIndex::add(const float* v) {
+  Slot s;
+  {
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    if (!free_.empty()) {
+      s = free_.back();
+      free_.pop_back();
+    } else {
+      s = static_cast<Slot>(live_.size());
+      live_.push_back(0);
+      version_.push_back(0);
+      data_.resize(data_.size() + static_cast<size_t>(dim_));
+    }
+    std::copy(v, v + dim_, data_.begin() + static_cast<ptrdiff_t>(s) * dim_);
+    live_[s] = 1;
+    ++version_[s];
+    ++live_count_;
+    pending_.emplace_back(s, version_[s]);
+  }
+  if (opts_.background) {
+    bg_cv_.notify_one();
+  } else if (size() >= opts_.hnsw_min || has_graph()) {
+    index_pending(SIZE_MAX);
+  }
+  return s;
+}
+
+void VectorIndex::remove(Slot s) {
+  {
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    if (s >= live_.size() || !live_[s]) return;
+    live_[s] = 0;
+    ++version_[s];
+    --live_count_;
+    free_.push_back(s);
+  }
+  std::unique_lock<std::shared_mutex> g(graph_mu_);
+  if (graph_) {
+    try {
+      graph_->markDelete(s);
+    } catch (const std::exception&) {
+      // Not in the graph yet (still pending): nothing to mark.
+    }
+  }
+}
+
+size_t VectorIndex::size() const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  return live_count_;
+}
+
+size_t VectorIndex::pending() const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  return pending_.size();
+}
+
+bool VectorIndex::has_graph() const { return graph_ready_.load(std::memory_order_acquire); }
+
+std::vector<float> VectorIndex::vector(Slot s) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  if (s >= live_.size()) return {};
+  auto b = data_.begin() + static_cast<ptrdiff_t>(s) * dim_;
+  return std::vector<float>(b, b + dim_);
+}
+
+std::vector<VectorIndex::Hit> VectorIndex::exact_search(const float* q, size_t k,
+                                                        const Accept& accept) const {
+  std::priority_queue<Hit, std::vector<Hit>, Worse> heap;
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  for (Slot s = 0; s < live_.size(); ++s) {
+    if (!live_[s] || (accept && !accept(s))) continue;
+    keep(heap, k, Hit{dot(q, &data_[static_cast<size_t>(s) * dim_]), s});
+  }
+  return drain(heap);
+}
+
+std::vector<VectorIndex::Hit> VectorIndex::search(const float* q, size_t k, const Accept& accept,
+                                                  const std::vector<Slot>* candidates,
+                                                  bool* exact) const {
+  *exact = true;
+  if (k == 0) return {};
+  if (candidates) {
+    std::priority_queue<Hit, std::vector<Hit>, Worse> heap;
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    for (Slot s : *candidates) {
+      if (s >= live_.size() || !live_[s] || (accept && !accept(s))) continue;
+      keep(heap, k, Hit{dot(q, &data_[static_cast<size_t>(s) * dim_]), s});
+    }
+    return drain(heap);
+  }
+  if (!has_graph() || size() < opts_.hnsw_min) return exact_search(q, k, accept);
+
+  *exact = false;
+  size_t want = accept ? k * opts_.overfetch : k;
+  std::vector<std::pair<float, hnswlib::labeltype>> found;
+  {
+    std::shared_lock<std::shared_mutex> g(graph_mu_);
+    auto pq = graph_->searchKnn(q, std::min(want, graph_->cur_element_count));
+    while (!pq.empty()) {
+      found.push_back(pq.top());
+      pq.pop();
+    }
+  }
+  std::priority_queue<Hit, std::vector<Hit>, Worse> heap;
+  std::vector<Slot> seen;
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    for (auto& [dist, label] : found) {
+      Slot s = static_cast<Slot>(label);
+      if (s >= live_.size() || !live_[s] || (accept && !accept(s))) continue;
+      keep(heap, k, Hit{dot(q, &data_[static_cast<size_t>(s) * dim_]), s});
+      seen.push_back(s);
+    }
+    // Not yet in the graph: scanned exactly.
+    std::sort(seen.begin(), seen.end());
+    for (auto& [s, ver] : pending_) {
+      if (!live_[s] || version_[s] != ver || (accept && !accept(s))) continue;
+      if (std::binary_search(seen.begin(), seen.end(), s)) continue;
+      keep(heap, k, Hit{dot(q, &data_[static_cast<size_t>(s) * dim_]), s});
+    }
+  }
+  auto out = drain(heap);
+  if (accept && out.size() < k) {  // the filter threw most candidates away: be exact
+    *exact = true;
+    return exact_search(q, k, accept);
+  }
+  return out;
+}
+
+void VectorIndex::ensure_graph_locked() {
+  size_t need;
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    need = live_.size();
+  }
+  if (!graph_) {
+    space_ = std::make_unique<hnswlib::InnerProductSpace>(static_cast<size_t>(dim_));
+    graph_capacity_ = std::max<size_t>(need * 2, 4096);
+    graph_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(space_.get(), graph_capacity_,
+                                                               opts_.M, opts_.ef_construction);
+    graph_->setEf(opts_.ef_search);
+  } else if (need > graph_capacity_) {
+    graph_capacity_ = std::max(need, graph_capacity_ * 2);
+    graph_->resizeIndex(graph_capacity_);
+  }
+}
+
+void VectorIndex::index_pending(size_t max_batch) {
+  if (size() < opts_.hnsw_min && !has_graph()) return;
+  std::vector<std::pair<Slot, uint64_t>> batch;
+  std::vector<float> vecs;
+  {
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    size_t n = std::min(max_batch, pending_.size());
+    batch.assign(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(n));
+    vecs.reserve(n * static_cast<size_t>(dim_));
+    for (auto& [s, ver] : batch) {
+      auto b = data_.begin() + static_cast<ptrdiff_t>(s) * dim_;
+      vecs.insert(vecs.end(), b, b + dim_);
+    }
+  }
+  if (batch.empty()) return;
+  {
+    std::unique_lock<std::shared_mutex> g(graph_mu_);
+    ensure_graph_locked();
+  }
+  {
+    std::shared_lock<std::shared_mutex> g(graph_mu_);
+    for (size_t i = 0; i < batch.size(); ++i)
+      graph_->addPoint(&vecs[i * static_cast<size_t>(dim_)], batch[i].first);
+  }
+  graph_ready_.store(true, std::memory_order_release);
+  std::vector<Slot> dead;
+  {
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    // The batch is the front of pending_ (only this function removes from it, under one caller).
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(batch.size()));
+    for (auto& [s, ver] : batch)
+      if (!live_[s]) dead.push_back(s);  // removed while being inserted
+  }
+  if (!dead.empty()) {
+    std::unique_lock<std::shared_mutex> g(graph_mu_);
+    for (Slot s : dead) {
+      bool still_dead;
+      {
+        std::shared_lock<std::shared_mutex> lock(mu_);
+        still_dead = !live_[s];
+      }
+      if (still_dead) {
+        try {
+          graph_->markDelete(s);
+        } catch (const std::exception&) {
+        }
+      }
+    }
+  }
+}
+
+void VectorIndex::build_now() {
+  std::unique_lock<std::mutex> lock(bg_mu_);  // one indexer at a time
+  if (size() < opts_.hnsw_min && !has_graph()) return;
+  while (pending() > 0) index_pending(4096);
+}
+
+void VectorIndex::index_loop() {
+  std::unique_lock<std::mutex> lock(bg_mu_);
+  while (!stop_) {
+    bg_cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stop_; });
+    if (stop_) break;
+    while (!stop_ && pending() > 0 && (size() >= opts_.hnsw_min || has_graph())) {
+      index_pending(256);
+    }
+  }
+}
+
+}  // namespace agentry::memory

@@ -1,0 +1,101 @@
+// Vectors of one agent: a flat slot array (exact search, and the truth every score is computed
+// from) plus an HNSW graph (hnswlib) for approximate search once the set is large.
+//
+// Vectors are L2-normalised, so inner product is cosine similarity. New vectors are searchable at
+// once: until a background thread has put them into the graph they sit in a pending list that every
+// search scans exactly. HNSW candidates are re-scored from the flat array and re-checked against
+// the caller's filter, so deleted or reused slots can never leak into results.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace hnswlib {
+template <typename T>
+class HierarchicalNSW;
+class InnerProductSpace;
+}  // namespace hnswlib
+
+namespace agentry::memory {
+
+struct IndexOptions {
+  size_t hnsw_min = 2048;  // below this many live vectors, search is exact
+  size_t M = 16;
+  size_t ef_construction = 100;
+  size_t ef_search = 96;
+  size_t overfetch = 4;     // filtered searches ask the graph for k * overfetch candidates
+  bool background = true;   // false: the graph is updated by the writer (tests, benchmarks)
+};
+
+class VectorIndex {
+ public:
+  using Slot = uint32_t;
+  using Accept = std::function<bool(Slot)>;  // nullptr: everything
+  struct Hit {
+    float score;
+    Slot slot;
+  };
+
+  VectorIndex(int dim, IndexOptions opts);
+  ~VectorIndex();
+  VectorIndex(const VectorIndex&) = delete;
+  VectorIndex& operator=(const VectorIndex&) = delete;
+
+  int dim() const { return dim_; }
+  Slot add(const float* v);  // copies dim floats; returns the slot
+  void remove(Slot s);
+  size_t size() const;
+  // Copies the slot's vector out.
+  std::vector<float> vector(Slot s) const;
+
+  // Top k by cosine, best first. `candidates`, when given, is the full set of acceptable slots
+  // (e.g. one session's) and is scanned exactly; otherwise HNSW when large, exact when small, with
+  // an exact fallback when a filter leaves fewer than k results. *exact tells which ran.
+  std::vector<Hit> search(const float* q, size_t k, const Accept& accept,
+                          const std::vector<Slot>* candidates, bool* exact) const;
+  std::vector<Hit> exact_search(const float* q, size_t k, const Accept& accept) const;
+
+  // Builds the graph now (instead of in the background) and waits until nothing is pending.
+  void build_now();
+  size_t pending() const;
+  bool has_graph() const;
+
+ private:
+  float dot(const float* a, const float* b) const;
+  void index_loop();
+  void ensure_graph_locked();
+  void index_pending(size_t max_batch);
+
+  int dim_;
+  IndexOptions opts_;
+  mutable std::shared_mutex mu_;  // flat data, live flags, pending list
+  std::vector<float> data_;
+  std::vector<uint8_t> live_;
+  std::vector<uint64_t> version_;
+  std::vector<Slot> free_;
+  std::vector<std::pair<Slot, uint64_t>> pending_;
+  size_t live_count_ = 0;
+
+  // The graph: searches and inserts share its lock (hnswlib locks internally), resize and
+  // markDelete take it alone.
+  mutable std::shared_mutex graph_mu_;
+  std::unique_ptr<hnswlib::InnerProductSpace> space_;
+  std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph_;
+  size_t graph_capacity_ = 0;
+  std::atomic<bool> graph_ready_{false};
+
+  std::mutex bg_mu_;
+  std::condition_variable bg_cv_;
+  bool stop_ = false;
+  std::thread bg_;
+};
+
+}  // namespace agentry::memory

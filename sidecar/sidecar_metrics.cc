@@ -1,0 +1,116 @@
+#include "sidecar/sidecar_metrics.h"
+
+#include <mutex>
+#include <unordered_map>
+
+#include "common/metrics.h"
+
+namespace agentry::sidecar {
+namespace {
+
+SidecarMetrics build() {
+  auto& reg = *agentry::metrics::registry();
+  const auto& b = agentry::metrics::latency_buckets();
+  SidecarMetrics m{};
+  m.http_requests = &prometheus::BuildCounter()
+                         .Name("http_requests_total")
+                         .Help("HTTP requests by method, route and status")
+                         .Register(reg);
+  m.http_duration = &prometheus::BuildHistogram()
+                         .Name("http_request_duration_seconds")
+                         .Help("HTTP request duration")
+                         .Register(reg)
+                         .Add({}, b);
+  m.execution_duration_family = &prometheus::BuildHistogram()
+                                     .Name("agent_execution_duration_seconds")
+                                     .Help("Agent execution time, by result")
+                                     .Register(reg);
+  m.executions_total = &prometheus::BuildCounter()
+                            .Name("agent_executions_total")
+                            .Help("Finished executions by result")
+                            .Register(reg);
+  m.memory_usage_bytes = &prometheus::BuildGauge()
+                              .Name("memory_usage_bytes")
+                              .Help("Memory in use (cgroup memory.current, else RSS)")
+                              .Register(reg)
+                              .Add({});
+  m.executions_in_flight = &prometheus::BuildGauge()
+                                .Name("executions_in_flight")
+                                .Help("Executions running now")
+                                .Register(reg)
+                                .Add({});
+  m.execution_queue_depth = &prometheus::BuildGauge()
+                                 .Name("execution_queue_depth")
+                                 .Help("Executions accepted and waiting for a slot")
+                                 .Register(reg)
+                                 .Add({});
+  m.provider_requests = &prometheus::BuildCounter()
+                             .Name("provider_requests_total")
+                             .Help("Requests to the LLM provider by HTTP code (or error)")
+                             .Register(reg);
+  m.provider_duration = &prometheus::BuildHistogram()
+                             .Name("provider_request_duration_seconds")
+                             .Help("LLM provider request duration")
+                             .Register(reg);
+  m.memory_cleanups = &prometheus::BuildCounter()
+                           .Name("memory_cleanups_total")
+                           .Help("Cleanups run because memory use passed the threshold")
+                           .Register(reg)
+                           .Add({});
+  m.executions_rejected = &prometheus::BuildCounter()
+                               .Name("executions_rejected_total")
+                               .Help("Executions refused with 429 (queue full)")
+                               .Register(reg)
+                               .Add({});
+  return m;
+}
+
+struct ChildCache {
+  std::mutex mu;
+  std::unordered_map<std::string, prometheus::Counter*> counters;
+  std::unordered_map<std::string, prometheus::Histogram*> histograms;
+};
+
+ChildCache& cache() {
+  static ChildCache c;
+  return c;
+}
+
+}  // namespace
+
+SidecarMetrics& metrics() {
+  static SidecarMetrics m = build();
+  return m;
+}
+
+void SidecarMetrics::count_http(const std::string& method, const std::string& endpoint, int status,
+                                double seconds) {
+  std::string key = method + '\x1f' + endpoint + '\x1f' + std::to_string(status);
+  prometheus::Counter* c;
+  {
+    auto& cc = cache();
+    std::lock_guard<std::mutex> lock(cc.mu);
+    auto& slot = cc.counters[key];
+    if (!slot)
+      slot = &http_requests->Add(
+          {{"method", method}, {"endpoint", endpoint}, {"status", std::to_string(status)}});
+    c = slot;
+  }
+  c->Increment();
+  http_duration->Observe(seconds);
+}
+
+void SidecarMetrics::count_provider(const std::string& provider, const std::string& code,
+                                    double seconds) {
+  provider_requests->Add({{"provider", provider}, {"code", code}}).Increment();
+  provider_duration->Add({{"provider", provider}}, agentry::metrics::latency_buckets())
+      .Observe(seconds);
+}
+
+void SidecarMetrics::observe_execution(const std::string& result, double seconds) {
+  executions_total->Add({{"result", result}}).Increment();
+  execution_duration_family->Add({{"result", result}}, agentry::metrics::latency_buckets())
+      .Observe(seconds);
+}
+
+}  // namespace agentry::sidecar
