@@ -3,3 +3,6 @@ agentry_test(controllers_unit_test LABEL unit SOURCES
   unit/controllers/agent_render_test.cc
   LIBS agentry_controllers
 )
+agentry_test(crd_validation_integration_test LABEL integration SOURCES
+  integration/controllers/crd_validation_test.cc
+)
