@@ -3,6 +3,14 @@
 if(NOT TARGET agentry_cache)
   add_subdirectory(${PROJECT_SOURCE_DIR}/sidecar/cache ${CMAKE_BINARY_DIR}/sidecar-cache)
 endif()
+if(NOT TARGET agentry_memory)
+  add_subdirectory(${PROJECT_SOURCE_DIR}/sidecar/memory ${CMAKE_BINARY_DIR}/sidecar-memory)
+endif()
+
+# A small server of the cache and memory routes (embedded or Redis backed), for the kill -9 and
+# two-process tests and the HTTP benchmarks; the real sidecar serves the same routes.
+add_executable(agentry-memory-testd ${CMAKE_CURRENT_LIST_DIR}/integration/memory/memory_testd.cc)
+target_link_libraries(agentry-memory-testd PRIVATE agentry_memory agentry_cache)
 
 agentry_test(cache_unit_test LABEL unit SOURCES
   unit/memory/l1_cache_test.cc

@@ -19,7 +19,7 @@ std::string rfc3339(int64_t ms) {
   time_t secs = static_cast<time_t>(ms / 1000);
   tm t{};
   gmtime_r(&secs, &t);
-  char buf[40];
+  char buf[96];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900,
                 t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, static_cast<int>(ms % 1000));
   return buf;
