@@ -88,3 +88,28 @@ TEST(CapacityPlanner, DevelopmentProfileUsesItsTargets) {
 
 }  // namespace
 }  // namespace agentry::planner
+
+#include "operator/controllers/plan_command.h"
+
+namespace agentry::controllers {
+namespace {
+
+int run(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  return run_plan_command(static_cast<int>(argv.size()), argv.data());
+}
+
+TEST(PlanCommand, ValidatesItsFlags) {
+  EXPECT_EQ(run({"plan"}), 2);
+  EXPECT_EQ(run({"plan", "--target-rps", "0"}), 2);
+  EXPECT_EQ(run({"plan", "--target-rps", "12x"}), 2);
+  EXPECT_EQ(run({"plan", "--target-rps", "100", "--policy", "nope"}), 2);
+  EXPECT_EQ(run({"plan", "--target-rps", "100", "-o", "xml"}), 2);
+  EXPECT_EQ(run({"plan", "--target-rps", "100", "--policy-file", "/nonexistent.yaml"}), 1);
+  EXPECT_EQ(run({"plan", "--target-rps", "100", "--policy", "development", "-o", "json"}), 0);
+  EXPECT_EQ(run({"plan", "--target-rps", "2500", "--policy-file", std::string(AGENTRY_REPO_DIR) + "/examples/policy.yaml"}), 0);
+}
+
+}  // namespace
+}  // namespace agentry::controllers
