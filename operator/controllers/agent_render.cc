@@ -178,68 +178,74 @@ std::optional<std::string> resolve(const json& agent, const json& policy, Effect
 }
 
 std::string render_sidecar_config(const json& agent, const json& policy) {
+  // The schema is the sidecar's (sidecar/config.h, docs/sidecar.md); the sidecar rejects unknown
+  // fields, and a test feeds this output to `agentry-sidecar --check-config`.
   const json& spec = agent.at("spec");
   std::string provider = str_at(spec, "/model/provider", "ollama");
-  std::string def_endpoint =
-      provider == "openai" ? "https://api.openai.com" : "http://ollama:11434";
+  std::string def_endpoint = provider == "openai" ? "https://api.openai.com" : "http://ollama:11434";
   json tools = json::array();
   for (const auto& t : at_or_null(spec, "/tools").is_array() ? spec["tools"] : json::array()) {
     json tool = {{"name", t.value("name", "")},
                  {"description", t.value("description", "")},
                  {"url", t.value("url", "")},
-                 {"method", t.value("method", "POST")},
-                 {"timeout_seconds", t.value("timeoutSeconds", 30)}};
+                 {"method", t.value("method", "POST")}};
     if (t.contains("parameters")) tool["parameters"] = t["parameters"];
     tools.push_back(tool);
   }
-  json cfg = {
-      {"listen", "0.0.0.0:" + std::to_string(kSidecarPort)},
-      {"token_file", "/var/run/agentry/token"},
-      {"agent",
-       {{"name", agent["metadata"]["name"]},
-        {"namespace", agent["metadata"].value("namespace", "default")},
-        {"system_prompt", str_at(spec, "/systemPrompt")},
-        {"tools", tools},
-        {"max_tool_turns", int_at(spec, "/execution/maxToolTurns", 8)},
-        {"chunk_input_bytes", int_at(spec, "/execution/chunkInputBytes", 0)}}},
-      {"provider",
-       {{"type", provider},
-        {"endpoint", str_at(spec, "/model/endpoint", def_endpoint)},
-        {"model", str_at(spec, "/model/name")},
-        {"api_key_env", "AGENTRY_PROVIDER_API_KEY"},
-        {"temperature", at_or_null(spec, "/model/temperature").is_number()
-                            ? spec["model"]["temperature"].get<double>()
-                            : 0.0},
-        {"retries", int_at(spec, "/execution/retries", 3)}}},
-      {"limits",
-       {{"max_concurrency", int_at(spec, "/execution/maxConcurrency", 200)},
-        {"queue_size", int_at(spec, "/execution/queueSize", 1000)},
-        {"execution_timeout_seconds", int_at(spec, "/execution/timeoutSeconds", 120)}}},
-      {"cache",
-       {{"enabled", bool_at(spec, "/cache/enabled", true)},
-        {"redis_url", str_at(spec, "/cache/redis/url")},
-        {"default_ttl_seconds", int_at(spec, "/cache/ttlSeconds", 300)},
-        {"l1_max_entries", int_at(spec, "/cache/l1MaxEntries", 10000)},
-        {"l1_max_bytes", at_or_null(spec, "/cache/l1MaxBytes").is_number_integer()
-                             ? spec["cache"]["l1MaxBytes"].get<int64_t>()
-                             : int64_t{64} << 20}}},
-      {"memory",
-       {{"enabled", bool_at(spec, "/memory/enabled", true)},
-        {"memory_backend", str_at(spec, "/memory/backend", "embedded")},
-        {"redis_url", str_at(spec, "/memory/redis/url")},
-        {"memory_dir", "/var/lib/agentry/memory"},
-        {"memory_max_entries", int_at(spec, "/memory/maxEntries", 100000)},
-        {"ttl_seconds", int_at(spec, "/memory/ttlSeconds", 0)},
-        {"embedding_dim", int_at(spec, "/memory/embeddingDimension", 384)},
-        {"recall_top_k", int_at(spec, "/memory/recallTopK", 4)}}},
-      {"memory_pressure", {{"threshold", int_at(policy, "/memoryPressurePercent", 80) / 100.0}}},
-  };
-  if (spec.contains("model") && spec["model"].contains("caBundleSecretRef")) {
-    cfg["provider"]["ca_bundle_file"] = "/var/run/agentry/provider-ca/ca.crt";
-  }
+  json options = {{"temperature", at_or_null(spec, "/model/temperature").is_number()
+                                      ? spec["model"]["temperature"].get<double>()
+                                      : 0.0}};
   if (at_or_null(spec, "/model/maxTokens").is_number_integer()) {
-    cfg["provider"]["max_tokens"] = spec["model"]["maxTokens"];
+    options["num_predict"] = spec["model"]["maxTokens"];
   }
+  int chunk = int_at(spec, "/execution/chunkInputBytes", 0);
+  json agent_cfg = {{"name", agent["metadata"]["name"]},
+                    {"systemPrompt", str_at(spec, "/systemPrompt")},
+                    {"options", options},
+                    {"tools", tools},
+                    {"maxToolTurns", int_at(spec, "/execution/maxToolTurns", 8)},
+                    {"cacheResponses", bool_at(spec, "/cache/enabled", true)},
+                    {"responseCacheTtlSeconds", int_at(spec, "/cache/ttlSeconds", 300)},
+                    {"memoryRecallK", bool_at(spec, "/memory/enabled", true)
+                                          ? int_at(spec, "/memory/recallTopK", 4)
+                                          : 0}};
+  if (chunk > 0) agent_cfg["chunking"] = {{"enabled", true}, {"chunkChars", chunk}};
+  json provider_cfg = {{"type", provider},
+                       {"endpoint", str_at(spec, "/model/endpoint", def_endpoint)},
+                       {"model", str_at(spec, "/model/name")},
+                       {"retries", int_at(spec, "/execution/retries", 3)}};
+  if (spec.contains("model") && spec["model"].contains("apiKeySecretRef")) {
+    provider_cfg["apiKeyEnv"] = "AGENTRY_PROVIDER_API_KEY";
+  }
+  if (spec.contains("model") && spec["model"].contains("caBundleSecretRef")) {
+    provider_cfg["caBundleFile"] = "/var/run/agentry/provider-ca/ca.crt";
+  }
+  json cache = {{"l1MaxEntries", int_at(spec, "/cache/l1MaxEntries", 10000)},
+                {"l1MaxBytes", at_or_null(spec, "/cache/l1MaxBytes").is_number_integer()
+                                   ? spec["cache"]["l1MaxBytes"].get<int64_t>()
+                                   : int64_t{64} << 20},
+                {"defaultTtlSeconds", int_at(spec, "/cache/ttlSeconds", 300)}};
+  if (!str_at(spec, "/cache/redis/url").empty()) cache["redisUrl"] = str_at(spec, "/cache/redis/url");
+  json memory = {{"backend", str_at(spec, "/memory/backend", "embedded")},
+                 {"dir", "/var/lib/agentry/memory"},
+                 {"maxEntries", int_at(spec, "/memory/maxEntries", 100000)},
+                 {"embeddingDim", int_at(spec, "/memory/embeddingDimension", 384)}};
+  if (!str_at(spec, "/memory/redis/url").empty()) memory["redisUrl"] = str_at(spec, "/memory/redis/url");
+  const std::string profile = str_at(policy, "/profile", "production");
+  json cfg = {
+      {"server", {{"listen", "0.0.0.0:" + std::to_string(kSidecarPort)}, {"tokenFile", "/var/run/agentry/token"}}},
+      {"limits",
+       {{"maxConcurrency", int_at(spec, "/execution/maxConcurrency", 200)},
+        {"queueSize", int_at(spec, "/execution/queueSize", 1000)},
+        {"executionTimeoutSeconds", int_at(spec, "/execution/timeoutSeconds", 120)}}},
+      {"provider", provider_cfg},
+      {"agent", agent_cfg},
+      {"memoryPressure",
+       {{"profile", profile == "development" ? "development" : "production"},
+        {"threshold", int_at(policy, "/memoryPressurePercent", 80) / 100.0}}},
+      {"cache", cache},
+      {"memory", memory},
+  };
   return cfg.dump(2) + "\n";
 }
 

@@ -154,11 +154,12 @@ TEST(AgentRender, ConfigCarriesTheAgentSettings) {
   spec["execution"] = {{"maxConcurrency", 7}};
   spec["tools"] = {{{"name", "search"}, {"url", "http://tools/search"}}};
   auto cfg = json::parse(render_sidecar_config(agent(spec), development_policy()["spec"]));
-  EXPECT_EQ(cfg["agent"]["system_prompt"], "be brief");
-  EXPECT_EQ(cfg["limits"]["max_concurrency"], 7);
+  EXPECT_EQ(cfg["agent"]["systemPrompt"], "be brief");
+  EXPECT_EQ(cfg["limits"]["maxConcurrency"], 7);
   EXPECT_EQ(cfg["agent"]["tools"][0]["name"], "search");
   EXPECT_EQ(cfg["provider"]["model"], "llama3.2");
-  EXPECT_DOUBLE_EQ(cfg["memory_pressure"]["threshold"].get<double>(), 0.9);
+  EXPECT_EQ(cfg["memoryPressure"]["profile"], "development");
+  EXPECT_DOUBLE_EQ(cfg["memoryPressure"]["threshold"].get<double>(), 0.9);
 }
 
 TEST(AgentRender, TokensAreRandomAndHashesStable) {
