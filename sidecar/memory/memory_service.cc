@@ -15,11 +15,15 @@ uint64_t random64() {
   return rng();
 }
 
-// Time-ordered: 12 hex digits of unix ms, then 8 random ones.
+// Time-ordered: 12 hex digits of unix ms, a per-process sequence (order within a millisecond),
+// and a per-process random tag (unique across replicas).
 std::string new_id() {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "m%012llx%08llx", static_cast<unsigned long long>(now_ms()),
-                static_cast<unsigned long long>(random64() & 0xffffffffULL));
+  static const uint64_t tag = random64() & 0xffffffULL;
+  static std::atomic<uint64_t> seq{random64() & 0xffffffULL};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "m%012llx%06llx%06llx", static_cast<unsigned long long>(now_ms()),
+                static_cast<unsigned long long>(seq.fetch_add(1) & 0xffffffULL),
+                static_cast<unsigned long long>(tag));
   return buf;
 }
 

@@ -63,9 +63,13 @@ HttpProvider::Attempt HttpProvider::classify(const HttpResult& r, const std::str
                             std::to_string(cfg_.read_timeout_ms) + " ms) or dropped the connection",
                         504);
     } else {
+      bool tls = r.error == httplib::Error::SSLConnection ||
+                 r.error == httplib::Error::SSLServerVerification ||
+                 r.error == httplib::Error::SSLLoadingCerts;
       a.status = Status(Code::kUnavailable,
                         "cannot reach " + where + ": " + httplib::to_string(r.error) +
-                            " (check provider.endpoint and that the provider is running)",
+                            (tls ? " (check provider.caBundleFile / tlsVerify)"
+                                 : " (check provider.endpoint and that the provider is running)"),
                         502);
     }
     return a;

@@ -1,0 +1,111 @@
+#include "tests/integration/sidecar/harness.h"
+
+#include <thread>
+
+#include <gtest/gtest.h>
+
+namespace agentry::testing {
+
+using nlohmann::json;
+
+FakeLlm::FakeLlm(std::vector<std::string> extra_args) : port_(free_port()) {
+  Process::Options o;
+  o.argv = {AGENTRY_FAKE_LLM_BIN, "--port", std::to_string(port_), "--threads", "256"};
+  o.argv.insert(o.argv.end(), extra_args.begin(), extra_args.end());
+  o.log_path = dir_.file("fake-llm.log");
+  proc_ = Process(o);
+  std::string err;
+  if (!proc_.start(&err)) throw std::runtime_error("fake llm: " + err);
+  if (!wait_for_port(port_, std::chrono::seconds(10)))
+    throw std::runtime_error("fake llm did not listen: " + proc_.log_tail());
+}
+
+void FakeLlm::faults(const json& f) {
+  httplib::Client c("127.0.0.1", port_);
+  auto r = c.Post("/admin/faults", f.dump(), "application/json");
+  if (!r || r->status != 200) throw std::runtime_error("fake llm: setting faults failed");
+}
+
+json FakeLlm::stats() {
+  httplib::Client c("127.0.0.1", port_);
+  auto r = c.Get("/admin/stats");
+  return r ? json::parse(r->body) : json();
+}
+
+json FakeLlm::last() {
+  httplib::Client c("127.0.0.1", port_);
+  auto r = c.Get("/admin/last");
+  return r ? json::parse(r->body) : json();
+}
+
+Sidecar::Sidecar(const SidecarOptions& o) : port_(free_port()) {
+  write_file(dir_.file("token"), std::string(kToken) + "\n");
+  std::string yaml = "server:\n  listen: 127.0.0.1:" + std::to_string(port_) +
+                     "\n  tokenFile: " + dir_.file("token") +
+                     "\n  threads: 32\n  shutdownGraceSeconds: 1\n" + o.server_yaml +
+                     "limits:\n  executionTimeoutSeconds: 30\n" + o.limits_yaml +
+                     "provider:\n  type: " + o.provider_type + "\n  endpoint: " + o.provider_endpoint +
+                     "\n  model: fake\n  connectTimeoutMs: 500\n  readTimeoutMs: 10000\n"
+                     "  backoffInitialMs: 20\n  backoffMaxMs: 200\n" +
+                     o.provider_yaml + "agent:\n  name: test\n" + o.agent_yaml + o.extra_yaml;
+  write_file(dir_.file("config.yaml"), yaml);
+  log_ = dir_.file("sidecar.log");
+  Process::Options po;
+  po.argv = {AGENTRY_SIDECAR_BIN, "--config", dir_.file("config.yaml")};
+  po.log_path = log_;
+  proc_ = Process(po);
+  std::string err;
+  if (!proc_.start(&err)) throw std::runtime_error("sidecar: " + err);
+  if (!wait_for_port(port_, std::chrono::seconds(10)))
+    throw std::runtime_error("sidecar did not listen:\n" + proc_.log_tail() + "\nconfig:\n" + yaml);
+}
+
+httplib::Client Sidecar::client(int read_timeout_s) const {
+  httplib::Client c("127.0.0.1", port_);
+  c.set_read_timeout(read_timeout_s, 0);
+  c.set_connection_timeout(2, 0);
+  return c;
+}
+
+httplib::Result Sidecar::post_execution(const json& body, const std::string& query,
+                                        httplib::Headers extra) const {
+  auto c = client(60);
+  auto h = auth();
+  for (auto& kv : extra) h.insert(kv);
+  return c.Post(("/v1/executions" + query).c_str(), h, body.dump(), "application/json");
+}
+
+httplib::Result Sidecar::get(const std::string& path) const {
+  auto c = client(60);
+  return c.Get(path.c_str(), auth());
+}
+
+bool is_terminal_state(const std::string& s) {
+  return s == "succeeded" || s == "failed" || s == "cancelled" || s == "timed_out";
+}
+
+json Sidecar::wait_terminal(const std::string& id, std::chrono::milliseconds timeout) const {
+  json last;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto r = get("/v1/executions/" + id + "?wait=1s");
+    if (r && r->status == 200) {
+      last = json::parse(r->body);
+      if (is_terminal_state(last.value("state", ""))) return last;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  return last;
+}
+
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
+}  // namespace agentry::testing

@@ -1,0 +1,192 @@
+// Provider faults and formats against the fake LLM server: retries with backoff then a clear error,
+// Retry-After, the circuit breaker opening and recovering (with /readyz), unreachable endpoints,
+// API keys, dropped connections, HTTPS with a custom CA bundle, and embeddings for both formats.
+#include <gtest/gtest.h>
+
+#include "sidecar/config.h"
+#include "sidecar/exec/providers/http_provider.h"
+#include "tests/integration/sidecar/harness.h"
+
+namespace agentry::testing {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+json run_sync(Sidecar& sc, const std::string& input) {
+  auto r = sc.post_execution({{"input", input}}, "?wait=20s");
+  if (!r) return json();
+  return json::parse(r->body, nullptr, false);
+}
+
+SidecarOptions opts(const FakeLlm& llm, const std::string& type = "ollama") {
+  SidecarOptions o;
+  o.provider_type = type;
+  o.provider_endpoint = llm.url();
+  return o;
+}
+
+TEST(ProviderFaults, RetriesServerErrorsThenSucceeds) {
+  FakeLlm llm;
+  Sidecar sc(opts(llm));
+  llm.faults({{"mode", "error500"}, {"count", 2}});
+  auto j = run_sync(sc, "retry me");
+  EXPECT_EQ(j["state"], "succeeded") << j;
+  EXPECT_EQ(llm.stats()["chat"], 3);
+  auto m = sc.client().Get("/metrics");
+  EXPECT_NE(m->body.find(R"(provider_requests_total{code="500",provider="ollama"} 2)"), std::string::npos)
+      << m->body;
+}
+
+TEST(ProviderFaults, GivesUpWithAClearError) {
+  FakeLlm llm({"--mode", "error500"});
+  auto o = opts(llm, "openai");
+  o.provider_yaml = "  retries: 2\n  breakerFailures: 10\n";
+  Sidecar sc(o);
+  auto j = run_sync(sc, "doomed");
+  EXPECT_EQ(j["state"], "failed") << j;
+  EXPECT_EQ(j["error"]["code"], "provider_unavailable");
+  std::string msg = j["error"]["message"];
+  EXPECT_NE(msg.find("HTTP 500"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("injected failure"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("gave up after 3 attempts"), std::string::npos) << msg;
+  EXPECT_EQ(llm.stats()["chat"], 3);
+}
+
+TEST(ProviderFaults, RateLimitHonoursRetryAfter) {
+  FakeLlm llm;
+  Sidecar sc(opts(llm));
+  llm.faults({{"mode", "error429"}, {"count", 1}, {"retryAfter", 1}});
+  auto t0 = std::chrono::steady_clock::now();
+  auto j = run_sync(sc, "patience");
+  EXPECT_EQ(j["state"], "succeeded") << j;
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, milliseconds(950));
+  EXPECT_EQ(llm.stats()["chat"], 2);
+}
+
+TEST(ProviderFaults, DroppedConnectionIsRetried) {
+  FakeLlm llm;
+  Sidecar sc(opts(llm));
+  llm.faults({{"mode", "drop"}, {"count", 1}});
+  auto j = run_sync(sc, "again");
+  EXPECT_EQ(j["state"], "succeeded") << j;
+  EXPECT_EQ(llm.stats()["chat"], 2);
+}
+
+TEST(ProviderFaults, BreakerOpensFailsFastAndRecovers) {
+  FakeLlm llm({"--mode", "error500"});
+  auto o = opts(llm);
+  o.provider_yaml = "  retries: 0\n  breakerFailures: 2\n  breakerOpenSeconds: 1\n";
+  Sidecar sc(o);
+  EXPECT_EQ(run_sync(sc, "a")["state"], "failed");
+  EXPECT_EQ(run_sync(sc, "b")["state"], "failed");
+  EXPECT_EQ(llm.stats()["chat"], 2);
+  // Open: no call goes out, the error says so, and the pod reports not ready.
+  auto j = run_sync(sc, "c");
+  EXPECT_EQ(j["state"], "failed");
+  EXPECT_EQ(j["error"]["code"], "provider_unavailable");
+  EXPECT_NE(j["error"]["message"].get<std::string>().find("circuit open"), std::string::npos) << j;
+  EXPECT_EQ(llm.stats()["chat"], 2);
+  auto ready = sc.client().Get("/readyz?verbose");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 503);
+  EXPECT_NE(ready->body.find("[-]provider failed: circuit open"), std::string::npos) << ready->body;
+  // The provider heals; after the open period a probe goes through and closes the circuit.
+  llm.faults({{"reset", true}});
+  EXPECT_TRUE(eventually([&] { return run_sync(sc, "d")["state"] == "succeeded"; }, seconds(5)));
+  EXPECT_EQ(sc.client().Get("/readyz")->status, 200);
+}
+
+TEST(ProviderFaults, UnreachableEndpointSaysWhatToCheck) {
+  SidecarOptions o;
+  o.provider_endpoint = "http://127.0.0.1:" + std::to_string(free_port());
+  o.provider_yaml = "  retries: 1\n";
+  Sidecar sc(o);
+  auto j = run_sync(sc, "anyone?");
+  EXPECT_EQ(j["state"], "failed") << j;
+  EXPECT_EQ(j["error"]["code"], "provider_unavailable");
+  std::string msg = j["error"]["message"];
+  EXPECT_NE(msg.find("cannot reach ollama at http://127.0.0.1:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("provider.endpoint"), std::string::npos) << msg;
+}
+
+TEST(ProviderFaults, ReadTimeoutIsAProviderTimeout) {
+  FakeLlm llm({"--mode", "hang"});
+  auto o = opts(llm);
+  o.provider_yaml = "  readTimeoutMs: 300\n  retries: 1\n";
+  Sidecar sc(o);
+  auto j = run_sync(sc, "slow");
+  EXPECT_EQ(j["state"], "failed") << j;
+  EXPECT_EQ(j["error"]["code"], "provider_timeout");
+  EXPECT_NE(j["error"]["message"].get<std::string>().find("readTimeoutMs"), std::string::npos);
+}
+
+TEST(ProviderAuth, ApiKeyIsSentAndAWrongOneIsExplained) {
+  FakeLlm llm({"--api-key", "sk-right"});
+  TempDir dir;
+  write_file(dir.file("key"), "sk-right\n");
+  auto o = opts(llm, "openai");
+  o.provider_yaml = "  apiKeyFile: " + dir.file("key") + "\n";
+  Sidecar good(o);
+  EXPECT_EQ(run_sync(good, "hi")["state"], "succeeded");
+  EXPECT_EQ(llm.last()["authorization"], "Bearer sk-right");
+
+  write_file(dir.file("bad"), "sk-wrong\n");
+  o.provider_yaml = "  apiKeyFile: " + dir.file("bad") + "\n";
+  Sidecar bad(o);
+  auto j = run_sync(bad, "hi");
+  EXPECT_EQ(j["state"], "failed");
+  EXPECT_EQ(j["error"]["code"], "provider_rejected");
+  EXPECT_NE(j["error"]["message"].get<std::string>().find("HTTP 401"), std::string::npos) << j;
+  EXPECT_NE(j["error"]["message"].get<std::string>().find("apiKeyFile"), std::string::npos) << j;
+}
+
+TEST(ProviderTls, HttpsWithACustomCaBundle) {
+  TempDir dir;
+  std::string out;
+  ASSERT_EQ(run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                         "-keyout", dir.file("key.pem"), "-out", dir.file("cert.pem")},
+                        &out),
+            0)
+      << out;
+  FakeLlm llm({"--tls-cert", dir.file("cert.pem"), "--tls-key", dir.file("key.pem")});
+  SidecarOptions o;
+  o.provider_type = "openai";
+  o.provider_endpoint = "https://127.0.0.1:" + std::to_string(llm.port()) + "/v1";
+  o.provider_yaml = "  caBundleFile: " + dir.file("cert.pem") + "\n";
+  Sidecar trusted(o);
+  auto j = run_sync(trusted, "secure hello");
+  EXPECT_EQ(j["state"], "succeeded") << j;
+  EXPECT_EQ(j["output"], "echo: secure hello");
+
+  o.provider_yaml = "  retries: 0\n";  // system CAs only: the self-signed server is refused
+  Sidecar untrusted(o);
+  auto k = run_sync(untrusted, "x");
+  EXPECT_EQ(k["state"], "failed") << k;
+  EXPECT_NE(k["error"]["message"].get<std::string>().find("cannot reach openai"), std::string::npos) << k;
+}
+
+void expect_embeddings(const std::string& type) {
+  FakeLlm llm;
+  sidecar::ProviderConfig pc;
+  pc.type = type;
+  pc.endpoint = llm.url();
+  pc.model = "fake";
+  auto p = sidecar::make_provider(pc);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  auto e = (*p)->embed({"alpha", "beta", "alpha"});
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  ASSERT_EQ(e->size(), 3u);
+  EXPECT_EQ((*e)[0].size(), 16u);
+  EXPECT_EQ((*e)[0], (*e)[2]);
+  EXPECT_NE((*e)[0], (*e)[1]);
+  EXPECT_EQ(llm.last()["path"], type == "ollama" ? "/api/embed" : "/v1/embeddings");
+}
+
+TEST(ProviderEmbeddings, Ollama) { expect_embeddings("ollama"); }
+TEST(ProviderEmbeddings, OpenAi) { expect_embeddings("openai"); }
+
+}  // namespace
+}  // namespace agentry::testing

@@ -1,0 +1,28 @@
+# agentry-sidecar suites. The fake LLM server is a real process; integration tests spawn the built
+# sidecar binary and talk to it over loopback HTTP.
+add_executable(agentry-fake-llm support/fake_llm/main.cc)
+target_link_libraries(agentry-fake-llm PRIVATE PkgConfig::HTTPLIB nlohmann_json::nlohmann_json
+                      OpenSSL::SSL OpenSSL::Crypto Threads::Threads)
+
+agentry_test(sidecar_unit_test LABEL unit SOURCES
+  unit/sidecar/config_test.cc
+  unit/sidecar/breaker_test.cc
+  unit/sidecar/memory_pressure_test.cc
+  unit/sidecar/engine_parts_test.cc
+  LIBS agentry_sidecar_lib
+)
+
+set(SIDECAR_IT_DEFS
+  AGENTRY_SIDECAR_BIN="$<TARGET_FILE:agentry-sidecar>"
+  AGENTRY_FAKE_LLM_BIN="$<TARGET_FILE:agentry-fake-llm>")
+
+agentry_test(sidecar_integration_test LABEL integration TIMEOUT 300 SOURCES
+  integration/sidecar/harness.cc
+  integration/sidecar/api_test.cc
+  integration/sidecar/executions_test.cc
+  integration/sidecar/providers_test.cc
+  integration/sidecar/shutdown_test.cc
+  LIBS agentry_sidecar_lib
+)
+target_compile_definitions(sidecar_integration_test PRIVATE ${SIDECAR_IT_DEFS})
+add_dependencies(sidecar_integration_test agentry-sidecar agentry-fake-llm)

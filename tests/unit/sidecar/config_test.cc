@@ -1,0 +1,98 @@
+#include "sidecar/config.h"
+
+#include <gtest/gtest.h>
+
+namespace agentry::sidecar {
+namespace {
+
+const char* kMinimal = "server:\n  tokenFile: /t\n";
+
+TEST(Config, DefaultsAreValid) {
+  auto c = parse_config(kMinimal);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->limits.max_concurrency, 200);
+  EXPECT_EQ(c->provider.type, "ollama");
+  EXPECT_DOUBLE_EQ(c->memory_pressure.threshold, 0.80);
+  EXPECT_TRUE(validate(*c).is_ok()) << validate(*c).message();
+}
+
+TEST(Config, FullDocumentParses) {
+  auto c = parse_config(R"(
+server: {listen: "127.0.0.1:9000", tokenFile: /t, threads: 64, maxBodyBytes: 2048}
+limits: {maxConcurrency: 10, queueSize: 5, executionTimeoutSeconds: 9}
+provider: {type: openai, endpoint: "https://x/v1", model: gpt, retries: 1, caBundleFile: /ca.pem}
+agent:
+  systemPrompt: be brief
+  options: {temperature: 0, seed: 7}
+  tools:
+  - name: weather
+    url: http://tools/weather
+    method: GET
+    parameters: {type: object, properties: {city: {type: string}}}
+  chunking: {enabled: true, chunkChars: 500, combine: concat}
+memoryPressure: {profile: development}
+cache: {redisUrl: "redis://r:6379", l1MaxEntries: 5, somethingNew: 1}
+memory: {backend: redis, embeddingDim: 384}
+)");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->server.threads, 64);
+  EXPECT_EQ(c->limits.queue_size, 5);
+  EXPECT_EQ(c->provider.ca_bundle_file, "/ca.pem");
+  EXPECT_EQ(c->agent.options["temperature"], 0);
+  ASSERT_EQ(c->agent.tools.size(), 1u);
+  EXPECT_EQ(c->agent.tools[0].parameters["properties"]["city"]["type"], "string");
+  EXPECT_TRUE(c->agent.chunking.enabled);
+  EXPECT_DOUBLE_EQ(c->memory_pressure.threshold, 0.90);
+  EXPECT_EQ(c->cache.redis_url, "redis://r:6379");
+  EXPECT_EQ(c->cache.raw["somethingNew"].as<int>(), 1);  // unknown cache fields are kept
+  EXPECT_EQ(c->memory.memory_backend, "redis");
+  EXPECT_EQ(c->memory.embedding_dim, 384);
+  EXPECT_TRUE(validate(*c).is_ok()) << validate(*c).message();
+}
+
+struct Bad {
+  const char* yaml;
+  const char* field;
+};
+
+TEST(Config, ErrorsNameTheField) {
+  const Bad cases[] = {
+      {"server: {tokenFile: /t, threads: many}", "server.threads"},
+      {"server: {tokenFile: /t, thraeds: 4}", "server.thraeds: unknown field"},
+      {"server: {tokenFile: /t}\nprovider: {type: bard}", "provider.type"},
+      {"server: {tokenFile: /t}\nprovider: {endpoint: localhost:11434}", "provider.endpoint"},
+      {"server: {tokenFile: /t}\nlimits: {maxConcurrency: 0}", "limits.maxConcurrency"},
+      {"server: {tokenFile: /t}\nagent: {tools: [{name: t, url: ftp://x}]}", "agent.tools[0].url"},
+      {"server: {tokenFile: /t}\nagent: {tools: [{url: http://x}]}", "agent.tools[0].name"},
+      {"server: {tokenFile: /t}\nmemoryPressure: {profile: staging}", "memoryPressure.profile"},
+      {"server: {tokenFile: /t}\nmemoryPressure: {threshold: 1.5}", "memoryPressure.threshold"},
+      {"server: {listen: nowhere, tokenFile: /t}", "server.listen"},
+      {"server: {}", "server.tokenFile"},
+      {"bogus: 1", "bogus: unknown field"},
+      {"server: [1, 2", "invalid YAML"},
+  };
+  for (const auto& b : cases) {
+    auto c = parse_config(b.yaml);
+    Status s = c.ok() ? validate(*c) : c.status();
+    ASSERT_FALSE(s.is_ok()) << b.yaml;
+    EXPECT_NE(s.message().find(b.field), std::string::npos) << b.yaml << " -> " << s.message();
+  }
+}
+
+TEST(Config, Durations) {
+  std::chrono::milliseconds d;
+  ASSERT_TRUE(parse_duration("30s", &d));
+  EXPECT_EQ(d.count(), 30000);
+  ASSERT_TRUE(parse_duration("250ms", &d));
+  EXPECT_EQ(d.count(), 250);
+  ASSERT_TRUE(parse_duration("2m", &d));
+  EXPECT_EQ(d.count(), 120000);
+  ASSERT_TRUE(parse_duration("5", &d));
+  EXPECT_EQ(d.count(), 5000);
+  EXPECT_FALSE(parse_duration("soon", &d));
+  EXPECT_FALSE(parse_duration("5d", &d));
+  EXPECT_FALSE(parse_duration("", &d));
+}
+
+}  // namespace
+}  // namespace agentry::sidecar
