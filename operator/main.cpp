@@ -1,23 +1,91 @@
 // agentry-operator: watches Agent, Workflow and AgentPolicy resources and reconciles what runs them.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "agentry/version.h"
-#include "common/http_util.h"
 #include "common/log.h"
 #include "common/signals.h"
+#include "operator/kube/client.h"
+#include "operator/kube/config.h"
+#include "operator/runtime/manager.h"
 
 namespace {
+
+using namespace agentry;
+
+struct Flags {
+  std::string kubeconfig;
+  std::string metrics_addr = ":8081";
+  bool leader_elect = false;
+  std::string leader_election_namespace;  // default: the config's namespace
+  std::string leader_election_id = "agentry-operator";
+  int workers = 2;
+  double qps = 50;
+  int burst = 100;
+  int graceful_shutdown_s = 10;
+};
 
 void usage(FILE* out) {
   std::fprintf(out,
                "usage: agentry-operator [flags]\n"
-               "  --kubeconfig PATH        kubeconfig (default $KUBECONFIG, ~/.kube/config, in-cluster)\n"
-               "  --metrics-addr HOST:PORT metrics and health address (default :8081)\n"
-               "  --version                print the version and exit\n"
-               "  --help                   this text\n");
+               "  --kubeconfig PATH                  kubeconfig (default $KUBECONFIG, in-cluster,\n"
+               "                                     ~/.kube/config)\n"
+               "  --metrics-addr HOST:PORT           metrics and health address (default :8081)\n"
+               "  --leader-elect                     elect a leader with a Lease before reconciling\n"
+               "  --leader-election-namespace NS     the Lease's namespace (default: the config's)\n"
+               "  --leader-election-id NAME          the Lease's name (default agentry-operator)\n"
+               "  --workers N                        workers per controller (default 2)\n"
+               "  --kube-api-qps Q --kube-api-burst B  client-side rate limit (default 50/100)\n"
+               "  --graceful-shutdown-timeout S      drain deadline on SIGTERM (default 10)\n"
+               "  --log-level debug|info|warn|error  (default info; or AGENTRY_LOG_LEVEL)\n"
+               "  --version                          print the version and exit\n"
+               "  --help                             this text\n");
+}
+
+// Controllers register here: three lines each (see docs/operator-runtime.md).
+void register_controllers(runtime::Manager& mgr) { (void)mgr; }
+
+int run(const Flags& f) {
+  auto cfg = kube::load_config(f.kubeconfig);
+  if (!cfg.ok()) {
+    log::error("no Kubernetes config", {{"error", cfg.status().to_string()}});
+    return 1;
+  }
+  cfg->qps = f.qps;
+  cfg->burst = f.burst;
+  auto client = kube::Client::create(*cfg);
+  if (!client.ok()) {
+    log::error("bad Kubernetes config", {{"error", client.status().to_string()}});
+    return 1;
+  }
+  runtime::Manager::Options mo;
+  mo.metrics_addr = f.metrics_addr;
+  mo.leader_elect = f.leader_elect;
+  mo.leader_election.lease_name = f.leader_election_id;
+  mo.leader_election.lease_namespace =
+      f.leader_election_namespace.empty() ? cfg->default_namespace : f.leader_election_namespace;
+  mo.workers = f.workers;
+  mo.graceful_shutdown = std::chrono::seconds(f.graceful_shutdown_s);
+  runtime::Manager mgr(*client, mo);
+  register_controllers(mgr);
+  std::thread signals([&mgr] {
+    int sig = wait_for_termination_signal();
+    log::info("signal received, shutting down", {{"signal", sig}});
+    mgr.stop();
+  });
+  signals.detach();  // blocked in sigwait until a signal; the process exits after run()
+  log::info("starting", {{"version", kVersion}, {"server", cfg->server},
+                         {"metrics_addr", f.metrics_addr}, {"leader_elect", f.leader_elect}});
+  Status s = mgr.run();
+  if (!s.ok()) {
+    log::error("operator stopped", {{"error", s.to_string()}});
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -25,41 +93,72 @@ void usage(FILE* out) {
 int main(int argc, char** argv) {
   agentry::block_termination_signals();
   agentry::log::set_component("operator");
-  std::string metrics_addr = ":8081";
+  // --flag=value is split into --flag value (--leader-elect=false is the one boolean).
+  std::vector<std::string> args;
+  Flags f;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    auto eq = a.find('=');
+    if (a.rfind("--", 0) == 0 && eq != std::string::npos) {
+      if (a.substr(0, eq) == "--leader-elect") {
+        f.leader_elect = a.substr(eq + 1) == "true";
+        continue;
+      }
+      args.push_back(a.substr(0, eq));
+      args.push_back(a.substr(eq + 1));
+    } else {
+      args.push_back(a);
+    }
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= args.size()) {
+        std::fprintf(stderr, "agentry-operator: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return args[++i];
+    };
     if (a == "--version") {
       std::printf("agentry-operator %s\n", agentry::kVersion);
       return 0;
     } else if (a == "--help" || a == "-h") {
       usage(stdout);
       return 0;
-    } else if (a == "--metrics-addr" && i + 1 < argc) {
-      metrics_addr = argv[++i];
+    } else if (a == "--kubeconfig") {
+      f.kubeconfig = value();
+    } else if (a == "--metrics-addr") {
+      f.metrics_addr = value();
+    } else if (a == "--leader-elect") {
+      f.leader_elect = true;
+    } else if (a == "--leader-election-namespace") {
+      f.leader_election_namespace = value();
+    } else if (a == "--leader-election-id") {
+      f.leader_election_id = value();
+    } else if (a == "--workers") {
+      f.workers = std::atoi(value().c_str());
+    } else if (a == "--kube-api-qps") {
+      f.qps = std::atof(value().c_str());
+    } else if (a == "--kube-api-burst") {
+      f.burst = std::atoi(value().c_str());
+    } else if (a == "--graceful-shutdown-timeout") {
+      f.graceful_shutdown_s = std::atoi(value().c_str());
+    } else if (a == "--log-level") {
+      agentry::log::Level l;
+      if (!agentry::log::parse_level(value(), &l)) {
+        usage(stderr);
+        return 2;
+      }
+      agentry::log::set_level(l);
     } else {
       std::fprintf(stderr, "agentry-operator: unknown flag %s\n", a.c_str());
       usage(stderr);
       return 2;
     }
   }
-  std::string host;
-  int port = 0;
-  if (!agentry::http::parse_host_port(metrics_addr, &host, &port)) {
-    std::fprintf(stderr, "agentry-operator: --metrics-addr %s: want HOST:PORT\n", metrics_addr.c_str());
+  if (f.workers <= 0) {
+    std::fprintf(stderr, "agentry-operator: --workers must be positive\n");
     return 2;
   }
-  agentry::HealthChecks live, ready;
-  httplib::Server server;
-  agentry::http::mount_operational_routes(server, live, ready);
-  if (!server.bind_to_port(host, port)) {
-    agentry::log::error("cannot listen", {{"addr", metrics_addr}});
-    return 1;
-  }
-  std::thread serve([&] { server.listen_after_bind(); });
-  agentry::log::info("started", {{"version", agentry::kVersion}, {"metrics_addr", metrics_addr}});
-  int sig = agentry::wait_for_termination_signal();
-  agentry::log::info("shutting down", {{"signal", sig}});
-  server.stop();
-  serve.join();
-  return 0;
+  return run(f);
 }

@@ -1,0 +1,451 @@
+#include "operator/kube/client.h"
+
+#include <httplib.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+
+#include <random>
+#include <thread>
+
+#include "common/log.h"
+#include "common/metrics.h"
+#include "operator/kube/errors.h"
+
+namespace agentry::kube {
+namespace {
+
+constexpr size_t kMaxIdleConnections = 16;
+
+struct RestMetrics {
+  prometheus::Family<prometheus::Counter>& requests;
+  prometheus::Family<prometheus::Histogram>& latency;
+};
+
+RestMetrics& rest_metrics() {
+  static RestMetrics m{
+      prometheus::BuildCounter()
+          .Name("rest_client_requests_total")
+          .Help("Number of HTTP requests to the Kubernetes API, by status code and method.")
+          .Register(*metrics::registry()),
+      prometheus::BuildHistogram()
+          .Name("rest_client_request_duration_seconds")
+          .Help("Kubernetes API request latency, by method.")
+          .Register(*metrics::registry())};
+  return m;
+}
+
+void record(const std::string& method, int code, double seconds) {
+  auto& m = rest_metrics();
+  m.requests.Add({{"code", code > 0 ? std::to_string(code) : "<error>"}, {"method", method}})
+      .Increment();
+  m.latency.Add({{"method", method}}, metrics::latency_buckets()).Observe(seconds);
+}
+
+// All certificates of a PEM bundle.
+std::vector<X509*> parse_certs(const std::string& pem) {
+  std::vector<X509*> out;
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (!bio) return out;
+  while (X509* c = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) out.push_back(c);
+  ERR_clear_error();  // the loop ends on a "no start line" error
+  BIO_free(bio);
+  return out;
+}
+
+}  // namespace
+
+// Parsed once; every connection's SSL_CTX references them (OpenSSL reference counts).
+struct Client::Tls {
+  std::vector<X509*> ca;
+  X509* cert = nullptr;
+  EVP_PKEY* key = nullptr;
+  ~Tls() {
+    for (X509* c : ca) X509_free(c);
+    if (cert) X509_free(cert);
+    if (key) EVP_PKEY_free(key);
+  }
+};
+
+void StreamCanceller::cancel() {
+  cancelled_ = true;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (active_) active_->stop();  // shuts the socket down: a blocked read returns at once
+}
+
+Client::Client(const Config& cfg) : cfg_(cfg), limiter_(cfg.qps, cfg.burst) {}
+
+Client::~Client() = default;
+
+Result<std::shared_ptr<Client>> Client::create(const Config& cfg) {
+  std::shared_ptr<Client> c(new Client(cfg));
+  if (Status s = c->init(); !s) return s;
+  return c;
+}
+
+Status Client::init() {
+  std::string url = cfg_.server;
+  auto scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return invalid_argument("server URL without scheme: " + url);
+  std::string scheme = url.substr(0, scheme_end);
+  if (scheme == "https") {
+    https_ = true;
+  } else if (scheme == "http") {
+    https_ = false;
+  } else {
+    return invalid_argument("unsupported scheme " + scheme);
+  }
+  std::string rest = url.substr(scheme_end + 3);
+  auto slash = rest.find('/');
+  std::string hostport = rest.substr(0, slash);
+  base_path_ = slash == std::string::npos ? "" : rest.substr(slash);
+  while (!base_path_.empty() && base_path_.back() == '/') base_path_.pop_back();
+  port_ = https_ ? 443 : 80;
+  if (!hostport.empty() && hostport[0] == '[') {  // [v6]:port
+    auto close = hostport.find(']');
+    host_ = hostport.substr(1, close - 1);
+    if (close + 1 < hostport.size() && hostport[close + 1] == ':') {
+      port_ = std::atoi(hostport.c_str() + close + 2);
+    }
+  } else if (auto colon = hostport.rfind(':'); colon != std::string::npos) {
+    host_ = hostport.substr(0, colon);
+    port_ = std::atoi(hostport.c_str() + colon + 1);
+  } else {
+    host_ = hostport;
+  }
+  if (host_.empty() || port_ <= 0) return invalid_argument("bad server URL " + url);
+
+  tls_ = std::make_unique<Tls>();
+  if (!cfg_.ca_pem.empty()) {
+    tls_->ca = parse_certs(cfg_.ca_pem);
+    if (tls_->ca.empty()) return invalid_argument("certificate-authority: no PEM certificate");
+  }
+  if (!cfg_.client_cert_pem.empty() || !cfg_.client_key_pem.empty()) {
+    auto certs = parse_certs(cfg_.client_cert_pem);
+    if (certs.empty()) return invalid_argument("client-certificate: no PEM certificate");
+    tls_->cert = certs[0];
+    for (size_t i = 1; i < certs.size(); ++i) X509_free(certs[i]);
+    BIO* bio = BIO_new_mem_buf(cfg_.client_key_pem.data(),
+                               static_cast<int>(cfg_.client_key_pem.size()));
+    tls_->key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    if (!tls_->key) return invalid_argument("client-key: no PEM private key");
+  }
+  token_ = cfg_.token;
+  return Status::ok();
+}
+
+std::unique_ptr<httplib::ClientImpl> Client::new_connection(std::chrono::seconds read_timeout) {
+  std::unique_ptr<httplib::ClientImpl> c;
+  if (https_) {
+    std::unique_ptr<httplib::SSLClient> s;
+    if (tls_->cert) {
+      s = std::make_unique<httplib::SSLClient>(host_, port_, tls_->cert, tls_->key);
+    } else {
+      s = std::make_unique<httplib::SSLClient>(host_, port_);
+    }
+    if (!tls_->ca.empty()) {
+      X509_STORE* store = X509_STORE_new();
+      for (X509* ca : tls_->ca) X509_STORE_add_cert(store, ca);
+      s->set_ca_cert_store(store);  // the SSL_CTX owns it
+    }
+    s->enable_server_certificate_verification(!cfg_.insecure_skip_tls_verify);
+    c = std::move(s);
+  } else {
+    c = std::make_unique<httplib::ClientImpl>(host_, port_);
+  }
+  c->set_keep_alive(true);
+  c->set_url_encode(false);  // paths and queries are encoded here
+  c->set_connection_timeout(std::chrono::seconds(5));
+  c->set_read_timeout(read_timeout);
+  c->set_write_timeout(std::chrono::seconds(30));
+  c->set_tcp_nodelay(true);
+  return c;
+}
+
+std::unique_ptr<httplib::ClientImpl> Client::acquire() {
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (!pool_.empty()) {
+      auto c = std::move(pool_.back());
+      pool_.pop_back();
+      return c;
+    }
+  }
+  return new_connection(cfg_.timeout);
+}
+
+void Client::release(std::unique_ptr<httplib::ClientImpl> c) {
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  if (pool_.size() < kMaxIdleConnections) pool_.push_back(std::move(c));
+}
+
+std::string Client::bearer_token() {
+  if (cfg_.token_file.empty()) return cfg_.token;
+  std::lock_guard<std::mutex> lock(token_mu_);
+  auto now = std::chrono::steady_clock::now();
+  // Projected service-account tokens rotate; client-go re-reads the file every minute.
+  if (token_.empty() || now - token_read_ > std::chrono::minutes(1)) {
+    std::string t;
+    if (read_file(cfg_.token_file, &t)) {
+      while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+      token_ = t;
+      token_read_ = now;
+    }
+  }
+  return token_;
+}
+
+std::string Client::target(const Request& req) const {
+  std::string t = base_path_ + req.path;
+  char sep = '?';
+  for (const auto& [k, v] : req.query) {
+    t += sep;
+    t += k;
+    t += '=';
+    t += url_encode(v);
+    sep = '&';
+  }
+  return t;
+}
+
+namespace {
+
+httplib::Request make_request(const Client::Request& r, const std::string& target,
+                              const std::string& token, const std::string& user_agent) {
+  httplib::Request req;
+  req.method = r.method;
+  req.path = target;
+  req.headers.emplace("Accept", "application/json");
+  req.headers.emplace("User-Agent", user_agent);
+  if (!token.empty()) req.headers.emplace("Authorization", "Bearer " + token);
+  if (!r.body.empty() || r.method == "POST" || r.method == "PUT" || r.method == "PATCH") {
+    req.headers.emplace("Content-Type",
+                        r.content_type.empty() ? "application/json" : r.content_type);
+    req.body = r.body;
+  }
+  return req;
+}
+
+}  // namespace
+
+Result<json> Client::send(const Request& r) {
+  const int attempts = r.idempotent ? 4 : 1;
+  std::mt19937 rng(std::random_device{}());
+  std::string target_path = target(r);
+  Status last;
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    if (attempt > 0) {
+      int base = 100 << (attempt - 1);  // 100, 200, 400 ms, plus jitter
+      std::this_thread::sleep_for(std::chrono::milliseconds(base + rng() % base));
+    }
+    limiter_.wait();
+    auto conn = acquire();
+    httplib::Request req = make_request(r, target_path, bearer_token(), cfg_.user_agent);
+    httplib::Response res;
+    httplib::Error err = httplib::Error::Success;
+    auto start = std::chrono::steady_clock::now();
+    bool ok = conn->send(req, res, err);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!ok) {
+      record(r.method, 0, secs);
+      last = transport_error(r.method + " " + r.path + ": " + httplib::to_string(err));
+      continue;  // the connection is dropped
+    }
+    record(r.method, res.status, secs);
+    release(std::move(conn));
+    if (res.status >= 200 && res.status < 300) {
+      if (res.body.empty()) return json::object();
+      json j = json::parse(res.body, nullptr, /*allow_exceptions=*/false);
+      if (j.is_discarded()) return internal_error("invalid JSON from " + r.path);
+      return j;
+    }
+    last = status_from_http(res.status, res.body);
+    if (!is_transient(last)) return last;
+  }
+  return last;
+}
+
+Status Client::stream(const Request& r, const std::function<bool(std::string_view)>& on_data,
+                      StreamCanceller* canceller, std::chrono::seconds read_timeout) {
+  if (canceller && canceller->cancelled()) return Status(Code::kCancelled, "cancelled");
+  limiter_.wait();
+  auto conn = new_connection(read_timeout);
+  if (canceller) {
+    std::lock_guard<std::mutex> lock(canceller->mu_);
+    if (canceller->cancelled()) return Status(Code::kCancelled, "cancelled");
+    canceller->active_ = conn.get();
+  }
+  httplib::Request req = make_request(r, target(r), bearer_token(), cfg_.user_agent);
+  int http_status = 0;
+  std::string error_body;
+  req.response_handler = [&](const httplib::Response& res) {
+    http_status = res.status;
+    return true;
+  };
+  req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+    if (canceller && canceller->cancelled()) return false;
+    if (http_status >= 200 && http_status < 300) return on_data(std::string_view(data, n));
+    if (error_body.size() < 65536) error_body.append(data, n);
+    return true;
+  };
+  httplib::Response res;
+  httplib::Error err = httplib::Error::Success;
+  bool ok = conn->send(req, res, err);
+  if (canceller) {
+    std::lock_guard<std::mutex> lock(canceller->mu_);
+    canceller->active_ = nullptr;
+  }
+  record(r.method, ok ? res.status : http_status, 0);
+  if (canceller && canceller->cancelled()) return Status(Code::kCancelled, "cancelled");
+  if (http_status != 0 && (http_status < 200 || http_status >= 300)) {
+    return status_from_http(http_status, error_body);
+  }
+  if (!ok) {
+    if (err == httplib::Error::Canceled) return Status::ok();  // on_data said stop
+    return transport_error(r.path + ": " + httplib::to_string(err));
+  }
+  return Status::ok();
+}
+
+Result<json> Client::get(const Resource& r, std::string_view ns, std::string_view name,
+                         std::string_view subresource) {
+  Request req;
+  req.path = r.path(ns, name, subresource);
+  req.idempotent = true;
+  return send(req);
+}
+
+Result<json> Client::list(const Resource& r, std::string_view ns, const ListOptions& o) {
+  Request req;
+  req.path = r.path(ns);
+  req.idempotent = true;
+  if (!o.label_selector.empty()) req.query.emplace_back("labelSelector", o.label_selector);
+  if (!o.field_selector.empty()) req.query.emplace_back("fieldSelector", o.field_selector);
+  if (o.limit > 0) req.query.emplace_back("limit", std::to_string(o.limit));
+  if (!o.continue_token.empty()) req.query.emplace_back("continue", o.continue_token);
+  if (!o.resource_version.empty()) req.query.emplace_back("resourceVersion", o.resource_version);
+  return send(req);
+}
+
+Result<json> Client::list_all(const Resource& r, std::string_view ns, ListOptions opts) {
+  if (opts.limit == 0) opts.limit = 500;
+  json all;
+  json items = json::array();
+  for (;;) {
+    auto page = list(r, ns, opts);
+    if (!page.ok()) return page.status();
+    json& p = *page;
+    if (auto it = p.find("items"); it != p.end() && it->is_array()) {
+      for (auto& item : *it) items.push_back(std::move(item));
+    }
+    std::string cont;
+    if (p.contains("metadata")) cont = p["metadata"].value("continue", "");
+    all = std::move(p);
+    if (cont.empty()) break;
+    opts.continue_token = cont;
+    opts.resource_version.clear();  // the continue token pins the snapshot
+  }
+  all["items"] = std::move(items);
+  if (all.contains("metadata")) all["metadata"].erase("continue");
+  return all;
+}
+
+Result<json> Client::create(const Resource& r, std::string_view ns, const json& obj) {
+  Request req;
+  req.method = "POST";
+  std::string obj_ns;
+  if (ns.empty() && obj.contains("metadata")) obj_ns = obj["metadata"].value("namespace", "");
+  req.path = r.path(ns.empty() ? std::string_view(obj_ns) : ns);
+  req.body = obj.dump();
+  return send(req);
+}
+
+Result<json> Client::update(const Resource& r, const json& obj, std::string_view subresource) {
+  const auto& md = obj.contains("metadata") ? obj["metadata"] : json::object();
+  Request req;
+  req.method = "PUT";
+  req.path = r.path(md.value("namespace", ""), md.value("name", ""), subresource);
+  req.body = obj.dump();
+  return send(req);
+}
+
+Result<json> Client::patch(const Resource& r, std::string_view ns, std::string_view name,
+                           PatchType type, const json& patch, std::string_view subresource,
+                           std::string_view field_manager) {
+  Request req;
+  req.method = "PATCH";
+  req.path = r.path(ns, name, subresource);
+  req.body = patch.dump();
+  switch (type) {
+    case PatchType::kMerge: req.content_type = "application/merge-patch+json"; break;
+    case PatchType::kJson: req.content_type = "application/json-patch+json"; break;
+    case PatchType::kStrategicMerge:
+      req.content_type = "application/strategic-merge-patch+json";
+      break;
+  }
+  if (!field_manager.empty()) req.query.emplace_back("fieldManager", std::string(field_manager));
+  return send(req);
+}
+
+Result<json> Client::apply(const Resource& r, const json& obj, const ApplyOptions& o,
+                           std::string_view subresource) {
+  if (o.field_manager.empty()) return invalid_argument("apply needs a field manager");
+  const auto& md = obj.contains("metadata") ? obj["metadata"] : json::object();
+  Request req;
+  req.method = "PATCH";
+  req.path = r.path(md.value("namespace", ""), md.value("name", ""), subresource);
+  req.content_type = "application/apply-patch+yaml";  // JSON is YAML
+  req.body = obj.dump();
+  req.query.emplace_back("fieldManager", o.field_manager);
+  if (o.force) req.query.emplace_back("force", "true");
+  return send(req);
+}
+
+Result<json> Client::remove(const Resource& r, std::string_view ns, std::string_view name,
+                            const DeleteOptions& o) {
+  Request req;
+  req.method = "DELETE";
+  req.path = r.path(ns, name);
+  json body = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};
+  if (!o.propagation_policy.empty()) body["propagationPolicy"] = o.propagation_policy;
+  if (o.grace_period_seconds >= 0) body["gracePeriodSeconds"] = o.grace_period_seconds;
+  if (!o.precondition_uid.empty()) body["preconditions"]["uid"] = o.precondition_uid;
+  if (!o.precondition_resource_version.empty()) {
+    body["preconditions"]["resourceVersion"] = o.precondition_resource_version;
+  }
+  req.body = body.dump();
+  req.content_type = "application/json";
+  return send(req);
+}
+
+Result<json> Client::set_scale(const Resource& r, std::string_view ns, std::string_view name,
+                               int64_t replicas) {
+  return patch(r, ns, name, PatchType::kMerge, {{"spec", {{"replicas", replicas}}}}, "scale");
+}
+
+Result<Resource> Client::discover(std::string_view api_version, std::string_view kind) {
+  if (const Resource* r = find_resource(api_version, kind)) return *r;
+  Request req;
+  std::string av(api_version);
+  req.path = av.find('/') == std::string::npos ? "/api/" + av : "/apis/" + av;
+  req.idempotent = true;
+  auto doc = send(req);
+  if (!doc.ok()) return doc.status();
+  for (const auto& res : doc->value("resources", json::array())) {
+    std::string n = res.value("name", "");
+    if (res.value("kind", "") != kind || n.find('/') != std::string::npos) continue;
+    Resource out;
+    auto slash = av.find('/');
+    out.group = slash == std::string::npos ? "" : av.substr(0, slash);
+    out.version = slash == std::string::npos ? av : av.substr(slash + 1);
+    out.kind = std::string(kind);
+    out.plural = n;
+    out.namespaced = res.value("namespaced", true);
+    return out;
+  }
+  return not_found("NotFound: no resource for " + av + " " + std::string(kind));
+}
+
+}  // namespace agentry::kube

@@ -1,0 +1,59 @@
+// A thread-safe object cache for one kind, keyed "namespace/name", with secondary indexes
+// (client-go's cache.Indexer). Objects are immutable shared_ptrs: readers keep theirs even if the
+// store moves on.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace agentry::runtime {
+
+using ObjectPtr = std::shared_ptr<const nlohmann::json>;
+using IndexFunc = std::function<std::vector<std::string>(const nlohmann::json&)>;
+
+inline constexpr const char* kNamespaceIndex = "namespace";
+inline constexpr const char* kOwnerUidIndex = "owner-uid";  // every ownerReference's uid
+
+class Store {
+ public:
+  Store();  // with the namespace and owner-uid indexes
+
+  // Adds an index (and indexes what is stored already).
+  void add_index(const std::string& name, IndexFunc fn);
+
+  ObjectPtr get(const std::string& key) const;
+  std::vector<ObjectPtr> list() const;
+  std::vector<std::string> keys() const;
+  size_t size() const;
+  std::vector<ObjectPtr> by_index(const std::string& index, const std::string& value) const;
+
+  // Inserts or replaces; returns the previous object (nullptr if new).
+  ObjectPtr upsert(ObjectPtr obj);
+  // Removes; returns the removed object (nullptr if absent).
+  ObjectPtr erase(const std::string& key);
+  // Replaces the whole content (a relist); returns the previous content.
+  std::unordered_map<std::string, ObjectPtr> replace(std::vector<ObjectPtr> objs);
+
+ private:
+  struct Index {
+    IndexFunc fn;
+    std::map<std::string, std::set<std::string>> values;  // index value -> keys
+  };
+  void index_locked(const std::string& key, const nlohmann::json& obj);
+  void unindex_locked(const std::string& key, const nlohmann::json& obj);
+
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, ObjectPtr> items_;
+  std::map<std::string, Index> indexes_;
+};
+
+std::string store_key(const nlohmann::json& obj);
+
+}  // namespace agentry::runtime
