@@ -21,3 +21,18 @@ agentry_test(cache_redis_integration_test LABEL integration SOURCES
   LIBS agentry_cache
   SERIAL
 )
+agentry_test(memory_unit_test LABEL unit SOURCES
+  unit/memory/memory_test.cc
+  LIBS agentry_memory
+)
+agentry_test(memory_redis_integration_test LABEL integration SOURCES
+  integration/memory/memory_redis_test.cc
+  LIBS agentry_memory
+  SERIAL
+)
+agentry_test(memory_http_integration_test LABEL integration SOURCES
+  integration/memory/memory_http_test.cc
+  LIBS agentry_common PkgConfig::HTTPLIB
+  SERIAL
+)
+add_dependencies(memory_http_integration_test agentry-memory-testd)

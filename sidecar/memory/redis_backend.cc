@@ -104,7 +104,7 @@ Status RedisBackend::open(const Apply& apply) {
 
 std::string RedisBackend::degraded_reason() const {
   if (!pool_.up()) return "redis unavailable: " + pool_.last_error();
-  if (!following_.load()) return "not following the memory change feed";
+  if (!following_.load()) return "not following the memory change feed in redis (reconnecting)";
   return "";
 }
 
