@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   log::set_component("memory-testd");
   int port = 0;
   std::string dir, redis, token;
-  size_t max_entries = 100000, hnsw_min = 2048;
+  size_t max_entries = 100000, hnsw_min = 2048, l1_entries = 100000;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
     if (a == "--port") port = std::stoi(v);
@@ -32,12 +32,14 @@ int main(int argc, char** argv) {
     else if (a == "--token") token = v;
     else if (a == "--max-entries") max_entries = std::stoul(v);
     else if (a == "--hnsw-min") hnsw_min = std::stoul(v);
+    else if (a == "--l1-entries") l1_entries = std::stoul(v);
     else {
       std::fprintf(stderr, "unknown flag %s\n", a.c_str());
       return 2;
     }
   }
   cache::CacheOptions co;
+  co.l1.max_entries = l1_entries;
   memory::MemoryOptions mo;
   mo.limits.max_entries_per_agent = max_entries;
   mo.index.hnsw_min = hnsw_min;
@@ -67,6 +69,7 @@ int main(int argc, char** argv) {
   }
   httplib::Server server;
   server.set_keep_alive_max_count(1000000);  // benchmarks keep their connections
+  server.set_tcp_nodelay(true);
   HealthChecks live, ready;
   ready.add("cache", [&] { return cache.degraded_reason(); });
   ready.add("memory", [&] { return mem.value()->degraded_reason(); });

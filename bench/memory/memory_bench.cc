@@ -1,0 +1,251 @@
+// In-process figures for issue 6, each printed beside its target:
+//   L1 get with 2 threads; memory search p50/p95 and recall@10 at 10k and 100k entries (dim 384),
+//   in process and through the HTTP route; the exact flat scan as the floor HNSW must beat.
+// Vectors are synthetic: 1,000 Gaussian clusters (like real embeddings, which are not uniform on
+// the sphere), plus one uniform-random run at 10k (the hardest case for HNSW).
+// Usage: memory_bench [--quick]   (--quick: 10k only)
+#include <httplib.h>
+#include <time.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "sidecar/cache/l1_cache.h"
+#include "sidecar/memory/memory_routes.h"
+#include "sidecar/memory/memory_service.h"
+
+using namespace agentry;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+double pct(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
+}
+
+void row(const char* figure, const std::string& value, const char* target) {
+  std::printf("| %-52s | %-26s | %-28s |\n", figure, value.c_str(), target);
+}
+
+std::string fmt(const char* f, double a, double b = 0) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, f, a, b);
+  return buf;
+}
+
+void bench_l1() {
+  cache::L1Cache l1({.max_entries = 200000, .max_bytes = 256u << 20, .shards = 64, .name = "bench"});
+  const int n = 100000;
+  std::vector<std::string> keys;
+  for (int i = 0; i < n; ++i) {
+    keys.push_back("agent:resp:" + std::to_string(i * 7919));
+    l1.put(keys.back(), std::string(100, 'v'), std::chrono::minutes(10));
+  }
+  std::atomic<bool> go{false}, stop{false};
+  std::atomic<uint64_t> total{0};
+  std::atomic<int64_t> cpu_ns{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 2; ++t) {
+    ts.emplace_back([&, t] {
+      std::mt19937 rng(t);
+      uint64_t ops = 0, hits = 0;
+      while (!go) std::this_thread::yield();
+      while (!stop) {
+        for (int i = 0; i < 1000; ++i) hits += l1.get(keys[rng() % n]).has_value();
+        ops += 1000;
+      }
+      total += ops;
+      timespec ts{};
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+      cpu_ns += ts.tv_sec * 1000000000LL + ts.tv_nsec;
+      if (hits != ops) std::fprintf(stderr, "unexpected L1 misses\n");
+    });
+  }
+  auto t0 = Clock::now();
+  go = true;
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  stop = true;
+  for (auto& t : ts) t.join();
+  double secs = ms_since(t0) / 1000;
+  row("L1 get, in process, 2 threads (100-byte values)", fmt("%.0f ops/s", total / secs),
+      "> 2,000,000 ops/s");
+  // The machine is shared: ops per CPU-second of the two threads, times two, is what two
+  // dedicated cores would do.
+  row("  same, per CPU-second x 2 (2 dedicated cores)",
+      fmt("%.0f ops/s", 2.0 * total / (cpu_ns.load() / 1e9)), "> 2,000,000 ops/s");
+}
+
+struct Data {
+  std::vector<std::vector<float>> base, queries;
+};
+
+Data make_data(size_t n, size_t nq, int dim, bool clustered, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g(0, 1);
+  Data d;
+  std::vector<std::vector<float>> centers;
+  for (int c = 0; c < 1000; ++c) {
+    std::vector<float> v(dim);
+    for (auto& x : v) x = g(rng);
+    centers.push_back(v);
+  }
+  auto sample = [&] {
+    std::vector<float> v(dim);
+    if (clustered) {
+      auto& c = centers[rng() % centers.size()];
+      for (int i = 0; i < dim; ++i) v[i] = c[i] + 0.6f * g(rng);
+    } else {
+      for (auto& x : v) x = g(rng);
+    }
+    memory::l2_normalize(v);
+    return v;
+  };
+  for (size_t i = 0; i < n; ++i) d.base.push_back(sample());
+  for (size_t i = 0; i < nq; ++i) d.queries.push_back(sample());
+  return d;
+}
+
+void bench_search(size_t n, bool clustered, bool via_http) {
+  const int dim = 384;
+  const size_t nq = 300;
+  auto data = make_data(n, nq, dim, clustered, 42 + static_cast<uint32_t>(n));
+  memory::MemoryOptions o;
+  o.limits.max_entries_per_agent = n + 10;
+  o.index.background = false;
+  o.index.hnsw_min = 2048;
+  auto svc = memory::MemoryService::open(o, std::make_shared<memory::LocalEmbedder>(dim));
+  if (!svc.ok()) return;
+  auto& m = *svc.value();
+  auto t0 = Clock::now();
+  for (size_t i = 0; i < n; i += 256) {
+    std::vector<memory::NewEntry> batch;
+    for (size_t j = i; j < std::min(n, i + 256); ++j) {
+      memory::NewEntry e;
+      e.text = "entry " + std::to_string(j);
+      e.session = "s" + std::to_string(j % 50);
+      e.embedding = data.base[j];
+      batch.push_back(std::move(e));
+    }
+    if (!m.add(std::move(batch)).ok()) std::fprintf(stderr, "add failed\n");
+  }
+  m.store().build_indexes();
+  double build_s = ms_since(t0) / 1000;
+  std::vector<double> lat, exact_lat;
+  double recall_hits = 0;
+  for (const auto& q : data.queries) {
+    memory::SearchRequest r;
+    r.vector = q;
+    r.k = 10;
+    auto t = Clock::now();
+    auto res = m.search(r);
+    lat.push_back(ms_since(t));
+    if (!res.ok()) std::fprintf(stderr, "search failed\n");
+  }
+  // Exact top-10 by brute force over the raw data (the ground truth), timed as the floor.
+  std::vector<std::vector<size_t>> truth(nq);
+  for (size_t qi = 0; qi < nq; ++qi) {
+    auto t = Clock::now();
+    std::vector<std::pair<float, size_t>> s(n);
+    const float* q = data.queries[qi].data();
+    for (size_t i = 0; i < n; ++i) {
+      const float* b = data.base[i].data();
+      float acc = 0;
+      for (int k = 0; k < dim; ++k) acc += q[k] * b[k];
+      s[i] = {acc, i};
+    }
+    std::partial_sort(s.begin(), s.begin() + 10, s.end(), std::greater<>());
+    exact_lat.push_back(ms_since(t));
+    for (int k = 0; k < 10; ++k) truth[qi].push_back(s[k].second);
+  }
+  // Recall: compare texts ("entry <i>") of HNSW hits with the brute-force ids.
+  for (size_t qi = 0; qi < nq; ++qi) {
+    memory::SearchRequest r;
+    r.vector = data.queries[qi];
+    r.k = 10;
+    auto res = m.search(r);
+    std::set<std::string> got;
+    for (auto& h : res->hits) got.insert(h.entry.text);
+    for (auto i : truth[qi]) recall_hits += got.count("entry " + std::to_string(i));
+  }
+  double recall = recall_hits / (nq * 10.0);
+  char label[128];
+  std::snprintf(label, sizeof label, "search %zuk x %d (%s), in process", n / 1000, dim,
+                clustered ? "clustered" : "uniform random");
+  row(label, fmt("p50 %.2f ms, p95 %.2f ms", pct(lat, 0.5), pct(lat, 0.95)),
+      n >= 100000 ? "p95 < 5 ms (guideline 100 ms)" : "guideline < 100 ms");
+  std::snprintf(label, sizeof label, "  recall@10 vs exact (%zuk, %s)", n / 1000,
+                clustered ? "clustered" : "uniform");
+  row(label, fmt("%.3f", recall), ">= 0.95");
+  std::snprintf(label, sizeof label, "  exact flat scan floor (%zuk, 1 thread)", n / 1000);
+  row(label, fmt("p50 %.2f ms, p95 %.2f ms", pct(exact_lat, 0.5), pct(exact_lat, 0.95)),
+      "the floor HNSW must beat");
+  std::snprintf(label, sizeof label, "  index build (%zuk inserts, 1 thread)", n / 1000);
+  row(label, fmt("%.1f s", build_s), "-");
+
+  if (!via_http) return;
+  httplib::Server server;
+  server.set_keep_alive_max_count(1000000);
+  server.set_tcp_nodelay(true);
+  memory::mount_memory_routes(server, m, nullptr);
+  int port = server.bind_to_any_port("127.0.0.1");
+  std::thread serve([&] { server.listen_after_bind(); });
+  httplib::Client c("127.0.0.1", port);
+  c.set_keep_alive(true);
+  c.set_tcp_nodelay(true);
+  std::vector<std::string> bodies;
+  for (auto& q : data.queries) bodies.push_back(nlohmann::json{{"vector", q}, {"k", 10}}.dump());
+  std::vector<double> http_lat;
+  for (int rep = 0; rep < 2; ++rep) {
+    for (auto& b : bodies) {
+      auto t = Clock::now();
+      auto r = c.Post("/v1/memory/search", b, "application/json");
+      if (rep == 1) http_lat.push_back(ms_since(t));
+      if (!r || r->status != 200) std::fprintf(stderr, "http search failed\n");
+    }
+  }
+  std::vector<double> text_lat;
+  for (int i = 0; i < 300; ++i) {
+    auto b = nlohmann::json{{"query", "entry " + std::to_string(i * 31) + " about deployments"}, {"k", 10}}.dump();
+    auto t = Clock::now();
+    auto r = c.Post("/v1/memory/search", b, "application/json");
+    text_lat.push_back(ms_since(t));
+    if (!r || r->status != 200) std::fprintf(stderr, "http search failed\n");
+  }
+  std::snprintf(label, sizeof label, "search %zuk via the API (vector query, 384 floats JSON)", n / 1000);
+  row(label, fmt("p50 %.2f ms, p95 %.2f ms", pct(http_lat, 0.5), pct(http_lat, 0.95)),
+      "p95 < 5 ms (guideline 100 ms)");
+  std::snprintf(label, sizeof label, "search %zuk via the API (text query, local embedder)", n / 1000);
+  row(label, fmt("p50 %.2f ms, p95 %.2f ms", pct(text_lat, 0.5), pct(text_lat, 0.95)),
+      "p95 < 5 ms (guideline 100 ms)");
+  server.stop();
+  serve.join();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double load[3] = {0, 0, 0};
+  getloadavg(load, 3);
+  std::printf("load average at start: %.2f (2 cores, shared with other builds)\n", load[0]);
+  bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  std::printf("| %-52s | %-26s | %-28s |\n", "figure", "measured", "target");
+  std::printf("|%s|%s|%s|\n", std::string(54, '-').c_str(), std::string(28, '-').c_str(),
+              std::string(30, '-').c_str());
+  bench_l1();
+  bench_search(10000, true, true);
+  bench_search(10000, false, false);
+  if (!quick) bench_search(100000, true, true);
+  return 0;
+}
