@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/base64.h"
 #include "operator/planner/capacity_planner.h"
 
 namespace agentry::controllers {
@@ -264,7 +265,7 @@ RenderedObjects render(const RenderInput& in) {
               {"kind", "Secret"},
               {"metadata", object_meta(agent, token_secret_name(name))},
               {"type", "Opaque"},
-              {"stringData", {{"token", in.token}}}};
+              {"data", {{"token", base64_encode(in.token)}}}};
 
   json env = json::array();
   if (spec.contains("model") && spec["model"].contains("apiKeySecretRef")) {

@@ -15,6 +15,7 @@ struct OperatorSettings {
   std::string sidecar_image = "ghcr.io/agentry-dev/agentry-sidecar:0.1.0";
   std::string operator_namespace = "agentry-system";
   std::string default_policy = "production";
+  std::string watch_namespace;  // "": every namespace
 };
 
 // The numbers the Agent will run with after merging its spec, its policy and the planner.

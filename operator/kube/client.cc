@@ -6,6 +6,8 @@
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>
 
+#include <csignal>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -79,6 +81,10 @@ Client::Client(const Config& cfg) : cfg_(cfg), limiter_(cfg.qps, cfg.burst) {}
 Client::~Client() = default;
 
 Result<std::shared_ptr<Client>> Client::create(const Config& cfg) {
+  // A write on a connection the server (or StreamCanceller) closed must be an error, not the
+  // process-killing SIGPIPE (OpenSSL writes with write(2), not send(MSG_NOSIGNAL)).
+  static std::once_flag sigpipe_once;
+  std::call_once(sigpipe_once, [] { std::signal(SIGPIPE, SIG_IGN); });
   std::shared_ptr<Client> c(new Client(cfg));
   if (Status s = c->init(); !s) return s;
   return c;

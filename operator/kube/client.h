@@ -4,6 +4,7 @@
 // at a time), so N threads use up to N keep-alive connections. Every request passes a client-side
 // token bucket (Config::qps/burst). Idempotent reads are retried on transport errors, 429 and 5xx.
 // Watches (watch.h) get a dedicated connection each, cancellable from another thread.
+// Client::create() sets SIGPIPE to SIG_IGN once for the process (writes to closed TLS sockets).
 #pragma once
 
 #include <atomic>
@@ -31,24 +32,24 @@ namespace agentry::kube {
 using json = nlohmann::json;
 
 struct ListOptions {
-  std::string label_selector;
-  std::string field_selector;
+  std::string label_selector{};
+  std::string field_selector{};
   int64_t limit = 0;  // 0: no paging
-  std::string continue_token;
-  std::string resource_version;
+  std::string continue_token{};
+  std::string resource_version{};
 };
 
 struct DeleteOptions {
-  std::string propagation_policy;  // "", "Foreground", "Background", "Orphan"
-  std::string precondition_uid;
-  std::string precondition_resource_version;
+  std::string propagation_policy{};  // "", "Foreground", "Background", "Orphan"
+  std::string precondition_uid{};
+  std::string precondition_resource_version{};
   int64_t grace_period_seconds = -1;  // -1: the kind's default
 };
 
 enum class PatchType { kMerge, kJson, kStrategicMerge };
 
 struct ApplyOptions {
-  std::string field_manager;  // required by the API server
+  std::string field_manager{};  // required by the API server
   bool force = false;
 };
 

@@ -53,7 +53,7 @@ MapFn map_to_controller_owner(const kube::Resource& owner);
 
 struct ControllerOptions {
   int workers = 2;
-  std::function<std::unique_ptr<RateLimiter>()> rate_limiter;  // default controller limiter
+  std::function<std::unique_ptr<RateLimiter>()> rate_limiter{};  // default controller limiter
   std::chrono::milliseconds drain_deadline{10000};
 };
 

@@ -31,7 +31,7 @@ struct InformerOptions {
   Watcher::Options watcher;
   std::chrono::milliseconds resync{0};  // 0: no periodic resync
   // Applied to every object before it is stored (after managedFields are dropped).
-  std::function<void(nlohmann::json&)> transform;
+  std::function<void(nlohmann::json&)> transform{};
   bool strip_managed_fields = true;
 };
 

@@ -1,0 +1,407 @@
+#include "operator/controllers/agent_controller.h"
+
+#include <algorithm>
+#include <set>
+
+#include "common/base64.h"
+#include "common/log.h"
+#include "operator/controllers/builtin_policies.h"
+#include "operator/controllers/conditions.h"
+#include "operator/kube/object.h"
+
+namespace agentry::controllers {
+namespace {
+
+using nlohmann::json;
+using runtime::ObjectPtr;
+using runtime::ReconcileResult;
+namespace res = kube::resources;
+
+constexpr const char* kPolicyIndex = "agentry.dev/policy";
+constexpr const char* kSecretIndex = "agentry.dev/secret";
+
+std::string policy_of(const json& agent, const std::string& def) {
+  auto p = json::json_pointer("/spec/policyRef/name");
+  return agent.contains(p) && agent.at(p).is_string() ? agent.at(p).get<std::string>() : def;
+}
+
+struct SecretRef {
+  std::string name, key, field;  // field: where the Agent names it (for messages)
+};
+
+std::vector<SecretRef> referenced_secrets(const json& agent) {
+  std::vector<SecretRef> out;
+  const json& spec = agent.value("spec", json::object());
+  auto add = [&](const char* ptr, const char* field, const char* def_key) {
+    auto p = json::json_pointer(ptr);
+    if (!spec.contains(p) || !spec.at(p).is_object()) return;
+    const json& ref = spec.at(p);
+    out.push_back({ref.value("name", ""), ref.value("key", def_key), field});
+  };
+  add("/model/apiKeySecretRef", "spec.model.apiKeySecretRef", "api-key");
+  add("/model/caBundleSecretRef", "spec.model.caBundleSecretRef", "ca.crt");
+  add("/cache/redis/passwordSecretRef", "spec.cache.redis.passwordSecretRef", "api-key");
+  add("/memory/redis/passwordSecretRef", "spec.memory.redis.passwordSecretRef", "api-key");
+  if (spec.contains("imagePullSecrets") && spec["imagePullSecrets"].is_array()) {
+    for (const auto& s : spec["imagePullSecrets"]) {
+      out.push_back({s.value("name", ""), "", "spec.imagePullSecrets"});
+    }
+  }
+  return out;
+}
+
+class AgentReconciler {
+ public:
+  AgentReconciler(runtime::Manager& mgr, OperatorSettings settings)
+      : mgr_(mgr), settings_(std::move(settings)) {
+    const std::string& ns = settings_.watch_namespace;
+    agents_ = mgr.informer(res::kAgents, ns);
+    policies_ = mgr.informer(res::kAgentPolicies);
+    secrets_ = mgr.informer(res::kSecrets, ns);
+    deployments_ = mgr.informer(res::kDeployments, ns);
+    for (const kube::Resource* r : {&res::kConfigMaps, &res::kServices, &res::kHorizontalPodAutoscalers,
+                                    &res::kPodDisruptionBudgets, &res::kNetworkPolicies}) {
+      owned_[r] = mgr.informer(*r, ns);
+    }
+
+    const std::string def = settings_.default_policy;
+    agents_->add_index(kPolicyIndex, [def](const json& a) {
+      return std::vector<std::string>{policy_of(a, def)};
+    });
+    agents_->add_index(kSecretIndex, [](const json& a) {
+      std::vector<std::string> out;
+      for (auto& r : referenced_secrets(a)) out.push_back(kube::namespace_of(a) + "/" + r.name);
+      return out;
+    });
+  }
+
+  void register_controllers() {
+    auto& c = mgr_.add_controller("agent", [this](const kube::ObjectKey& k) { return reconcile(k); });
+    c.watches_for(agents_, {runtime::predicates::generation_changed()});
+    c.watches_owned(deployments_, res::kAgents, {runtime::predicates::resource_version_changed()});
+    c.watches_owned(secrets_, res::kAgents, {runtime::predicates::resource_version_changed()});
+    for (auto& [r, inf] : owned_) {
+      c.watches_owned(inf, res::kAgents, {runtime::predicates::resource_version_changed()});
+    }
+    // A policy edit re-reconciles every Agent that uses it; a referenced Secret appearing or
+    // changing re-reconciles the Agents that name it (heals, and rolls pods via the hash).
+    auto by_index = [this](const char* index, std::function<std::string(const json&)> value) {
+      return [this, index, value](const json& obj) {
+        std::vector<kube::ObjectKey> keys;
+        for (auto& a : agents_->store().by_index(index, value(obj))) keys.push_back(kube::key_of(*a));
+        return keys;
+      };
+    };
+    c.watches(policies_, by_index(kPolicyIndex, [](const json& p) { return kube::name(p); }),
+              {runtime::predicates::generation_changed()});
+    c.watches(secrets_,
+              by_index(kSecretIndex,
+                       [](const json& s) { return kube::namespace_of(s) + "/" + kube::name(s); }),
+              {runtime::predicates::resource_version_changed()});
+
+    auto& pc = mgr_.add_controller("agentpolicy",
+                                   [this](const kube::ObjectKey& k) { return reconcile_policy(k); },
+                                   {.workers = 1});
+    pc.watches_for(policies_, {runtime::predicates::generation_changed()});
+    pc.watches(agents_, [this](const json& a) {
+      return std::vector<kube::ObjectKey>{{"", policy_of(a, settings_.default_policy)}};
+    });
+  }
+
+ private:
+  Result<ReconcileResult> reconcile(const kube::ObjectKey& key) {
+    ObjectPtr cached = agents_->store().get(key.str());
+    if (!cached || kube::being_deleted(*cached)) return ReconcileResult{};  // GC removes the rest
+    const json& agent = *cached;
+    const std::string ns = kube::namespace_of(agent), name = kube::name(agent);
+    const std::string policy_name = policy_of(agent, settings_.default_policy);
+    Status status_update;
+
+    ObjectPtr policy = policies_->store().get(policy_name);
+    if (!policy) {
+      return wait_for(agent, policy_name, "PolicyNotFound",
+                      "AgentPolicy \"" + policy_name +
+                          "\" does not exist: create it or set spec.policyRef.name to production or development");
+    }
+    for (const auto& ref : referenced_secrets(agent)) {
+      ObjectPtr s = secrets_->store().get(ns + "/" + ref.name);
+      if (!s) {
+        return wait_for(agent, policy_name, "SecretNotFound",
+                        ref.field + ": Secret " + ns + "/" + ref.name +
+                            " does not exist; create it (kubectl -n " + ns +
+                            " create secret generic " + ref.name + " ...)");
+      }
+      if (!ref.key.empty() && !(s->contains("data") && (*s)["data"].contains(ref.key))) {
+        return wait_for(agent, policy_name, "SecretKeyNotFound",
+                        ref.field + ": Secret " + ns + "/" + ref.name + " has no key \"" + ref.key + "\"");
+      }
+    }
+    const json& policy_spec = policy->value("spec", json::object());
+    RenderInput in;
+    in.agent = agent;
+    in.policy_spec = policy_spec;
+    in.settings = settings_;
+    if (auto err = resolve(agent, policy_spec, &in.effective)) {
+      write_status(agent, policy_name, "Failed",
+                   {{"ConfigValid", false, "InvalidSpec", *err}, {"Ready", false, "InvalidSpec", *err}},
+                   nullptr);
+      return runtime::terminal(invalid_argument(*err));
+    }
+    in.config = render_sidecar_config(agent, policy_spec);
+    in.token = existing_token(ns, name);
+    if (in.token.empty()) in.token = random_token();
+    // The hash covers the config and the content of every Secret the pods read, so a rotated
+    // API key or a config change rolls the pods.
+    std::string hash_input = in.config;
+    for (const auto& ref : referenced_secrets(agent)) {
+      ObjectPtr s = secrets_->store().get(ns + "/" + ref.name);
+      if (s) hash_input += "\n" + ref.name + ":" + s->value("data", json::object()).dump();
+    }
+    in.config_hash = sha256_hex(hash_input).substr(0, 16);
+    RenderedObjects objs = render(in);
+
+    const std::string obj_name = owned_name(name);
+    struct Want {
+      const kube::Resource* r;
+      std::optional<json> obj;
+      std::string name;
+    };
+    std::vector<Want> wants = {
+        {&res::kConfigMaps, objs.config_map, obj_name},
+        {&res::kSecrets, objs.secret, token_secret_name(name)},
+        {&res::kServices, objs.service, obj_name},
+        {&res::kNetworkPolicies, objs.network_policy, obj_name},
+        {&res::kDeployments, objs.deployment, obj_name},
+        {&res::kHorizontalPodAutoscalers, objs.hpa, obj_name},
+        {&res::kPodDisruptionBudgets, objs.pdb, obj_name},
+    };
+    for (auto& w : wants) {
+      ObjectPtr have = cache_for(*w.r)->store().get(ns + "/" + w.name);
+      if (w.obj) {
+        if (have && already_applied(*w.obj, *have)) continue;
+        auto applied = mgr_.client()->apply(*w.r, *w.obj, {kFieldManager, /*force=*/true});
+        if (!applied.ok()) {
+          log::warn("apply failed", {{"agent", key.str()}, {"kind", w.obj->value("kind", "")},
+                                     {"error", applied.status().to_string()}});
+          return applied.status();
+        }
+        log::debug("applied", {{"agent", key.str()}, {"kind", w.obj->value("kind", "")}});
+      } else if (have && owned_by(*have, agent)) {
+        // No longer wanted (autoscaling turned off, replicas down to one).
+        auto removed = mgr_.client()->remove(*w.r, ns, w.name);
+        if (!removed.ok() && removed.status().code() != Code::kNotFound) return removed.status();
+      }
+    }
+
+    ObjectPtr dep = deployments_->store().get(ns + "/" + obj_name);
+    std::vector<Condition> conds = {{"ConfigValid", true, "Valid",
+                                     in.effective.warnings.empty()
+                                         ? "configuration is valid"
+                                         : "valid with adjustments: " + join(in.effective.warnings)}};
+    std::string phase = deployment_phase(dep, &conds);
+    write_status(agent, policy_name, phase, conds, dep, in.config_hash);
+    return ReconcileResult{};
+  }
+
+  // Something the Agent needs is missing: say what, and retry (the watches also heal it).
+  Result<ReconcileResult> wait_for(const json& agent, const std::string& policy,
+                                   const std::string& reason, const std::string& message) {
+    write_status(agent, policy, "Pending",
+                 {{"ConfigValid", false, reason, message}, {"Ready", false, reason, message}}, nullptr);
+    return ReconcileResult{.requeue = true};
+  }
+
+  std::string existing_token(const std::string& ns, const std::string& agent) {
+    ObjectPtr s = secrets_->store().get(ns + "/" + token_secret_name(agent));
+    if (!s) return "";
+    auto p = json::json_pointer("/data/token");
+    if (!s->contains(p) || !s->at(p).is_string()) return "";
+    auto decoded = base64_decode(s->at(p).get<std::string>());
+    return decoded.ok() ? *decoded : "";
+  }
+
+  // Ready / Progressing / Degraded from the Deployment the informer sees.
+  static std::string deployment_phase(const ObjectPtr& dep, std::vector<Condition>* conds) {
+    if (!dep) {
+      conds->push_back({"Ready", false, "DeploymentPending", "waiting for the Deployment to appear"});
+      conds->push_back({"Progressing", true, "Creating", "creating the agent's objects"});
+      return "Pending";
+    }
+    const json& st = dep->value("status", json::object());
+    const int64_t desired = dep->value("/spec/replicas"_json_pointer, int64_t{1});
+    const int64_t ready = st.value("readyReplicas", int64_t{0});
+    const int64_t updated = st.value("updatedReplicas", int64_t{0});
+    const int64_t total = st.value("replicas", int64_t{0});
+    const bool observed = st.value("observedGeneration", int64_t{0}) >= kube::generation(*dep);
+    bool deadline_exceeded = false;
+    for (const auto& c : st.value("conditions", json::array())) {
+      if (c.value("type", "") == "Progressing" && c.value("reason", "") == "ProgressDeadlineExceeded") {
+        deadline_exceeded = true;
+      }
+    }
+    const std::string counts = std::to_string(ready) + "/" + std::to_string(desired) + " replicas ready";
+    const bool rolled_out = observed && updated >= desired && total == updated;
+    if (deadline_exceeded) {
+      conds->push_back({"Ready", ready >= desired && desired > 0, "ProgressDeadlineExceeded", counts});
+      conds->push_back({"Progressing", false, "ProgressDeadlineExceeded", "the rollout is stuck: " + counts});
+      conds->push_back({"Degraded", true, "ProgressDeadlineExceeded", counts});
+      return "Degraded";
+    }
+    if (rolled_out && ready >= desired && desired > 0) {
+      conds->push_back({"Ready", true, "ReplicasReady", counts});
+      conds->push_back({"Progressing", false, "RolloutComplete", counts});
+      conds->push_back({"Degraded", false, "ReplicasReady", counts});
+      return "Ready";
+    }
+    if (desired == 0) {
+      conds->push_back({"Ready", false, "ScaledToZero", "scaled to zero replicas"});
+      conds->push_back({"Progressing", false, "ScaledToZero", counts});
+      conds->push_back({"Degraded", false, "ScaledToZero", counts});
+      return "Ready";
+    }
+    conds->push_back({"Ready", false, "ReplicasNotReady", counts});
+    conds->push_back({"Progressing", true, "RollingOut", counts});
+    conds->push_back({"Degraded", false, "RollingOut", counts});
+    return "Progressing";
+  }
+
+  void write_status(const json& agent, const std::string& policy, const std::string& phase,
+                    const std::vector<Condition>& conds, const ObjectPtr& dep,
+                    const std::string& config_hash = "") {
+    const json& old = agent.value("status", json::object());
+    const int64_t gen = kube::generation(agent);
+    json st = old;
+    st["phase"] = phase;
+    st["policy"] = policy;
+    st["observedGeneration"] = gen;
+    st["selector"] = selector_string(kube::name(agent));
+    st["endpoint"] = service_endpoint(agent);
+    if (!config_hash.empty()) st["configHash"] = config_hash;
+    if (dep) {
+      const json& ds = dep->value("status", json::object());
+      int64_t replicas = ds.value("replicas", int64_t{0});
+      int64_t ready = ds.value("readyReplicas", int64_t{0});
+      st["replicas"] = replicas;
+      st["readyReplicas"] = ready;
+      st["ready"] = std::to_string(ready) + "/" + std::to_string(dep->value("/spec/replicas"_json_pointer, int64_t{0}));
+    } else {
+      st["replicas"] = 0;
+      st["readyReplicas"] = 0;
+      st["ready"] = "0/0";
+    }
+    json conditions = old.value("conditions", json::array());
+    for (const auto& c : conds) set_condition(&conditions, c, gen);
+    st["conditions"] = conditions;
+    if (st == old) return;  // nothing changed: nothing written
+    auto r = mgr_.client()->patch(res::kAgents, kube::namespace_of(agent), kube::name(agent),
+                                  kube::PatchType::kMerge, {{"status", st}}, "status");
+    if (!r.ok()) {
+      log::warn("status update failed", {{"agent", kube::key_of(agent).str()}, {"error", r.status().to_string()}});
+      return;
+    }
+    const std::string before = old.value("phase", "");
+    if (before != phase) {
+      const bool bad = phase == "Failed" || phase == "Degraded" || phase == "Pending";
+      std::string note = "phase " + (before.empty() ? std::string("none") : before) + " -> " + phase;
+      for (const auto& c : conds) {
+        if (c.type == "Ready") note += ": " + c.message;
+      }
+      mgr_.events().record(agent, bad ? "Warning" : "Normal", phase, "Reconcile", note);
+    }
+  }
+
+  Result<ReconcileResult> reconcile_policy(const kube::ObjectKey& key) {
+    ObjectPtr p = policies_->store().get(key.str());
+    if (!p) return ReconcileResult{};
+    int64_t count = static_cast<int64_t>(agents_->store().by_index(kPolicyIndex, key.name).size());
+    const json& st = p->value("status", json::object());
+    if (st.value("agents", int64_t{-1}) == count && st.value("observedGeneration", int64_t{-1}) == kube::generation(*p)) {
+      return ReconcileResult{};
+    }
+    auto r = mgr_.client()->patch(res::kAgentPolicies, "", key.name, kube::PatchType::kMerge,
+                                  {{"status", {{"agents", count}, {"observedGeneration", kube::generation(*p)}}}},
+                                  "status");
+    if (!r.ok() && r.status().code() != Code::kNotFound) return r.status();
+    return ReconcileResult{};
+  }
+
+  std::shared_ptr<runtime::Informer> cache_for(const kube::Resource& r) {
+    if (&r == &res::kSecrets) return secrets_;
+    if (&r == &res::kDeployments) return deployments_;
+    return owned_.at(&r);
+  }
+
+  static bool owned_by(const json& obj, const json& owner) {
+    const json* ref = kube::controller_of(obj);
+    return ref && ref->value("uid", "") == kube::uid(owner);
+  }
+
+  static std::string join(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& s : v) out += (out.empty() ? "" : "; ") + s;
+    return out;
+  }
+
+  runtime::Manager& mgr_;
+  OperatorSettings settings_;
+  std::shared_ptr<runtime::Informer> agents_, policies_, secrets_, deployments_;
+  std::map<const kube::Resource*, std::shared_ptr<runtime::Informer>> owned_;
+};
+
+}  // namespace
+
+bool already_applied(const json& want, const json& have) {
+  for (auto it = want.begin(); it != want.end(); ++it) {
+    if (it.key() == "apiVersion" || it.key() == "kind") continue;  // list items carry neither
+    if (it.key() == "metadata") {
+      for (const char* f : {"labels", "annotations", "ownerReferences"}) {
+        if (it->contains(f) && !(have.contains("metadata") && have["metadata"].contains(f) &&
+                                 is_subset((*it)[f], have["metadata"][f]))) {
+          return false;
+        }
+      }
+      continue;
+    }
+    if (!have.contains(it.key()) || !is_subset(*it, have[it.key()])) return false;
+  }
+  return true;
+}
+
+bool is_subset(const json& want, const json& have) {
+  if (want.is_object()) {
+    if (!have.is_object()) return false;
+    for (auto it = want.begin(); it != want.end(); ++it) {
+      auto h = have.find(it.key());
+      if (h == have.end() || !is_subset(*it, *h)) return false;
+    }
+    return true;
+  }
+  if (want.is_array()) {
+    if (!have.is_array() || want.size() != have.size()) return false;
+    for (size_t i = 0; i < want.size(); ++i) {
+      if (!is_subset(want[i], have[i])) return false;
+    }
+    return true;
+  }
+  if (want.is_number() && have.is_number()) return want.get<double>() == have.get<double>();
+  return want == have;
+}
+
+void register_agent_controllers(runtime::Manager& mgr, const OperatorSettings& settings) {
+  // Lives as long as the process: the manager's controllers call into it until run() returns.
+  static std::vector<std::unique_ptr<AgentReconciler>> keep;
+  keep.push_back(std::make_unique<AgentReconciler>(mgr, settings));
+  keep.back()->register_controllers();
+}
+
+Status ensure_builtin_policies(kube::Client& client) {
+  for (const auto& p : builtin_policies()) {
+    auto r = client.create(res::kAgentPolicies, "", p);
+    if (!r.ok() && r.status().code() != Code::kAlreadyExists && r.status().code() != Code::kConflict) {
+      return r.status();
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace agentry::controllers

@@ -1,0 +1,31 @@
+// The Agent controller: turns each Agent into the objects that run it (agent_render.h), applied
+// with server-side apply under one field manager, and reports what it sees in the Agent's status.
+//
+// Level-triggered and quiet: it re-renders on every event, but applies an object only when the
+// cached copy differs from what it wants (so an idle cluster sees no writes), and writes status
+// only when it changed. It never writes spec.replicas of a Deployment while an HPA owns it.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "operator/controllers/agent_render.h"
+#include "operator/runtime/manager.h"
+
+namespace agentry::controllers {
+
+// Registers the Agent controller and the policy controller with the manager (informers, indexes,
+// watches). Call before mgr.run().
+void register_agent_controllers(runtime::Manager& mgr, const OperatorSettings& settings);
+
+// Creates the built-in AgentPolicies that do not exist yet (never overwrites).
+Status ensure_builtin_policies(kube::Client& client);
+
+// True when every field of `want` is present and equal in `have` (objects recursively, arrays
+// element by element): what we would apply is already there.
+bool is_subset(const nlohmann::json& want, const nlohmann::json& have);
+// is_subset for a whole object we apply: apiVersion/kind are skipped (informer list items lack
+// them) and of metadata only labels, annotations and ownerReferences count.
+bool already_applied(const nlohmann::json& want, const nlohmann::json& have);
+
+}  // namespace agentry::controllers
