@@ -93,8 +93,11 @@ Status RedisBackend::load_all(std::string* last_id) {
 Status RedisBackend::open(const Apply& apply) {
   apply_ = apply;
   std::string last;
-  if (auto s = load_all(&last); !s) return s;
-  {
+  if (auto s = load_all(&last); !s) {
+    // Start anyway (reads see nothing yet, writes answer 503); the follower loads once Redis is up.
+    log::warn("memory: redis unavailable at start; loading when it is back", {{"error", s.message()}});
+    need_load_ = true;
+  } else {
     std::lock_guard<std::mutex> lock(mu_);
     last_id_ = last;
   }
@@ -104,6 +107,7 @@ Status RedisBackend::open(const Apply& apply) {
 
 std::string RedisBackend::degraded_reason() const {
   if (!pool_.up()) return "redis unavailable: " + pool_.last_error();
+  if (need_load_) return "memory not loaded from redis yet";
   if (!following_.load()) return "not following the memory change feed in redis (reconnecting)";
   return "";
 }
@@ -128,6 +132,16 @@ void RedisBackend::follow_loop() {
     }
     auto& c = *conn.value();
     c.set_timeout(opts_.block + cache::Ms(2000));
+    if (need_load_) {
+      std::string fresh;
+      if (!load_all(&fresh).is_ok()) {
+        pause(backoff.next());
+        continue;
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      last_id_ = fresh;
+      need_load_ = false;
+    }
     std::string last = last_id();
     // Caught up with a trimmed stream? Then what we missed is gone from the feed: reload.
     if (last != "0-0") {

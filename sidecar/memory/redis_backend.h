@@ -55,6 +55,7 @@ class RedisBackend : public Backend {
   std::string last_id_ = "0-0";
   bool stop_ = false;
   std::atomic<bool> following_{false};
+  std::atomic<bool> need_load_{false};
   std::atomic<uint64_t> applied_{0};
   std::thread follower_;
 };

@@ -9,7 +9,7 @@ namespace {
 
 using nlohmann::json;
 
-class ApiTest : public ::testing::Test {
+class SidecarApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     llm_ = new FakeLlm();
@@ -25,8 +25,8 @@ class ApiTest : public ::testing::Test {
   static FakeLlm* llm_;
   static Sidecar* sidecar_;
 };
-FakeLlm* ApiTest::llm_ = nullptr;
-Sidecar* ApiTest::sidecar_ = nullptr;
+FakeLlm* SidecarApiTest::llm_ = nullptr;
+Sidecar* SidecarApiTest::sidecar_ = nullptr;
 
 void expect_json_error(const httplib::Result& r, int status, const std::string& code) {
   ASSERT_TRUE(r) << httplib::to_string(r.error());
@@ -37,7 +37,7 @@ void expect_json_error(const httplib::Result& r, int status, const std::string& 
   EXPECT_FALSE(j["error"]["message"].get<std::string>().empty());
 }
 
-TEST_F(ApiTest, HealthReadyAndMetricsNeedNoToken) {
+TEST_F(SidecarApiTest, HealthReadyAndMetricsNeedNoToken) {
   auto c = sidecar_->client();
   auto h = c.Get("/healthz");
   ASSERT_TRUE(h);
@@ -53,14 +53,14 @@ TEST_F(ApiTest, HealthReadyAndMetricsNeedNoToken) {
   EXPECT_NE(m->body.find("execution_queue_depth"), std::string::npos);
 }
 
-TEST_F(ApiTest, MissingTokenIs401) {
+TEST_F(SidecarApiTest, MissingTokenIs401) {
   auto c = sidecar_->client();
   auto r = c.Get("/v1/executions");
   expect_json_error(r, 401, "unauthenticated");
   EXPECT_EQ(r->get_header_value("WWW-Authenticate"), "Bearer");
 }
 
-TEST_F(ApiTest, WrongTokenIs401) {
+TEST_F(SidecarApiTest, WrongTokenIs401) {
   auto c = sidecar_->client();
   expect_json_error(c.Get("/v1/executions", {{"Authorization", "Bearer wrong-token-0123456789"}}), 401,
                     "unauthenticated");
@@ -71,14 +71,14 @@ TEST_F(ApiTest, WrongTokenIs401) {
                     "unauthenticated");
 }
 
-TEST_F(ApiTest, RightTokenIsServed) {
+TEST_F(SidecarApiTest, RightTokenIsServed) {
   auto r = sidecar_->get("/v1/executions");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
   EXPECT_TRUE(json::parse(r->body)["items"].is_array());
 }
 
-TEST_F(ApiTest, MalformedJsonIs400) {
+TEST_F(SidecarApiTest, MalformedJsonIs400) {
   auto c = sidecar_->client();
   expect_json_error(c.Post("/v1/executions", sidecar_->auth(), "{not json", "application/json"), 400,
                     "invalid_json");
@@ -95,7 +95,7 @@ TEST_F(ApiTest, MalformedJsonIs400) {
                     400, "invalid_argument");
 }
 
-TEST_F(ApiTest, OversizeBodyIs413) {
+TEST_F(SidecarApiTest, OversizeBodyIs413) {
   auto c = sidecar_->client();
   std::string big = json{{"input", std::string(10000, 'x')}}.dump();
   auto r = c.Post("/v1/executions", sidecar_->auth(), big, "application/json");
@@ -103,7 +103,7 @@ TEST_F(ApiTest, OversizeBodyIs413) {
   EXPECT_NE(r->body.find("maxBodyBytes"), std::string::npos);
 }
 
-TEST_F(ApiTest, UnknownRouteIs404AndWrongMethodIs405) {
+TEST_F(SidecarApiTest, UnknownRouteIs404AndWrongMethodIs405) {
   auto c = sidecar_->client();
   expect_json_error(c.Get("/v1/nothing-here", sidecar_->auth()), 404, "not_found");
   expect_json_error(c.Get("/v1/executions/ex-doesnotexist", sidecar_->auth()), 404, "not_found");
@@ -114,7 +114,7 @@ TEST_F(ApiTest, UnknownRouteIs404AndWrongMethodIs405) {
                     "method_not_allowed");
 }
 
-TEST_F(ApiTest, RequestIdsAreEchoedOrGenerated) {
+TEST_F(SidecarApiTest, RequestIdsAreEchoedOrGenerated) {
   auto c = sidecar_->client();
   auto h = sidecar_->auth();
   h.emplace("X-Request-Id", "trace-abc-123");
@@ -130,7 +130,7 @@ TEST_F(ApiTest, RequestIdsAreEchoedOrGenerated) {
       std::chrono::seconds(5)));
 }
 
-TEST_F(ApiTest, MetricsCountRequestsByRoute) {
+TEST_F(SidecarApiTest, MetricsCountRequestsByRoute) {
   sidecar_->get("/v1/executions/ex-nope");
   sidecar_->client().Get("/v1/executions");  // unauthenticated
   auto m = sidecar_->client().Get("/metrics");
@@ -140,7 +140,7 @@ TEST_F(ApiTest, MetricsCountRequestsByRoute) {
   EXPECT_NE(m->body.find(R"(status="401")"), std::string::npos);
 }
 
-TEST(CheckConfig, ValidFileExitsZeroInvalidNamesTheField) {
+TEST(SidecarCheckConfig, ValidFileExitsZeroInvalidNamesTheField) {
   TempDir dir;
   write_file(dir.file("good.yaml"),
              "server:\n  tokenFile: /var/run/token\nprovider:\n  type: openai\n  endpoint: "
@@ -163,7 +163,7 @@ TEST(CheckConfig, ValidFileExitsZeroInvalidNamesTheField) {
   EXPECT_NE(out.find("limits.maxConcurrency"), std::string::npos) << out;
 }
 
-TEST(Startup, MissingTokenFileFailsWithItsName) {
+TEST(SidecarStartup, MissingTokenFileFailsWithItsName) {
   TempDir dir;
   write_file(dir.file("c.yaml"), "server:\n  listen: 127.0.0.1:" + std::to_string(free_port()) +
                                      "\n  tokenFile: " + dir.file("absent") + "\n");

@@ -26,7 +26,7 @@ SidecarOptions options_for(const FakeLlm& llm, const std::string& type = "ollama
   return o;
 }
 
-TEST(Executions, SyncWaitReturnsTheAnswer) {
+TEST(SidecarExecutions, SyncWaitReturnsTheAnswer) {
   FakeLlm llm;
   Sidecar sc(options_for(llm));
   auto r = sc.post_execution({{"input", "hello there"}, {"sessionId", "s1"}}, "?wait=10s");
@@ -43,7 +43,7 @@ TEST(Executions, SyncWaitReturnsTheAnswer) {
   EXPECT_EQ(llm.last()["body"]["options"]["temperature"], 0.5);
 }
 
-TEST(Executions, AsyncIs202ThenPollable) {
+TEST(SidecarExecutions, AsyncIs202ThenPollable) {
   FakeLlm llm({"--latency-ms", "200"});
   Sidecar sc(options_for(llm));
   auto r = sc.post_execution({{"input", "later"}});
@@ -58,7 +58,7 @@ TEST(Executions, AsyncIs202ThenPollable) {
   EXPECT_EQ(done["output"], "echo: later");
 }
 
-TEST(Executions, WaitIsBoundedAndAnswers202WhenNotDone) {
+TEST(SidecarExecutions, WaitIsBoundedAndAnswers202WhenNotDone) {
   FakeLlm llm({"--latency-ms", "1500"});
   Sidecar sc(options_for(llm));
   auto t0 = std::chrono::steady_clock::now();
@@ -70,7 +70,7 @@ TEST(Executions, WaitIsBoundedAndAnswers202WhenNotDone) {
   EXPECT_EQ(sc.wait_terminal(body_of(r)["id"], seconds(10))["state"], "succeeded");
 }
 
-TEST(Executions, IdempotencyKeyNeverRunsTwice) {
+TEST(SidecarExecutions, IdempotencyKeyNeverRunsTwice) {
   FakeLlm llm({"--latency-ms", "300"});
   Sidecar sc(options_for(llm));
   httplib::Headers key{{"Idempotency-Key", "wf-1/step-a"}};
@@ -95,7 +95,7 @@ TEST(Executions, IdempotencyKeyNeverRunsTwice) {
   EXPECT_NE(body_of(other)["id"], ids[0]);
 }
 
-TEST(Executions, DeleteCancelsARunningExecution) {
+TEST(SidecarExecutions, DeleteCancelsARunningExecution) {
   FakeLlm llm({"--mode", "hang"});
   Sidecar sc(options_for(llm));
   auto r = sc.post_execution({{"input", "never"}});
@@ -116,7 +116,7 @@ TEST(Executions, DeleteCancelsARunningExecution) {
   EXPECT_EQ(c.Delete("/v1/executions/ex-unknown", sc.auth())->status, 404);
 }
 
-TEST(Executions, TimeoutCutsAHungProviderCall) {
+TEST(SidecarExecutions, TimeoutCutsAHungProviderCall) {
   FakeLlm llm({"--mode", "hang"});
   auto o = options_for(llm);
   o.limits_yaml = "  executionTimeoutSeconds: 1\n";
@@ -132,7 +132,7 @@ TEST(Executions, TimeoutCutsAHungProviderCall) {
   EXPECT_LT(took, seconds(4));
 }
 
-TEST(Executions, BackpressureIs429ThenRecovers) {
+TEST(SidecarExecutions, BackpressureIs429ThenRecovers) {
   FakeLlm llm({"--latency-ms", "800"});
   auto o = options_for(llm);
   o.limits_yaml = "  maxConcurrency: 2\n  queueSize: 2\n";
@@ -159,7 +159,7 @@ TEST(Executions, BackpressureIs429ThenRecovers) {
   EXPECT_EQ(after->status, 200) << after->body;
 }
 
-TEST(Executions, ListPagesWithLimitAndContinue) {
+TEST(SidecarExecutions, ListPagesWithLimitAndContinue) {
   FakeLlm llm;
   Sidecar sc(options_for(llm));
   std::set<std::string> made;
@@ -244,8 +244,8 @@ void expect_streamed(const std::string& type) {
   EXPECT_EQ(llm.last()["body"]["stream"], true);
 }
 
-TEST(Streaming, OllamaNdjsonBecomesSse) { expect_streamed("ollama"); }
-TEST(Streaming, OpenAiSseBecomesSse) { expect_streamed("openai"); }
+TEST(SidecarStreaming, OllamaNdjsonBecomesSse) { expect_streamed("ollama"); }
+TEST(SidecarStreaming, OpenAiSseBecomesSse) { expect_streamed("openai"); }
 
 void expect_tool_loop(const std::string& type, bool stream) {
   FakeLlm llm;
@@ -280,11 +280,11 @@ void expect_tool_loop(const std::string& type, bool stream) {
   EXPECT_EQ(llm.stats()["chat"], 2);
 }
 
-TEST(ToolCalling, OllamaLoop) { expect_tool_loop("ollama", false); }
-TEST(ToolCalling, OpenAiLoop) { expect_tool_loop("openai", false); }
-TEST(ToolCalling, OpenAiStreamedToolCallIsAssembled) { expect_tool_loop("openai", true); }
+TEST(SidecarToolCalling, OllamaLoop) { expect_tool_loop("ollama", false); }
+TEST(SidecarToolCalling, OpenAiLoop) { expect_tool_loop("openai", false); }
+TEST(SidecarToolCalling, OpenAiStreamedToolCallIsAssembled) { expect_tool_loop("openai", true); }
 
-TEST(ToolCalling, FailingToolIsReportedToTheModel) {
+TEST(SidecarToolCalling, FailingToolIsReportedToTheModel) {
   FakeLlm llm;
   auto o = options_for(llm);
   o.agent_yaml = "  tools:\n  - name: broken\n    url: " + llm.url() + "/tools/fail\n";
@@ -294,7 +294,7 @@ TEST(ToolCalling, FailingToolIsReportedToTheModel) {
   EXPECT_NE(j["output"].get<std::string>().find("HTTP 500"), std::string::npos) << j;
 }
 
-TEST(Chunking, LargeInputIsSplitCalledInParallelAndCombined) {
+TEST(SidecarChunking, LargeInputIsSplitCalledInParallelAndCombined) {
   FakeLlm llm({"--latency-ms", "300"});
   auto o = options_for(llm);
   o.agent_yaml = "  chunking:\n    enabled: true\n    chunkChars: 100\n    maxParallel: 4\n    combine: concat\n";

@@ -27,7 +27,7 @@ SidecarOptions opts(const FakeLlm& llm, const std::string& type = "ollama") {
   return o;
 }
 
-TEST(ProviderFaults, RetriesServerErrorsThenSucceeds) {
+TEST(SidecarProviderFaults, RetriesServerErrorsThenSucceeds) {
   FakeLlm llm;
   Sidecar sc(opts(llm));
   llm.faults({{"mode", "error500"}, {"count", 2}});
@@ -39,7 +39,7 @@ TEST(ProviderFaults, RetriesServerErrorsThenSucceeds) {
       << m->body;
 }
 
-TEST(ProviderFaults, GivesUpWithAClearError) {
+TEST(SidecarProviderFaults, GivesUpWithAClearError) {
   FakeLlm llm({"--mode", "error500"});
   auto o = opts(llm, "openai");
   o.provider_yaml = "  retries: 2\n  breakerFailures: 10\n";
@@ -54,7 +54,7 @@ TEST(ProviderFaults, GivesUpWithAClearError) {
   EXPECT_EQ(llm.stats()["chat"], 3);
 }
 
-TEST(ProviderFaults, RateLimitHonoursRetryAfter) {
+TEST(SidecarProviderFaults, RateLimitHonoursRetryAfter) {
   FakeLlm llm;
   Sidecar sc(opts(llm));
   llm.faults({{"mode", "error429"}, {"count", 1}, {"retryAfter", 1}});
@@ -65,7 +65,7 @@ TEST(ProviderFaults, RateLimitHonoursRetryAfter) {
   EXPECT_EQ(llm.stats()["chat"], 2);
 }
 
-TEST(ProviderFaults, DroppedConnectionIsRetried) {
+TEST(SidecarProviderFaults, DroppedConnectionIsRetried) {
   FakeLlm llm;
   Sidecar sc(opts(llm));
   llm.faults({{"mode", "drop"}, {"count", 1}});
@@ -74,7 +74,7 @@ TEST(ProviderFaults, DroppedConnectionIsRetried) {
   EXPECT_EQ(llm.stats()["chat"], 2);
 }
 
-TEST(ProviderFaults, BreakerOpensFailsFastAndRecovers) {
+TEST(SidecarProviderFaults, BreakerOpensFailsFastAndRecovers) {
   FakeLlm llm({"--mode", "error500"});
   auto o = opts(llm);
   o.provider_yaml = "  retries: 0\n  breakerFailures: 2\n  breakerOpenSeconds: 1\n";
@@ -98,7 +98,7 @@ TEST(ProviderFaults, BreakerOpensFailsFastAndRecovers) {
   EXPECT_EQ(sc.client().Get("/readyz")->status, 200);
 }
 
-TEST(ProviderFaults, UnreachableEndpointSaysWhatToCheck) {
+TEST(SidecarProviderFaults, UnreachableEndpointSaysWhatToCheck) {
   SidecarOptions o;
   o.provider_endpoint = "http://127.0.0.1:" + std::to_string(free_port());
   o.provider_yaml = "  retries: 1\n";
@@ -111,7 +111,7 @@ TEST(ProviderFaults, UnreachableEndpointSaysWhatToCheck) {
   EXPECT_NE(msg.find("provider.endpoint"), std::string::npos) << msg;
 }
 
-TEST(ProviderFaults, ReadTimeoutIsAProviderTimeout) {
+TEST(SidecarProviderFaults, ReadTimeoutIsAProviderTimeout) {
   FakeLlm llm({"--mode", "hang"});
   auto o = opts(llm);
   o.provider_yaml = "  readTimeoutMs: 300\n  retries: 1\n";
@@ -122,7 +122,7 @@ TEST(ProviderFaults, ReadTimeoutIsAProviderTimeout) {
   EXPECT_NE(j["error"]["message"].get<std::string>().find("readTimeoutMs"), std::string::npos);
 }
 
-TEST(ProviderAuth, ApiKeyIsSentAndAWrongOneIsExplained) {
+TEST(SidecarProviderAuth, ApiKeyIsSentAndAWrongOneIsExplained) {
   FakeLlm llm({"--api-key", "sk-right"});
   TempDir dir;
   write_file(dir.file("key"), "sk-right\n");
@@ -142,7 +142,7 @@ TEST(ProviderAuth, ApiKeyIsSentAndAWrongOneIsExplained) {
   EXPECT_NE(j["error"]["message"].get<std::string>().find("apiKeyFile"), std::string::npos) << j;
 }
 
-TEST(ProviderTls, HttpsWithACustomCaBundle) {
+TEST(SidecarProviderTls, HttpsWithACustomCaBundle) {
   TempDir dir;
   std::string out;
   ASSERT_EQ(run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
@@ -185,8 +185,8 @@ void expect_embeddings(const std::string& type) {
   EXPECT_EQ(llm.last()["path"], type == "ollama" ? "/api/embed" : "/v1/embeddings");
 }
 
-TEST(ProviderEmbeddings, Ollama) { expect_embeddings("ollama"); }
-TEST(ProviderEmbeddings, OpenAi) { expect_embeddings("openai"); }
+TEST(SidecarProviderEmbeddings, Ollama) { expect_embeddings("ollama"); }
+TEST(SidecarProviderEmbeddings, OpenAi) { expect_embeddings("openai"); }
 
 }  // namespace
 }  // namespace agentry::testing

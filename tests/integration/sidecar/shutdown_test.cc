@@ -14,7 +14,7 @@ namespace {
 using nlohmann::json;
 using std::chrono::seconds;
 
-TEST(Shutdown, SigtermDrainsInFlightExecutions) {
+TEST(SidecarShutdown, SigtermDrainsInFlightExecutions) {
   FakeLlm llm({"--latency-ms", "1500"});
   SidecarOptions o;
   o.provider_endpoint = llm.url();
@@ -66,7 +66,7 @@ TEST(Shutdown, SigtermDrainsInFlightExecutions) {
   EXPECT_NE(log.find("\"finished\":7"), std::string::npos) << log;
 }
 
-TEST(Shutdown, DeadlineCutsAndReportsWhatDidNotFinish) {
+TEST(SidecarShutdown, DeadlineCutsAndReportsWhatDidNotFinish) {
   FakeLlm llm({"--mode", "hang"});
   SidecarOptions o;
   o.provider_endpoint = llm.url();

@@ -9,7 +9,7 @@ namespace {
 
 using std::chrono::milliseconds;
 
-TEST(CircuitBreaker, OpensAfterConsecutiveFailures) {
+TEST(SidecarCircuitBreaker, OpensAfterConsecutiveFailures) {
   CircuitBreaker b(3, milliseconds(10000));
   b.on_failure();
   b.on_failure();
@@ -25,7 +25,7 @@ TEST(CircuitBreaker, OpensAfterConsecutiveFailures) {
   EXPECT_GT(retry_in.count(), 9000);
 }
 
-TEST(CircuitBreaker, HalfOpenLetsOneProbeThrough) {
+TEST(SidecarCircuitBreaker, HalfOpenLetsOneProbeThrough) {
   CircuitBreaker b(1, milliseconds(30));
   b.on_failure();
   EXPECT_FALSE(b.allow());
@@ -40,7 +40,7 @@ TEST(CircuitBreaker, HalfOpenLetsOneProbeThrough) {
   EXPECT_TRUE(b.allow());
 }
 
-TEST(CircuitBreaker, FailedProbeReopens) {
+TEST(SidecarCircuitBreaker, FailedProbeReopens) {
   CircuitBreaker b(5, milliseconds(30));
   for (int i = 0; i < 5; ++i) b.on_failure();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);

@@ -7,7 +7,7 @@ namespace {
 
 const char* kMinimal = "server:\n  tokenFile: /t\n";
 
-TEST(Config, DefaultsAreValid) {
+TEST(SidecarConfig, DefaultsAreValid) {
   auto c = parse_config(kMinimal);
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->limits.max_concurrency, 200);
@@ -16,7 +16,7 @@ TEST(Config, DefaultsAreValid) {
   EXPECT_TRUE(validate(*c).is_ok()) << validate(*c).message();
 }
 
-TEST(Config, FullDocumentParses) {
+TEST(SidecarConfig, FullDocumentParses) {
   auto c = parse_config(R"(
 server: {listen: "127.0.0.1:9000", tokenFile: /t, threads: 64, maxBodyBytes: 2048}
 limits: {maxConcurrency: 10, queueSize: 5, executionTimeoutSeconds: 9}
@@ -55,7 +55,7 @@ struct Bad {
   const char* field;
 };
 
-TEST(Config, ErrorsNameTheField) {
+TEST(SidecarConfig, ErrorsNameTheField) {
   const Bad cases[] = {
       {"server: {tokenFile: /t, threads: many}", "server.threads"},
       {"server: {tokenFile: /t, thraeds: 4}", "server.thraeds: unknown field"},
@@ -79,7 +79,7 @@ TEST(Config, ErrorsNameTheField) {
   }
 }
 
-TEST(Config, Durations) {
+TEST(SidecarConfig, Durations) {
   std::chrono::milliseconds d;
   ASSERT_TRUE(parse_duration("30s", &d));
   EXPECT_EQ(d.count(), 30000);

@@ -20,7 +20,7 @@ namespace {
 using nlohmann::json;
 using std::chrono::milliseconds;
 
-TEST(Chunks, SplitAtWordBoundariesWithinTheLimit) {
+TEST(SidecarChunks, SplitAtWordBoundariesWithinTheLimit) {
   std::string text;
   for (int i = 0; i < 100; ++i) text += "word" + std::to_string(i) + " ";
   auto parts = split_chunks(text, 100);
@@ -36,7 +36,7 @@ TEST(Chunks, SplitAtWordBoundariesWithinTheLimit) {
   EXPECT_EQ(split_chunks(std::string(250, 'x'), 100).size(), 3u);  // no break: hard cut
 }
 
-TEST(CacheKey, StableAndSensitive) {
+TEST(SidecarCacheKey, StableAndSensitive) {
   ChatRequest a{{{"user", "hi", {}, "", ""}}, json::array(), {{"temperature", 0}}};
   ChatRequest b = a;
   EXPECT_EQ(response_cache_key("m", a), response_cache_key("m", b));
@@ -54,7 +54,7 @@ TEST(CacheKey, StableAndSensitive) {
   EXPECT_FALSE(cacheable(json::object()));
 }
 
-TEST(EndpointLabel, IdsAreCollapsed) {
+TEST(SidecarEndpointLabel, IdsAreCollapsed) {
   EXPECT_EQ(endpoint_label("/v1/executions"), "/v1/executions");
   EXPECT_EQ(endpoint_label("/v1/executions/ex-123"), "/v1/executions/{id}");
   EXPECT_EQ(endpoint_label("/v1/memory/search"), "/v1/memory/search");
@@ -63,14 +63,14 @@ TEST(EndpointLabel, IdsAreCollapsed) {
   EXPECT_EQ(endpoint_label("/wp-admin/x.php"), "other");
 }
 
-TEST(Auth, ConstantTimeEqual) {
+TEST(SidecarAuth, ConstantTimeEqual) {
   EXPECT_TRUE(constant_time_equal("secret-token", "secret-token"));
   EXPECT_FALSE(constant_time_equal("secret-token", "secret-tokem"));
   EXPECT_FALSE(constant_time_equal("secret-token", "secret"));
   EXPECT_FALSE(constant_time_equal("", "x"));
 }
 
-TEST(Dialects, OpenAiStreamAssemblesToolCallsAndText) {
+TEST(SidecarDialects, OpenAiStreamAssemblesToolCallsAndText) {
   auto d = make_openai_dialect("/v1");
   EXPECT_EQ(d->chat_path(), "/chat/completions");
   EXPECT_EQ(make_openai_dialect("")->chat_path(), "/v1/chat/completions");
@@ -103,7 +103,7 @@ TEST(Dialects, OpenAiStreamAssemblesToolCallsAndText) {
   EXPECT_EQ(acc.prompt_tokens, 5);
 }
 
-TEST(Dialects, OllamaStreamAndBodies) {
+TEST(SidecarDialects, OllamaStreamAndBodies) {
   auto d = make_ollama_dialect();
   ChatRequest req{{{"system", "s", {}, "", ""}, {"user", "u", {}, "", ""}}, json::array(), {{"max_tokens", 9}}};
   auto body = d->chat_body("llama", req, true);
@@ -124,7 +124,7 @@ TEST(Dialects, OllamaStreamAndBodies) {
   EXPECT_EQ(provider_error_text(R"({"error":"nope"})"), "nope");
 }
 
-TEST(TaskQueue, BoundedQueueRunsEverything) {
+TEST(SidecarTaskQueue, BoundedQueueRunsEverything) {
   std::atomic<int> ran{0};
   {
     BoundedTaskQueue q(2, 3);
@@ -206,7 +206,7 @@ Config unit_config() {
   return c;
 }
 
-TEST(EngineHooks, MemoryIsRecalledAndUpdatedAfterAnsweringWithoutLoss) {
+TEST(SidecarEngineHooks, MemoryIsRecalledAndUpdatedAfterAnsweringWithoutLoss) {
   auto provider = std::make_shared<CountingProvider>(milliseconds(1));
   auto memory = std::make_shared<RecordingMemory>();
   {
@@ -229,7 +229,7 @@ TEST(EngineHooks, MemoryIsRecalledAndUpdatedAfterAnsweringWithoutLoss) {
   EXPECT_NE(std::find(memory->saved.begin(), memory->saved.end(), "sess|q3|echo: q3"), memory->saved.end());
 }
 
-TEST(EngineHooks, ResponseCacheWithSingleFlight) {
+TEST(SidecarEngineHooks, ResponseCacheWithSingleFlight) {
   auto provider = std::make_shared<CountingProvider>(milliseconds(200));
   auto cache = std::make_shared<MapCache>();
   Engine engine(unit_config(), provider);
@@ -257,7 +257,7 @@ TEST(EngineHooks, ResponseCacheWithSingleFlight) {
   EXPECT_EQ(provider->calls.load(), 2);
 }
 
-TEST(EngineRetention, TrimKeepsTheNewestAndForgetsTheirKeys) {
+TEST(SidecarEngineRetention, TrimKeepsTheNewestAndForgetsTheirKeys) {
   auto provider = std::make_shared<CountingProvider>(milliseconds(0));
   Config c = unit_config();
   c.limits.retain_executions = 3;

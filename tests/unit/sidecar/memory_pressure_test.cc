@@ -20,7 +20,7 @@ MemoryPressureConfig cfg_for(const TempDir& dir, double threshold, int cooldown 
   return c;
 }
 
-TEST(MemoryPressure, AboveThresholdRunsEveryHookAndCounts) {
+TEST(SidecarMemoryPressure, AboveThresholdRunsEveryHookAndCounts) {
   TempDir dir;
   write_file(dir.file("memory.current"), "850\n");
   write_file(dir.file("memory.max"), "1000\n");
@@ -49,7 +49,7 @@ TEST(MemoryPressure, AboveThresholdRunsEveryHookAndCounts) {
   EXPECT_NE(text.find("memory_usage_bytes 850"), std::string::npos) << text;
 }
 
-TEST(MemoryPressure, BelowThresholdDoesNothing) {
+TEST(SidecarMemoryPressure, BelowThresholdDoesNothing) {
   TempDir dir;
   write_file(dir.file("memory.current"), "850\n");
   write_file(dir.file("memory.max"), "1000\n");
@@ -63,7 +63,7 @@ TEST(MemoryPressure, BelowThresholdDoesNothing) {
   EXPECT_EQ(ran, 1);
 }
 
-TEST(MemoryPressure, NoCgroupLimitUsesTheConfiguredLimit) {
+TEST(SidecarMemoryPressure, NoCgroupLimitUsesTheConfiguredLimit) {
   TempDir dir;
   write_file(dir.file("memory.current"), "700\n");
   write_file(dir.file("memory.max"), "max\n");
@@ -79,7 +79,7 @@ TEST(MemoryPressure, NoCgroupLimitUsesTheConfiguredLimit) {
   EXPECT_EQ(ran, 1);
 }
 
-TEST(MemoryPressure, WithoutCgroupFallsBackToRss) {
+TEST(SidecarMemoryPressure, WithoutCgroupFallsBackToRss) {
   TempDir dir;  // empty: no cgroup files
   auto c = cfg_for(dir, 0.5, 0);
   c.limit_bytes = 1;  // any real RSS is above this
@@ -93,7 +93,7 @@ TEST(MemoryPressure, WithoutCgroupFallsBackToRss) {
   EXPECT_EQ(ran, 1);
 }
 
-TEST(MemoryPressure, AFailingHookDoesNotStopTheOthers) {
+TEST(SidecarMemoryPressure, AFailingHookDoesNotStopTheOthers) {
   TempDir dir;
   write_file(dir.file("memory.current"), "99\n");
   write_file(dir.file("memory.max"), "100\n");
