@@ -1,4 +1,5 @@
-// agentry-operator: watches Agent, Workflow and AgentPolicy resources and reconciles what runs them.
+// agentry-operator: watches Agent, Workflow and AgentPolicy resources and reconciles what runs
+// them.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -30,24 +31,27 @@ struct Flags {
 };
 
 void usage(FILE* out) {
-  std::fprintf(out,
-               "usage: agentry-operator [flags]\n"
-               "  --kubeconfig PATH                  kubeconfig (default $KUBECONFIG, in-cluster,\n"
-               "                                     ~/.kube/config)\n"
-               "  --metrics-addr HOST:PORT           metrics and health address (default :8081)\n"
-               "  --leader-elect                     elect a leader with a Lease before reconciling\n"
-               "  --leader-election-namespace NS     the Lease's namespace (default: the config's)\n"
-               "  --leader-election-id NAME          the Lease's name (default agentry-operator)\n"
-               "  --workers N                        workers per controller (default 2)\n"
-               "  --kube-api-qps Q --kube-api-burst B  client-side rate limit (default 50/100)\n"
-               "  --graceful-shutdown-timeout S      drain deadline on SIGTERM (default 10)\n"
-               "  --log-level debug|info|warn|error  (default info; or AGENTRY_LOG_LEVEL)\n"
-               "  --version                          print the version and exit\n"
-               "  --help                             this text\n");
+  std::fprintf(
+      out,
+      "usage: agentry-operator [flags]\n"
+      "  --kubeconfig PATH                  kubeconfig (default $KUBECONFIG, in-cluster,\n"
+      "                                     ~/.kube/config)\n"
+      "  --metrics-addr HOST:PORT           metrics and health address (default :8081)\n"
+      "  --leader-elect                     elect a leader with a Lease before reconciling\n"
+      "  --leader-election-namespace NS     the Lease's namespace (default: the config's)\n"
+      "  --leader-election-id NAME          the Lease's name (default agentry-operator)\n"
+      "  --workers N                        workers per controller (default 2)\n"
+      "  --kube-api-qps Q --kube-api-burst B  client-side rate limit (default 50/100)\n"
+      "  --graceful-shutdown-timeout S      drain deadline on SIGTERM (default 10)\n"
+      "  --log-level debug|info|warn|error  (default info; or AGENTRY_LOG_LEVEL)\n"
+      "  --version                          print the version and exit\n"
+      "  --help                             this text\n");
 }
 
 // Controllers register here: three lines each (see docs/operator-runtime.md).
-void register_controllers(runtime::Manager& mgr) { (void)mgr; }
+void register_controllers(runtime::Manager& mgr) {
+  (void)mgr;
+}
 
 int run(const Flags& f) {
   auto cfg = kube::load_config(f.kubeconfig);
@@ -78,8 +82,10 @@ int run(const Flags& f) {
     mgr.stop();
   });
   signals.detach();  // blocked in sigwait until a signal; the process exits after run()
-  log::info("starting", {{"version", kVersion}, {"server", cfg->server},
-                         {"metrics_addr", f.metrics_addr}, {"leader_elect", f.leader_elect}});
+  log::info("starting", {{"version", kVersion},
+                         {"server", cfg->server},
+                         {"metrics_addr", f.metrics_addr},
+                         {"leader_elect", f.leader_elect}});
   Status s = mgr.run();
   if (!s.ok()) {
     log::error("operator stopped", {{"error", s.to_string()}});

@@ -132,8 +132,8 @@ Status Client::init() {
     if (certs.empty()) return invalid_argument("client-certificate: no PEM certificate");
     tls_->cert = certs[0];
     for (size_t i = 1; i < certs.size(); ++i) X509_free(certs[i]);
-    BIO* bio = BIO_new_mem_buf(cfg_.client_key_pem.data(),
-                               static_cast<int>(cfg_.client_key_pem.size()));
+    BIO* bio =
+        BIO_new_mem_buf(cfg_.client_key_pem.data(), static_cast<int>(cfg_.client_key_pem.size()));
     tls_->key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
     BIO_free(bio);
     if (!tls_->key) return invalid_argument("client-key: no PEM private key");
@@ -385,8 +385,12 @@ Result<json> Client::patch(const Resource& r, std::string_view ns, std::string_v
   req.path = r.path(ns, name, subresource);
   req.body = patch.dump();
   switch (type) {
-    case PatchType::kMerge: req.content_type = "application/merge-patch+json"; break;
-    case PatchType::kJson: req.content_type = "application/json-patch+json"; break;
+    case PatchType::kMerge:
+      req.content_type = "application/merge-patch+json";
+      break;
+    case PatchType::kJson:
+      req.content_type = "application/json-patch+json";
+      break;
     case PatchType::kStrategicMerge:
       req.content_type = "application/strategic-merge-patch+json";
       break;

@@ -95,7 +95,9 @@ class Client {
   // PUT; obj must carry metadata.resourceVersion for optimistic concurrency (kConflict on a stale
   // one). subresource "status" writes status only.
   Result<json> update(const Resource& r, const json& obj, std::string_view subresource = {});
-  Result<json> update_status(const Resource& r, const json& obj) { return update(r, obj, "status"); }
+  Result<json> update_status(const Resource& r, const json& obj) {
+    return update(r, obj, "status");
+  }
   Result<json> patch(const Resource& r, std::string_view ns, std::string_view name, PatchType type,
                      const json& patch, std::string_view subresource = {},
                      std::string_view field_manager = {});

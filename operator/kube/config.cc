@@ -176,7 +176,8 @@ Result<Config> load_config(const std::string& flag) {
     std::string probe;
     if (read_file(p, &probe)) return load_kubeconfig(p);
   }
-  return not_found("no kubeconfig (--kubeconfig, $KUBECONFIG, ~/.kube/config) and not in a cluster");
+  return not_found(
+      "no kubeconfig (--kubeconfig, $KUBECONFIG, ~/.kube/config) and not in a cluster");
 }
 
 }  // namespace agentry::kube

@@ -7,35 +7,59 @@ namespace {
 
 const char* default_reason(int http) {
   switch (http) {
-    case 400: return "BadRequest";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "NotFound";
-    case 405: return "MethodNotAllowed";
-    case 409: return "Conflict";
-    case 410: return "Expired";
-    case 415: return "UnsupportedMediaType";
-    case 422: return "Invalid";
-    case 429: return "TooManyRequests";
-    case 500: return "InternalError";
-    case 503: return "ServiceUnavailable";
-    case 504: return "Timeout";
-    default: return "Unknown";
+    case 400:
+      return "BadRequest";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "NotFound";
+    case 405:
+      return "MethodNotAllowed";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Expired";
+    case 415:
+      return "UnsupportedMediaType";
+    case 422:
+      return "Invalid";
+    case 429:
+      return "TooManyRequests";
+    case 500:
+      return "InternalError";
+    case 503:
+      return "ServiceUnavailable";
+    case 504:
+      return "Timeout";
+    default:
+      return "Unknown";
   }
 }
 
 Code code_for(int http, std::string_view reason) {
   switch (http) {
-    case 400: return Code::kInvalidArgument;
-    case 401: return Code::kUnauthenticated;
-    case 403: return Code::kPermissionDenied;
-    case 404: return Code::kNotFound;
-    case 409: return reason == "AlreadyExists" ? Code::kAlreadyExists : Code::kConflict;
-    case 410: return Code::kGone;
-    case 422: return Code::kInvalidArgument;
-    case 429: return Code::kResourceExhausted;
-    case 504: return Code::kDeadlineExceeded;
-    default: break;
+    case 400:
+      return Code::kInvalidArgument;
+    case 401:
+      return Code::kUnauthenticated;
+    case 403:
+      return Code::kPermissionDenied;
+    case 404:
+      return Code::kNotFound;
+    case 409:
+      return reason == "AlreadyExists" ? Code::kAlreadyExists : Code::kConflict;
+    case 410:
+      return Code::kGone;
+    case 422:
+      return Code::kInvalidArgument;
+    case 429:
+      return Code::kResourceExhausted;
+    case 504:
+      return Code::kDeadlineExceeded;
+    default:
+      break;
   }
   if (http >= 500) return Code::kUnavailable;
   if (http >= 400) return Code::kInvalidArgument;
@@ -49,8 +73,10 @@ Status status_from_api_status(const nlohmann::json& st) {
   std::string reason, message;
   if (st.is_object()) {
     if (auto it = st.find("code"); it != st.end() && it->is_number_integer()) http = it->get<int>();
-    if (auto it = st.find("reason"); it != st.end() && it->is_string()) reason = it->get<std::string>();
-    if (auto it = st.find("message"); it != st.end() && it->is_string()) message = it->get<std::string>();
+    if (auto it = st.find("reason"); it != st.end() && it->is_string())
+      reason = it->get<std::string>();
+    if (auto it = st.find("message"); it != st.end() && it->is_string())
+      message = it->get<std::string>();
   }
   if (reason.empty()) reason = default_reason(http);
   return Status(code_for(http, reason), reason + ": " + message, http);

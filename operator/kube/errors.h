@@ -1,6 +1,6 @@
 // API errors as Status values. The API server's Status object (code, reason, message) becomes a
-// Status whose Code follows the HTTP code and whose message is "<Reason>: <message>", so callers can
-// switch on the Code and still log or match the API reason (api_reason()).
+// Status whose Code follows the HTTP code and whose message is "<Reason>: <message>", so callers
+// can switch on the Code and still log or match the API reason (api_reason()).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -24,10 +24,18 @@ Status transport_error(std::string_view what);
 // The API reason ("NotFound", "Conflict", "AlreadyExists", "Expired", "Invalid", ...) or "".
 std::string api_reason(const Status& s);
 
-inline bool is_not_found(const Status& s) { return s.code() == Code::kNotFound; }
-inline bool is_conflict(const Status& s) { return s.code() == Code::kConflict; }
-inline bool is_already_exists(const Status& s) { return s.code() == Code::kAlreadyExists; }
-inline bool is_gone(const Status& s) { return s.code() == Code::kGone; }
+inline bool is_not_found(const Status& s) {
+  return s.code() == Code::kNotFound;
+}
+inline bool is_conflict(const Status& s) {
+  return s.code() == Code::kConflict;
+}
+inline bool is_already_exists(const Status& s) {
+  return s.code() == Code::kAlreadyExists;
+}
+inline bool is_gone(const Status& s) {
+  return s.code() == Code::kGone;
+}
 // Worth retrying an idempotent request: transport errors, 429, 5xx.
 bool is_transient(const Status& s);
 

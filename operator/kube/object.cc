@@ -33,8 +33,9 @@ std::string format_now(bool micro) {
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
   std::string s = buf;
   if (micro) {
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() %
-              1000000;
+    auto us =
+        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() %
+        1000000;
     std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(us));
     s += buf;
   }
@@ -49,10 +50,18 @@ ObjectKey ObjectKey::parse(std::string_view key) {
   return {std::string(key.substr(0, slash)), std::string(key.substr(slash + 1))};
 }
 
-const std::string& name(const json& obj) { return meta_string(obj, "name"); }
-const std::string& namespace_of(const json& obj) { return meta_string(obj, "namespace"); }
-const std::string& uid(const json& obj) { return meta_string(obj, "uid"); }
-const std::string& resource_version(const json& obj) { return meta_string(obj, "resourceVersion"); }
+const std::string& name(const json& obj) {
+  return meta_string(obj, "name");
+}
+const std::string& namespace_of(const json& obj) {
+  return meta_string(obj, "namespace");
+}
+const std::string& uid(const json& obj) {
+  return meta_string(obj, "uid");
+}
+const std::string& resource_version(const json& obj) {
+  return meta_string(obj, "resourceVersion");
+}
 
 int64_t generation(const json& obj) {
   const json* f = meta_field(obj, "generation");
@@ -103,7 +112,9 @@ bool being_deleted(const json& obj) {
   return f && f->is_string() && !f->get_ref<const std::string&>().empty();
 }
 
-ObjectKey key_of(const json& obj) { return {namespace_of(obj), name(obj)}; }
+ObjectKey key_of(const json& obj) {
+  return {namespace_of(obj), name(obj)};
+}
 
 const json* controller_of(const json& obj) {
   for (const auto& ref : owner_references(obj)) {
@@ -127,7 +138,11 @@ void strip_managed_fields(json& obj) {
   if (m != obj.end() && m->is_object()) m->erase("managedFields");
 }
 
-std::string now_rfc3339() { return format_now(false); }
-std::string now_rfc3339_micro() { return format_now(true); }
+std::string now_rfc3339() {
+  return format_now(false);
+}
+std::string now_rfc3339_micro() {
+  return format_now(true);
+}
 
 }  // namespace agentry::kube

@@ -18,7 +18,8 @@ const Resource kHorizontalPodAutoscalers{"autoscaling", "v2", "HorizontalPodAuto
                                          "horizontalpodautoscalers", true};
 const Resource kPodDisruptionBudgets{"policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets",
                                      true};
-const Resource kNetworkPolicies{"networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true};
+const Resource kNetworkPolicies{"networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies",
+                                true};
 const Resource kLeases{"coordination.k8s.io", "v1", "Lease", "leases", true};
 const Resource kEventsV1{"events.k8s.io", "v1", "Event", "events", true};
 const Resource kAgents{"agentry.dev", "v1alpha1", "Agent", "agents", true};
@@ -50,11 +51,23 @@ std::string Resource::path(std::string_view ns, std::string_view name,
 
 const Resource* find_resource(std::string_view api_version, std::string_view kind) {
   using namespace resources;
-  static const std::array<const Resource*, 17> table = {
-      &kNamespaces, &kConfigMaps, &kSecrets, &kServices, &kPods, &kServiceAccounts,
-      &kEvents, &kDeployments, &kHorizontalPodAutoscalers, &kPodDisruptionBudgets,
-      &kNetworkPolicies, &kLeases, &kEventsV1, &kAgents, &kWorkflows, &kAgentPolicies,
-      &kCustomResourceDefinitions};
+  static const std::array<const Resource*, 17> table = {&kNamespaces,
+                                                        &kConfigMaps,
+                                                        &kSecrets,
+                                                        &kServices,
+                                                        &kPods,
+                                                        &kServiceAccounts,
+                                                        &kEvents,
+                                                        &kDeployments,
+                                                        &kHorizontalPodAutoscalers,
+                                                        &kPodDisruptionBudgets,
+                                                        &kNetworkPolicies,
+                                                        &kLeases,
+                                                        &kEventsV1,
+                                                        &kAgents,
+                                                        &kWorkflows,
+                                                        &kAgentPolicies,
+                                                        &kCustomResourceDefinitions};
   for (const Resource* r : table) {
     if (r->kind == kind && r->api_version() == api_version) return r;
   }

@@ -31,7 +31,8 @@ Status watch_once(Client& client, const Resource& r, std::string_view ns, const 
   req.query.emplace_back("watch", "true");
   if (!o.resource_version.empty()) req.query.emplace_back("resourceVersion", o.resource_version);
   if (o.allow_bookmarks) req.query.emplace_back("allowWatchBookmarks", "true");
-  if (o.timeout_seconds > 0) req.query.emplace_back("timeoutSeconds", std::to_string(o.timeout_seconds));
+  if (o.timeout_seconds > 0)
+    req.query.emplace_back("timeoutSeconds", std::to_string(o.timeout_seconds));
   if (!o.label_selector.empty()) req.query.emplace_back("labelSelector", o.label_selector);
   if (!o.field_selector.empty()) req.query.emplace_back("fieldSelector", o.field_selector);
   LineSplitter lines;

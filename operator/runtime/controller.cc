@@ -14,7 +14,9 @@ Status terminal(Status s) {
   return Status(s.code(), kTerminalTag + s.message(), s.http_status());
 }
 
-bool is_terminal(const Status& s) { return s.message().rfind(kTerminalTag, 0) == 0; }
+bool is_terminal(const Status& s) {
+  return s.message().rfind(kTerminalTag, 0) == 0;
+}
 
 namespace predicates {
 Predicate generation_changed() {
@@ -28,7 +30,8 @@ Predicate resource_version_changed() {
   };
 }
 Predicate labels_changed() {
-  return [](const ObjectPtr& a, const ObjectPtr& b) { return kube::labels(*a) != kube::labels(*b); };
+  return
+      [](const ObjectPtr& a, const ObjectPtr& b) { return kube::labels(*a) != kube::labels(*b); };
 }
 Predicate annotations_changed() {
   return [](const ObjectPtr& a, const ObjectPtr& b) {
@@ -38,8 +41,8 @@ Predicate annotations_changed() {
 }  // namespace predicates
 
 MapFn map_to_controller_owner(const kube::Resource& owner) {
-  return [group = owner.group, kind = owner.kind, namespaced = owner.namespaced](
-             const nlohmann::json& obj) {
+  return [group = owner.group, kind = owner.kind,
+          namespaced = owner.namespaced](const nlohmann::json& obj) {
     std::vector<kube::ObjectKey> out;
     const nlohmann::json* ref = kube::controller_of(obj);
     if (!ref || ref->value("kind", "") != kind) return out;
@@ -56,6 +59,13 @@ Controller::Controller(std::string name, ReconcileFn fn, Options opts)
     : name_(std::move(name)), fn_(std::move(fn)), opts_(std::move(opts)) {
   queue_ = std::make_unique<WorkQueue>(
       name_, opts_.rate_limiter ? opts_.rate_limiter() : default_controller_rate_limiter());
+  // Every series exists from the start (at 0), as controller-runtime does, so rate() works.
+  auto& m = runtime_metrics();
+  for (const char* r : {"success", "error", "requeue", "requeue_after"}) {
+    m.reconcile_total.Add({{"controller", name_}, {"result", r}});
+  }
+  m.reconcile_errors.Add({{"controller", name_}});
+  m.active_workers.Add({{"controller", name_}});
 }
 
 Controller::~Controller() {
@@ -89,7 +99,8 @@ Controller& Controller::watches(const std::shared_ptr<Informer>& informer, MapFn
 Controller& Controller::watches_for(const std::shared_ptr<Informer>& informer,
                                     std::vector<Predicate> preds) {
   return watches(
-      informer, [](const nlohmann::json& o) { return std::vector<kube::ObjectKey>{kube::key_of(o)}; },
+      informer,
+      [](const nlohmann::json& o) { return std::vector<kube::ObjectKey>{kube::key_of(o)}; },
       std::move(preds));
 }
 
@@ -156,9 +167,10 @@ void Controller::process(const std::string& key) {
                  {{"controller", name_}, {"key", key}, {"error", r.status().to_string()}});
     } else {
       queue_->add_rate_limited(key);
-      log::warn("reconcile failed",
-                {{"controller", name_}, {"key", key}, {"error", r.status().to_string()},
-                 {"requeues", queue_->num_requeues(key)}});
+      log::warn("reconcile failed", {{"controller", name_},
+                                     {"key", key},
+                                     {"error", r.status().to_string()},
+                                     {"requeues", queue_->num_requeues(key)}});
     }
     result = "error";
   } else if (r->requeue_after.count() > 0) {

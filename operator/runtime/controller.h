@@ -27,7 +27,7 @@
 namespace agentry::runtime {
 
 struct ReconcileResult {
-  bool requeue = false;                       // again, with the rate limiter's backoff
+  bool requeue = false;                        // again, with the rate limiter's backoff
   std::chrono::milliseconds requeue_after{0};  // again after this long (wins over requeue)
 };
 
@@ -40,7 +40,7 @@ bool is_terminal(const Status& s);
 // Filters update events (adds and deletes always pass). All predicates must agree.
 using Predicate = std::function<bool(const ObjectPtr& old_obj, const ObjectPtr& new_obj)>;
 namespace predicates {
-Predicate generation_changed();  // spec changes, not status-only writes
+Predicate generation_changed();        // spec changes, not status-only writes
 Predicate resource_version_changed();  // drops periodic resyncs
 Predicate labels_changed();
 Predicate annotations_changed();

@@ -40,7 +40,8 @@ void EventRecorder::record(const nlohmann::json& regarding, std::string_view typ
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto& bucket = buckets_[obj_key];
-    if (!bucket) bucket = std::make_unique<kube::TokenBucket>(opts_.per_object_qps, opts_.per_object_burst);
+    if (!bucket)
+      bucket = std::make_unique<kube::TokenBucket>(opts_.per_object_qps, opts_.per_object_burst);
     if (!bucket->try_take()) {
       ++stats_.dropped;
       return;
@@ -75,9 +76,9 @@ void EventRecorder::record(const nlohmann::json& regarding, std::string_view typ
   std::string ns = kube::namespace_of(regarding);
   if (ns.empty()) ns = "default";  // events about cluster-scoped objects
   char suffix[32];
-  std::snprintf(suffix, sizeof suffix, ".%llx",
-                static_cast<unsigned long long>(
-                    std::chrono::system_clock::now().time_since_epoch().count()));
+  std::snprintf(
+      suffix, sizeof suffix, ".%llx",
+      static_cast<unsigned long long>(std::chrono::system_clock::now().time_since_epoch().count()));
   std::string ev_name = kube::name(regarding) + suffix;
   nlohmann::json ref = {{"apiVersion", regarding.value("apiVersion", "")},
                         {"kind", regarding.value("kind", "")},

@@ -24,7 +24,7 @@ class EventRecorder {
  public:
   struct Options {
     std::string controller = "agentry.dev/operator";  // reportingController
-    std::string instance{};                             // reportingInstance (default: hostname)
+    std::string instance{};                           // reportingInstance (default: hostname)
     std::chrono::seconds aggregation_window{600};
     double per_object_qps = 1.0 / 300;
     int per_object_burst = 25;

@@ -25,9 +25,8 @@ nlohmann::json finalizer_patch(const nlohmann::json& obj, std::string_view final
     if (f != finalizer) next.push_back(f);
   }
   if (add) next.emplace_back(finalizer);
-  patch.push_back({{"op", has_list ? "replace" : "add"},
-                   {"path", "/metadata/finalizers"},
-                   {"value", next}});
+  patch.push_back(
+      {{"op", has_list ? "replace" : "add"}, {"path", "/metadata/finalizers"}, {"value", next}});
   return patch;
 }
 

@@ -6,9 +6,13 @@
 namespace agentry::runtime {
 
 Informer::Informer(std::shared_ptr<kube::Client> client, kube::Resource resource, Options opts)
-    : resource_(resource), opts_(std::move(opts)), watcher_(std::move(client), resource, opts_.watcher) {}
+    : resource_(resource),
+      opts_(std::move(opts)),
+      watcher_(std::move(client), resource, opts_.watcher) {}
 
-Informer::~Informer() { stop(); }
+Informer::~Informer() {
+  stop();
+}
 
 void Informer::add_handler(EventHandler h) {
   std::lock_guard<std::mutex> lock(handlers_mu_);
@@ -37,7 +41,8 @@ void Informer::stop() {
     // A cancel that raced with the connect is repeated until the thread is out.
     std::unique_lock<std::mutex> lock(mu_);
     while (!finished_) {
-      if (cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return finished_.load(); })) break;
+      if (cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return finished_.load(); }))
+        break;
       lock.unlock();
       watcher_.stop();
       lock.lock();

@@ -70,8 +70,8 @@ nlohmann::json LeaderElector::next_spec(const nlohmann::json* current, const std
     spec["leaseTransitions"] = transitions;
   }
   spec["holderIdentity"] = identity;
-  spec["leaseDurationSeconds"] =
-      std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(lease_duration).count());
+  spec["leaseDurationSeconds"] = std::max<int64_t>(
+      1, std::chrono::duration_cast<std::chrono::seconds>(lease_duration).count());
   spec["renewTime"] = now;
   return spec;
 }
@@ -82,14 +82,16 @@ bool LeaderElector::try_acquire_or_renew() {
   auto got = client_->get(leases, cfg_.lease_namespace, cfg_.lease_name);
   if (!got.ok()) {
     if (!kube::is_not_found(got.status())) {
-      log::warn("lease get failed", {{"lease", cfg_.lease_name}, {"error", got.status().to_string()}});
+      log::warn("lease get failed",
+                {{"lease", cfg_.lease_name}, {"error", got.status().to_string()}});
       return false;
     }
     nlohmann::json lease = {
         {"apiVersion", "coordination.k8s.io/v1"},
         {"kind", "Lease"},
         {"metadata", {{"name", cfg_.lease_name}, {"namespace", cfg_.lease_namespace}}},
-        {"spec", next_spec(nullptr, cfg_.identity, cfg_.lease_duration, kube::now_rfc3339_micro())}};
+        {"spec",
+         next_spec(nullptr, cfg_.identity, cfg_.lease_duration, kube::now_rfc3339_micro())}};
     auto created = client_->create(leases, cfg_.lease_namespace, lease);
     if (!created.ok()) return false;
     std::lock_guard<std::mutex> lock(mu_);

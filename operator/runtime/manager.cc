@@ -46,8 +46,12 @@ Manager::~Manager() {
   for (auto& [_, inf] : informers_) inf->stop();
 }
 
-std::string Manager::identity() const { return elector_ ? elector_->identity() : ""; }
-bool Manager::is_leader() const { return elector_ ? elector_->is_leader() : running_.load(); }
+std::string Manager::identity() const {
+  return elector_ ? elector_->identity() : "";
+}
+bool Manager::is_leader() const {
+  return elector_ ? elector_->is_leader() : running_.load();
+}
 
 std::shared_ptr<Informer> Manager::informer(const kube::Resource& r, const std::string& ns) {
   std::lock_guard<std::mutex> lock(mu_);

@@ -58,7 +58,8 @@ class Manager {
   // The shared informer for a kind ("" namespace: all). Started by run() (or at once if running).
   std::shared_ptr<Informer> informer(const kube::Resource& r, const std::string& ns = "");
   // workers <= 0 in opts: the manager's default.
-  Controller& add_controller(std::string name, ReconcileFn fn, Controller::Options opts = {.workers = 0});
+  Controller& add_controller(std::string name, ReconcileFn fn,
+                             Controller::Options opts = {.workers = 0});
   EventRecorder& events();
   HealthChecks& liveness() { return liveness_; }
   HealthChecks& readiness() { return readiness_; }

@@ -4,7 +4,9 @@
 
 namespace agentry::runtime {
 
-std::string store_key(const nlohmann::json& obj) { return kube::key_of(obj).str(); }
+std::string store_key(const nlohmann::json& obj) {
+  return kube::key_of(obj).str();
+}
 
 Store::Store() {
   indexes_[kNamespaceIndex].fn = [](const nlohmann::json& o) {

@@ -49,8 +49,9 @@ void Watcher::run(const std::function<void(WatcherEvent&&)>& sink) {
       if (stop_) break;
       if (!list.ok()) {
         auto d = backoff.next();
-        log::warn("list failed", {{"resource", what}, {"error", list.status().to_string()},
-                                  {"retry_ms", d.count()}});
+        log::warn(
+            "list failed",
+            {{"resource", what}, {"error", list.status().to_string()}, {"retry_ms", d.count()}});
         sleep_for(d);
         continue;
       }
@@ -123,11 +124,12 @@ void Watcher::run(const std::function<void(WatcherEvent&&)>& sink) {
       continue;
     }
     if (!event_error.is_ok()) s = event_error;
-    bool quick_empty = events == 0 && std::chrono::steady_clock::now() - started <
-                                           std::chrono::seconds(1);
+    bool quick_empty =
+        events == 0 && std::chrono::steady_clock::now() - started < std::chrono::seconds(1);
     if (!s.ok() || quick_empty) {
       auto d = backoff.next();
-      log::warn("watch failed", {{"resource", what}, {"error", s.ok() ? "ended at once" : s.to_string()},
+      log::warn("watch failed", {{"resource", what},
+                                 {"error", s.ok() ? "ended at once" : s.to_string()},
                                  {"retry_ms", d.count()}});
       sleep_for(d);
     }

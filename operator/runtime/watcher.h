@@ -34,10 +34,10 @@ struct WatcherOptions {
   int64_t page_size = 500;
   int min_timeout_seconds = 300;
   int max_timeout_seconds = 600;
-  BackoffPolicy backoff{std::chrono::milliseconds(800), std::chrono::milliseconds(30000), 2.0,
-                        1.0, false, std::chrono::minutes(2)};
+  BackoffPolicy backoff{
+      std::chrono::milliseconds(800), std::chrono::milliseconds(30000), 2.0, 1.0, false,
+      std::chrono::minutes(2)};
 };
-
 
 class Watcher {
  public:

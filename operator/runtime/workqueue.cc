@@ -25,7 +25,7 @@ void WorkQueue::add_locked(const std::string& key, Clock::time_point now) {
   if (shutting_down_) return;
   if (!dirty_.insert(key).second) return;  // already queued
   adds_->Increment();
-  if (processing_.count(key)) return;      // queued again by done()
+  if (processing_.count(key)) return;  // queued again by done()
   queue_.push_back(key);
   added_at_.emplace(key, now);
   depth_->Set(static_cast<double>(queue_.size()));
@@ -54,8 +54,12 @@ void WorkQueue::add_rate_limited(const std::string& key) {
   add_after(key, limiter_->when(key));
 }
 
-void WorkQueue::forget(const std::string& key) { limiter_->forget(key); }
-int WorkQueue::num_requeues(const std::string& key) { return limiter_->num_requeues(key); }
+void WorkQueue::forget(const std::string& key) {
+  limiter_->forget(key);
+}
+int WorkQueue::num_requeues(const std::string& key) {
+  return limiter_->num_requeues(key);
+}
 
 void WorkQueue::delay_loop() {
   std::unique_lock<std::mutex> lock(mu_);

@@ -57,9 +57,9 @@ class WorkQueue {
   bool shut_down_with_drain(std::chrono::milliseconds deadline);
   bool shutting_down() const;
 
-  size_t len() const;        // queued, not counting delayed or processing keys
+  size_t len() const;  // queued, not counting delayed or processing keys
   size_t processing() const;
-  size_t waiting() const;    // delayed
+  size_t waiting() const;  // delayed
 
  private:
   void add_locked(const std::string& key, Clock::time_point now);

@@ -63,8 +63,8 @@ TEST_F(ClientTest, CrudAndTypedErrors) {
   EXPECT_EQ(stale.status().code(), Code::kConflict);
   EXPECT_EQ(kube::api_reason(stale.status()), "Conflict");
 
-  auto merged = c_->patch(kConfigMaps, ns_, "cm", kube::PatchType::kMerge,
-                          {{"data", {{"m", "1"}}}});
+  auto merged =
+      c_->patch(kConfigMaps, ns_, "cm", kube::PatchType::kMerge, {{"data", {{"m", "1"}}}});
   ASSERT_TRUE(merged.ok()) << merged.status().to_string();
   EXPECT_EQ((*merged)["data"]["k"], "v2");
   EXPECT_EQ((*merged)["data"]["m"], "1");
@@ -75,12 +75,13 @@ TEST_F(ClientTest, CrudAndTypedErrors) {
   EXPECT_EQ((*jp)["data"]["m"], "2");
 
   // A JSON patch whose test op fails is rejected as invalid, and nothing changes.
-  auto failed_test = c_->patch(
-      kConfigMaps, ns_, "cm", kube::PatchType::kJson,
-      json::array({{{"op", "test"}, {"path", "/data/m"}, {"value", "nope"}},
-                   {{"op", "replace"}, {"path", "/data/m"}, {"value", "3"}}}));
+  auto failed_test =
+      c_->patch(kConfigMaps, ns_, "cm", kube::PatchType::kJson,
+                json::array({{{"op", "test"}, {"path", "/data/m"}, {"value", "nope"}},
+                             {{"op", "replace"}, {"path", "/data/m"}, {"value", "3"}}}));
   ASSERT_FALSE(failed_test.ok());
-  EXPECT_EQ(failed_test.status().code(), Code::kInvalidArgument) << failed_test.status().to_string();
+  EXPECT_EQ(failed_test.status().code(), Code::kInvalidArgument)
+      << failed_test.status().to_string();
 
   auto invalid = c_->create(kConfigMaps, ns_, config_map(ns_, "Not_A_Valid_Name"));
   ASSERT_FALSE(invalid.ok());
@@ -94,10 +95,12 @@ TEST_F(ClientTest, CrudAndTypedErrors) {
   EXPECT_EQ(wrong.status().code(), Code::kConflict);
   ASSERT_TRUE(c_->get(kConfigMaps, ns_, "cm").ok());
 
-  auto del = c_->remove(kConfigMaps, ns_, "cm",
-                        {.propagation_policy = "Foreground", .precondition_uid = kube::uid(*created)});
+  auto del =
+      c_->remove(kConfigMaps, ns_, "cm",
+                 {.propagation_policy = "Foreground", .precondition_uid = kube::uid(*created)});
   ASSERT_TRUE(del.ok()) << del.status().to_string();
-  ASSERT_TRUE(eventually([&] { return kube::is_not_found(c_->get(kConfigMaps, ns_, "cm").status()); }));
+  ASSERT_TRUE(
+      eventually([&] { return kube::is_not_found(c_->get(kConfigMaps, ns_, "cm").status()); }));
   auto missing = c_->get(kConfigMaps, ns_, "cm");
   EXPECT_EQ(missing.status().code(), Code::kNotFound);
   EXPECT_EQ(missing.status().http_status(), 404);
@@ -249,20 +252,22 @@ TEST_F(ClientTest, RawWatchSeesAddUpdateDeleteInOrder) {
           if (ev.type == "BOOKMARK") return true;
           std::lock_guard<std::mutex> lock(mu);
           seen.emplace_back(ev.type, kube::name(ev.object) + ":" +
-                                         ev.object["data"].value("v", ""));
+                                         ev.object.value("data", json::object()).value("v", ""));
           return true;
         },
         &cancel);
   });
   ASSERT_TRUE(c_->create(kConfigMaps, ns_, config_map(ns_, "watched", {{"v", "1"}})).ok());
-  ASSERT_TRUE(c_->patch(kConfigMaps, ns_, "watched", kube::PatchType::kMerge,
-                        {{"data", {{"v", "2"}}}})
-                  .ok());
+  ASSERT_TRUE(
+      c_->patch(kConfigMaps, ns_, "watched", kube::PatchType::kMerge, {{"data", {{"v", "2"}}}})
+          .ok());
   ASSERT_TRUE(c_->remove(kConfigMaps, ns_, "watched").ok());
-  EXPECT_TRUE(eventually([&] {
-    std::lock_guard<std::mutex> lock(mu);
-    return seen.size() >= 3;
-  }, 20s));
+  EXPECT_TRUE(eventually(
+      [&] {
+        std::lock_guard<std::mutex> lock(mu);
+        return seen.size() >= 3;
+      },
+      20s));
   auto t0 = std::chrono::steady_clock::now();
   cancel.cancel();
   watcher.join();

@@ -71,8 +71,8 @@ inline json config_map(const std::string& ns, const std::string& name, json data
 }
 
 // Connects the shared cluster or skips the test with the reason.
-#define AGENTRY_SHARED_CLUSTER(cp)                                 \
-  std::string cp##_err;                                            \
+#define AGENTRY_SHARED_CLUSTER(cp)                                      \
+  std::string cp##_err;                                                 \
   testing::ControlPlane* cp = testing::ControlPlane::shared(&cp##_err); \
   ASSERT_NE(cp, nullptr) << cp##_err
 
@@ -113,21 +113,24 @@ inline kube::Resource ensure_widget_crd(kube::Client& c) {
                    {.field_manager = "optest", .force = true});
   EXPECT_TRUE(r.ok()) << r.status().to_string();
   kube::Resource out;
-  EXPECT_TRUE(eventually([&] {
-    auto got = c.get(kube::resources::kCustomResourceDefinitions, "", "widgets.test.agentry.dev");
-    if (!got.ok()) return false;
-    bool established = false;
-    for (auto& cond : (*got)["status"].value("conditions", json::array())) {
-      if (cond.value("type", "") == "Established" && cond.value("status", "") == "True") {
-        established = true;
-      }
-    }
-    if (!established) return false;
-    auto d = c.discover("test.agentry.dev/v1", "Widget");
-    if (!d.ok()) return false;
-    out = *d;
-    return true;
-  }, 60s));
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto got =
+            c.get(kube::resources::kCustomResourceDefinitions, "", "widgets.test.agentry.dev");
+        if (!got.ok()) return false;
+        bool established = false;
+        for (auto& cond : (*got)["status"].value("conditions", json::array())) {
+          if (cond.value("type", "") == "Established" && cond.value("status", "") == "True") {
+            established = true;
+          }
+        }
+        if (!established) return false;
+        auto d = c.discover("test.agentry.dev/v1", "Widget");
+        if (!d.ok()) return false;
+        out = *d;
+        return true;
+      },
+      60s));
   return out;
 }
 

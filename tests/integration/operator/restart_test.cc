@@ -26,8 +26,8 @@ class RestartTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     std::string err;
-    cp_ = testing::ControlPlane::start_private({.full = false, .apiserver_args = "--watch-cache=false"},
-                                               &err)
+    cp_ = testing::ControlPlane::start_private(
+              {.full = false, .apiserver_args = "--watch-cache=false"}, &err)
               .release();
     if (!cp_) setup_error_ = err;
   }
@@ -48,12 +48,12 @@ class RestartTest : public ::testing::Test {
     auto l = c_->list_all(kConfigMaps, ns_);
     EXPECT_TRUE(l.ok()) << l.status().to_string();
     if (!l.ok()) return s;
-    for (auto& i : (*l)["items"]) s[kube::name(i)] = i["data"].value("v", "");
+    for (auto& i : (*l)["items"]) s[kube::name(i)] = i.value("data", json::object()).value("v", "");
     return s;
   }
   static State store_state(const runtime::Store& st) {
     State s;
-    for (auto& o : st.list()) s[kube::name(*o)] = (*o)["data"].value("v", "");
+    for (auto& o : st.list()) s[kube::name(*o)] = o->value("data", json::object()).value("v", "");
     return s;
   }
   void put(const std::string& name, const std::string& v) {
@@ -77,7 +77,7 @@ struct HandlerState {
   runtime::EventHandler handler() {
     auto set = [this](const ObjectPtr& o) {
       std::lock_guard<std::mutex> lock(mu);
-      s[kube::name(*o)] = (*o)["data"].value("v", "");
+      s[kube::name(*o)] = o->value("data", json::object()).value("v", "");
     };
     return {set, [set](const ObjectPtr&, const ObjectPtr& o) { set(o); },
             [this](const ObjectPtr& o) {
@@ -111,9 +111,9 @@ TEST_F(RestartTest, CompactedResourceVersionForcesRelistAndConverges) {
 
   // Cut the informer off, change things it cannot see, compact etcd past its resourceVersion.
   proxy.set_blocked(true);
-  put("cm-0", "2");           // update
+  put("cm-0", "2");                                        // update
   ASSERT_TRUE(c_->remove(kConfigMaps, ns_, "cm-1").ok());  // delete
-  put("cm-new", "1");         // add
+  put("cm-new", "1");                                      // add
   int64_t rev = etcd_revision(cp_->etcd_url());
   ASSERT_GT(rev, std::stoll(informer_rv));
   ASSERT_TRUE(etcd_compact(cp_->etcd_url(), rev));
@@ -122,13 +122,15 @@ TEST_F(RestartTest, CompactedResourceVersionForcesRelistAndConverges) {
   kube::WatchOptions wo;
   wo.resource_version = informer_rv;
   wo.timeout_seconds = 5;
-  Status s = kube::watch_once(*c_, kConfigMaps, ns_, wo,
-                              [&](kube::WatchEvent&& ev) {
-                                if (ev.type == "ERROR") gone = kube::status_from_api_status(ev.object);
-                                return ev.type != "ERROR";
-                              },
-                              nullptr);
-  EXPECT_TRUE(kube::is_gone(gone) || kube::is_gone(s)) << gone.to_string() << " / " << s.to_string();
+  Status s = kube::watch_once(
+      *c_, kConfigMaps, ns_, wo,
+      [&](kube::WatchEvent&& ev) {
+        if (ev.type == "ERROR") gone = kube::status_from_api_status(ev.object);
+        return ev.type != "ERROR";
+      },
+      nullptr);
+  EXPECT_TRUE(kube::is_gone(gone) || kube::is_gone(s))
+      << gone.to_string() << " / " << s.to_string();
   uint64_t lists_before = inf.watcher().lists();
 
   proxy.set_blocked(false);

@@ -158,8 +158,10 @@ TEST(Resources, PathsAndTable) {
   using namespace resources;
   EXPECT_EQ(kConfigMaps.path("ns1", "cm"), "/api/v1/namespaces/ns1/configmaps/cm");
   EXPECT_EQ(kConfigMaps.path(""), "/api/v1/configmaps");
-  EXPECT_EQ(kDeployments.path("ns", "d", "scale"), "/apis/apps/v1/namespaces/ns/deployments/d/scale");
-  EXPECT_EQ(kAgentPolicies.path("ignored", "prod"), "/apis/agentry.dev/v1alpha1/agentpolicies/prod");
+  EXPECT_EQ(kDeployments.path("ns", "d", "scale"),
+            "/apis/apps/v1/namespaces/ns/deployments/d/scale");
+  EXPECT_EQ(kAgentPolicies.path("ignored", "prod"),
+            "/apis/agentry.dev/v1alpha1/agentpolicies/prod");
   EXPECT_EQ(kNamespaces.path("", "x"), "/api/v1/namespaces/x");
   EXPECT_EQ(kLeases.api_version(), "coordination.k8s.io/v1");
   ASSERT_NE(find_resource("autoscaling/v2", "HorizontalPodAutoscaler"), nullptr);
@@ -226,7 +228,7 @@ TEST(TokenBucket, BurstThenRate) {
   for (int i = 0; i < 10; ++i) EXPECT_EQ(b.reserve().count(), 0) << i;
   auto d1 = b.reserve();
   auto d2 = b.reserve();
-  EXPECT_GT(d1.count(), 5'000'000);   // ~10 ms
+  EXPECT_GT(d1.count(), 5'000'000);  // ~10 ms
   EXPECT_LT(d1.count(), 15'000'000);
   EXPECT_GT(d2.count(), d1.count());  // reservations queue up
   TokenBucket t(1, 2);

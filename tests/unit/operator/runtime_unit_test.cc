@@ -22,8 +22,8 @@ using json = nlohmann::json;
 
 ObjectPtr obj(const std::string& ns, const std::string& name, const std::string& owner_uid = "",
               int64_t gen = 1, const std::string& rv = "1") {
-  json o = {{"metadata", {{"name", name}, {"namespace", ns}, {"generation", gen},
-                          {"resourceVersion", rv}}}};
+  json o = {{"metadata",
+             {{"name", name}, {"namespace", ns}, {"generation", gen}, {"resourceVersion", rv}}}};
   if (!owner_uid.empty()) {
     o["metadata"]["ownerReferences"] = {{{"apiVersion", "agentry.dev/v1alpha1"},
                                          {"kind", "Agent"},
@@ -61,9 +61,8 @@ TEST(Store, UpsertGetEraseAndIndexes) {
   EXPECT_EQ(kube::resource_version(*prev), "1");
   EXPECT_EQ(s.by_index(kOwnerUidIndex, "u1").size(), 1u);
   EXPECT_EQ(s.by_index(kOwnerUidIndex, "u2").size(), 2u);
-  s.add_index("first-letter", [](const json& o) {
-    return std::vector<std::string>{kube::name(o).substr(0, 1)};
-  });
+  s.add_index("first-letter",
+              [](const json& o) { return std::vector<std::string>{kube::name(o).substr(0, 1)}; });
   EXPECT_EQ(s.by_index("first-letter", "z").size(), 1u);
   EXPECT_NE(s.erase("b/z"), nullptr);
   EXPECT_EQ(s.erase("b/z"), nullptr);
@@ -297,7 +296,8 @@ TEST(Finalizer, PatchTestsTheListItChanges) {
   EXPECT_EQ(p[1]["value"], json::array({"agentry.dev/cleanup"}));
   json some = {{"metadata", {{"finalizers", {"other.io/x"}}}}};
   p = finalizer_patch(some, "agentry.dev/cleanup", true);
-  EXPECT_EQ(p[0], json({{"op", "test"}, {"path", "/metadata/finalizers"}, {"value", {"other.io/x"}}}));
+  EXPECT_EQ(p[0],
+            json({{"op", "test"}, {"path", "/metadata/finalizers"}, {"value", {"other.io/x"}}}));
   EXPECT_EQ(p[1]["value"], json::array({"other.io/x", "agentry.dev/cleanup"}));
   json both = {{"metadata", {{"finalizers", {"other.io/x", "agentry.dev/cleanup"}}}}};
   p = finalizer_patch(both, "agentry.dev/cleanup", false);
