@@ -18,3 +18,9 @@ agentry_test(operator_restart_integration_test LABEL integration SERIAL TIMEOUT 
   integration/operator/restart_test.cc
   LIBS agentry_operator_lib
 )
+# Spawns the agentry-operator binary twice and times lease hand-overs.
+agentry_test(operator_leader_integration_test LABEL integration SERIAL SOURCES
+  integration/operator/leader_test.cc
+  LIBS agentry_operator_lib
+)
+add_dependencies(operator_leader_integration_test agentry-operator)

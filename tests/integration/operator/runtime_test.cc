@@ -260,10 +260,11 @@ TEST_F(RuntimeTest, ControllerOwnedMappingPredicatesFinalizerEventsAndMetrics) {
   EXPECT_EQ(metrics->status, 200);
   for (const char* name :
        {"controller_runtime_reconcile_total{controller=\"widget\",result=\"success\"}",
-        "controller_runtime_reconcile_errors_total{controller=\"widget\"}", "controller_runtime_reconcile_time_seconds",
-        "workqueue_depth{name=\"widget\"}", "workqueue_adds_total{name=\"widget\"}",
-        "workqueue_queue_duration_seconds", "workqueue_work_duration_seconds",
-        "workqueue_retries_total", "rest_client_requests_total{code=\"200\",method=\"GET\"}",
+        "controller_runtime_reconcile_errors_total{controller=\"widget\"}",
+        "controller_runtime_reconcile_time_seconds", "workqueue_depth{name=\"widget\"}",
+        "workqueue_adds_total{name=\"widget\"}", "workqueue_queue_duration_seconds",
+        "workqueue_work_duration_seconds", "workqueue_retries_total",
+        "rest_client_requests_total{code=\"200\",method=\"GET\"}",
         "rest_client_requests_total{code=\"201\",method=\"POST\"}"}) {
     EXPECT_NE(metrics->body.find(name), std::string::npos) << name;
   }
