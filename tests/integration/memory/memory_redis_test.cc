@@ -153,5 +153,26 @@ TEST(MemoryRedis, RedisCrashLosesNoAcknowledgedEntryAndReplicasCatchUp) {
   EXPECT_LE(c->store().count("default"), all.size() + static_cast<size_t>(failed.load()));
 }
 
+TEST(MemoryRedis, StartsWhileRedisIsDownAndLoadsWhenItIsBack) {
+  RedisServer redis(RedisServer::Options{.appendonly = true});
+  std::string err;
+  ASSERT_TRUE(redis.start(&err)) << err;
+  {
+    auto a = replica(redis, "mem-g");
+    ASSERT_TRUE(a);
+    ASSERT_TRUE(a->add({text("one"), text("two"), text("three")}).ok());
+  }
+  redis.kill();
+  auto b = replica(redis, "mem-h");
+  ASSERT_TRUE(b) << "a replica must start without Redis";
+  EXPECT_EQ(b->store().count("default"), 0u);
+  EXPECT_NE(b->degraded_reason(), "");
+  EXPECT_EQ(b->add({text("four")}).status().code(), Code::kUnavailable);
+  ASSERT_TRUE(redis.start(&err)) << err;
+  EXPECT_TRUE(eventually([&] { return b->store().count("default") == 3; }, 15s));
+  EXPECT_TRUE(eventually([&] { return b->degraded_reason().empty(); }, 15s));
+  EXPECT_TRUE(b->add({text("four")}).ok());
+}
+
 }  // namespace
 }  // namespace agentry::memory

@@ -70,6 +70,8 @@ int main(int argc, char** argv) {
   httplib::Server server;
   server.set_keep_alive_max_count(1000000);  // benchmarks keep their connections
   server.set_tcp_nodelay(true);
+  // Like the sidecar's server.threads: concurrent writers share one fsync (group commit).
+  server.new_task_queue = [] { return new httplib::ThreadPool(64); };
   HealthChecks live, ready;
   ready.add("cache", [&] { return cache.degraded_reason(); });
   ready.add("memory", [&] { return mem.value()->degraded_reason(); });
