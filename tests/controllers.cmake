@@ -6,3 +6,7 @@ agentry_test(controllers_unit_test LABEL unit SOURCES
 agentry_test(crd_validation_integration_test LABEL integration SOURCES
   integration/controllers/crd_validation_test.cc
 )
+agentry_test(agent_controller_integration_test LABEL integration TIMEOUT 600 SOURCES
+  integration/controllers/agent_controller_test.cc
+  LIBS agentry_controllers
+)

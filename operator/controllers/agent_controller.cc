@@ -179,11 +179,10 @@ class AgentReconciler {
       ObjectPtr have = cache_for(*w.r)->store().get(ns + "/" + w.name);
       if (w.obj) {
         if (have && already_applied(*w.obj, *have)) continue;
-        auto applied = mgr_.client()->apply(*w.r, *w.obj, {kFieldManager, /*force=*/true});
-        if (!applied.ok()) {
+        if (Status s = apply(*w.r, *w.obj, have, in.effective); !s.is_ok()) {
           log::warn("apply failed", {{"agent", key.str()}, {"kind", w.obj->value("kind", "")},
-                                     {"error", applied.status().to_string()}});
-          return applied.status();
+                                     {"error", s.to_string()}});
+          return s;
         }
         log::debug("applied", {{"agent", key.str()}, {"kind", w.obj->value("kind", "")}});
       } else if (have && owned_by(*have, agent)) {
@@ -201,6 +200,39 @@ class AgentReconciler {
     std::string phase = deployment_phase(dep, &conds);
     write_status(agent, policy_name, phase, conds, dep, in.config_hash);
     return ReconcileResult{};
+  }
+
+  Status apply(const kube::Resource& r, const json& want, const ObjectPtr& have, const EffectiveSpec& e) {
+    auto& client = *mgr_.client();
+    // An autoscaled Deployment starts at minReplicas (an HPA without metrics never scales up from
+    // the default 1), created by a plain create so that our apply never owns spec.replicas.
+    if (!have && &r == &res::kDeployments && e.autoscaling) {
+      json initial = want;
+      initial["spec"]["replicas"] = e.min_replicas;
+      auto created = client.create(r, kube::namespace_of(want), initial);
+      if (!created.ok() && created.status().code() != Code::kAlreadyExists) return created.status();
+    }
+    auto applied = client.apply(r, want, {kFieldManager, /*force=*/true});
+    if (applied.ok() || applied.status().code() != Code::kInvalidArgument || !have) {
+      return applied.status();
+    }
+    // Apply merges lists by key, so a hand edit can leave an entry beside ours that makes the
+    // merged object invalid (a Service port renamed/renumbered). Replace our fields wholesale.
+    json updated = *have;
+    for (auto it = want.begin(); it != want.end(); ++it) {
+      if (it.key() == "metadata") continue;
+      if (it->is_object() && updated[it.key()].is_object()) {
+        for (auto f = it->begin(); f != it->end(); ++f) updated[it.key()][f.key()] = *f;
+      } else {
+        updated[it.key()] = *it;
+      }
+    }
+    updated["apiVersion"] = want["apiVersion"];
+    updated["kind"] = want["kind"];
+    log::info("replacing drifted object", {{"kind", want.value("kind", "")}, {"name", kube::name(want)},
+                                           {"apply_error", applied.status().message()}});
+    auto replaced = client.update(r, updated);
+    return replaced.ok() ? Status::ok() : replaced.status();
   }
 
   // Something the Agent needs is missing: say what, and retry (the watches also heal it).

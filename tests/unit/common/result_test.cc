@@ -41,3 +41,23 @@ TEST(HttpUtil, ParsesHostPort) {
 
 }  // namespace
 }  // namespace agentry
+
+#include "common/base64.h"
+
+namespace agentry {
+namespace {
+
+TEST(Base64, RoundTripsAndRejectsGarbage) {
+  for (std::string s : {"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
+    auto d = base64_decode(base64_encode(s));
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(*d, s);
+  }
+  EXPECT_EQ(base64_encode("token"), "dG9rZW4=");
+  EXPECT_EQ(*base64_decode("dG9r\nZW4="), "token");
+  EXPECT_FALSE(base64_decode("abc").ok());
+  EXPECT_FALSE(base64_decode("a$b=").ok());
+}
+
+}  // namespace
+}  // namespace agentry

@@ -1,0 +1,254 @@
+// The Agent controller against the real control plane (kube-controller-manager for garbage
+// collection and Deployments, kube-scheduler, kwok pods): kubectl apply of the examples ends with
+// every owned object and a Ready Agent, and it heals, reverts drift and never fights the HPA.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "operator/kube/object.h"
+#include "operator/kube/resource.h"
+#include "tests/integration/controllers/operator_harness.h"
+#include "tests/support/tempdir.h"
+
+namespace agentry::testing {
+namespace {
+
+using nlohmann::json;
+namespace res = kube::resources;
+
+class AgentControllerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string err;
+    cp_ = ControlPlane::shared(&err);
+    ASSERT_NE(cp_, nullptr) << err;
+    std::string out;
+    ASSERT_EQ(cp_->kubectl({"apply", "--server-side", "--force-conflicts", "-f", repo_dir() + "/crds/"}, &out), 0) << out;
+    ASSERT_EQ(cp_->kubectl({"wait", "--for=condition=Established", "--timeout=60s", "crd/agents.agentry.dev"}, &out), 0);
+    ns_ = "agent-test-" + std::to_string(::getpid()) + "-" +
+          ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::transform(ns_.begin(), ns_.end(), ns_.begin(), ::tolower);
+    ns_ = ns_.substr(0, 63);
+    ASSERT_EQ(cp_->kubectl({"create", "namespace", ns_}, &out), 0) << out;
+    op_ = std::make_unique<OperatorHarness>(cp_, ns_);
+    ASSERT_TRUE(op_->start());
+  }
+  void TearDown() override {
+    op_.reset();
+    std::string out;
+    if (cp_) cp_->kubectl({"delete", "namespace", ns_, "--wait=false"}, &out);
+  }
+
+  void apply(const std::string& yaml) {
+    std::string out;
+    ASSERT_EQ(cp_->kubectl_stdin({"apply", "-n", ns_, "-f", "-"}, yaml, &out), 0) << out;
+  }
+  void apply_file(const std::string& path) {
+    std::string out;
+    ASSERT_EQ(cp_->kubectl({"apply", "-n", ns_, "-f", repo_dir() + "/" + path}, &out), 0) << out;
+  }
+  json get(const kube::Resource& r, const std::string& name) {
+    auto o = op_->client().get(r, r.namespaced ? ns_ : "", name);
+    return o.ok() ? *o : json();
+  }
+  bool exists(const kube::Resource& r, const std::string& name) { return !get(r, name).is_null(); }
+  std::string phase(const std::string& agent) {
+    return get(res::kAgents, agent).value("/status/phase"_json_pointer, std::string());
+  }
+  // The condition of that type ({} when absent).
+  json condition(const json& agent, const std::string& type) {
+    for (const auto& c : agent.value("/status/conditions"_json_pointer, json::array())) {
+      if (c["type"] == type) return c;
+    }
+    return json::object();
+  }
+  ::testing::AssertionResult wait_phase(const std::string& agent, const std::string& want,
+                                        std::chrono::seconds t = std::chrono::seconds(90)) {
+    if (eventually([&] { return phase(agent) == want; }, t)) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << agent << " phase is '" << phase(agent) << "', want " << want
+                                         << "; status: " << get(res::kAgents, agent).value("status", json()).dump();
+  }
+
+  ControlPlane* cp_ = nullptr;
+  std::string ns_;
+  std::unique_ptr<OperatorHarness> op_;
+};
+
+TEST_F(AgentControllerTest, ExampleAgentGetsEveryObjectAndBecomesReady) {
+  apply_file("examples/agent.yaml");
+  ASSERT_TRUE(wait_phase("researcher", "Ready"));
+  const std::string n = "researcher-agent";
+  json dep = get(res::kDeployments, n);
+  ASSERT_FALSE(dep.is_null());
+  const json& pod = dep["spec"]["template"]["spec"];
+  EXPECT_EQ(pod["containers"][0]["name"], "agentry-sidecar");
+  EXPECT_EQ(pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"], true);
+  EXPECT_EQ(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
+  EXPECT_FALSE(dep["spec"]["template"]["metadata"]["annotations"]["agentry.dev/config-hash"].get<std::string>().empty());
+  json hpa = get(res::kHorizontalPodAutoscalers, n);
+  ASSERT_FALSE(hpa.is_null());
+  EXPECT_EQ(hpa["spec"]["minReplicas"], 2);
+  EXPECT_EQ(hpa["spec"]["maxReplicas"], 10);
+  EXPECT_EQ(hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"], 70);
+  EXPECT_EQ(hpa["spec"]["metrics"][1]["resource"]["target"]["averageUtilization"], 80);
+  EXPECT_TRUE(exists(res::kServices, n));
+  EXPECT_TRUE(exists(res::kConfigMaps, n));
+  EXPECT_TRUE(exists(res::kPodDisruptionBudgets, n));
+  EXPECT_TRUE(exists(res::kNetworkPolicies, n));
+  json token = get(res::kSecrets, "researcher-agent-token");
+  ASSERT_FALSE(token.is_null());
+  EXPECT_EQ(token["metadata"]["ownerReferences"][0]["kind"], "Agent");
+
+  json agent = get(res::kAgents, "researcher");
+  EXPECT_EQ(agent["status"]["endpoint"], "http://researcher-agent." + ns_ + ".svc:8080");
+  EXPECT_EQ(agent["status"]["policy"], "production");
+  EXPECT_EQ(agent["status"]["observedGeneration"], agent["metadata"]["generation"]);
+  EXPECT_EQ(condition(agent, "Ready").value("status", ""), "True");
+  // The pods really run (on the kwok node).
+  std::string out;
+  ASSERT_EQ(cp_->kubectl({"-n", ns_, "get", "pods", "-l", "agentry.dev/agent=researcher", "-o", "json"}, &out), 0);
+  auto pods = json::parse(out)["items"];
+  ASSERT_GE(pods.size(), 2u);
+  for (auto& p : pods) EXPECT_EQ(p["status"]["phase"], "Running");
+  // kubectl get agentry lists it with the printer columns.
+  ASSERT_EQ(cp_->kubectl({"-n", ns_, "get", "agentry"}, &out), 0);
+  EXPECT_NE(out.find("researcher"), std::string::npos);
+  EXPECT_NE(out.find("Ready"), std::string::npos);
+}
+
+TEST_F(AgentControllerTest, ByoAgentWaitsForItsSecretThenHeals) {
+  apply_file("examples/byo-agent.yaml");
+  ASSERT_TRUE(wait_phase("triage-bot", "Pending"));
+  ASSERT_TRUE(eventually([&] {
+    json c = condition(get(res::kAgents, "triage-bot"), "ConfigValid");
+    return c.value("reason", "") == "SecretNotFound" &&
+           c.value("message", "").find("triage-bot-llm") != std::string::npos;
+  }));
+  EXPECT_FALSE(exists(res::kDeployments, "triage-bot-agent"));
+  std::string out;
+  ASSERT_EQ(cp_->kubectl({"-n", ns_, "create", "secret", "generic", "triage-bot-llm", "--from-literal=api-key=sk-test"}, &out), 0) << out;
+  ASSERT_TRUE(wait_phase("triage-bot", "Ready"));
+  json dep = get(res::kDeployments, "triage-bot-agent");
+  const json& cs = dep["spec"]["template"]["spec"]["containers"];
+  ASSERT_EQ(cs.size(), 2u);
+  EXPECT_EQ(cs[1]["image"], "registry.example/triage-bot:1.4.2");
+  EXPECT_EQ(dep["spec"]["replicas"], 1);
+  EXPECT_FALSE(exists(res::kHorizontalPodAutoscalers, "triage-bot-agent")) << "autoscaling is off";
+  // The API key is referenced, never copied into the ConfigMap.
+  json cm = get(res::kConfigMaps, "triage-bot-agent");
+  EXPECT_EQ(cm["data"]["config.yaml"].get<std::string>().find("sk-test"), std::string::npos);
+
+  // kubectl scale works through the scale subresource.
+  ASSERT_EQ(cp_->kubectl({"-n", ns_, "scale", "agent/triage-bot", "--replicas=3"}, &out), 0) << out;
+  ASSERT_TRUE(eventually([&] { return get(res::kDeployments, "triage-bot-agent")["spec"]["replicas"] == 3; }));
+  ASSERT_TRUE(eventually([&] { return get(res::kAgents, "triage-bot").value("/status/replicas"_json_pointer, 0) == 3; }));
+  // Rotating the key rolls the pods (the config hash covers referenced Secrets).
+  std::string before = get(res::kDeployments, "triage-bot-agent")["spec"]["template"]["metadata"]["annotations"]["agentry.dev/config-hash"];
+  ASSERT_EQ(cp_->kubectl_stdin({"-n", ns_, "apply", "-f", "-"},
+                               "apiVersion: v1\nkind: Secret\nmetadata: {name: triage-bot-llm}\nstringData: {api-key: sk-rotated}\n", &out), 0) << out;
+  ASSERT_TRUE(eventually([&] {
+    return get(res::kDeployments, "triage-bot-agent")["spec"]["template"]["metadata"]["annotations"]["agentry.dev/config-hash"] != before;
+  }));
+}
+
+TEST_F(AgentControllerTest, NeverFightsTheHpaAndRevertsDrift) {
+  apply_file("examples/agent.yaml");
+  ASSERT_TRUE(wait_phase("researcher", "Ready"));
+  const std::string n = "researcher-agent";
+  // Our field manager does not own spec.replicas while the HPA does.
+  json dep = get(res::kDeployments, n);
+  // (The initial count, minReplicas, came from a plain create; the apply never claims it.)
+  int applies = 0;
+  for (const auto& mf : dep["metadata"].value("managedFields", json::array())) {
+    if (mf.value("manager", "") == "agentry-operator" && mf.value("operation", "") == "Apply") {
+      ++applies;
+      EXPECT_FALSE(mf["fieldsV1"]["f:spec"].contains("f:replicas")) << mf.dump();
+    }
+  }
+  EXPECT_EQ(applies, 1);
+  EXPECT_EQ(dep["spec"]["replicas"], 2) << "starts at the HPA's minReplicas";
+  std::string out;
+  // What the HPA would do: scale the Deployment through its scale subresource.
+  ASSERT_EQ(cp_->kubectl({"-n", ns_, "scale", "deployment/" + n, "--replicas=5"}, &out), 0) << out;
+  // A spec change makes the operator re-apply everything...
+  ASSERT_EQ(cp_->kubectl({"-n", ns_, "patch", "agent/researcher", "--type=merge", "-p", R"({"spec":{"systemPrompt":"v2"}})"}, &out), 0) << out;
+  ASSERT_TRUE(eventually([&] {
+    return get(res::kConfigMaps, n)["data"]["config.yaml"].get<std::string>().find("\"v2\"") != std::string::npos;
+  }));
+  ASSERT_TRUE(wait_phase("researcher", "Ready"));
+  // ...and the HPA's replica count survives it.
+  EXPECT_EQ(get(res::kDeployments, n)["spec"]["replicas"], 5);
+
+  // Drift: a hand edit is reverted, a deleted object recreated.
+  ASSERT_EQ(cp_->kubectl({"-n", ns_, "patch", "service/" + n, "--type=merge", "-p", R"({"spec":{"ports":[{"name":"http","port":9999,"targetPort":"http"}]}})"}, &out), 0) << out;
+  ASSERT_TRUE(eventually([&] { return get(res::kServices, n)["spec"]["ports"][0]["port"] == 8080; }));
+  ASSERT_EQ(cp_->kubectl({"-n", ns_, "delete", "networkpolicy/" + n}, &out), 0) << out;
+  ASSERT_TRUE(eventually([&] { return exists(res::kNetworkPolicies, n); }));
+  ASSERT_EQ(cp_->kubectl({"-n", ns_, "delete", "configmap/" + n}, &out), 0) << out;
+  ASSERT_TRUE(eventually([&] { return exists(res::kConfigMaps, n); }));
+}
+
+TEST_F(AgentControllerTest, PolicyEditPropagatesAndUnknownPolicyIsReported) {
+  const std::string policy = ns_.substr(0, 40) + "-pol";
+  apply("apiVersion: agentry.dev/v1alpha1\nkind: AgentPolicy\nmetadata: {name: " + policy +
+        "}\nspec:\n  autoscaling: {minReplicas: 1, maxReplicas: 4, targetCPUUtilizationPercentage: 60}\n");
+  apply("apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata: {name: a1}\nspec:\n"
+        "  model: {provider: ollama, name: m}\n  policyRef: {name: " + policy + "}\n");
+  ASSERT_TRUE(wait_phase("a1", "Ready"));
+  EXPECT_EQ(get(res::kHorizontalPodAutoscalers, "a1-agent")["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"], 60);
+  std::string out;
+  ASSERT_EQ(cp_->kubectl({"patch", "agentpolicy/" + policy, "--type=merge", "-p",
+                          R"({"spec":{"autoscaling":{"targetCPUUtilizationPercentage":55,"maxReplicas":6}}})"}, &out), 0) << out;
+  ASSERT_TRUE(eventually([&] {
+    json h = get(res::kHorizontalPodAutoscalers, "a1-agent");
+    return h["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 55 && h["spec"]["maxReplicas"] == 6;
+  }));
+  ASSERT_TRUE(eventually([&] { return get(res::kAgentPolicies, policy).value("/status/agents"_json_pointer, 0) == 1; }));
+
+  apply("apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata: {name: a2}\nspec:\n"
+        "  model: {provider: ollama, name: m}\n  policyRef: {name: no-such-policy}\n");
+  ASSERT_TRUE(eventually([&] {
+    json c = condition(get(res::kAgents, "a2"), "ConfigValid");
+    return c.value("status", "") == "False" && c.value("reason", "") == "PolicyNotFound";
+  }));
+  cp_->kubectl({"delete", "agentpolicy/" + policy}, &out);
+}
+
+TEST_F(AgentControllerTest, RestartConvergesWithoutDuplicatesAndIdleWritesNothing) {
+  apply_file("examples/agent.yaml");
+  ASSERT_TRUE(wait_phase("researcher", "Ready"));
+  json token = get(res::kSecrets, "researcher-agent-token");
+  op_->stop();
+  ASSERT_TRUE(op_->start());
+  // Give the new operator its initial reconcile, then nothing may change any more.
+  ASSERT_TRUE(eventually([&] { return op_->manager().informers_synced(); }));
+  ASSERT_TRUE(wait_phase("researcher", "Ready"));
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  json agent = get(res::kAgents, "researcher");
+  json dep = get(res::kDeployments, "researcher-agent");
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_EQ(get(res::kAgents, "researcher")["metadata"]["resourceVersion"], agent["metadata"]["resourceVersion"])
+      << "status written while nothing changed";
+  EXPECT_EQ(get(res::kDeployments, "researcher-agent")["metadata"]["resourceVersion"], dep["metadata"]["resourceVersion"]);
+  EXPECT_EQ(get(res::kSecrets, "researcher-agent-token")["data"]["token"], token["data"]["token"]) << "token must be stable";
+  std::string out;
+  ASSERT_EQ(cp_->kubectl({"-n", ns_, "get", "deployments", "-o", "name"}, &out), 0);
+  EXPECT_EQ(out, "deployment.apps/researcher-agent\n");
+}
+
+TEST_F(AgentControllerTest, DeletingTheAgentRemovesEverythingItOwns) {
+  apply_file("examples/agent.yaml");
+  ASSERT_TRUE(wait_phase("researcher", "Ready"));
+  std::string out;
+  ASSERT_EQ(cp_->kubectl({"-n", ns_, "delete", "agent/researcher"}, &out), 0) << out;
+  ASSERT_TRUE(eventually([&] {
+    return !exists(res::kDeployments, "researcher-agent") && !exists(res::kServices, "researcher-agent") &&
+           !exists(res::kConfigMaps, "researcher-agent") && !exists(res::kSecrets, "researcher-agent-token") &&
+           !exists(res::kHorizontalPodAutoscalers, "researcher-agent");
+  }, std::chrono::seconds(90)));
+}
+
+}  // namespace
+}  // namespace agentry::testing
