@@ -6,13 +6,19 @@ cache=${AGENTRY_CACHE:-$HOME/.cache/agentry}
 build_root=${AGENTRY_BUILD_DIR:-$cache/build/$(printf '%s' "$repo" | sha1sum | cut -c1-12)}
 export PATH=/usr/local/go/bin:$PATH
 
-# cmake_build DIR [cmake -D options...]: configure (once) and build everything with -j2.
+# The release tree is shared by hack/test.sh and hack/demo.sh, so both configure it alike.
+release_options=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTRY_BENCH=ON)
+
+# cmake_build DIR [cmake -D options...]: configure (once) and build with -j2; BUILD_TARGETS limits
+# the build to those targets.
 cmake_build() {
   local dir=$1; shift
+  mkdir -p "$(dirname "$dir")"
   if [ ! -f "$dir/build.ninja" ]; then
     cmake -S "$repo" -B "$dir" -G Ninja "$@" >"$dir.configure.log" 2>&1 || {
-      mkdir -p "$dir"; tail -n 20 "$dir.configure.log" >&2
+      tail -n 20 "$dir.configure.log" >&2
       echo "cmake configure failed (log: $dir.configure.log); run hack/install-deps.sh" >&2; return 1; }
   fi
-  cmake --build "$dir" -j2
+  # shellcheck disable=SC2086
+  cmake --build "$dir" -j2 ${BUILD_TARGETS:+--target $BUILD_TARGETS}
 }

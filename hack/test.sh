@@ -18,7 +18,7 @@ mkdir -p "$build_root"
 step "build (ASan+UBSan) in $build_root/asan"
 cmake_build "$build_root/asan" -DCMAKE_BUILD_TYPE=Debug -DAGENTRY_SANITIZE=ON
 step "build (release) in $build_root/release"
-cmake_build "$build_root/release" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTRY_BENCH=ON
+cmake_build "$build_root/release" "${release_options[@]}"
 
 # One control plane for the whole run, stopped on any exit.
 cluster_dir=$(mktemp -d /tmp/agentry-test-cluster.XXXXXX)

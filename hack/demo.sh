@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# The README's main job: a local demo of Agentry on a real control plane.
+#
+#   hack/demo.sh          build, start a control plane, the operator, a fake LLM and a sidecar,
+#                         apply examples/ (an Agent and a Workflow) and show the results
+#   hack/demo.sh down     stop everything the demo started and remove its state
+#
+# A real model instead of the built-in fake LLM server:
+#   AGENTRY_LLM_ENDPOINT=http://127.0.0.1:11434 AGENTRY_LLM_MODEL=llama3.2 hack/demo.sh          (Ollama)
+#   AGENTRY_LLM_PROVIDER=openai AGENTRY_LLM_ENDPOINT=https://... AGENTRY_LLM_MODEL=... \
+#     AGENTRY_LLM_API_KEY=sk-... hack/demo.sh                                                   (OpenAI-compatible)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$repo"
+state=$repo/.agentry/demo
+export AGENTRY_CLUSTER_DIR=$state/cluster
+ns=default
+start=$SECONDS
+
+step() { printf '\033[1m==> %s\033[0m (%ss)\n' "$*" "$((SECONDS - start))"; }
+fail() { echo "demo: $*" >&2; exit 1; }
+
+down() {
+  if [ -d "$state/pids" ]; then
+    for f in "$state"/pids/*; do
+      [ -f "$f" ] || continue
+      kill "$(cat "$f")" 2>/dev/null || true
+    done
+    sleep 1
+    for f in "$state"/pids/*; do
+      [ -f "$f" ] || continue
+      kill -9 "$(cat "$f")" 2>/dev/null || true
+    done
+  fi
+  hack/cluster.sh down >/dev/null 2>&1 || true
+  rm -rf "$state"
+  echo "demo: stopped and removed $state"
+}
+
+# bg NAME CMD...: runs a process in the background, logs to $state/logs/NAME.log.
+bg() {
+  local name=$1; shift
+  setsid "$@" >"$state/logs/$name.log" 2>&1 < /dev/null &
+  echo $! >"$state/pids/$name"
+}
+
+# wait_until WHAT SECONDS CMD...: polls CMD; on timeout prints what it waited for.
+wait_until() {
+  local what=$1 secs=$2; shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || fail "timed out after ${secs}s waiting for $what (logs in $state/logs)"
+    sleep 0.3
+  done
+}
+
+free_port() {
+  local p
+  for _ in $(seq 1 100); do
+    p=$((20000 + RANDOM % 30000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+  fail "no free port"
+}
+
+up() {
+  if [ -d "$state" ]; then
+    echo "demo: a previous demo is still there; stopping it first"
+    down >/dev/null
+  fi
+  mkdir -p "$state/logs" "$state/pids" "$state/memory"
+  trap 'echo; echo "demo: interrupted; cleaning up" >&2; down >&2; exit 130' INT TERM
+  trap 'rc=$?; if [ $rc -ne 0 ]; then echo "demo: failed (exit $rc); logs: $state/logs; tear down with hack/demo.sh down" >&2; fi' EXIT
+
+  step "installing dependencies (Debian packages)"
+  hack/install-deps.sh
+  step "control-plane tools: etcd, kube-apiserver, kwok, ... (built once from Go modules, 10-20 min the first time)"
+  bin=$(hack/build-tools.sh)
+  export PATH=$bin:$PATH
+  step "building agentry-operator, agentry-sidecar and the fake LLM server"
+  local build=$build_root/release
+  BUILD_TARGETS="agentry-operator agentry-sidecar agentry-fake-llm" cmake_build "$build" "${release_options[@]}" |
+    grep -E "error|FAILED" || true
+  [ -x "$build/operator/agentry-operator" ] || fail "the build failed (see above)"
+
+  step "starting a local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok)"
+  eval "$(hack/cluster.sh up 2>/dev/null)"
+  step "installing the CRDs"
+  kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
+  kubectl wait --for=condition=Established --timeout=60s crd --all >/dev/null
+
+  local provider=${AGENTRY_LLM_PROVIDER:-ollama} endpoint=${AGENTRY_LLM_ENDPOINT:-} model=${AGENTRY_LLM_MODEL:-llama3.2}
+  if [ -z "$endpoint" ]; then
+    step "starting the fake LLM server (Ollama and OpenAI wire formats; set AGENTRY_LLM_ENDPOINT for a real one)"
+    local llm_port; llm_port=$(free_port)
+    bg fake-llm "$build/tests/agentry-fake-llm" --host 127.0.0.1 --port "$llm_port" --latency-ms 50
+    endpoint=http://127.0.0.1:$llm_port
+    wait_until "the fake LLM on :$llm_port" 20 curl -sf "$endpoint/admin/stats"
+  else
+    step "using the model $model at $endpoint ($provider)"
+  fi
+
+  step "starting agentry-operator"
+  local op_port; op_port=$(free_port)
+  bg operator "$build/operator/agentry-operator" --kubeconfig "$KUBECONFIG" \
+    --metrics-addr "127.0.0.1:$op_port" --operator-namespace agentry-system
+  wait_until "the operator's /readyz on :$op_port" 60 curl -sf "http://127.0.0.1:$op_port/readyz"
+
+  step "applying examples/agent.yaml (model endpoint pointed at $endpoint)"
+  local api_key_ref=""
+  if [ -n "${AGENTRY_LLM_API_KEY:-}" ]; then
+    kubectl -n "$ns" create secret generic researcher-llm --from-literal=api-key="$AGENTRY_LLM_API_KEY" \
+      --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+    api_key_ref="    apiKeySecretRef: {name: researcher-llm}"
+  fi
+  sed -e "s|provider: ollama .*|provider: $provider|" -e "s|name: llama3.2|name: $model|" \
+      -e "s|endpoint: http://ollama.default.svc:11434|endpoint: $endpoint|" \
+      -e "s|^    temperature: 0 .*|    temperature: 0\n$api_key_ref|" examples/agent.yaml |
+    kubectl -n "$ns" apply -f - >/dev/null
+  wait_until "Agent researcher to be Ready" 120 \
+    bash -c "[ \"\$(kubectl -n $ns get agent researcher -o jsonpath='{.status.phase}')\" = Ready ]"
+  kubectl -n "$ns" get agentry
+
+  step "starting the researcher's sidecar as a local process (kwok pods run nothing)"
+  kubectl -n "$ns" get configmap researcher-agent -o jsonpath='{.data.config\.yaml}' |
+    sed "s|/var/lib/agentry/memory|$state/memory|" >"$state/sidecar.yaml"
+  kubectl -n "$ns" get secret researcher-agent-token -o jsonpath='{.data.token}' | base64 -d >"$state/token"
+  chmod 600 "$state/token"
+  local sc_port; sc_port=$(free_port)
+  AGENTRY_PROVIDER_API_KEY=${AGENTRY_LLM_API_KEY:-} \
+    bg sidecar "$build/sidecar/agentry-sidecar" --config "$state/sidecar.yaml" \
+    --listen "127.0.0.1:$sc_port" --token-file "$state/token"
+  wait_until "the sidecar's /readyz on :$sc_port" 30 curl -sf "http://127.0.0.1:$sc_port/readyz"
+  # Development setting: the operator reaches this Agent at a local URL instead of its Service.
+  kubectl -n "$ns" annotate agent researcher --overwrite \
+    "agentry.dev/endpoint-override=http://127.0.0.1:$sc_port" >/dev/null
+
+  step "applying examples/workflow.yaml"
+  kubectl -n "$ns" apply -f examples/workflow.yaml >/dev/null
+  wait_until "Workflow brief to succeed" 180 \
+    bash -c "p=\$(kubectl -n $ns get workflow brief -o jsonpath='{.status.phase}'); [ \"\$p\" = Succeeded ] || { [ \"\$p\" = Failed ] && exit 0; exit 1; }"
+  kubectl -n "$ns" get agentry
+  echo
+  local phase; phase=$(kubectl -n "$ns" get workflow brief -o jsonpath='{.status.phase}')
+  echo "Workflow brief: $phase"
+  kubectl -n "$ns" get workflow brief \
+    -o jsonpath='{range .status.steps[*]}  step {.name} ({.phase}, {.attempts} attempt(s)): {.output}{.message}{"\n"}{end}'
+  [ "$phase" = Succeeded ] || fail "the workflow failed: $(kubectl -n "$ns" get workflow brief -o jsonpath='{.status.message}')"
+
+  trap - INT TERM EXIT
+  cat <<TXT
+
+Agentry is running (everything listens on 127.0.0.1):
+  export KUBECONFIG=$KUBECONFIG PATH=$bin:\$PATH
+  kubectl get agentry -A                 # Agents, Workflows, AgentPolicies
+  kubectl describe agent researcher      # conditions and events
+  agentry sidecar:  http://127.0.0.1:$sc_port   (token in $state/token)
+    curl -s -H "Authorization: Bearer \$(cat $state/token)" -d '{"input":"Hello"}' 'http://127.0.0.1:$sc_port/v1/executions?wait=30s'
+    curl -s http://127.0.0.1:$sc_port/metrics | grep agent_execution
+  operator metrics: http://127.0.0.1:$op_port/metrics
+  capacity plan:    $build/operator/agentry-operator plan --target-rps 3000 --policy production
+  logs:             $state/logs/
+Tear down: hack/demo.sh down
+TXT
+}
+
+case "${1:-up}" in
+  up) up ;;
+  down) down ;;
+  *) echo "usage: hack/demo.sh [up|down]" >&2; exit 2 ;;
+esac
