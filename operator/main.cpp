@@ -11,6 +11,8 @@
 #include "common/log.h"
 #include "common/signals.h"
 #include "operator/kube/client.h"
+#include "operator/controllers/agent_controller.h"
+#include "operator/controllers/plan_command.h"
 #include "operator/kube/config.h"
 #include "operator/runtime/manager.h"
 
@@ -28,12 +30,14 @@ struct Flags {
   double qps = 50;
   int burst = 100;
   int graceful_shutdown_s = 10;
+  controllers::OperatorSettings settings;
 };
 
 void usage(FILE* out) {
   std::fprintf(
       out,
       "usage: agentry-operator [flags]\n"
+      "       agentry-operator plan --target-rps N [--policy NAME] [-o text|json]  (capacity plan)\n"
       "  --kubeconfig PATH                  kubeconfig (default $KUBECONFIG, in-cluster,\n"
       "                                     ~/.kube/config)\n"
       "  --metrics-addr HOST:PORT           metrics and health address (default :8081)\n"
@@ -44,13 +48,17 @@ void usage(FILE* out) {
       "  --kube-api-qps Q --kube-api-burst B  client-side rate limit (default 50/100)\n"
       "  --graceful-shutdown-timeout S      drain deadline on SIGTERM (default 10)\n"
       "  --log-level debug|info|warn|error  (default info; or AGENTRY_LOG_LEVEL)\n"
+      "  --default-policy NAME              AgentPolicy of Agents without spec.policyRef (default production)\n"
+      "  --sidecar-image IMAGE              the agentry-sidecar image agent pods run\n"
+      "  --operator-namespace NS            where the operator runs (NetworkPolicies admit it; default agentry-system)\n"
+      "  --watch-namespace NS               reconcile only this namespace (default: all)\n"
       "  --version                          print the version and exit\n"
       "  --help                             this text\n");
 }
 
 // Controllers register here: three lines each (see docs/operator-runtime.md).
-void register_controllers(runtime::Manager& mgr) {
-  (void)mgr;
+void register_controllers(runtime::Manager& mgr, const Flags& f) {
+  controllers::register_agent_controllers(mgr, f.settings);
 }
 
 int run(const Flags& f) {
@@ -74,8 +82,12 @@ int run(const Flags& f) {
       f.leader_election_namespace.empty() ? cfg->default_namespace : f.leader_election_namespace;
   mo.workers = f.workers;
   mo.graceful_shutdown = std::chrono::seconds(f.graceful_shutdown_s);
+  if (Status s = controllers::ensure_builtin_policies(**client); !s.is_ok()) {
+    // Not fatal: the CRDs may be installed a moment later; Agents then wait with a condition.
+    log::warn("could not create the built-in AgentPolicies", {{"error", s.to_string()}});
+  }
   runtime::Manager mgr(*client, mo);
-  register_controllers(mgr);
+  register_controllers(mgr, f);
   std::thread signals([&mgr] {
     int sig = wait_for_termination_signal();
     log::info("signal received, shutting down", {{"signal", sig}});
@@ -99,6 +111,9 @@ int run(const Flags& f) {
 int main(int argc, char** argv) {
   agentry::block_termination_signals();
   agentry::log::set_component("operator");
+  if (argc > 1 && std::strcmp(argv[1], "plan") == 0) {
+    return agentry::controllers::run_plan_command(argc - 1, argv + 1);
+  }
   // --flag=value is split into --flag value (--leader-elect=false is the one boolean).
   std::vector<std::string> args;
   Flags f;
@@ -149,6 +164,14 @@ int main(int argc, char** argv) {
       f.burst = std::atoi(value().c_str());
     } else if (a == "--graceful-shutdown-timeout") {
       f.graceful_shutdown_s = std::atoi(value().c_str());
+    } else if (a == "--default-policy") {
+      f.settings.default_policy = value();
+    } else if (a == "--sidecar-image") {
+      f.settings.sidecar_image = value();
+    } else if (a == "--operator-namespace") {
+      f.settings.operator_namespace = value();
+    } else if (a == "--watch-namespace") {
+      f.settings.watch_namespace = value();
     } else if (a == "--log-level") {
       agentry::log::Level l;
       if (!agentry::log::parse_level(value(), &l)) {
