@@ -1,13 +1,32 @@
 #include "operator/runtime/informer.h"
 
+#include <malloc.h>
+
 #include "common/log.h"
 #include "operator/kube/object.h"
 
 namespace agentry::runtime {
 
+namespace {
+
+// The informer's transforms run in the watcher, as each object arrives.
+InformerOptions with_transform(InformerOptions o) {
+  auto user = o.transform;
+  bool strip = o.strip_managed_fields;
+  if (strip || user) {
+    o.watcher.transform = [strip, user](nlohmann::json& j) {
+      if (strip) kube::strip_managed_fields(j);
+      if (user) user(j);
+    };
+  }
+  return o;
+}
+
+}  // namespace
+
 Informer::Informer(std::shared_ptr<kube::Client> client, kube::Resource resource, Options opts)
     : resource_(resource),
-      opts_(std::move(opts)),
+      opts_(with_transform(std::move(opts))),
       watcher_(std::move(client), resource, opts_.watcher) {}
 
 Informer::~Informer() {
@@ -91,9 +110,7 @@ void Informer::dispatch_delete(const ObjectPtr& o) {
 }
 
 void Informer::on_event(WatcherEvent&& ev) {
-  auto prepare = [this](nlohmann::json&& j) {
-    if (opts_.strip_managed_fields) kube::strip_managed_fields(j);
-    if (opts_.transform) opts_.transform(j);
+  auto prepare = [](nlohmann::json&& j) {
     return std::make_shared<const nlohmann::json>(std::move(j));
   };
   switch (ev.type) {
@@ -116,6 +133,8 @@ void Informer::on_event(WatcherEvent&& ev) {
         }
       }
       for (const auto& [_, gone] : old) dispatch_delete(gone);  // vanished while not watching
+      old.clear();
+      malloc_trim(0);  // give the list's transient pages back to the OS
       if (!synced_.exchange(true)) {
         std::lock_guard<std::mutex> lock(mu_);
         cv_.notify_all();

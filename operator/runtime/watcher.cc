@@ -45,28 +45,42 @@ void Watcher::run(const std::function<void(WatcherEvent&&)>& sink) {
       lo.label_selector = opts_.label_selector;
       lo.field_selector = opts_.field_selector;
       lo.limit = opts_.page_size;
-      auto list = client_->list_all(resource_, opts_.ns, lo);
+      WatcherEvent ev{WatcherEvent::Type::kRestarted, {}, {}};
+      Status list_error;
+      const std::string api_version = resource_.api_version();
+      // Page by page, transforming items as they come, so the peak is one page of raw JSON.
+      for (;;) {
+        auto page = client_->list(resource_, opts_.ns, lo);
+        if (stop_) break;
+        if (!page.ok()) {
+          list_error = page.status();
+          break;
+        }
+        auto& items = (*page)["items"];
+        if (items.is_array()) {
+          ev.objects.reserve(ev.objects.size() + items.size());
+          for (auto& item : items) {
+            // List items carry no kind/apiVersion; watch events do. Make them alike.
+            item["kind"] = resource_.kind;
+            item["apiVersion"] = api_version;
+            if (opts_.transform) opts_.transform(item);
+            ev.objects.push_back(std::move(item));
+          }
+        }
+        auto& md = (*page)["metadata"];
+        rv = md.value("resourceVersion", "");
+        std::string cont = md.value("continue", "");
+        if (cont.empty()) break;
+        lo.continue_token = cont;
+      }
       if (stop_) break;
-      if (!list.ok()) {
+      if (!list_error.is_ok()) {
         auto d = backoff.next();
-        log::warn(
-            "list failed",
-            {{"resource", what}, {"error", list.status().to_string()}, {"retry_ms", d.count()}});
+        log::warn("list failed",
+                  {{"resource", what}, {"error", list_error.to_string()}, {"retry_ms", d.count()}});
         sleep_for(d);
         continue;
       }
-      rv = (*list)["metadata"].value("resourceVersion", "");
-      WatcherEvent ev{WatcherEvent::Type::kRestarted, {}, {}};
-      auto& items = (*list)["items"];
-      ev.objects.reserve(items.size());
-      std::string kind = resource_.kind;
-      for (auto& item : items) {
-        // List items carry no kind/apiVersion; watch events do. Make them alike.
-        item["kind"] = kind;
-        item["apiVersion"] = resource_.api_version();
-        ev.objects.push_back(std::move(item));
-      }
-      *list = nlohmann::json();  // free the list before the sink builds the store
       {
         std::lock_guard<std::mutex> lock(mu_);
         rv_ = rv;
@@ -109,6 +123,7 @@ void Watcher::run(const std::function<void(WatcherEvent&&)>& sink) {
             rv_ = rv;
           }
           if (ev.type == "BOOKMARK") return true;
+          if (opts_.transform && ev.type != "BOOKMARK") opts_.transform(ev.object);
           if (ev.type == "ADDED" || ev.type == "MODIFIED") {
             sink(WatcherEvent{WatcherEvent::Type::kApplied, {}, std::move(ev.object)});
           } else if (ev.type == "DELETED") {

@@ -34,6 +34,9 @@ struct WatcherOptions {
   int64_t page_size = 500;
   int min_timeout_seconds = 300;
   int max_timeout_seconds = 600;
+  // Applied to every object as it arrives (list pages and events), before the sink sees it;
+  // the informer drops managedFields here so a big initial list never holds them all at once.
+  std::function<void(nlohmann::json&)> transform{};
   BackoffPolicy backoff{
       std::chrono::milliseconds(800), std::chrono::milliseconds(30000), 2.0, 1.0, false,
       std::chrono::minutes(2)};
