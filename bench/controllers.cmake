@@ -1,0 +1,7 @@
+# Agent controller benchmark (issue 4): the operator binary against a private real control plane.
+if(TARGET agentry_test_support)
+  add_executable(agent_bench controllers/agent_bench.cc)
+  target_link_libraries(agent_bench PRIVATE agentry_operator_lib agentry_test_support)
+  target_compile_definitions(agent_bench PRIVATE AGENTRY_OPERATOR_BIN="$<TARGET_FILE:agentry-operator>")
+  add_dependencies(agent_bench agentry-operator)
+endif()

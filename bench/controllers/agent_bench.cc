@@ -1,0 +1,228 @@
+// Agent controller benchmark against a real control plane (its own etcd, kube-apiserver,
+// controller-manager, scheduler and kwok) and the real agentry-operator binary:
+//   1. Agent creation to Ready (kwok pods), p50/p95 over 50 Agents, one at a time.
+//   2. N Agents (default 1,000) created at once: time until all are Ready; operator peak RSS and
+//      CPU seconds.
+//   3. Idle (default 120 s): reconciles and API writes must stay flat.
+// Prints each figure beside its target. Usage: agent_bench [--agents N] [--idle-seconds S]
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "operator/kube/client.h"
+#include "operator/kube/config.h"
+#include "operator/kube/object.h"
+#include "operator/kube/resource.h"
+#include "tests/support/control_plane.h"
+#include "tests/support/ports.h"
+#include "tests/support/process.h"
+#include "tests/support/tempdir.h"
+
+using namespace agentry;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+namespace res = kube::resources;
+
+namespace {
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+long proc_status_kb(pid_t pid, const char* field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field, 0) == 0) return std::atol(line.c_str() + std::strlen(field));
+  }
+  return 0;
+}
+
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string s((std::istreambuf_iterator<char>(in)), {});
+  auto close = s.rfind(')');
+  std::istringstream rest(s.substr(close + 2));
+  std::string f;
+  long utime = 0, stime = 0;
+  for (int i = 3; i <= 15; ++i) {
+    rest >> f;
+    if (i == 14) utime = std::atol(f.c_str());
+    if (i == 15) stime = std::atol(f.c_str());
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// Sum of a metric family's samples whose labels contain `filter` (empty: all).
+double metric_sum(const std::string& text, const std::string& name, const std::string& filter = "") {
+  double sum = 0;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(name, 0) != 0) continue;
+    if (line.size() > name.size() && line[name.size()] != '{' && line[name.size()] != ' ') continue;
+    if (!filter.empty() && line.find(filter) == std::string::npos) continue;
+    sum += std::atof(line.substr(line.rfind(' ') + 1).c_str());
+  }
+  return sum;
+}
+
+json agent(const std::string& name) {
+  return {{"apiVersion", "agentry.dev/v1alpha1"},
+          {"kind", "Agent"},
+          {"metadata", {{"name", name}, {"namespace", "bench"}}},
+          {"spec",
+           {{"model", {{"provider", "ollama"}, {"name", "llama3.2"}}},
+            {"autoscaling", {{"enabled", false}}},
+            {"replicas", 1},
+            {"policyRef", {{"name", "development"}}}}}};
+}
+
+double pct(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int n_agents = 1000, idle_s = 120;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--agents") n_agents = std::atoi(argv[i + 1]);
+    if (a == "--idle-seconds") idle_s = std::atoi(argv[i + 1]);
+  }
+  std::string err;
+  std::fprintf(stderr, "starting a private control plane...\n");
+  auto cp = testing::ControlPlane::start_private({}, &err);
+  if (!cp) {
+    std::fprintf(stderr, "%s\n", err.c_str());
+    return 1;
+  }
+  std::string out;
+  cp->kubectl({"apply", "--server-side", "-f", testing::repo_dir() + "/crds/"}, &out);
+  cp->kubectl({"wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"}, &out);
+  cp->kubectl({"create", "namespace", "bench"}, &out);
+
+  testing::TempDir dir("agent-bench");
+  int port = testing::free_port();
+  testing::Process op({{AGENTRY_OPERATOR_BIN, "--kubeconfig", cp->kubeconfig(), "--metrics-addr",
+                        "127.0.0.1:" + std::to_string(port), "--workers", "4", "--kube-api-qps", "300",
+                        "--kube-api-burst", "600", "--log-level", "warn"},
+                       {},
+                       dir.file("operator.log"),
+                       ""});
+  if (!op.start(&err)) {
+    std::fprintf(stderr, "operator: %s\n", err.c_str());
+    return 1;
+  }
+  httplib::Client metrics("127.0.0.1", port);
+  auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (Clock::now() < deadline) {
+    auto r = metrics.Get("/readyz");
+    if (r && r->status == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  auto cfg = kube::load_kubeconfig(cp->kubeconfig());
+  cfg->qps = 1000;
+  cfg->burst = 2000;
+  auto client = *kube::Client::create(*cfg);
+  auto ready = [&](const std::string& name) {
+    auto a = client->get(res::kAgents, "bench", name);
+    return a.ok() && a->value("/status/phase"_json_pointer, std::string()) == "Ready";
+  };
+
+  // 1. One at a time.
+  std::vector<double> lat;
+  for (int i = 0; i < 50; ++i) {
+    std::string name = "single-" + std::to_string(i);
+    auto t0 = Clock::now();
+    auto c = client->create(res::kAgents, "bench", agent(name));
+    if (!c.ok()) {
+      std::fprintf(stderr, "create: %s\n", c.status().to_string().c_str());
+      return 1;
+    }
+    auto until = Clock::now() + std::chrono::seconds(30);
+    while (!ready(name) && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    lat.push_back(ms_since(t0));
+  }
+
+  // 2. Many at once.
+  const double cpu0 = cpu_seconds(op.pid());
+  auto t0 = Clock::now();
+  std::atomic<int> next{0};
+  std::vector<std::thread> creators;
+  for (int t = 0; t < 8; ++t) {
+    creators.emplace_back([&] {
+      for (int i = next++; i < n_agents; i = next++) {
+        (void)client->create(res::kAgents, "bench", agent("many-" + std::to_string(i)));
+      }
+    });
+  }
+  for (auto& t : creators) t.join();
+  const double create_ms = ms_since(t0);
+  int ready_count = 0;
+  long peak_rss_kb = 0;
+  auto until = Clock::now() + std::chrono::seconds(600);
+  while (Clock::now() < until) {
+    peak_rss_kb = std::max(peak_rss_kb, proc_status_kb(op.pid(), "VmRSS:"));
+    auto list = client->list_all(res::kAgents, "bench");
+    ready_count = 0;
+    if (list.ok()) {
+      for (const auto& a : (*list)["items"]) {
+        if (kube::name(a).rfind("many-", 0) == 0 && a.value("/status/phase"_json_pointer, std::string()) == "Ready") {
+          ++ready_count;
+        }
+      }
+    }
+    if (ready_count == n_agents) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  const double all_ready_s = ms_since(t0) / 1000.0;
+  peak_rss_kb = std::max(peak_rss_kb, proc_status_kb(op.pid(), "VmHWM:"));
+  const double cpu_used = cpu_seconds(op.pid()) - cpu0;
+
+  // 3. Idle.
+  std::this_thread::sleep_for(std::chrono::seconds(5));  // let the last status writes land
+  auto m0 = metrics.Get("/metrics");
+  std::this_thread::sleep_for(std::chrono::seconds(idle_s));
+  auto m1 = metrics.Get("/metrics");
+  double rec0 = metric_sum(m0 ? m0->body : "", "controller_runtime_reconcile_total");
+  double rec1 = metric_sum(m1 ? m1->body : "", "controller_runtime_reconcile_total");
+  double w0 = 0, w1 = 0;
+  for (const char* m : {"method=\"POST\"", "method=\"PUT\"", "method=\"PATCH\"", "method=\"DELETE\""}) {
+    w0 += metric_sum(m0 ? m0->body : "", "rest_client_requests_total", m);
+    w1 += metric_sum(m1 ? m1->body : "", "rest_client_requests_total", m);
+  }
+
+  std::printf("\nAgent controller benchmark (real kube-apiserver + kwok, agentry-operator binary)\n");
+  std::printf("%-52s %-22s %s\n", "figure", "measured", "target");
+  std::printf("%-52s %-22s %s\n", "agent creation -> Ready, p50 (50 agents)",
+              (std::to_string(static_cast<int>(pct(lat, 0.5))) + " ms").c_str(), "< 1000 ms (guideline 2 s)");
+  std::printf("%-52s %-22s %s\n", "agent creation -> Ready, p95 (50 agents)",
+              (std::to_string(static_cast<int>(pct(lat, 0.95))) + " ms").c_str(), "< 1000 ms (guideline 2 s)");
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%d/%d in %.1f s", ready_count, n_agents, all_ready_s);
+  std::printf("%-52s %-22s %s\n", ("agents created at once, all Ready (" + std::to_string(n_agents) + ")").c_str(), buf, "< 60 s");
+  std::snprintf(buf, sizeof buf, "%.1f s", create_ms / 1000.0);
+  std::printf("%-52s %-22s %s\n", "  of which creating them (8 client threads)", buf, "-");
+  std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(peak_rss_kb) / 1024.0);
+  std::printf("%-52s %-22s %s\n", "operator peak RSS", buf, "< 40 MB");
+  std::snprintf(buf, sizeof buf, "%.1f s", cpu_used);
+  std::printf("%-52s %-22s %s\n", "operator CPU for the burst", buf, "-");
+  std::snprintf(buf, sizeof buf, "%.0f reconciles, %.0f writes", rec1 - rec0, w1 - w0);
+  std::printf("%-52s %-22s %s\n", ("idle " + std::to_string(idle_s) + " s: reconciles and API writes").c_str(), buf, "0 and 0 (flat)");
+  op.stop(SIGTERM);
+  return 0;
+}
