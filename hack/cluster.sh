@@ -57,7 +57,7 @@ subjectAltName=$san"; fi
     rm -f "$name.csr"
   }
   issue apiserver kube-apiserver "" \
-    "IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+    "IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
   issue admin admin system:masters
   issue controller-manager system:kube-controller-manager ""
   issue scheduler system:kube-scheduler ""
@@ -151,7 +151,7 @@ up() {
     --service-account-key-file "$dir/pki/sa.pub" --service-account-signing-key-file "$dir/pki/sa.key" \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --api-audiences https://kubernetes.default.svc.cluster.local \
-    --authorization-mode RBAC --service-cluster-ip-range 10.0.0.0/24 --allow-privileged=true \
+    --authorization-mode RBAC --service-cluster-ip-range 10.96.0.0/12 --allow-privileged=true \
     --profiling=false --v 1 ${AGENTRY_APISERVER_ARGS:-}
   wait_for "kube-apiserver /readyz on :$api_port" 120 kube-apiserver \
     bash -c "[ \"\$(curl -s --max-time 5 --cacert '$dir/pki/ca.crt' --cert '$dir/pki/admin.crt' --key '$dir/pki/admin.key' https://127.0.0.1:$api_port/readyz)\" = ok ]"

@@ -10,3 +10,10 @@ agentry_test(agent_controller_integration_test LABEL integration TIMEOUT 600 SOU
   integration/controllers/agent_controller_test.cc
   LIBS agentry_controllers
 )
+agentry_test(rendered_config_integration_test LABEL integration SOURCES
+  integration/controllers/rendered_config_test.cc
+  LIBS agentry_controllers
+)
+target_compile_definitions(rendered_config_integration_test PRIVATE
+  AGENTRY_SIDECAR_BIN="$<TARGET_FILE:agentry-sidecar>")
+add_dependencies(rendered_config_integration_test agentry-sidecar)

@@ -180,8 +180,12 @@ class AgentReconciler {
       if (w.obj) {
         if (have && already_applied(*w.obj, *have)) continue;
         if (Status s = apply(*w.r, *w.obj, have, in.effective); !s.is_ok()) {
+          const std::string what = w.obj->value("kind", "") + " " + w.name + ": " + s.message();
           log::warn("apply failed", {{"agent", key.str()}, {"kind", w.obj->value("kind", "")},
                                      {"error", s.to_string()}});
+          // Say why in the Agent's status too (e.g. a quota or an admission webhook said no).
+          write_status(agent, policy_name, agent.value("/status/phase"_json_pointer, std::string("Pending")),
+                       {{"Ready", false, "ApplyFailed", what}}, deployments_->store().get(ns + "/" + obj_name));
           return s;
         }
         log::debug("applied", {{"agent", key.str()}, {"kind", w.obj->value("kind", "")}});

@@ -112,6 +112,15 @@ TEST_F(AgentControllerTest, ExampleAgentGetsEveryObjectAndBecomesReady) {
   auto pods = json::parse(out)["items"];
   ASSERT_GE(pods.size(), 2u);
   for (auto& p : pods) EXPECT_EQ(p["status"]["phase"], "Running");
+  // The phase transitions were recorded as Events.
+  ASSERT_TRUE(eventually([&] {
+    std::string ev;
+    cp_->kubectl({"-n", ns_, "get", "events.events.k8s.io", "-o", "json"}, &ev);
+    for (const auto& e : json::parse(ev)["items"]) {
+      if (e["regarding"]["name"] == "researcher" && e["reason"] == "Ready") return true;
+    }
+    return false;
+  }));
   // kubectl get agentry lists it with the printer columns.
   ASSERT_EQ(cp_->kubectl({"-n", ns_, "get", "agentry"}, &out), 0);
   EXPECT_NE(out.find("researcher"), std::string::npos);
