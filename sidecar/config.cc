@@ -28,7 +28,9 @@ Status get(const YAML::Node& node, const char* key, const std::string& prefix, T
 Status check_keys(const YAML::Node& node, const std::string& prefix,
                   const std::set<std::string>& known) {
   if (!node) return Status::ok();
-  if (!node.IsMap()) return field_error(prefix.empty() ? "(root)" : prefix.substr(0, prefix.size() - 1), "want a mapping");
+  if (!node.IsMap())
+    return field_error(prefix.empty() ? "(root)" : prefix.substr(0, prefix.size() - 1),
+                       "want a mapping");
   for (const auto& kv : node) {
     auto k = kv.first.as<std::string>();
     if (!known.count(k)) return field_error(prefix + k, "unknown field");
@@ -66,19 +68,19 @@ nlohmann::json yaml_to_json(const YAML::Node& n) {
   }
 }
 
-#define TRY(expr)                   \
-  do {                              \
-    Status _s = (expr);             \
-    if (!_s.is_ok()) return _s;     \
+#define TRY(expr)               \
+  do {                          \
+    Status _s = (expr);         \
+    if (!_s.is_ok()) return _s; \
   } while (0)
 
 Status parse_server(const YAML::Node& n, ServerConfig* s) {
   const std::string p = "server.";
-  TRY(check_keys(n, p,
-                 {"listen", "tokenFile", "threads", "queue", "listenBacklog",
-                  "keepAliveMaxRequests", "keepAliveTimeoutSeconds", "readTimeoutSeconds",
-                  "writeTimeoutSeconds", "maxBodyBytes", "maxWaitSeconds",
-                  "shutdownDrainSeconds", "shutdownGraceSeconds", "accessLog"}));
+  TRY(check_keys(
+      n, p,
+      {"listen", "tokenFile", "threads", "queue", "listenBacklog", "keepAliveMaxRequests",
+       "keepAliveTimeoutSeconds", "readTimeoutSeconds", "writeTimeoutSeconds", "maxBodyBytes",
+       "maxWaitSeconds", "shutdownDrainSeconds", "shutdownGraceSeconds", "accessLog"}));
   TRY(get(n, "listen", p, &s->listen));
   TRY(get(n, "tokenFile", p, &s->token_file));
   TRY(get(n, "threads", p, &s->threads));
@@ -163,7 +165,8 @@ Status parse_agent(const YAML::Node& n, AgentConfig* a) {
       TRY(get(t[i], "url", tp, &tc.url));
       TRY(get(t[i], "method", tp, &tc.method));
       if (t[i]["parameters"]) {
-        if (!t[i]["parameters"].IsMap()) return field_error(tp + "parameters", "want a JSON schema object");
+        if (!t[i]["parameters"].IsMap())
+          return field_error(tp + "parameters", "want a JSON schema object");
         tc.parameters = yaml_to_json(t[i]["parameters"]);
       }
       a->tools.push_back(std::move(tc));
@@ -182,13 +185,17 @@ Status parse_agent(const YAML::Node& n, AgentConfig* a) {
 
 Status parse_pressure(const YAML::Node& n, MemoryPressureConfig* m) {
   const std::string p = "memoryPressure.";
-  TRY(check_keys(n, p,
-                 {"profile", "threshold", "limitBytes", "cgroupDir", "intervalSeconds",
-                  "cooldownSeconds"}));
+  TRY(check_keys(
+      n, p,
+      {"profile", "threshold", "limitBytes", "cgroupDir", "intervalSeconds", "cooldownSeconds"}));
   TRY(get(n, "profile", p, &m->profile));
-  if (m->profile == "development") m->threshold = 0.90;
-  else if (m->profile == "production") m->threshold = 0.80;
-  else return field_error("memoryPressure.profile", "want production or development, got '" + m->profile + "'");
+  if (m->profile == "development")
+    m->threshold = 0.90;
+  else if (m->profile == "production")
+    m->threshold = 0.80;
+  else
+    return field_error("memoryPressure.profile",
+                       "want production or development, got '" + m->profile + "'");
   TRY(get(n, "threshold", p, &m->threshold));
   TRY(get(n, "limitBytes", p, &m->limit_bytes));
   TRY(get(n, "cgroupDir", p, &m->cgroup_dir));
@@ -238,7 +245,8 @@ std::string trim(std::string s) {
 }
 
 bool valid_url(const std::string& u) {
-  return (u.rfind("http://", 0) == 0 && u.size() > 7) || (u.rfind("https://", 0) == 0 && u.size() > 8);
+  return (u.rfind("http://", 0) == 0 && u.size() > 7) ||
+         (u.rfind("https://", 0) == 0 && u.size() > 8);
 }
 
 }  // namespace
@@ -279,45 +287,58 @@ Status validate(const Config& c) {
     return field_error("server.listen", "port is not a number");
   }
   if (port < 0 || port > 65535) return field_error("server.listen", "port out of range");
-  if (c.server.token_file.empty()) return field_error("server.tokenFile", "required (the API token file)");
-  if (c.server.threads < 2 || c.server.threads > 4096) return field_error("server.threads", "want 2..4096");
+  if (c.server.token_file.empty())
+    return field_error("server.tokenFile", "required (the API token file)");
+  if (c.server.threads < 2 || c.server.threads > 4096)
+    return field_error("server.threads", "want 2..4096");
   if (c.server.queue < 1) return field_error("server.queue", "want >= 1");
   if (c.server.listen_backlog < 1) return field_error("server.listenBacklog", "want >= 1");
-  if (c.server.keep_alive_max_requests < 1) return field_error("server.keepAliveMaxRequests", "want >= 1");
+  if (c.server.keep_alive_max_requests < 1)
+    return field_error("server.keepAliveMaxRequests", "want >= 1");
   if (c.server.max_body_bytes < 1024) return field_error("server.maxBodyBytes", "want >= 1024");
   if (c.server.max_wait_seconds < 0) return field_error("server.maxWaitSeconds", "want >= 0");
-  if (c.server.shutdown_drain_seconds < 0) return field_error("server.shutdownDrainSeconds", "want >= 0");
+  if (c.server.shutdown_drain_seconds < 0)
+    return field_error("server.shutdownDrainSeconds", "want >= 0");
   if (c.limits.max_concurrency < 1 || c.limits.max_concurrency > 10000)
     return field_error("limits.maxConcurrency", "want 1..10000");
   if (c.limits.queue_size < 0) return field_error("limits.queueSize", "want >= 0");
-  if (c.limits.execution_timeout_seconds < 1) return field_error("limits.executionTimeoutSeconds", "want >= 1");
+  if (c.limits.execution_timeout_seconds < 1)
+    return field_error("limits.executionTimeoutSeconds", "want >= 1");
   if (c.limits.retain_executions < 1) return field_error("limits.retainExecutions", "want >= 1");
   if (c.limits.retain_seconds < 1) return field_error("limits.retainSeconds", "want >= 1");
   if (c.provider.type != "ollama" && c.provider.type != "openai")
     return field_error("provider.type", "want ollama or openai, got '" + c.provider.type + "'");
   if (!valid_url(c.provider.endpoint))
-    return field_error("provider.endpoint", "want an http:// or https:// URL, got '" + c.provider.endpoint + "'");
+    return field_error("provider.endpoint",
+                       "want an http:// or https:// URL, got '" + c.provider.endpoint + "'");
   if (c.provider.model.empty()) return field_error("provider.model", "required");
-  if (c.provider.connect_timeout_ms < 1) return field_error("provider.connectTimeoutMs", "want >= 1");
+  if (c.provider.connect_timeout_ms < 1)
+    return field_error("provider.connectTimeoutMs", "want >= 1");
   if (c.provider.read_timeout_ms < 1) return field_error("provider.readTimeoutMs", "want >= 1");
-  if (c.provider.retries < 0 || c.provider.retries > 20) return field_error("provider.retries", "want 0..20");
+  if (c.provider.retries < 0 || c.provider.retries > 20)
+    return field_error("provider.retries", "want 0..20");
   if (c.provider.breaker_failures < 1) return field_error("provider.breakerFailures", "want >= 1");
-  if (c.provider.breaker_open_seconds < 1) return field_error("provider.breakerOpenSeconds", "want >= 1");
+  if (c.provider.breaker_open_seconds < 1)
+    return field_error("provider.breakerOpenSeconds", "want >= 1");
   for (size_t i = 0; i < c.agent.tools.size(); ++i) {
     const auto& t = c.agent.tools[i];
     std::string tp = "agent.tools[" + std::to_string(i) + "].";
     if (t.name.empty()) return field_error(tp + "name", "required");
     if (!valid_url(t.url)) return field_error(tp + "url", "want an http:// or https:// URL");
-    if (t.method != "POST" && t.method != "GET") return field_error(tp + "method", "want POST or GET");
+    if (t.method != "POST" && t.method != "GET")
+      return field_error(tp + "method", "want POST or GET");
   }
   if (c.agent.max_tool_turns < 1) return field_error("agent.maxToolTurns", "want >= 1");
-  if (c.agent.chunking.chunk_chars < 100) return field_error("agent.chunking.chunkChars", "want >= 100");
-  if (c.agent.chunking.max_parallel < 1) return field_error("agent.chunking.maxParallel", "want >= 1");
+  if (c.agent.chunking.chunk_chars < 100)
+    return field_error("agent.chunking.chunkChars", "want >= 100");
+  if (c.agent.chunking.max_parallel < 1)
+    return field_error("agent.chunking.maxParallel", "want >= 1");
   if (c.agent.chunking.combine != "model" && c.agent.chunking.combine != "concat")
     return field_error("agent.chunking.combine", "want model or concat");
   if (c.memory_pressure.threshold <= 0 || c.memory_pressure.threshold > 1)
     return field_error("memoryPressure.threshold", "want a fraction in (0, 1]");
-  if (c.memory_pressure.interval_seconds < 1) return field_error("memoryPressure.intervalSeconds", "want >= 1");
+  if (c.memory_pressure.interval_seconds < 1)
+    return field_error("memoryPressure.intervalSeconds", "want >= 1");
   if (c.memory.memory_backend != "embedded" && c.memory.memory_backend != "redis")
     return field_error("memory.backend", "want embedded or redis");
   return Status::ok();
@@ -340,9 +361,12 @@ Result<Config> load_config(const std::string& path,
   if (auto v = env("AGENTRY_PROVIDER_ENDPOINT")) c.provider.endpoint = v;
   if (auto v = env("AGENTRY_PROVIDER_MODEL")) c.provider.model = v;
   for (const auto& [k, v] : overrides) {
-    if (k == "server.listen") c.server.listen = v;
-    else if (k == "server.tokenFile") c.server.token_file = v;
-    else if (k == "provider.endpoint") c.provider.endpoint = v;
+    if (k == "server.listen")
+      c.server.listen = v;
+    else if (k == "server.tokenFile")
+      c.server.token_file = v;
+    else if (k == "provider.endpoint")
+      c.provider.endpoint = v;
   }
   if (!c.provider.api_key_file.empty()) {
     if (!read_file(c.provider.api_key_file, &c.provider.api_key))
@@ -350,7 +374,9 @@ Result<Config> load_config(const std::string& path,
     c.provider.api_key = trim(c.provider.api_key);
   } else if (!c.provider.api_key_env.empty()) {
     const char* v = env(c.provider.api_key_env.c_str());
-    if (!v) return field_error("provider.apiKeyEnv", "environment variable " + c.provider.api_key_env + " is empty");
+    if (!v)
+      return field_error("provider.apiKeyEnv",
+                         "environment variable " + c.provider.api_key_env + " is empty");
     c.provider.api_key = v;
   } else if (auto v = env("AGENTRY_PROVIDER_API_KEY")) {
     c.provider.api_key = v;
@@ -377,11 +403,16 @@ bool parse_duration(const std::string& text, std::chrono::milliseconds* out) {
   }
   std::string unit = text.substr(i);
   double ms;
-  if (unit.empty() || unit == "s") ms = v * 1000;
-  else if (unit == "ms") ms = v;
-  else if (unit == "m") ms = v * 60000;
-  else if (unit == "h") ms = v * 3600000;
-  else return false;
+  if (unit.empty() || unit == "s")
+    ms = v * 1000;
+  else if (unit == "ms")
+    ms = v;
+  else if (unit == "m")
+    ms = v * 60000;
+  else if (unit == "h")
+    ms = v * 3600000;
+  else
+    return false;
   *out = std::chrono::milliseconds(static_cast<int64_t>(ms));
   return true;
 }

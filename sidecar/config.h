@@ -18,17 +18,17 @@ namespace agentry::sidecar {
 struct ServerConfig {
   std::string listen = ":8080";
   std::string token_file;  // bearer token (the operator's Secret); required
-  int threads = 128;  // connection threads: cpp-httplib serves one open connection per thread
-  int queue = 1024;  // accepted connections waiting for a thread (then accept() blocks)
+  int threads = 128;       // connection threads: cpp-httplib serves one open connection per thread
+  int queue = 1024;        // accepted connections waiting for a thread (then accept() blocks)
   int listen_backlog = 1024;  // the Debian libcpp-httplib.so hardcodes 5; we re-listen() with this
   int keep_alive_max_requests = 10000;
   int keep_alive_timeout_seconds = 5;
   int read_timeout_seconds = 10;
   int write_timeout_seconds = 10;
   size_t max_body_bytes = 1 << 20;
-  int max_wait_seconds = 60;  // bound of ?wait= long-polls
+  int max_wait_seconds = 60;        // bound of ?wait= long-polls
   int shutdown_drain_seconds = 20;  // SIGTERM: in-flight executions get this long to finish
-  int shutdown_grace_seconds = 2;  // then results stay readable this long before the port closes
+  int shutdown_grace_seconds = 2;   // then results stay readable this long before the port closes
   bool access_log = true;
 };
 

@@ -1,4 +1,5 @@
-// agentry-sidecar: executes agent requests against an LLM provider behind an authenticated HTTP API.
+// agentry-sidecar: executes agent requests against an LLM provider behind an authenticated HTTP
+// API.
 #include <malloc.h>
 
 #include <cstdio>
@@ -22,17 +23,18 @@ namespace {
 namespace sc = agentry::sidecar;
 
 void usage(FILE* out) {
-  std::fprintf(out,
-               "usage: agentry-sidecar --config FILE [flags]\n"
-               "  --config FILE          the runtime config (YAML; see docs/sidecar.md)\n"
-               "  --check-config FILE    validate FILE, print the result, exit 0 (valid) or 1\n"
-               "  --listen HOST:PORT     overrides server.listen\n"
-               "  --token-file FILE      overrides server.tokenFile\n"
-               "  --log-text             plain text logs instead of JSON lines\n"
-               "  --version              print the version and exit\n"
-               "  --help                 this text\n"
-               "env: AGENTRY_SIDECAR_LISTEN, AGENTRY_SIDECAR_TOKEN_FILE, AGENTRY_PROVIDER_ENDPOINT,\n"
-               "     AGENTRY_PROVIDER_MODEL, AGENTRY_PROVIDER_API_KEY, AGENTRY_LOG_LEVEL\n");
+  std::fprintf(
+      out,
+      "usage: agentry-sidecar --config FILE [flags]\n"
+      "  --config FILE          the runtime config (YAML; see docs/sidecar.md)\n"
+      "  --check-config FILE    validate FILE, print the result, exit 0 (valid) or 1\n"
+      "  --listen HOST:PORT     overrides server.listen\n"
+      "  --token-file FILE      overrides server.tokenFile\n"
+      "  --log-text             plain text logs instead of JSON lines\n"
+      "  --version              print the version and exit\n"
+      "  --help                 this text\n"
+      "env: AGENTRY_SIDECAR_LISTEN, AGENTRY_SIDECAR_TOKEN_FILE, AGENTRY_PROVIDER_ENDPOINT,\n"
+      "     AGENTRY_PROVIDER_MODEL, AGENTRY_PROVIDER_API_KEY, AGENTRY_LOG_LEVEL\n");
 }
 
 }  // namespace

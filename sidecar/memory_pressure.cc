@@ -35,7 +35,9 @@ int64_t process_rss_bytes() {
 
 MemoryMonitor::MemoryMonitor(MemoryPressureConfig cfg) : cfg_(std::move(cfg)) {}
 
-MemoryMonitor::~MemoryMonitor() { stop(); }
+MemoryMonitor::~MemoryMonitor() {
+  stop();
+}
 
 void MemoryMonitor::add_cleanup_hook(std::string name, std::function<void(double)> hook) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -66,14 +68,18 @@ bool MemoryMonitor::check() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto now = std::chrono::steady_clock::now();
-    if (cleanups_ > 0 && now - last_cleanup_ < std::chrono::seconds(cfg_.cooldown_seconds)) return false;
+    if (cleanups_ > 0 && now - last_cleanup_ < std::chrono::seconds(cfg_.cooldown_seconds))
+      return false;
     last_cleanup_ = now;
     ++cleanups_;
     hooks = hooks_;
   }
-  log::warn("memory pressure: running cleanup hooks",
-            {{"used_bytes", s.used}, {"limit_bytes", s.limit}, {"fraction", s.fraction()},
-             {"threshold", cfg_.threshold}, {"source", s.source}, {"hooks", hooks.size()}});
+  log::warn("memory pressure: running cleanup hooks", {{"used_bytes", s.used},
+                                                       {"limit_bytes", s.limit},
+                                                       {"fraction", s.fraction()},
+                                                       {"threshold", cfg_.threshold},
+                                                       {"source", s.source},
+                                                       {"hooks", hooks.size()}});
   for (auto& [name, hook] : hooks) {
     try {
       hook(s.fraction());

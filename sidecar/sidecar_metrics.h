@@ -1,5 +1,6 @@
-// The sidecar's Prometheus families (names from the performance guidelines plus our own), registered
-// once in the process registry. Label children are cached so the hot path does no map lookups.
+// The sidecar's Prometheus families (names from the performance guidelines plus our own),
+// registered once in the process registry. Label children are cached so the hot path does no map
+// lookups.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -15,11 +16,11 @@ struct SidecarMetrics {
   prometheus::Family<prometheus::Counter>* http_requests;  // {method,endpoint,status}
   prometheus::Histogram* http_duration;
   prometheus::Family<prometheus::Histogram>* execution_duration_family;  // {result}
-  prometheus::Family<prometheus::Counter>* executions_total;  // {result}
+  prometheus::Family<prometheus::Counter>* executions_total;             // {result}
   prometheus::Gauge* memory_usage_bytes;
   prometheus::Gauge* executions_in_flight;
   prometheus::Gauge* execution_queue_depth;
-  prometheus::Family<prometheus::Counter>* provider_requests;  // {provider,code}
+  prometheus::Family<prometheus::Counter>* provider_requests;    // {provider,code}
   prometheus::Family<prometheus::Histogram>* provider_duration;  // {provider}
   prometheus::Counter* memory_cleanups;
   prometheus::Counter* executions_rejected;  // 429s from backpressure

@@ -75,12 +75,14 @@ struct Stack {
     lo.log_path = dir.file("llm.log");
     llm = Process(lo);
     write_file(dir.file("token"), kToken);
-    std::string yaml = "server:\n  listen: 127.0.0.1:" + std::to_string(sc_port) + "\n  tokenFile: " +
-                       dir.file("token") + "\n  threads: 160\n  accessLog: " +
-                       (access_log ? "true" : "false") + "\nlimits:\n  maxConcurrency: " +
-                       std::to_string(max_concurrency) + "\n  queueSize: 5000\n" +
-                       "provider:\n  type: ollama\n  endpoint: http://127.0.0.1:" + std::to_string(llm_port) +
-                       "\n  model: fake\n  maxIdleConnections: 1100\n";
+    std::string yaml =
+        "server:\n  listen: 127.0.0.1:" + std::to_string(sc_port) +
+        "\n  tokenFile: " + dir.file("token") +
+        "\n  threads: 160\n  accessLog: " + (access_log ? "true" : "false") +
+        "\nlimits:\n  maxConcurrency: " + std::to_string(max_concurrency) +
+        "\n  queueSize: 5000\n" +
+        "provider:\n  type: ollama\n  endpoint: http://127.0.0.1:" + std::to_string(llm_port) +
+        "\n  model: fake\n  maxIdleConnections: 1100\n";
     write_file(dir.file("config.yaml"), yaml);
     Process::Options so;
     so.argv = {AGENTRY_SIDECAR_BIN, "--config", dir.file("config.yaml")};
@@ -89,7 +91,8 @@ struct Stack {
     sc = Process(so);
     std::string err;
     if (!llm.start(&err) || !sc.start(&err)) throw std::runtime_error(err);
-    if (!wait_for_port(llm_port, std::chrono::seconds(10)) || !wait_for_port(sc_port, std::chrono::seconds(10)))
+    if (!wait_for_port(llm_port, std::chrono::seconds(10)) ||
+        !wait_for_port(sc_port, std::chrono::seconds(10)))
       throw std::runtime_error("processes did not start: " + sc.log_tail());
   }
   void faults(const json& f) {
@@ -98,7 +101,9 @@ struct Stack {
   }
 };
 
-httplib::Headers auth() { return {{"Authorization", std::string("Bearer ") + kToken}}; }
+httplib::Headers auth() {
+  return {{"Authorization", std::string("Bearer ") + kToken}};
+}
 
 double pct(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -107,9 +112,10 @@ double pct(std::vector<double> v, double p) {
   return v[i];
 }
 
-void row(const std::string& figure, const std::string& measured, const std::string& target, bool ok) {
-  std::printf("| %-58s | %-26s | %-22s | %-4s |\n", figure.c_str(), measured.c_str(), target.c_str(),
-              ok ? "PASS" : "MISS");
+void row(const std::string& figure, const std::string& measured, const std::string& target,
+         bool ok) {
+  std::printf("| %-58s | %-26s | %-22s | %-4s |\n", figure.c_str(), measured.c_str(),
+              target.c_str(), ok ? "PASS" : "MISS");
   std::fflush(stdout);
 }
 
@@ -120,8 +126,8 @@ std::string fmt(const char* f, double v) {
 }
 
 // Paced load: `rate` requests/s for `seconds` over `conns` keep-alive connections; latencies in ms.
-std::vector<double> paced(int port, const std::string& path, const std::string& body, bool with_auth,
-                          int rate, int seconds, int conns, int* errors) {
+std::vector<double> paced(int port, const std::string& path, const std::string& body,
+                          bool with_auth, int rate, int seconds, int conns, int* errors) {
   std::vector<std::vector<double>> lat(conns);
   std::atomic<int> errs{0};
   const int total = rate * seconds;
@@ -139,8 +145,10 @@ std::vector<double> paced(int port, const std::string& path, const std::string& 
         auto t0 = Clock::now();
         auto r = cli.Post(path.c_str(), h, body, "application/json");
         double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-        if (!r || r->status != 200) ++errs;
-        else lat[c].push_back(ms);
+        if (!r || r->status != 200)
+          ++errs;
+        else
+          lat[c].push_back(ms);
         if (Clock::now() > start + std::chrono::seconds(seconds + 10)) break;  // hard bound
       }
     });
@@ -160,11 +168,13 @@ int main(int argc, char** argv) {
   bool access_log = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--seconds" && i + 1 < argc) wrk_seconds = std::max(1, std::min(60, std::atoi(argv[++i])));
-    else if (a == "--no-access-log") access_log = false;
+    if (a == "--seconds" && i + 1 < argc)
+      wrk_seconds = std::max(1, std::min(60, std::atoi(argv[++i])));
+    else if (a == "--no-access-log")
+      access_log = false;
   }
-  std::printf("sidecar benchmark on %u cores (access log %s)\n\n", std::thread::hardware_concurrency(),
-              access_log ? "on" : "off");
+  std::printf("sidecar benchmark on %u cores (access log %s)\n\n",
+              std::thread::hardware_concurrency(), access_log ? "on" : "off");
   std::printf("| %-58s | %-26s | %-22s | %-4s |\n", "figure", "measured", "target", "");
   std::printf("|%s|%s|%s|%s|\n", std::string(60, '-').c_str(), std::string(28, '-').c_str(),
               std::string(24, '-').c_str(), std::string(6, '-').c_str());
@@ -186,12 +196,13 @@ int main(int argc, char** argv) {
                "  io.write(string.format(\"REQS %d\\n\", summary.requests))\n"
                "  io.write(string.format(\"DUR_US %d\\n\", summary.duration))\n"
                "  local e = summary.errors\n"
-               "  io.write(string.format(\"ERRS %d\\n\", e.connect + e.read + e.write + e.status + e.timeout))\n"
+               "  io.write(string.format(\"ERRS %d\\n\", e.connect + e.read + e.write + e.status + "
+               "e.timeout))\n"
                "end\n");
     std::string out;
     auto cpu0 = proc_stat(s.sc.pid()).cpu_seconds;
-    run_command({"wrk", "-t2", "-c100", "-d" + std::to_string(wrk_seconds) + "s", "--timeout", "5s", "-s",
-                 s.dir.file("p95.lua"), "-H", std::string("Authorization: Bearer ") + kToken,
+    run_command({"wrk", "-t2", "-c100", "-d" + std::to_string(wrk_seconds) + "s", "--timeout", "5s",
+                 "-s", s.dir.file("p95.lua"), "-H", std::string("Authorization: Bearer ") + kToken,
                  "http://127.0.0.1:" + std::to_string(s.sc_port) + "/v1/executions/" + id},
                 &out, std::chrono::seconds(wrk_seconds + 30));
     auto cpu1 = proc_stat(s.sc.pid()).cpu_seconds;
@@ -201,21 +212,24 @@ int main(int argc, char** argv) {
     };
     double rps = grab("REQS") / (grab("DUR_US") / 1e6);
     double p95 = grab("P95_US") / 1000.0;
-    row("small authed GET, 100 conns (wrk): rps", fmt("%.0f rps", rps), ">= 20,000 rps", rps >= 20000);
-    row("small authed GET, 100 conns (wrk): p95", fmt("%.2f ms", p95), "< 10 ms", p95 >= 0 && p95 < 10);
+    row("small authed GET, 100 conns (wrk): rps", fmt("%.0f rps", rps), ">= 20,000 rps",
+        rps >= 20000);
+    row("small authed GET, 100 conns (wrk): p95", fmt("%.2f ms", p95), "< 10 ms",
+        p95 >= 0 && p95 < 10);
     std::printf("|   (wrk: %.0f errors; sidecar used %.2f cores during the run; p50 %.2f ms)\n",
                 grab("ERRS"), (cpu1 - cpu0) / (grab("DUR_US") / 1e6), grab("P50_US") / 1000.0);
 
     // 2. overhead vs direct at 1,000 rps, and 3. CPU per 1,000 rps.
     const int rate = 1000, secs = 5, conns = 16;
     int err_direct = 0, err_via = 0;
-    auto direct = paced(s.llm_port, "/api/chat",
-                        R"({"model":"fake","stream":false,"messages":[{"role":"user","content":"hi"}]})",
-                        false, rate, secs, conns, &err_direct);
+    auto direct =
+        paced(s.llm_port, "/api/chat",
+              R"({"model":"fake","stream":false,"messages":[{"role":"user","content":"hi"}]})",
+              false, rate, secs, conns, &err_direct);
     auto before = proc_stat(s.sc.pid());
     auto t0 = Clock::now();
-    auto via = paced(s.sc_port, "/v1/executions?wait=10s", R"({"input":"hi"})", true, rate, secs, conns,
-                     &err_via);
+    auto via = paced(s.sc_port, "/v1/executions?wait=10s", R"({"input":"hi"})", true, rate, secs,
+                     conns, &err_via);
     double wall = std::chrono::duration<double>(Clock::now() - t0).count();
     auto after = proc_stat(s.sc.pid());
     for (double p : {50.0, 90.0, 99.0}) {
@@ -228,10 +242,11 @@ int main(int argc, char** argv) {
     double achieved = via.size() / wall;
     double cores = (after.cpu_seconds - before.cpu_seconds) / wall;
     double per_k = cores / (achieved / 1000.0);
-    row("CPU per 1,000 rps (executions through the sidecar)", fmt("%.3f cores", per_k), "< 0.15 cores",
-        per_k < 0.15);
-    std::printf("|   (direct: %zu ok / %d errors; via sidecar: %zu ok / %d errors; %.0f rps achieved)\n",
-                direct.size(), err_direct, via.size(), err_via, achieved);
+    row("CPU per 1,000 rps (executions through the sidecar)", fmt("%.3f cores", per_k),
+        "< 0.15 cores", per_k < 0.15);
+    std::printf(
+        "|   (direct: %zu ok / %d errors; via sidecar: %zu ok / %d errors; %.0f rps achieved)\n",
+        direct.size(), err_direct, via.size(), err_via, achieved);
     s.sc.stop(SIGTERM, std::chrono::seconds(30));
   }
 
@@ -258,8 +273,10 @@ int main(int argc, char** argv) {
         c.set_keep_alive(true);
         for (int i = k; i < n; i += submitters) {
           auto r = c.Post("/v1/executions", auth(), R"({"input":"slow one"})", "application/json");
-          if (r && r->status == 202) ids[i] = json::parse(r->body)["id"];
-          else ++rejected;
+          if (r && r->status == 202)
+            ids[i] = json::parse(r->body)["id"];
+          else
+            ++rejected;
         }
       });
     for (auto& t : ts) t.join();
@@ -280,8 +297,8 @@ int main(int argc, char** argv) {
         wall < 3.0 && succeeded == n);
     row("1,000 concurrent executions: peak RSS", fmt("%.1f MB", st.hwm_kb / 1024.0), "< 100 MB",
         st.hwm_kb < 100 * 1024);
-    std::printf("|   (%d/%d succeeded, %d rejected, submitted in %.2f s, peak threads %ld)\n", succeeded, n,
-                rejected.load(), submit_s, peak_threads);
+    std::printf("|   (%d/%d succeeded, %d rejected, submitted in %.2f s, peak threads %ld)\n",
+                succeeded, n, rejected.load(), submit_s, peak_threads);
     s.sc.stop(SIGTERM, std::chrono::seconds(30));
   }
   return 0;

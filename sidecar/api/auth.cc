@@ -28,7 +28,7 @@ int64_t now_ms() {
 }
 
 int64_t file_mtime_ns(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   if (stat(path.c_str(), &st) != 0) return -1;
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
 }
@@ -56,7 +56,8 @@ Status TokenAuth::load() {
   std::string token = ss.str();
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
     token.pop_back();
-  if (token.size() < 16) return invalid_argument("server.tokenFile: token shorter than 16 characters");
+  if (token.size() < 16)
+    return invalid_argument("server.tokenFile: token shorter than 16 characters");
   std::unique_lock<std::shared_mutex> lock(mu_);
   digest_ = digest(token);
   mtime_ns_ = file_mtime_ns(path_);
@@ -70,8 +71,10 @@ void TokenAuth::maybe_reload() const {
   int64_t m = file_mtime_ns(path_);
   if (m <= 0 || m == mtime_ns_.load()) return;
   auto s = const_cast<TokenAuth*>(this)->load();
-  if (s.is_ok()) log::info("API token reloaded", {{"file", path_}});
-  else log::error("API token reload failed; keeping the old token", {{"error", s.message()}});
+  if (s.is_ok())
+    log::info("API token reloaded", {{"file", path_}});
+  else
+    log::error("API token reload failed; keeping the old token", {{"error", s.message()}});
 }
 
 bool TokenAuth::check(std::string_view authorization) const {

@@ -22,7 +22,7 @@ void send_json(httplib::Response& res, int status, const json& body) {
 void send_status(httplib::Response& res, const Status& s, int retry_after = 0) {
   int code = s.http_status() ? s.http_status() : 500;
   if (code == 429 && retry_after > 0) res.set_header("Retry-After", std::to_string(retry_after));
-  const char* name = code == 429 ? "too_many_requests"
+  const char* name = code == 429   ? "too_many_requests"
                      : code == 503 ? "unavailable"
                      : code == 404 ? "not_found"
                      : code == 400 ? "invalid_argument"
@@ -56,7 +56,8 @@ void stream_execution(httplib::Response& res, std::shared_ptr<Execution> ex, boo
       "text/event-stream", [ex, next, sent_header](size_t, httplib::DataSink& sink) {
         if (!*sent_header) {
           *sent_header = true;
-          std::string f = sse_frame("execution", {{"id", ex->id()}, {"state", state_name(ex->state())}});
+          std::string f =
+              sse_frame("execution", {{"id", ex->id()}, {"state", state_name(ex->state())}});
           if (!sink.write(f.data(), f.size())) return false;
         }
         bool done = false;
@@ -82,17 +83,20 @@ void mount_execution_routes(ApiServer& server, Engine& engine, const ServerConfi
   server.declare_route("/v1/executions", {"GET", "POST"});
   server.declare_route("/v1/executions/[^/]+", {"GET", "DELETE"});
 
-  http.Post("/v1/executions", [&engine, max_wait](const httplib::Request& req, httplib::Response& res) {
+  http.Post("/v1/executions", [&engine, max_wait](const httplib::Request& req,
+                                                  httplib::Response& res) {
     milliseconds wait;
     if (!wait_param(req, max_wait, &wait))
-      return http::send_error(res, 400, "invalid_argument", "wait: want a duration like 30s or 500ms");
+      return http::send_error(res, 400, "invalid_argument",
+                              "wait: want a duration like 30s or 500ms");
     json body = json::parse(req.body, nullptr, false);
     if (body.is_discarded())
       return http::send_error(res, 400, "invalid_json", "request body is not valid JSON");
     if (!body.is_object())
       return http::send_error(res, 400, "invalid_argument", "request body must be a JSON object");
     ExecutionRequest er;
-    if (!body.contains("input") || !body["input"].is_string() || body["input"].get<std::string>().empty())
+    if (!body.contains("input") || !body["input"].is_string() ||
+        body["input"].get<std::string>().empty())
       return http::send_error(res, 400, "invalid_argument", "input: required non-empty string");
     er.input = body["input"].get<std::string>();
     if (body.contains("sessionId")) {
@@ -112,7 +116,8 @@ void mount_execution_routes(ApiServer& server, Engine& engine, const ServerConfi
     }
     er.idempotency_key = req.get_header_value("Idempotency-Key");
     if (er.idempotency_key.size() > kMaxIdempotencyKey)
-      return http::send_error(res, 400, "invalid_argument", "Idempotency-Key: longer than 256 characters");
+      return http::send_error(res, 400, "invalid_argument",
+                              "Idempotency-Key: longer than 256 characters");
     const bool stream = er.stream;
     auto sub = engine.submit(std::move(er));
     if (!sub.ok()) return send_status(res, sub.status(), engine.retry_after_seconds());
@@ -142,25 +147,30 @@ void mount_execution_routes(ApiServer& server, Engine& engine, const ServerConfi
     send_json(res, 200, out);
   });
 
-  http.Get(R"(/v1/executions/([^/]+))", [&engine, max_wait](const httplib::Request& req, httplib::Response& res) {
-    milliseconds wait;
-    if (!wait_param(req, max_wait, &wait))
-      return http::send_error(res, 400, "invalid_argument", "wait: want a duration like 30s or 500ms");
-    auto ex = engine.get(req.matches[1]);
-    if (!ex) return http::send_error(res, 404, "not_found", "execution " + std::string(req.matches[1]) + " not found");
-    if (wait.count() > 0) ex->wait(wait);
-    send_json(res, 200, ex->to_json());
-  });
+  http.Get(R"(/v1/executions/([^/]+))",
+           [&engine, max_wait](const httplib::Request& req, httplib::Response& res) {
+             milliseconds wait;
+             if (!wait_param(req, max_wait, &wait))
+               return http::send_error(res, 400, "invalid_argument",
+                                       "wait: want a duration like 30s or 500ms");
+             auto ex = engine.get(req.matches[1]);
+             if (!ex)
+               return http::send_error(res, 404, "not_found",
+                                       "execution " + std::string(req.matches[1]) + " not found");
+             if (wait.count() > 0) ex->wait(wait);
+             send_json(res, 200, ex->to_json());
+           });
 
-  http.Delete(R"(/v1/executions/([^/]+))", [&engine](const httplib::Request& req, httplib::Response& res) {
-    std::string id = req.matches[1];
-    auto s = engine.cancel(id);
-    if (!s.is_ok()) return send_status(res, s);
-    auto ex = engine.get(id);
-    if (!ex) return send_json(res, 200, {{"id", id}, {"state", "cancelled"}});
-    ex->wait(milliseconds(2000));  // cancellation closes the provider call; usually immediate
-    send_json(res, terminal(ex->state()) ? 200 : 202, ex->to_json());
-  });
+  http.Delete(
+      R"(/v1/executions/([^/]+))", [&engine](const httplib::Request& req, httplib::Response& res) {
+        std::string id = req.matches[1];
+        auto s = engine.cancel(id);
+        if (!s.is_ok()) return send_status(res, s);
+        auto ex = engine.get(id);
+        if (!ex) return send_json(res, 200, {{"id", id}, {"state", "cancelled"}});
+        ex->wait(milliseconds(2000));  // cancellation closes the provider call; usually immediate
+        send_json(res, terminal(ex->state()) ? 200 : 202, ex->to_json());
+      });
 }
 
 }  // namespace agentry::sidecar

@@ -46,26 +46,38 @@ bool exempt(const std::string& path) {
 
 const char* code_for_status(int status) {
   switch (status) {
-    case 400: return "bad_request";
-    case 401: return "unauthenticated";
-    case 403: return "forbidden";
-    case 404: return "not_found";
-    case 405: return "method_not_allowed";
-    case 408: return "request_timeout";
-    case 413: return "payload_too_large";
-    case 414: return "uri_too_long";
-    case 415: return "unsupported_media_type";
-    case 429: return "too_many_requests";
-    case 503: return "unavailable";
-    default: return status >= 500 ? "internal" : "error";
+    case 400:
+      return "bad_request";
+    case 401:
+      return "unauthenticated";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "not_found";
+    case 405:
+      return "method_not_allowed";
+    case 408:
+      return "request_timeout";
+    case 413:
+      return "payload_too_large";
+    case 414:
+      return "uri_too_long";
+    case 415:
+      return "unsupported_media_type";
+    case 429:
+      return "too_many_requests";
+    case 503:
+      return "unavailable";
+    default:
+      return status >= 500 ? "internal" : "error";
   }
 }
 
 }  // namespace
 
 std::string endpoint_label(const std::string& path) {
-  static const char* kStatic[] = {"v1", "executions", "cache", "memory", "search", "stats",
-                                  "healthz", "readyz", "livez", "metrics"};
+  static const char* kStatic[] = {"v1",    "executions", "cache",  "memory", "search",
+                                  "stats", "healthz",    "readyz", "livez",  "metrics"};
   std::string out;
   size_t pos = 1, segments = 0;
   if (path.empty() || path[0] != '/') return "other";
@@ -86,7 +98,8 @@ std::string endpoint_label(const std::string& path) {
   return out;
 }
 
-ApiServer::ApiServer(const Config& cfg, Engine& engine, const TokenAuth& auth, MemoryMonitor& monitor)
+ApiServer::ApiServer(const Config& cfg, Engine& engine, const TokenAuth& auth,
+                     MemoryMonitor& monitor)
     : cfg_(cfg), engine_(engine), auth_(auth), monitor_(monitor) {
   const auto& s = cfg_.server;
   http_.new_task_queue = [threads = s.threads, queue = s.queue] {
@@ -131,7 +144,8 @@ void ApiServer::install_handlers() {
     if (!auth_.check(req.get_header_value("Authorization"))) {
       res.set_header("WWW-Authenticate", "Bearer");
       // The body was not read; the connection cannot carry another request after it.
-      if (req.get_header_value<uint64_t>("Content-Length") > 0 || req.has_header("Transfer-Encoding"))
+      if (req.get_header_value<uint64_t>("Content-Length") > 0 ||
+          req.has_header("Transfer-Encoding"))
         res.set_header("Connection", "close");
       http::send_error(res, 401, "unauthenticated",
                        req.has_header("Authorization") ? "invalid bearer token"
@@ -142,7 +156,7 @@ void ApiServer::install_handlers() {
   });
 
   http_.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
-                                                                        httplib::Response& res) {
+                                                                      httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     if (res.status == 404) {
       for (const auto& [re, methods] : routes_) {
@@ -164,18 +178,18 @@ void ApiServer::install_handlers() {
     return httplib::Server::HandlerResponse::Handled;
   }));
 
-  http_.set_exception_handler([](const httplib::Request& req, httplib::Response& res,
-                                 std::exception_ptr ep) {
-    std::string what = "unknown error";
-    try {
-      if (ep) std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    log::error("handler threw", {{"path", req.path}, {"error", what}});
-    http::send_error(res, 500, "internal", "internal error (see the sidecar log)");
-  });
+  http_.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown error";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        log::error("handler threw", {{"path", req.path}, {"error", what}});
+        http::send_error(res, 500, "internal", "internal error (see the sidecar log)");
+      });
 
   http_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     double secs = t_started ? std::chrono::duration<double>(Clock::now() - t_start).count() : 0.0;
@@ -212,8 +226,12 @@ Status ApiServer::bind() {
   return Status::ok();
 }
 
-void ApiServer::serve() { http_.listen_after_bind(); }
+void ApiServer::serve() {
+  http_.listen_after_bind();
+}
 
-void ApiServer::stop() { http_.stop(); }
+void ApiServer::stop() {
+  http_.stop();
+}
 
 }  // namespace agentry::sidecar

@@ -1,6 +1,7 @@
 // The sidecar's HTTP server: cpp-httplib with a bounded connection pool sized from the config,
-// bearer auth on everything but /healthz, /livez, /readyz and /metrics, request IDs, JSON errors for
-// every 4xx/5xx, structured access logs and request metrics. Route groups are mounted on http().
+// bearer auth on everything but /healthz, /livez, /readyz and /metrics, request IDs, JSON errors
+// for every 4xx/5xx, structured access logs and request metrics. Route groups are mounted on
+// http().
 #pragma once
 
 #include <httplib.h>

@@ -7,7 +7,9 @@ BoundedTaskQueue::BoundedTaskQueue(size_t threads, size_t max_queued) : max_queu
   for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
 }
 
-BoundedTaskQueue::~BoundedTaskQueue() { shutdown(); }
+BoundedTaskQueue::~BoundedTaskQueue() {
+  shutdown();
+}
 
 void BoundedTaskQueue::enqueue(std::function<void()> fn) {
   std::unique_lock<std::mutex> lock(mu_);

@@ -24,8 +24,8 @@ std::string response_cache_key(const std::string& model, const ChatRequest& req)
     if (!m.tool_call_id.empty()) j["t"] = m.tool_call_id;
     msgs.push_back(std::move(j));
   }
-  nlohmann::json canon = {{"model", model}, {"messages", msgs}, {"options", req.options},
-                          {"tools", req.tools}};
+  nlohmann::json canon = {
+      {"model", model}, {"messages", msgs}, {"options", req.options}, {"tools", req.tools}};
   return "resp:" + sha256_hex(canon.dump());
 }
 

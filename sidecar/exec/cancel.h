@@ -1,6 +1,7 @@
 // Cancellation shared by an execution and everything it calls: DELETE, the execution timeout and
 // SIGTERM all cancel through it. Blocking calls register an abort action (e.g. closing the provider
-// socket) so a hung provider does not keep an execution alive; sleeps wait on it instead of sleeping.
+// socket) so a hung provider does not keep an execution alive; sleeps wait on it instead of
+// sleeping.
 #pragma once
 
 #include <chrono>

@@ -59,7 +59,9 @@ Engine::~Engine() {
   writer_.join();
 }
 
-void Engine::set_memory_hook(std::shared_ptr<MemoryHook> h) { pipeline_.set_memory_hook(std::move(h)); }
+void Engine::set_memory_hook(std::shared_ptr<MemoryHook> h) {
+  pipeline_.set_memory_hook(std::move(h));
+}
 void Engine::set_response_cache_hook(std::shared_ptr<ResponseCacheHook> h) {
   pipeline_.set_response_cache_hook(std::move(h));
 }
@@ -67,7 +69,8 @@ void Engine::set_response_cache_hook(std::shared_ptr<ResponseCacheHook> h) {
 Result<Engine::Submitted> Engine::submit(ExecutionRequest req) {
   std::lock_guard<std::mutex> lock(mu_);
   if (draining_ || stopping_)
-    return Status(Code::kUnavailable, "the sidecar is shutting down; retry on another replica", 503);
+    return Status(Code::kUnavailable, "the sidecar is shutting down; retry on another replica",
+                  503);
   if (!req.idempotency_key.empty()) {
     auto it = by_key_.find(req.idempotency_key);
     if (it != by_key_.end()) {
@@ -88,7 +91,8 @@ Result<Engine::Submitted> Engine::submit(ExecutionRequest req) {
   by_seq_[ex->seq()] = ex;
   if (!ex->request().idempotency_key.empty()) by_key_[ex->request().idempotency_key] = ex->id();
   queue_.push_back(ex);
-  if (queue_.size() > idle_workers_ && workers_ < static_cast<size_t>(cfg_.limits.max_concurrency)) {
+  if (queue_.size() > idle_workers_ &&
+      workers_ < static_cast<size_t>(cfg_.limits.max_concurrency)) {
     ++workers_;
     std::thread([this] { worker_loop(); }).detach();
   }
@@ -101,7 +105,8 @@ void Engine::worker_loop() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     ++idle_workers_;
-    bool has_work = work_cv_.wait_for(lock, kWorkerIdle, [&] { return stopping_ || !queue_.empty(); });
+    bool has_work =
+        work_cv_.wait_for(lock, kWorkerIdle, [&] { return stopping_ || !queue_.empty(); });
     --idle_workers_;
     if (!has_work || queue_.empty()) {
       --workers_;
@@ -140,8 +145,9 @@ void Engine::execute(const std::shared_ptr<Execution>& ex) {
   double secs = seconds_between(ex->started_steady(), ex->finished_steady());
   metrics().observe_execution(state_name(state), secs);
   if (state == ExecState::kSucceeded) enqueue_memory_update(ex, output);
-  log::debug("execution finished",
-             {{"execution", ex->id()}, {"state", state_name(state)}, {"error", code}, {"seconds", secs}});
+  log::debug(
+      "execution finished",
+      {{"execution", ex->id()}, {"state", state_name(state)}, {"error", code}, {"seconds", secs}});
 }
 
 void Engine::retire(const std::shared_ptr<Execution>& ex) {
@@ -255,22 +261,26 @@ void Engine::supervisor_loop() {
       const auto timeout = std::chrono::seconds(cfg_.limits.execution_timeout_seconds);
       for (auto& [id, ex] : running_) {
         auto deadline = ex->started_steady() + timeout;
-        if (deadline <= now) expired.push_back(ex);
-        else next = std::min(next, deadline);
+        if (deadline <= now)
+          expired.push_back(ex);
+        else
+          next = std::min(next, deadline);
       }
       trim_locked(now);
     }
     for (auto& ex : expired) {
       if (!ex->cancel_token().cancelled())
-        log::warn("execution timed out", {{"execution", ex->id()},
-                                          {"timeout_seconds", cfg_.limits.execution_timeout_seconds}});
+        log::warn(
+            "execution timed out",
+            {{"execution", ex->id()}, {"timeout_seconds", cfg_.limits.execution_timeout_seconds}});
       ex->cancel_token().cancel("timeout");
     }
     sup_cv_.wait_until(slock, next, [&] { return sup_stop_; });
   }
 }
 
-void Engine::enqueue_memory_update(const std::shared_ptr<Execution>& ex, const std::string& output) {
+void Engine::enqueue_memory_update(const std::shared_ptr<Execution>& ex,
+                                   const std::string& output) {
   auto hook = pipeline_.memory_hook();
   if (!hook) return;
   MemoryUpdate u{ex->request().session_id, ex->request().input, output};
@@ -342,7 +352,8 @@ Engine::DrainReport Engine::drain(std::chrono::milliseconds deadline) {
 
   std::unique_lock<std::mutex> mlock(mem_mu_);
   rep.memory_updates_flushed = mem_queue_.size() + mem_inflight_;
-  mem_cv_.wait_for(mlock, std::chrono::seconds(30), [&] { return mem_queue_.empty() && mem_inflight_ == 0; });
+  mem_cv_.wait_for(mlock, std::chrono::seconds(30),
+                   [&] { return mem_queue_.empty() && mem_inflight_ == 0; });
   if (!mem_queue_.empty())
     log::error("memory updates not flushed at shutdown", {{"pending", mem_queue_.size()}});
   return rep;
@@ -364,6 +375,8 @@ size_t Engine::threads() const {
   std::lock_guard<std::mutex> lock(mu_);
   return workers_;
 }
-int Engine::retry_after_seconds() const { return 1; }
+int Engine::retry_after_seconds() const {
+  return 1;
+}
 
 }  // namespace agentry::sidecar

@@ -49,7 +49,7 @@ class Engine {
   Result<Page> list(size_t limit, const std::string& cont) const;
 
   struct DrainReport {
-    size_t finished = 0;  // in flight or queued when the drain began, and finished in time
+    size_t finished = 0;           // in flight or queued when the drain began, and finished in time
     std::vector<std::string> cut;  // cancelled at the deadline
     size_t memory_updates_flushed = 0;
   };
@@ -94,7 +94,7 @@ class Engine {
   std::unordered_map<std::string, std::shared_ptr<Execution>> by_id_;
   std::map<uint64_t, std::shared_ptr<Execution>> by_seq_;
   std::unordered_map<std::string, std::string> by_key_;  // idempotency key -> id
-  std::deque<std::shared_ptr<Execution>> finished_;  // retention order
+  std::deque<std::shared_ptr<Execution>> finished_;      // retention order
   std::unordered_map<std::string, std::shared_ptr<Execution>> running_;
   uint64_t next_seq_ = 1;
   size_t workers_ = 0;

@@ -22,12 +22,18 @@ std::string rfc3339(Execution::SysClock::time_point t) {
 
 const char* state_name(ExecState s) {
   switch (s) {
-    case ExecState::kQueued: return "queued";
-    case ExecState::kRunning: return "running";
-    case ExecState::kSucceeded: return "succeeded";
-    case ExecState::kFailed: return "failed";
-    case ExecState::kCancelled: return "cancelled";
-    case ExecState::kTimedOut: return "timed_out";
+    case ExecState::kQueued:
+      return "queued";
+    case ExecState::kRunning:
+      return "running";
+    case ExecState::kSucceeded:
+      return "succeeded";
+    case ExecState::kFailed:
+      return "failed";
+    case ExecState::kCancelled:
+      return "cancelled";
+    case ExecState::kTimedOut:
+      return "timed_out";
   }
   return "unknown";
 }
@@ -91,9 +97,12 @@ nlohmann::json Execution::to_json_locked() const {
   if (terminal(state_)) {
     j["finishedAt"] = rfc3339(finished_);
     j["durationMs"] =
-        std::chrono::duration_cast<std::chrono::milliseconds>(finished_steady_ - started_steady_).count();
-    if (state_ == ExecState::kSucceeded) j["output"] = result_.output;
-    else j["error"] = {{"code", result_.error_code}, {"message", result_.error_message}};
+        std::chrono::duration_cast<std::chrono::milliseconds>(finished_steady_ - started_steady_)
+            .count();
+    if (state_ == ExecState::kSucceeded)
+      j["output"] = result_.output;
+    else
+      j["error"] = {{"code", result_.error_code}, {"message", result_.error_message}};
     j["usage"] = {{"promptTokens", result_.prompt_tokens},
                   {"completionTokens", result_.completion_tokens},
                   {"modelCalls", result_.model_calls},

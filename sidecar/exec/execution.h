@@ -16,7 +16,9 @@ namespace agentry::sidecar {
 
 enum class ExecState { kQueued, kRunning, kSucceeded, kFailed, kCancelled, kTimedOut };
 const char* state_name(ExecState s);
-inline bool terminal(ExecState s) { return s >= ExecState::kSucceeded; }
+inline bool terminal(ExecState s) {
+  return s >= ExecState::kSucceeded;
+}
 
 struct ExecutionRequest {
   std::string input;

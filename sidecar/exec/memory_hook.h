@@ -1,7 +1,7 @@
 // Plug-in point for agent memory (sidecar/memory/ implements it). The engine calls recall() before
-// the model call and remember() after answering, from a background writer: remember() must not block
-// long, and the implementation must not drop what it is given (the engine drains its writer on
-// shutdown before the process exits).
+// the model call and remember() after answering, from a background writer: remember() must not
+// block long, and the implementation must not drop what it is given (the engine drains its writer
+// on shutdown before the process exits).
 #pragma once
 
 #include <string>

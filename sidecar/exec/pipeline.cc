@@ -18,12 +18,18 @@ namespace {
 
 const char* error_code_for(const Status& s) {
   switch (s.code()) {
-    case Code::kResourceExhausted: return "provider_rate_limited";
-    case Code::kUnavailable: return "provider_unavailable";
-    case Code::kDeadlineExceeded: return "provider_timeout";
-    case Code::kInvalidArgument: return "provider_rejected";
-    case Code::kCancelled: return "cancelled";
-    default: return "provider_error";
+    case Code::kResourceExhausted:
+      return "provider_rate_limited";
+    case Code::kUnavailable:
+      return "provider_unavailable";
+    case Code::kDeadlineExceeded:
+      return "provider_timeout";
+    case Code::kInvalidArgument:
+      return "provider_rejected";
+    case Code::kCancelled:
+      return "cancelled";
+    default:
+      return "provider_error";
   }
 }
 
@@ -100,7 +106,7 @@ ExecutionResult Pipeline::run(Execution& ex) {
     std::string why = ct.reason();
     res.state = why == "timeout" ? ExecState::kTimedOut : ExecState::kCancelled;
     res.error_code = why == "timeout" ? "timeout" : why == "shutdown" ? "shutdown" : "cancelled";
-    res.error_message = why == "timeout"  ? "execution exceeded limits.executionTimeoutSeconds"
+    res.error_message = why == "timeout"    ? "execution exceeded limits.executionTimeoutSeconds"
                         : why == "shutdown" ? "cancelled: the sidecar is shutting down"
                                             : "cancelled by request";
     return res;
@@ -192,7 +198,8 @@ Result<ChatResponse> Pipeline::tool_loop(Execution& ex, std::vector<Message> mes
   for (int turn = 0;; ++turn) {
     // The last turn goes without tools, so the model has to answer.
     bool offer_tools = !tools_.empty() && turn < agent_.max_tool_turns;
-    ChatRequest req{messages, offer_tools ? tools_.declarations() : nlohmann::json::array(), options};
+    ChatRequest req{messages, offer_tools ? tools_.declarations() : nlohmann::json::array(),
+                    options};
     auto r = call_model(ex, req, stream, acc);
     if (!r.ok() || r->tool_calls.empty() || !offer_tools) return r;
     Message assistant{"assistant", r->content, r->tool_calls, "", ""};
@@ -222,7 +229,9 @@ Result<ChatResponse> Pipeline::chunked(Execution& ex, const std::vector<Message>
         msgs.push_back({"user",
                         "Part " + std::to_string(i + 1) + " of " + std::to_string(pieces.size()) +
                             " of the input:\n" + pieces[i],
-                        {}, "", ""});
+                        {},
+                        "",
+                        ""});
         parts[i] = call_model(ex, ChatRequest{msgs, nlohmann::json::array(), options}, false,
                               &part_acc[i]);
       }));
@@ -247,7 +256,8 @@ Result<ChatResponse> Pipeline::chunked(Execution& ex, const std::vector<Message>
     combine += "\n[" + std::to_string(i + 1) + "] " + parts[i]->content;
   auto msgs = prefix;
   msgs.push_back({"user", combine, {}, "", ""});
-  return call_model(ex, ChatRequest{msgs, nlohmann::json::array(), options}, ex.request().stream, acc);
+  return call_model(ex, ChatRequest{msgs, nlohmann::json::array(), options}, ex.request().stream,
+                    acc);
 }
 
 }  // namespace agentry::sidecar

@@ -13,11 +13,13 @@ constexpr size_t kMaxToolAnswer = 64 * 1024;
 ToolRunner::ToolRunner(std::vector<ToolConfig> tools, int timeout_ms)
     : tools_(std::move(tools)), timeout_ms_(timeout_ms) {
   for (const auto& t : tools_) {
-    nlohmann::json params = t.parameters.empty() ? nlohmann::json{{"type", "object"}, {"properties", nlohmann::json::object()}}
-                                                 : t.parameters;
-    decls_.push_back({{"type", "function"},
-                      {"function",
-                       {{"name", t.name}, {"description", t.description}, {"parameters", params}}}});
+    nlohmann::json params =
+        t.parameters.empty()
+            ? nlohmann::json{{"type", "object"}, {"properties", nlohmann::json::object()}}
+            : t.parameters;
+    decls_.push_back(
+        {{"type", "function"},
+         {"function", {{"name", t.name}, {"description", t.description}, {"parameters", params}}}});
   }
 }
 
@@ -41,10 +43,12 @@ std::string ToolRunner::call(const ToolCall& call, CancelToken* cancel) const {
   }
   HttpResult r = pool.request(tool->method, path, body, {}, cancel);
   if (r.cancelled) return "error: cancelled";
-  if (r.status == 0) return "error: tool '" + call.name + "' unreachable: " + httplib::to_string(r.error);
+  if (r.status == 0)
+    return "error: tool '" + call.name + "' unreachable: " + httplib::to_string(r.error);
   std::string answer = r.body.size() > kMaxToolAnswer ? r.body.substr(0, kMaxToolAnswer) : r.body;
   if (r.status < 200 || r.status >= 300)
-    return "error: tool '" + call.name + "' answered HTTP " + std::to_string(r.status) + ": " + answer;
+    return "error: tool '" + call.name + "' answered HTTP " + std::to_string(r.status) + ": " +
+           answer;
   return answer;
 }
 

@@ -23,7 +23,8 @@ bool CircuitBreaker::allow(std::chrono::milliseconds* retry_in) {
       return false;
     case State::kOpen:
       if (retry_in)
-        *retry_in = std::chrono::duration_cast<std::chrono::milliseconds>(open_for_ - (now - opened_at_));
+        *retry_in =
+            std::chrono::duration_cast<std::chrono::milliseconds>(open_for_ - (now - opened_at_));
       return false;
   }
   return false;
@@ -53,9 +54,12 @@ CircuitBreaker::State CircuitBreaker::state() const {
 
 const char* CircuitBreaker::state_name(State s) {
   switch (s) {
-    case State::kClosed: return "closed";
-    case State::kOpen: return "open";
-    case State::kHalfOpen: return "half-open";
+    case State::kClosed:
+      return "closed";
+    case State::kOpen:
+      return "open";
+    case State::kHalfOpen:
+      return "half-open";
   }
   return "?";
 }

@@ -5,13 +5,16 @@ namespace agentry::sidecar {
 Result<Endpoint> parse_endpoint(const std::string& url) {
   Endpoint ep;
   size_t scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) return invalid_argument("endpoint '" + url + "': want scheme://host[:port][/path]");
+  if (scheme_end == std::string::npos)
+    return invalid_argument("endpoint '" + url + "': want scheme://host[:port][/path]");
   std::string scheme = url.substr(0, scheme_end);
-  if (scheme != "http" && scheme != "https") return invalid_argument("endpoint '" + url + "': scheme must be http or https");
+  if (scheme != "http" && scheme != "https")
+    return invalid_argument("endpoint '" + url + "': scheme must be http or https");
   ep.https = scheme == "https";
   size_t host_start = scheme_end + 3;
   size_t path_start = url.find('/', host_start);
-  std::string hostport = url.substr(host_start, path_start == std::string::npos ? std::string::npos : path_start - host_start);
+  std::string hostport = url.substr(
+      host_start, path_start == std::string::npos ? std::string::npos : path_start - host_start);
   if (hostport.empty()) return invalid_argument("endpoint '" + url + "': no host");
   ep.origin = scheme + "://" + hostport;
   if (path_start != std::string::npos) {
@@ -21,7 +24,8 @@ Result<Endpoint> parse_endpoint(const std::string& url) {
   return ep;
 }
 
-ClientPool::ClientPool(Endpoint ep, PoolOptions opts) : ep_(std::move(ep)), opts_(std::move(opts)) {}
+ClientPool::ClientPool(Endpoint ep, PoolOptions opts)
+    : ep_(std::move(ep)), opts_(std::move(opts)) {}
 
 std::unique_ptr<httplib::Client> ClientPool::acquire() {
   {

@@ -18,7 +18,7 @@
 namespace agentry::sidecar {
 
 struct Endpoint {
-  std::string origin;  // scheme://host:port
+  std::string origin;     // scheme://host:port
   std::string base_path;  // path prefix without trailing slash ("" or "/v1")
   bool https = false;
 };
@@ -36,7 +36,7 @@ struct PoolOptions {
 struct HttpResult {
   int status = 0;  // 0: no HTTP response (see error)
   httplib::Error error = httplib::Error::Success;
-  std::string body;  // when no chunk callback took it
+  std::string body;         // when no chunk callback took it
   std::string retry_after;  // the Retry-After header, if any
   bool cancelled = false;
 };

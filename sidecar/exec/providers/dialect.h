@@ -24,8 +24,8 @@ class Dialect {
   virtual Result<ChatResponse> parse_chat(const nlohmann::json& body) const = 0;
   // One line of a streamed answer (NDJSON or an SSE line). Appends to *acc, calls on_delta with
   // new text; `state` carries partial tool calls between lines. Returns true at the end of stream.
-  virtual Result<bool> stream_line(std::string_view line, ChatResponse* acc,
-                                   nlohmann::json* state, const DeltaFn& on_delta) const = 0;
+  virtual Result<bool> stream_line(std::string_view line, ChatResponse* acc, nlohmann::json* state,
+                                   const DeltaFn& on_delta) const = 0;
   virtual nlohmann::json embed_body(const std::string& model,
                                     const std::vector<std::string>& inputs) const = 0;
   virtual Result<std::vector<std::vector<float>>> parse_embed(const nlohmann::json& body) const = 0;

@@ -29,9 +29,9 @@ std::chrono::milliseconds parse_retry_after(const std::string& v) {
 HttpProvider::HttpProvider(const ProviderConfig& cfg, Endpoint ep, std::unique_ptr<Dialect> dialect)
     : cfg_(cfg),
       dialect_(std::move(dialect)),
-      pool_(std::move(ep), PoolOptions{cfg.ca_bundle_file, cfg.tls_verify, cfg.connect_timeout_ms,
-                                       cfg.read_timeout_ms,
-                                       static_cast<size_t>(cfg.max_idle_connections)}),
+      pool_(std::move(ep),
+            PoolOptions{cfg.ca_bundle_file, cfg.tls_verify, cfg.connect_timeout_ms,
+                        cfg.read_timeout_ms, static_cast<size_t>(cfg.max_idle_connections)}),
       breaker_(cfg.breaker_failures, std::chrono::seconds(cfg.breaker_open_seconds)) {}
 
 httplib::Headers HttpProvider::headers() const {
@@ -79,7 +79,8 @@ HttpProvider::Attempt HttpProvider::classify(const HttpResult& r, const std::str
   if (r.status == 429) {
     a.retryable = true;
     a.retry_after = parse_retry_after(r.retry_after);
-    a.status = Status(Code::kResourceExhausted, where + " is rate limiting (HTTP 429): " + detail, 429);
+    a.status =
+        Status(Code::kResourceExhausted, where + " is rate limiting (HTTP 429): " + detail, 429);
   } else if (r.status >= 500) {
     a.retryable = a.breaker_failure = true;
     a.retry_after = parse_retry_after(r.retry_after);
@@ -88,11 +89,12 @@ HttpProvider::Attempt HttpProvider::classify(const HttpResult& r, const std::str
   } else {
     std::string hint;
     if (r.status == 401 || r.status == 403) hint = " (check provider.apiKeyFile / apiKeyEnv)";
-    if (r.status == 404) hint = " (check provider.model '" + cfg_.model + "' and provider.endpoint)";
-    a.status = Status(Code::kInvalidArgument,
-                      where + " rejected the request (HTTP " + std::to_string(r.status) + "): " +
-                          detail + hint,
-                      502);
+    if (r.status == 404)
+      hint = " (check provider.model '" + cfg_.model + "' and provider.endpoint)";
+    a.status = Status(
+        Code::kInvalidArgument,
+        where + " rejected the request (HTTP " + std::to_string(r.status) + "): " + detail + hint,
+        502);
   }
   return a;
 }
@@ -109,9 +111,8 @@ Status HttpProvider::with_retries(const std::string& what, CancelToken* cancel, 
       return Status(Code::kUnavailable,
                     "circuit open for " + name() + " at " + pool_.endpoint().origin + " after " +
                         std::to_string(breaker_.consecutive_failures()) +
-                        " consecutive failures; next probe in " +
-                        std::to_string(retry_in.count()) + " ms" +
-                        (last.is_ok() ? std::string() : "; last error: " + last.message()),
+                        " consecutive failures; next probe in " + std::to_string(retry_in.count()) +
+                        " ms" + (last.is_ok() ? std::string() : "; last error: " + last.message()),
                     503);
     }
     Attempt a = once();
@@ -119,15 +120,20 @@ Status HttpProvider::with_retries(const std::string& what, CancelToken* cancel, 
       breaker_.on_success();
       return a.status;
     }
-    if (a.breaker_failure) breaker_.on_failure();
-    else if (a.status.code() != Code::kCancelled) breaker_.on_success();
+    if (a.breaker_failure)
+      breaker_.on_failure();
+    else if (a.status.code() != Code::kCancelled)
+      breaker_.on_success();
     last = a.status;
     if (!a.retryable || (emitted && *emitted) || attempt == cfg_.retries) break;
     auto delay = backoff.next();
     if (a.retry_after.count() >= 0)
-      delay = std::max(delay, std::min(a.retry_after,
-                                       std::chrono::milliseconds(cfg_.max_retry_after_seconds * 1000)));
-    log::debug("provider retry", {{"what", what}, {"attempt", attempt + 1}, {"delay_ms", delay.count()},
+      delay = std::max(
+          delay,
+          std::min(a.retry_after, std::chrono::milliseconds(cfg_.max_retry_after_seconds * 1000)));
+    log::debug("provider retry", {{"what", what},
+                                  {"attempt", attempt + 1},
+                                  {"delay_ms", delay.count()},
                                   {"error", a.status.message()}});
     if (cancel) {
       if (!cancel->sleep_for(delay)) return Status(Code::kCancelled, what + " cancelled", 499);
@@ -137,11 +143,12 @@ Status HttpProvider::with_retries(const std::string& what, CancelToken* cancel, 
   }
   if (last.code() == Code::kCancelled) return last;
   int attempts = cfg_.retries + 1;
-  return Status(last.code(),
-                last.message() + (last.code() == Code::kInvalidArgument || (emitted && *emitted)
-                                      ? std::string()
-                                      : " (gave up after " + std::to_string(attempts) + " attempts)"),
-                last.http_status());
+  return Status(
+      last.code(),
+      last.message() + (last.code() == Code::kInvalidArgument || (emitted && *emitted)
+                            ? std::string()
+                            : " (gave up after " + std::to_string(attempts) + " attempts)"),
+      last.http_status());
 }
 
 Result<ChatResponse> HttpProvider::chat(const ChatRequest& req, const CallOptions& opts) {
@@ -179,9 +186,11 @@ Result<ChatResponse> HttpProvider::chat(const ChatRequest& req, const CallOption
         return true;
       };
     }
-    HttpResult r = pool_.request("POST", dialect_->chat_path(), body, headers(), opts.cancel, on_chunk);
-    metrics().count_provider(name(), r.status ? std::to_string(r.status) : (r.cancelled ? "cancelled" : "error"),
-                             since(t0));
+    HttpResult r =
+        pool_.request("POST", dialect_->chat_path(), body, headers(), opts.cancel, on_chunk);
+    metrics().count_provider(
+        name(), r.status ? std::to_string(r.status) : (r.cancelled ? "cancelled" : "error"),
+        since(t0));
     if (!stream_err.is_ok()) return Attempt{stream_err, false, false};
     Attempt a = classify(r, "chat");
     if (!a.status.is_ok()) return a;
@@ -191,16 +200,19 @@ Result<ChatResponse> HttpProvider::chat(const ChatRequest& req, const CallOption
         if (last.ok()) done = *last;
       }
       if (!done)
-        return Attempt{Status(Code::kUnavailable, name() + " stream ended before its end marker", 502),
-                       true, true};
+        return Attempt{
+            Status(Code::kUnavailable, name() + " stream ended before its end marker", 502), true,
+            true};
       out = std::move(acc);
       return a;
     }
     auto j = json::parse(r.body, nullptr, false);
     if (j.is_discarded())
-      return Attempt{Status(Code::kInternal, name() + " answered with invalid JSON", 502), false, false};
+      return Attempt{Status(Code::kInternal, name() + " answered with invalid JSON", 502), false,
+                     false};
     auto parsed = dialect_->parse_chat(j);
-    if (!parsed.ok()) return Attempt{Status(Code::kInternal, parsed.status().message(), 502), false, false};
+    if (!parsed.ok())
+      return Attempt{Status(Code::kInternal, parsed.status().message(), 502), false, false};
     out = std::move(parsed.value());
     return a;
   });
@@ -208,7 +220,8 @@ Result<ChatResponse> HttpProvider::chat(const ChatRequest& req, const CallOption
   return out;
 }
 
-Result<std::vector<std::vector<float>>> HttpProvider::embed(const std::vector<std::string>& inputs) {
+Result<std::vector<std::vector<float>>> HttpProvider::embed(
+    const std::vector<std::string>& inputs) {
   const std::string model = cfg_.embedding_model.empty() ? cfg_.model : cfg_.embedding_model;
   const std::string body = dialect_->embed_body(model, inputs).dump();
   std::vector<std::vector<float>> out;
@@ -220,12 +233,15 @@ Result<std::vector<std::vector<float>>> HttpProvider::embed(const std::vector<st
     if (!a.status.is_ok()) return a;
     auto j = json::parse(r.body, nullptr, false);
     if (j.is_discarded())
-      return Attempt{Status(Code::kInternal, name() + " answered with invalid JSON", 502), false, false};
+      return Attempt{Status(Code::kInternal, name() + " answered with invalid JSON", 502), false,
+                     false};
     auto parsed = dialect_->parse_embed(j);
-    if (!parsed.ok()) return Attempt{Status(Code::kInternal, parsed.status().message(), 502), false, false};
+    if (!parsed.ok())
+      return Attempt{Status(Code::kInternal, parsed.status().message(), 502), false, false};
     if (parsed->size() != inputs.size())
-      return Attempt{Status(Code::kInternal, name() + " returned a different number of embeddings", 502),
-                     false, false};
+      return Attempt{
+          Status(Code::kInternal, name() + " returned a different number of embeddings", 502),
+          false, false};
     out = std::move(parsed.value());
     return a;
   });
@@ -235,11 +251,15 @@ Result<std::vector<std::vector<float>>> HttpProvider::embed(const std::vector<st
 
 Result<std::shared_ptr<HttpProvider>> make_provider(const ProviderConfig& cfg) {
   auto ep = parse_endpoint(cfg.endpoint);
-  if (!ep.ok()) return Status(Code::kInvalidArgument, "provider.endpoint: " + ep.status().message(), 400);
+  if (!ep.ok())
+    return Status(Code::kInvalidArgument, "provider.endpoint: " + ep.status().message(), 400);
   std::unique_ptr<Dialect> d;
-  if (cfg.type == "ollama") d = make_ollama_dialect();
-  else if (cfg.type == "openai") d = make_openai_dialect(ep->base_path);
-  else return invalid_argument("provider.type: want ollama or openai");
+  if (cfg.type == "ollama")
+    d = make_ollama_dialect();
+  else if (cfg.type == "openai")
+    d = make_openai_dialect(ep->base_path);
+  else
+    return invalid_argument("provider.type: want ollama or openai");
   return std::make_shared<HttpProvider>(cfg, std::move(ep.value()), std::move(d));
 }
 

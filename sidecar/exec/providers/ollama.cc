@@ -51,8 +51,7 @@ class Ollama : public Dialect {
     json body = {{"model", model}, {"messages", std::move(msgs)}, {"stream", stream}};
     if (!req.tools.empty()) body["tools"] = req.tools;
     json opts = json::object();
-    for (const auto& [k, v] : req.options.items())
-      opts[k == "max_tokens" ? "num_predict" : k] = v;
+    for (const auto& [k, v] : req.options.items()) opts[k == "max_tokens" ? "num_predict" : k] = v;
     if (!opts.empty()) body["options"] = std::move(opts);
     return body;
   }
@@ -74,7 +73,8 @@ class Ollama : public Dialect {
     if (line.empty()) return false;
     auto j = json::parse(line, nullptr, false);
     if (j.is_discarded()) return internal_error("ollama: stream line is not JSON");
-    if (j.contains("error")) return internal_error("ollama: " + provider_error_text(std::string(line)));
+    if (j.contains("error"))
+      return internal_error("ollama: " + provider_error_text(std::string(line)));
     if (j.contains("message") && j["message"].is_object()) {
       const auto& m = j["message"];
       std::string piece = m.value("content", "");
@@ -112,7 +112,9 @@ class Ollama : public Dialect {
 
 }  // namespace
 
-std::unique_ptr<Dialect> make_ollama_dialect() { return std::make_unique<Ollama>(); }
+std::unique_ptr<Dialect> make_ollama_dialect() {
+  return std::make_unique<Ollama>();
+}
 
 std::string provider_error_text(const std::string& body) {
   auto j = json::parse(body, nullptr, false);

@@ -55,7 +55,8 @@ class OpenAI : public Dialect {
       return internal_error("openai: answer has no 'choices'");
     const auto& m = body["choices"][0].value("message", json::object());
     ChatResponse r;
-    if (m.contains("content") && m["content"].is_string()) r.content = m["content"].get<std::string>();
+    if (m.contains("content") && m["content"].is_string())
+      r.content = m["content"].get<std::string>();
     if (m.contains("tool_calls") && m["tool_calls"].is_array()) {
       for (const auto& c : m["tool_calls"]) {
         ToolCall tc;
@@ -84,7 +85,8 @@ class OpenAI : public Dialect {
     }
     auto j = json::parse(data, nullptr, false);
     if (j.is_discarded()) return internal_error("openai: stream event is not JSON");
-    if (j.contains("error")) return internal_error("openai: " + provider_error_text(std::string(data)));
+    if (j.contains("error"))
+      return internal_error("openai: " + provider_error_text(std::string(data)));
     if (j.contains("usage") && j["usage"].is_object()) {
       acc->prompt_tokens = j["usage"].value("prompt_tokens", 0);
       acc->completion_tokens = j["usage"].value("completion_tokens", 0);
@@ -110,7 +112,8 @@ class OpenAI : public Dialect {
         if (f.contains("name") && f["name"].is_string())
           calls[idx]["name"] = calls[idx]["name"].get<std::string>() + f["name"].get<std::string>();
         if (f.contains("arguments") && f["arguments"].is_string())
-          calls[idx]["args"] = calls[idx]["args"].get<std::string>() + f["arguments"].get<std::string>();
+          calls[idx]["args"] =
+              calls[idx]["args"].get<std::string>() + f["arguments"].get<std::string>();
       }
     }
     return false;

@@ -1,6 +1,6 @@
-// The LLM provider interface: chat (optionally streamed, with tool calls) and embeddings. Ollama and
-// OpenAI-compatible servers implement it over HTTP; RetryingProvider wraps either with retries and a
-// circuit breaker. The memory code uses embed().
+// The LLM provider interface: chat (optionally streamed, with tool calls) and embeddings. Ollama
+// and OpenAI-compatible servers implement it over HTTP; RetryingProvider wraps either with retries
+// and a circuit breaker. The memory code uses embed().
 #pragma once
 
 #include <functional>
@@ -24,13 +24,13 @@ struct Message {
   std::string role;  // system | user | assistant | tool
   std::string content;
   std::vector<ToolCall> tool_calls;  // assistant turns that asked for tools
-  std::string tool_call_id;  // tool turns: which call this answers
-  std::string name;  // tool turns: the tool's name
+  std::string tool_call_id;          // tool turns: which call this answers
+  std::string name;                  // tool turns: the tool's name
 };
 
 struct ChatRequest {
   std::vector<Message> messages;
-  nlohmann::json tools = nlohmann::json::array();  // OpenAI-style function declarations
+  nlohmann::json tools = nlohmann::json::array();     // OpenAI-style function declarations
   nlohmann::json options = nlohmann::json::object();  // temperature, top_p, max_tokens, seed...
 };
 

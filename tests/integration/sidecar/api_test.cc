@@ -62,10 +62,10 @@ TEST_F(SidecarApiTest, MissingTokenIs401) {
 
 TEST_F(SidecarApiTest, WrongTokenIs401) {
   auto c = sidecar_->client();
-  expect_json_error(c.Get("/v1/executions", {{"Authorization", "Bearer wrong-token-0123456789"}}), 401,
-                    "unauthenticated");
-  expect_json_error(c.Get("/v1/executions", {{"Authorization", std::string("Basic ") + kToken}}), 401,
-                    "unauthenticated");
+  expect_json_error(c.Get("/v1/executions", {{"Authorization", "Bearer wrong-token-0123456789"}}),
+                    401, "unauthenticated");
+  expect_json_error(c.Get("/v1/executions", {{"Authorization", std::string("Basic ") + kToken}}),
+                    401, "unauthenticated");
   // A prefix of the right token is wrong too.
   expect_json_error(c.Get("/v1/executions", {{"Authorization", "Bearer test-token"}}), 401,
                     "unauthenticated");
@@ -80,8 +80,8 @@ TEST_F(SidecarApiTest, RightTokenIsServed) {
 
 TEST_F(SidecarApiTest, MalformedJsonIs400) {
   auto c = sidecar_->client();
-  expect_json_error(c.Post("/v1/executions", sidecar_->auth(), "{not json", "application/json"), 400,
-                    "invalid_json");
+  expect_json_error(c.Post("/v1/executions", sidecar_->auth(), "{not json", "application/json"),
+                    400, "invalid_json");
   expect_json_error(c.Post("/v1/executions", sidecar_->auth(), "[1,2]", "application/json"), 400,
                     "invalid_argument");
   auto r = c.Post("/v1/executions", sidecar_->auth(), R"({"sessionId":"s"})", "application/json");
@@ -90,9 +90,9 @@ TEST_F(SidecarApiTest, MalformedJsonIs400) {
   expect_json_error(c.Post("/v1/executions", sidecar_->auth(), R"({"input":"x","stream":"yes"})",
                            "application/json"),
                     400, "invalid_argument");
-  expect_json_error(c.Post("/v1/executions?wait=soon", sidecar_->auth(), R"({"input":"x"})",
-                           "application/json"),
-                    400, "invalid_argument");
+  expect_json_error(
+      c.Post("/v1/executions?wait=soon", sidecar_->auth(), R"({"input":"x"})", "application/json"),
+      400, "invalid_argument");
 }
 
 TEST_F(SidecarApiTest, OversizeBodyIs413) {
@@ -126,7 +126,10 @@ TEST_F(SidecarApiTest, RequestIdsAreEchoedOrGenerated) {
   EXPECT_EQ(r2->get_header_value("X-Request-Id").size(), 32u);
   // The access log carries the id, as one JSON object per line.
   EXPECT_TRUE(eventually(
-      [&] { return read_file(sidecar_->log_path()).find("\"request_id\":\"trace-abc-123\"") != std::string::npos; },
+      [&] {
+        return read_file(sidecar_->log_path()).find("\"request_id\":\"trace-abc-123\"") !=
+               std::string::npos;
+      },
       std::chrono::seconds(5)));
 }
 
@@ -146,7 +149,8 @@ TEST(SidecarCheckConfig, ValidFileExitsZeroInvalidNamesTheField) {
              "server:\n  tokenFile: /var/run/token\nprovider:\n  type: openai\n  endpoint: "
              "https://llm.example:8443/v1\n  model: m\n");
   std::string out;
-  EXPECT_EQ(run_command({AGENTRY_SIDECAR_BIN, "--check-config", dir.file("good.yaml")}, &out), 0) << out;
+  EXPECT_EQ(run_command({AGENTRY_SIDECAR_BIN, "--check-config", dir.file("good.yaml")}, &out), 0)
+      << out;
   EXPECT_NE(out.find("ok"), std::string::npos);
 
   write_file(dir.file("bad.yaml"),

@@ -38,7 +38,8 @@ TEST(SidecarExecutions, SyncWaitReturnsTheAnswer) {
   EXPECT_EQ(j["sessionId"], "s1");
   EXPECT_EQ(j["usage"]["modelCalls"], 1);
   // Parameters reach the provider as model options.
-  auto r2 = sc.post_execution({{"input", "p"}, {"parameters", {{"temperature", 0.5}}}}, "?wait=10s");
+  auto r2 =
+      sc.post_execution({{"input", "p"}, {"parameters", {{"temperature", 0.5}}}}, "?wait=10s");
   ASSERT_TRUE(r2);
   EXPECT_EQ(llm.last()["body"]["options"]["temperature"], 0.5);
 }
@@ -91,7 +92,8 @@ TEST(SidecarExecutions, IdempotencyKeyNeverRunsTwice) {
   EXPECT_EQ(body_of(again)["id"], ids[0]);
   EXPECT_EQ(llm.stats()["chat"], 1);
   // Another key is another execution.
-  auto other = sc.post_execution({{"input", "once"}}, "?wait=5s", {{"Idempotency-Key", "wf-1/step-b"}});
+  auto other =
+      sc.post_execution({{"input", "once"}}, "?wait=5s", {{"Idempotency-Key", "wf-1/step-b"}});
   EXPECT_NE(body_of(other)["id"], ids[0]);
 }
 
@@ -101,7 +103,8 @@ TEST(SidecarExecutions, DeleteCancelsARunningExecution) {
   auto r = sc.post_execution({{"input", "never"}});
   ASSERT_TRUE(r);
   std::string id = body_of(r)["id"];
-  ASSERT_TRUE(eventually([&] { return body_of(sc.get("/v1/executions/" + id))["state"] == "running"; }, seconds(5)));
+  ASSERT_TRUE(eventually(
+      [&] { return body_of(sc.get("/v1/executions/" + id))["state"] == "running"; }, seconds(5)));
   auto t0 = std::chrono::steady_clock::now();
   auto c = sc.client();
   auto d = c.Delete(("/v1/executions/" + id).c_str(), sc.auth());
@@ -149,10 +152,12 @@ TEST(SidecarExecutions, BackpressureIs429ThenRecovers) {
   EXPECT_EQ(full->status, 429) << full->body;
   EXPECT_FALSE(full->get_header_value("Retry-After").empty());
   EXPECT_EQ(body_of(full)["error"]["code"], "too_many_requests");
-  EXPECT_TRUE(eventually([&] {
-    auto m = sc.client().Get("/metrics");
-    return m && m->body.find("execution_queue_depth 2") != std::string::npos;
-  }, seconds(2)));
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto m = sc.client().Get("/metrics");
+        return m && m->body.find("execution_queue_depth 2") != std::string::npos;
+      },
+      seconds(2)));
   for (const auto& id : ids) EXPECT_EQ(sc.wait_terminal(id, seconds(10))["state"], "succeeded");
   auto after = sc.post_execution({{"input", "room again"}}, "?wait=10s");
   ASSERT_TRUE(after);
@@ -163,7 +168,8 @@ TEST(SidecarExecutions, ListPagesWithLimitAndContinue) {
   FakeLlm llm;
   Sidecar sc(options_for(llm));
   std::set<std::string> made;
-  for (int i = 0; i < 5; ++i) made.insert(body_of(sc.post_execution({{"input", "n"}}, "?wait=5s"))["id"]);
+  for (int i = 0; i < 5; ++i)
+    made.insert(body_of(sc.post_execution({{"input", "n"}}, "?wait=5s"))["id"]);
   std::set<std::string> seen;
   std::string cont;
   for (int page = 0; page < 5; ++page) {
@@ -244,16 +250,23 @@ void expect_streamed(const std::string& type) {
   EXPECT_EQ(llm.last()["body"]["stream"], true);
 }
 
-TEST(SidecarStreaming, OllamaNdjsonBecomesSse) { expect_streamed("ollama"); }
-TEST(SidecarStreaming, OpenAiSseBecomesSse) { expect_streamed("openai"); }
+TEST(SidecarStreaming, OllamaNdjsonBecomesSse) {
+  expect_streamed("ollama");
+}
+TEST(SidecarStreaming, OpenAiSseBecomesSse) {
+  expect_streamed("openai");
+}
 
 void expect_tool_loop(const std::string& type, bool stream) {
   FakeLlm llm;
   auto o = options_for(llm, type);
-  o.agent_yaml = "  tools:\n  - name: echo\n    description: echoes its arguments\n    url: " + llm.url() +
-                 "/tools/echo\n    parameters:\n      type: object\n      properties:\n        query: {type: string}\n";
+  o.agent_yaml =
+      "  tools:\n  - name: echo\n    description: echoes its arguments\n    url: " + llm.url() +
+      "/tools/echo\n    parameters:\n      type: object\n      properties:\n        query: {type: "
+      "string}\n";
   Sidecar sc(o);
-  auto r = sc.post_execution({{"input", "look this up with echo"}, {"stream", stream}}, "?wait=10s");
+  auto r =
+      sc.post_execution({{"input", "look this up with echo"}, {"stream", stream}}, "?wait=10s");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   json j;
@@ -261,7 +274,8 @@ void expect_tool_loop(const std::string& type, bool stream) {
     auto events = sse_events(r->body);
     ASSERT_FALSE(events.empty());
     bool saw_call = false;
-    for (const auto& [ev, data] : events) saw_call = saw_call || (ev == "tool_call" && data["name"] == "echo");
+    for (const auto& [ev, data] : events)
+      saw_call = saw_call || (ev == "tool_call" && data["name"] == "echo");
     EXPECT_TRUE(saw_call) << r->body;
     j = events.back().second;
   } else {
@@ -280,9 +294,15 @@ void expect_tool_loop(const std::string& type, bool stream) {
   EXPECT_EQ(llm.stats()["chat"], 2);
 }
 
-TEST(SidecarToolCalling, OllamaLoop) { expect_tool_loop("ollama", false); }
-TEST(SidecarToolCalling, OpenAiLoop) { expect_tool_loop("openai", false); }
-TEST(SidecarToolCalling, OpenAiStreamedToolCallIsAssembled) { expect_tool_loop("openai", true); }
+TEST(SidecarToolCalling, OllamaLoop) {
+  expect_tool_loop("ollama", false);
+}
+TEST(SidecarToolCalling, OpenAiLoop) {
+  expect_tool_loop("openai", false);
+}
+TEST(SidecarToolCalling, OpenAiStreamedToolCallIsAssembled) {
+  expect_tool_loop("openai", true);
+}
 
 TEST(SidecarToolCalling, FailingToolIsReportedToTheModel) {
   FakeLlm llm;
@@ -297,7 +317,9 @@ TEST(SidecarToolCalling, FailingToolIsReportedToTheModel) {
 TEST(SidecarChunking, LargeInputIsSplitCalledInParallelAndCombined) {
   FakeLlm llm({"--latency-ms", "300"});
   auto o = options_for(llm);
-  o.agent_yaml = "  chunking:\n    enabled: true\n    chunkChars: 100\n    maxParallel: 4\n    combine: concat\n";
+  o.agent_yaml =
+      "  chunking:\n    enabled: true\n    chunkChars: 100\n    maxParallel: 4\n    combine: "
+      "concat\n";
   Sidecar sc(o);
   std::string input;
   for (int i = 0; i < 35; ++i) input += "word" + std::to_string(i % 10) + "xxxx ";

@@ -1,8 +1,8 @@
 #include "tests/integration/sidecar/harness.h"
 
-#include <thread>
-
 #include <gtest/gtest.h>
+
+#include <thread>
 
 namespace agentry::testing {
 
@@ -44,16 +44,17 @@ Sidecar::Sidecar(const SidecarOptions& o) : port_(free_port()) {
   auto dflt = [](const std::string& section, const std::string& key, const std::string& value) {
     return section.find(key + ":") == std::string::npos ? "  " + key + ": " + value + "\n" : "";
   };
-  std::string yaml = "server:\n  listen: 127.0.0.1:" + std::to_string(port_) +
-                     "\n  tokenFile: " + dir_.file("token") + "\n" + dflt(o.server_yaml, "threads", "32") +
-                     dflt(o.server_yaml, "shutdownGraceSeconds", "1") + o.server_yaml +
-                     "limits:\n" + dflt(o.limits_yaml, "executionTimeoutSeconds", "30") + o.limits_yaml +
-                     "provider:\n  type: " + o.provider_type + "\n  endpoint: " + o.provider_endpoint +
-                     "\n  model: fake\n" + dflt(o.provider_yaml, "connectTimeoutMs", "500") +
-                     dflt(o.provider_yaml, "readTimeoutMs", "10000") +
-                     dflt(o.provider_yaml, "backoffInitialMs", "20") +
-                     dflt(o.provider_yaml, "backoffMaxMs", "200") + o.provider_yaml +
-                     "agent:\n  name: test\n" + o.agent_yaml + o.extra_yaml;
+  std::string yaml =
+      "server:\n  listen: 127.0.0.1:" + std::to_string(port_) +
+      "\n  tokenFile: " + dir_.file("token") + "\n" + dflt(o.server_yaml, "threads", "32") +
+      dflt(o.server_yaml, "shutdownGraceSeconds", "1") + o.server_yaml + "limits:\n" +
+      dflt(o.limits_yaml, "executionTimeoutSeconds", "30") + o.limits_yaml +
+      "provider:\n  type: " + o.provider_type + "\n  endpoint: " + o.provider_endpoint +
+      "\n  model: fake\n" + dflt(o.provider_yaml, "connectTimeoutMs", "500") +
+      dflt(o.provider_yaml, "readTimeoutMs", "10000") +
+      dflt(o.provider_yaml, "backoffInitialMs", "20") +
+      dflt(o.provider_yaml, "backoffMaxMs", "200") + o.provider_yaml + "agent:\n  name: test\n" +
+      o.agent_yaml + o.extra_yaml;
   write_file(dir_.file("config.yaml"), yaml);
   log_ = dir_.file("sidecar.log");
   Process::Options po;

@@ -37,11 +37,11 @@ class FakeLlm {
 struct SidecarOptions {
   std::string provider_type = "ollama";
   std::string provider_endpoint;  // required
-  std::string extra_yaml;  // appended: more top-level sections
-  std::string provider_yaml;  // appended inside provider:
-  std::string limits_yaml;  // appended inside limits:
-  std::string server_yaml;  // appended inside server:
-  std::string agent_yaml;  // appended inside agent:
+  std::string extra_yaml;         // appended: more top-level sections
+  std::string provider_yaml;      // appended inside provider:
+  std::string limits_yaml;        // appended inside limits:
+  std::string server_yaml;        // appended inside server:
+  std::string agent_yaml;         // appended inside agent:
 };
 
 class Sidecar {

@@ -35,7 +35,8 @@ TEST(SidecarProviderFaults, RetriesServerErrorsThenSucceeds) {
   EXPECT_EQ(j["state"], "succeeded") << j;
   EXPECT_EQ(llm.stats()["chat"], 3);
   auto m = sc.client().Get("/metrics");
-  EXPECT_NE(m->body.find(R"(provider_requests_total{code="500",provider="ollama"} 2)"), std::string::npos)
+  EXPECT_NE(m->body.find(R"(provider_requests_total{code="500",provider="ollama"} 2)"),
+            std::string::npos)
       << m->body;
 }
 
@@ -165,7 +166,8 @@ TEST(SidecarProviderTls, HttpsWithACustomCaBundle) {
   Sidecar untrusted(o);
   auto k = run_sync(untrusted, "x");
   EXPECT_EQ(k["state"], "failed") << k;
-  EXPECT_NE(k["error"]["message"].get<std::string>().find("cannot reach openai"), std::string::npos) << k;
+  EXPECT_NE(k["error"]["message"].get<std::string>().find("cannot reach openai"), std::string::npos)
+      << k;
 }
 
 void expect_embeddings(const std::string& type) {
@@ -185,8 +187,12 @@ void expect_embeddings(const std::string& type) {
   EXPECT_EQ(llm.last()["path"], type == "ollama" ? "/api/embed" : "/v1/embeddings");
 }
 
-TEST(SidecarProviderEmbeddings, Ollama) { expect_embeddings("ollama"); }
-TEST(SidecarProviderEmbeddings, OpenAi) { expect_embeddings("openai"); }
+TEST(SidecarProviderEmbeddings, Ollama) {
+  expect_embeddings("ollama");
+}
+TEST(SidecarProviderEmbeddings, OpenAi) {
+  expect_embeddings("openai");
+}
 
 }  // namespace
 }  // namespace agentry::testing

@@ -42,10 +42,12 @@ TEST(SidecarShutdown, SigtermDrainsInFlightExecutions) {
       seconds(5)));
   ASSERT_EQ(kill(sc.process().pid(), SIGTERM), 0);
   // Draining: not ready, and new work is refused.
-  ASSERT_TRUE(eventually([&] {
-    auto r = sc.client().Get("/readyz");
-    return r && r->status == 503;
-  }, seconds(3)));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto r = sc.client().Get("/readyz");
+        return r && r->status == 503;
+      },
+      seconds(3)));
   auto refused = sc.post_execution({{"input", "too late"}});
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 503);
@@ -75,10 +77,12 @@ TEST(SidecarShutdown, DeadlineCutsAndReportsWhatDidNotFinish) {
   auto r = sc.post_execution({{"input", "stuck"}});
   ASSERT_TRUE(r);
   std::string id = json::parse(r->body)["id"];
-  ASSERT_TRUE(eventually([&] {
-    auto g = sc.get("/v1/executions/" + id);
-    return g && json::parse(g->body)["state"] == "running";
-  }, seconds(5)));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto g = sc.get("/v1/executions/" + id);
+        return g && json::parse(g->body)["state"] == "running";
+      },
+      seconds(5)));
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(kill(sc.process().pid(), SIGTERM), 0);
   auto j = sc.wait_terminal(id, seconds(6));

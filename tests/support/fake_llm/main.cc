@@ -26,9 +26,9 @@ using nlohmann::json;
 struct Faults {
   int latency_ms = 0;
   std::string mode = "ok";  // ok | error500 | error429 | hang | drop
-  int count = -1;  // requests the mode applies to; -1: until changed
-  int retry_after = 1;  // seconds, for error429
-  double error_rate = 0;  // fraction of requests answered 500 at random
+  int count = -1;           // requests the mode applies to; -1: until changed
+  int retry_after = 1;      // seconds, for error429
+  double error_rate = 0;    // fraction of requests answered 500 at random
   int stream_delay_ms = 0;  // between streamed chunks
   int hang_ms = 600000;
 };
@@ -67,7 +67,8 @@ std::vector<float> embedding(const std::string& text, int dim) {
     unsigned int len = 0;
     std::string in = text + "#" + std::to_string(i / 8);
     EVP_Digest(in.data(), in.size(), md, &len, EVP_sha256(), nullptr);
-    uint32_t x = (md[(i % 8) * 4] << 24) | (md[(i % 8) * 4 + 1] << 16) | (md[(i % 8) * 4 + 2] << 8) | md[(i % 8) * 4 + 3];
+    uint32_t x = (md[(i % 8) * 4] << 24) | (md[(i % 8) * 4 + 1] << 16) |
+                 (md[(i % 8) * 4 + 2] << 8) | md[(i % 8) * 4 + 3];
     v[i] = static_cast<float>(x / 4294967295.0 * 2.0 - 1.0);
     norm += v[i] * v[i];
   }
@@ -93,7 +94,8 @@ bool apply_faults(httplib::Response& res) {
     std::lock_guard<std::mutex> lock(g.mu);
     f = g.f;
     if (g.f.mode != "ok" && g.f.count > 0 && --g.f.count == 0) g.f.mode = "ok";
-    if (f.error_rate > 0) random_fail = std::uniform_real_distribution<double>(0, 1)(g.rng) < f.error_rate;
+    if (f.error_rate > 0)
+      random_fail = std::uniform_real_distribution<double>(0, 1)(g.rng) < f.error_rate;
     if (f.mode != "ok" || random_fail) g.stats["faults"] = g.stats["faults"].get<int>() + 1;
   }
   if (f.latency_ms > 0) nap(f.latency_ms);
@@ -117,8 +119,8 @@ bool apply_faults(httplib::Response& res) {
   if (f.mode == "drop") {
     // Headers go out, then the body provider fails: the connection closes mid-response.
     res.status = 200;
-    res.set_content_provider(
-        1000, "application/json", [](size_t, size_t, httplib::DataSink&) { return false; });
+    res.set_content_provider(1000, "application/json",
+                             [](size_t, size_t, httplib::DataSink&) { return false; });
     return true;
   }
   return false;
@@ -157,7 +159,8 @@ Turn think(const json& body) {
   bool tool_after_user = false;
   for (const auto& m : msgs) {
     std::string role = m.value("role", "");
-    std::string content = m.contains("content") && m["content"].is_string() ? m["content"].get<std::string>() : "";
+    std::string content =
+        m.contains("content") && m["content"].is_string() ? m["content"].get<std::string>() : "";
     if (role == "user") {
       last_user = content;
       tool_after_user = false;
@@ -189,7 +192,9 @@ std::vector<std::string> pieces(const std::string& s) {
   return out;
 }
 
-int64_t tokens(const json& body) { return static_cast<int64_t>(body.dump().size() / 4); }
+int64_t tokens(const json& body) {
+  return static_cast<int64_t>(body.dump().size() / 4);
+}
 
 void ollama_chat(const httplib::Request& req, httplib::Response& res) {
   if (!authorized(req, res)) return;
@@ -204,12 +209,18 @@ void ollama_chat(const httplib::Request& req, httplib::Response& res) {
   Turn t = think(body);
   std::string model = body.value("model", "fake");
   json tool_calls = json::array();
-  if (t.tool_call) tool_calls.push_back({{"function", {{"name", t.tool_name}, {"arguments", t.tool_args}}}});
+  if (t.tool_call)
+    tool_calls.push_back({{"function", {{"name", t.tool_name}, {"arguments", t.tool_args}}}});
   int64_t pt = tokens(body), ct = static_cast<int64_t>(t.content.size() / 4 + 1);
   if (!body.value("stream", true)) {
     json m = {{"role", "assistant"}, {"content", t.content}};
     if (t.tool_call) m["tool_calls"] = tool_calls;
-    res.set_content(json{{"model", model}, {"message", m}, {"done", true}, {"prompt_eval_count", pt}, {"eval_count", ct}}.dump(),
+    res.set_content(json{{"model", model},
+                         {"message", m},
+                         {"done", true},
+                         {"prompt_eval_count", pt},
+                         {"eval_count", ct}}
+                        .dump(),
                     "application/json");
     return;
   }
@@ -226,8 +237,11 @@ void ollama_chat(const httplib::Request& req, httplib::Response& res) {
       std::string line = json{{"model", model}, {"message", m}, {"done", false}}.dump() + "\n";
       if (!sink.write(line.data(), line.size())) return false;
     }
-    json fin = {{"model", model}, {"message", {{"role", "assistant"}, {"content", ""}}}, {"done", true},
-                {"prompt_eval_count", pt}, {"eval_count", ct}};
+    json fin = {{"model", model},
+                {"message", {{"role", "assistant"}, {"content", ""}}},
+                {"done", true},
+                {"prompt_eval_count", pt},
+                {"eval_count", ct}};
     if (t.tool_call) fin["message"]["tool_calls"] = tool_calls;
     std::string line = fin.dump() + "\n";
     sink.write(line.data(), line.size());
@@ -252,15 +266,22 @@ void openai_chat(const httplib::Request& req, httplib::Response& res) {
   std::string call_id = "call_" + std::to_string(++n);
   json tool_calls = json::array();
   if (t.tool_call)
-    tool_calls.push_back({{"id", call_id}, {"type", "function"},
-                          {"function", {{"name", t.tool_name}, {"arguments", t.tool_args.dump()}}}});
-  json usage = {{"prompt_tokens", tokens(body)}, {"completion_tokens", static_cast<int64_t>(t.content.size() / 4 + 1)}};
+    tool_calls.push_back(
+        {{"id", call_id},
+         {"type", "function"},
+         {"function", {{"name", t.tool_name}, {"arguments", t.tool_args.dump()}}}});
+  json usage = {{"prompt_tokens", tokens(body)},
+                {"completion_tokens", static_cast<int64_t>(t.content.size() / 4 + 1)}};
   if (!body.value("stream", false)) {
     json m = {{"role", "assistant"}, {"content", t.tool_call ? json(nullptr) : json(t.content)}};
     if (t.tool_call) m["tool_calls"] = tool_calls;
-    json out = {{"id", "chatcmpl-fake"}, {"object", "chat.completion"}, {"model", model},
-                {"choices", {{{"index", 0}, {"message", m}, {"finish_reason", t.tool_call ? "tool_calls" : "stop"}}}},
-                {"usage", usage}};
+    json out = {
+        {"id", "chatcmpl-fake"},
+        {"object", "chat.completion"},
+        {"model", model},
+        {"choices",
+         {{{"index", 0}, {"message", m}, {"finish_reason", t.tool_call ? "tool_calls" : "stop"}}}},
+        {"usage", usage}};
     res.set_content(out.dump(), "application/json");
     return;
   }
@@ -278,18 +299,27 @@ void openai_chat(const httplib::Request& req, httplib::Response& res) {
     if (t.tool_call) {
       // Split the call over two events, as real servers do.
       std::string args = t.tool_args.dump();
-      json d1 = {{"tool_calls", {{{"index", 0}, {"id", call_id}, {"type", "function"},
-                                  {"function", {{"name", t.tool_name}, {"arguments", args.substr(0, args.size() / 2)}}}}}}};
-      json d2 = {{"tool_calls", {{{"index", 0}, {"function", {{"arguments", args.substr(args.size() / 2)}}}}}}};
+      json d1 = {{"tool_calls",
+                  {{{"index", 0},
+                    {"id", call_id},
+                    {"type", "function"},
+                    {"function",
+                     {{"name", t.tool_name}, {"arguments", args.substr(0, args.size() / 2)}}}}}}};
+      json d2 = {{"tool_calls",
+                  {{{"index", 0}, {"function", {{"arguments", args.substr(args.size() / 2)}}}}}}};
       if (!send({{"choices", {{{"index", 0}, {"delta", d1}}}}})) return false;
       if (!send({{"choices", {{{"index", 0}, {"delta", d2}}}}})) return false;
     } else {
       for (size_t i = 0; i < parts->size(); ++i) {
         if (delay > 0 && i > 0) nap(delay);
-        if (!send({{"choices", {{{"index", 0}, {"delta", {{"content", (*parts)[i]}}}}}}})) return false;
+        if (!send({{"choices", {{{"index", 0}, {"delta", {{"content", (*parts)[i]}}}}}}}))
+          return false;
       }
     }
-    send({{"choices", {{{"index", 0}, {"delta", json::object()}, {"finish_reason", t.tool_call ? "tool_calls" : "stop"}}}}});
+    send({{"choices",
+           {{{"index", 0},
+             {"delta", json::object()},
+             {"finish_reason", t.tool_call ? "tool_calls" : "stop"}}}}});
     send({{"choices", json::array()}, {"usage", usage}});
     std::string done = "data: [DONE]\n\n";
     sink.write(done.data(), done.size());
@@ -301,9 +331,11 @@ void openai_chat(const httplib::Request& req, httplib::Response& res) {
 std::vector<std::string> inputs_of(const json& body) {
   std::vector<std::string> in;
   if (!body.contains("input")) return in;
-  if (body["input"].is_string()) in.push_back(body["input"].get<std::string>());
+  if (body["input"].is_string())
+    in.push_back(body["input"].get<std::string>());
   else if (body["input"].is_array())
-    for (const auto& s : body["input"]) in.push_back(s.is_string() ? s.get<std::string>() : s.dump());
+    for (const auto& s : body["input"])
+      in.push_back(s.is_string() ? s.get<std::string>() : s.dump());
   return in;
 }
 
@@ -314,7 +346,8 @@ void ollama_embed(const httplib::Request& req, httplib::Response& res) {
   json body = json::parse(req.body, nullptr, false);
   json out = json::array();
   for (const auto& s : inputs_of(body)) out.push_back(embedding(s, g.embed_dim));
-  res.set_content(json{{"model", body.value("model", "fake")}, {"embeddings", out}}.dump(), "application/json");
+  res.set_content(json{{"model", body.value("model", "fake")}, {"embeddings", out}}.dump(),
+                  "application/json");
 }
 
 void openai_embed(const httplib::Request& req, httplib::Response& res) {
@@ -325,9 +358,11 @@ void openai_embed(const httplib::Request& req, httplib::Response& res) {
   json data = json::array();
   auto in = inputs_of(body);
   for (size_t i = 0; i < in.size(); ++i)
-    data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", embedding(in[i], g.embed_dim)}});
-  res.set_content(json{{"object", "list"}, {"data", data}, {"model", body.value("model", "fake")}}.dump(),
-                  "application/json");
+    data.push_back(
+        {{"object", "embedding"}, {"index", i}, {"embedding", embedding(in[i], g.embed_dim)}});
+  res.set_content(
+      json{{"object", "list"}, {"data", data}, {"model", body.value("model", "fake")}}.dump(),
+      "application/json");
 }
 
 void set_faults(const httplib::Request& req, httplib::Response& res) {
@@ -346,8 +381,9 @@ void set_faults(const httplib::Request& req, httplib::Response& res) {
   g.f.error_rate = b.value("errorRate", g.f.error_rate);
   g.f.stream_delay_ms = b.value("streamDelayMs", g.f.stream_delay_ms);
   g.f.hang_ms = b.value("hangMs", g.f.hang_ms);
-  res.set_content(json{{"mode", g.f.mode}, {"count", g.f.count}, {"latencyMs", g.f.latency_ms}}.dump(),
-                  "application/json");
+  res.set_content(
+      json{{"mode", g.f.mode}, {"count", g.f.count}, {"latencyMs", g.f.latency_ms}}.dump(),
+      "application/json");
 }
 
 void usage() {
@@ -374,27 +410,42 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--host") host = next();
-    else if (a == "--port") port = std::stoi(next());
-    else if (a == "--threads") threads = std::stoi(next());
-    else if (a == "--latency-ms") g.f.latency_ms = std::stoi(next());
-    else if (a == "--error-rate") g.f.error_rate = std::stod(next());
-    else if (a == "--mode") g.f.mode = next();
-    else if (a == "--retry-after") g.f.retry_after = std::stoi(next());
-    else if (a == "--stream-delay-ms") g.f.stream_delay_ms = std::stoi(next());
-    else if (a == "--api-key") g.api_key = next();
-    else if (a == "--embed-dim") g.embed_dim = std::stoi(next());
-    else if (a == "--seed") g.rng.seed(std::stoull(next()));
-    else if (a == "--tls-cert") cert = next();
-    else if (a == "--tls-key") key = next();
+    if (a == "--host")
+      host = next();
+    else if (a == "--port")
+      port = std::stoi(next());
+    else if (a == "--threads")
+      threads = std::stoi(next());
+    else if (a == "--latency-ms")
+      g.f.latency_ms = std::stoi(next());
+    else if (a == "--error-rate")
+      g.f.error_rate = std::stod(next());
+    else if (a == "--mode")
+      g.f.mode = next();
+    else if (a == "--retry-after")
+      g.f.retry_after = std::stoi(next());
+    else if (a == "--stream-delay-ms")
+      g.f.stream_delay_ms = std::stoi(next());
+    else if (a == "--api-key")
+      g.api_key = next();
+    else if (a == "--embed-dim")
+      g.embed_dim = std::stoi(next());
+    else if (a == "--seed")
+      g.rng.seed(std::stoull(next()));
+    else if (a == "--tls-cert")
+      cert = next();
+    else if (a == "--tls-key")
+      key = next();
     else {
       usage();
       return a == "--help" ? 0 : 2;
     }
   }
   std::unique_ptr<httplib::Server> srv;
-  if (!cert.empty()) srv = std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str());
-  else srv = std::make_unique<httplib::Server>();
+  if (!cert.empty())
+    srv = std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str());
+  else
+    srv = std::make_unique<httplib::Server>();
   if (!srv->is_valid()) {
     std::fprintf(stderr, "agentry-fake-llm: invalid TLS cert/key\n");
     return 1;
@@ -417,13 +468,15 @@ int main(int argc, char** argv) {
   srv->Post("/v1/chat/completions", openai_chat);
   srv->Post("/v1/embeddings", openai_embed);
   srv->Get("/v1/models", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"object":"list","data":[{"id":"fake","object":"model"}]})", "application/json");
+    res.set_content(R"({"object":"list","data":[{"id":"fake","object":"model"}]})",
+                    "application/json");
   });
   srv->Post("/tools/echo", [](const httplib::Request& req, httplib::Response& res) {
     record("tools", req);
     json args = json::parse(req.body, nullptr, false);
-    res.set_content(json{{"tool", "echo"}, {"args", args.is_discarded() ? json(req.body) : args}}.dump(),
-                    "application/json");
+    res.set_content(
+        json{{"tool", "echo"}, {"args", args.is_discarded() ? json(req.body) : args}}.dump(),
+        "application/json");
   });
   srv->Post("/tools/fail", [](const httplib::Request& req, httplib::Response& res) {
     record("tools", req);
@@ -439,8 +492,10 @@ int main(int argc, char** argv) {
     std::lock_guard<std::mutex> lock(g.mu);
     res.set_content(g.last.dump(), "application/json");
   });
-  if (port == 0) port = srv->bind_to_any_port(host);
-  else if (!srv->bind_to_port(host, port)) port = -1;
+  if (port == 0)
+    port = srv->bind_to_any_port(host);
+  else if (!srv->bind_to_port(host, port))
+    port = -1;
   if (port <= 0) {
     std::fprintf(stderr, "agentry-fake-llm: cannot listen on %s\n", host.c_str());
     return 1;

@@ -30,7 +30,8 @@ TEST(SidecarCircuitBreaker, HalfOpenLetsOneProbeThrough) {
   b.on_failure();
   EXPECT_FALSE(b.allow());
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (b.state() != CircuitBreaker::State::kHalfOpen && std::chrono::steady_clock::now() < deadline)
+  while (b.state() != CircuitBreaker::State::kHalfOpen &&
+         std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(milliseconds(5));
   ASSERT_EQ(b.state(), CircuitBreaker::State::kHalfOpen);
   EXPECT_TRUE(b.allow());   // the probe
@@ -44,7 +45,8 @@ TEST(SidecarCircuitBreaker, FailedProbeReopens) {
   CircuitBreaker b(5, milliseconds(30));
   for (int i = 0; i < 5; ++i) b.on_failure();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (b.state() != CircuitBreaker::State::kHalfOpen && std::chrono::steady_clock::now() < deadline)
+  while (b.state() != CircuitBreaker::State::kHalfOpen &&
+         std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(milliseconds(5));
   ASSERT_TRUE(b.allow());
   b.on_failure();

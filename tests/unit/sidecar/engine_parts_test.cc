@@ -105,13 +105,15 @@ TEST(SidecarDialects, OpenAiStreamAssemblesToolCallsAndText) {
 
 TEST(SidecarDialects, OllamaStreamAndBodies) {
   auto d = make_ollama_dialect();
-  ChatRequest req{{{"system", "s", {}, "", ""}, {"user", "u", {}, "", ""}}, json::array(), {{"max_tokens", 9}}};
+  ChatRequest req{
+      {{"system", "s", {}, "", ""}, {"user", "u", {}, "", ""}}, json::array(), {{"max_tokens", 9}}};
   auto body = d->chat_body("llama", req, true);
   EXPECT_EQ(body["options"]["num_predict"], 9);
   EXPECT_EQ(body["stream"], true);
   ChatResponse acc;
   json state;
-  ASSERT_FALSE(*d->stream_line(R"({"message":{"content":"a"},"done":false})", &acc, &state, nullptr));
+  ASSERT_FALSE(
+      *d->stream_line(R"({"message":{"content":"a"},"done":false})", &acc, &state, nullptr));
   ASSERT_TRUE(*d->stream_line(
       R"({"message":{"content":"","tool_calls":[{"function":{"name":"t","arguments":{"x":1}}}]},"done":true,"eval_count":3})",
       &acc, &state, nullptr));
@@ -140,7 +142,8 @@ class CountingProvider : public Provider {
   explicit CountingProvider(milliseconds delay) : delay_(delay) {}
   Result<ChatResponse> chat(const ChatRequest& req, const CallOptions& opts) override {
     ++calls;
-    if (opts.cancel && !opts.cancel->sleep_for(delay_)) return Status(Code::kCancelled, "cancelled", 499);
+    if (opts.cancel && !opts.cancel->sleep_for(delay_))
+      return Status(Code::kCancelled, "cancelled", 499);
     ChatResponse r;
     r.content = "echo: " + req.messages.back().content;
     last_messages = req.messages.size();
@@ -160,7 +163,8 @@ class CountingProvider : public Provider {
 
 class RecordingMemory : public MemoryHook {
  public:
-  std::vector<MemoryHit> recall(const std::string& agent, const std::string&, const std::string&, int k) override {
+  std::vector<MemoryHit> recall(const std::string& agent, const std::string&, const std::string&,
+                                int k) override {
     ++recalls;
     EXPECT_EQ(agent, "unit");
     EXPECT_EQ(k, 4);
@@ -226,7 +230,8 @@ TEST(SidecarEngineHooks, MemoryIsRecalledAndUpdatedAfterAnsweringWithoutLoss) {
     std::lock_guard<std::mutex> lock(memory->mu);
     EXPECT_EQ(memory->saved.size(), 10u);  // drain waited for the slow writer
   }
-  EXPECT_NE(std::find(memory->saved.begin(), memory->saved.end(), "sess|q3|echo: q3"), memory->saved.end());
+  EXPECT_NE(std::find(memory->saved.begin(), memory->saved.end(), "sess|q3|echo: q3"),
+            memory->saved.end());
 }
 
 TEST(SidecarEngineHooks, ResponseCacheWithSingleFlight) {
