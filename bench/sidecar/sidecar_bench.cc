@@ -173,8 +173,15 @@ int main(int argc, char** argv) {
     else if (a == "--no-access-log")
       access_log = false;
   }
-  std::printf("sidecar benchmark on %u cores (access log %s)\n\n",
-              std::thread::hardware_concurrency(), access_log ? "on" : "off");
+  auto loadavg = [] {
+    std::ifstream in("/proc/loadavg");
+    std::string l;
+    std::getline(in, l);
+    return l;
+  };
+  // The figures are only meaningful on an otherwise idle machine: print its load beside them.
+  std::printf("sidecar benchmark on %u cores (access log %s), loadavg at start: %s\n\n",
+              std::thread::hardware_concurrency(), access_log ? "on" : "off", loadavg().c_str());
   std::printf("| %-58s | %-26s | %-22s | %-4s |\n", "figure", "measured", "target", "");
   std::printf("|%s|%s|%s|%s|\n", std::string(60, '-').c_str(), std::string(28, '-').c_str(),
               std::string(24, '-').c_str(), std::string(6, '-').c_str());
@@ -301,5 +308,6 @@ int main(int argc, char** argv) {
                 succeeded, n, rejected.load(), submit_s, peak_threads);
     s.sc.stop(SIGTERM, std::chrono::seconds(30));
   }
+  std::printf("\nloadavg at end: %s\n", loadavg().c_str());
   return 0;
 }
