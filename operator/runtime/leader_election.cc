@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include <random>
+#include <thread>
 
 #include "common/log.h"
 #include "operator/kube/errors.h"
 #include "operator/kube/object.h"
+#include "operator/kube/watch.h"
 #include "operator/runtime/metrics.h"
 
 namespace agentry::runtime {
@@ -47,12 +49,47 @@ void LeaderElector::set_leader(bool v) {
 
 bool LeaderElector::wait(std::chrono::milliseconds d) {
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_for(lock, d, [&] { return stop_.load(); });
+  cv_.wait_for(lock, d, [&] { return stop_.load() || poked_; });
+  poked_ = false;
   return !stop_;
+}
+
+void LeaderElector::watch_lease() {
+  kube::WatchOptions o;
+  o.field_selector = "metadata.name=" + cfg_.lease_name;
+  o.allow_bookmarks = false;
+  o.timeout_seconds = 300;
+  struct Done {
+    LeaderElector* self;
+    ~Done() {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      self->watch_done_ = true;
+      self->cv_.notify_all();
+    }
+  } done{this};
+  while (campaigning_ && !stop_) {
+    auto start = std::chrono::steady_clock::now();
+    kube::watch_once(
+        *client_, kube::resources::kLeases, cfg_.lease_namespace, o,
+        [this](kube::WatchEvent&& ev) {
+          if (ev.type == "ERROR") return false;
+          std::lock_guard<std::mutex> lock(mu_);
+          poked_ = true;
+          cv_.notify_all();
+          return campaigning_.load();
+        },
+        &lease_watch_cancel_);
+    // Polling still works without the watch; do not spin if it keeps failing.
+    if (std::chrono::steady_clock::now() - start < std::chrono::seconds(1)) {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, cfg_.retry_period, [&] { return stop_.load() || !campaigning_; });
+    }
+  }
 }
 
 void LeaderElector::stop() {
   stop_ = true;
+  lease_watch_cancel_.cancel();
   std::lock_guard<std::mutex> lock(mu_);
   cv_.notify_all();
 }
@@ -159,10 +196,29 @@ bool LeaderElector::run() {
   };
   log::info("leader election: campaigning",
             {{"lease", cfg_.lease_namespace + "/" + cfg_.lease_name}, {"identity", cfg_.identity}});
+  campaigning_ = true;
+  std::thread watcher([this] { watch_lease(); });
+  auto end_campaign = [&] {
+    campaigning_ = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      cv_.notify_all();
+    }
+    // Cancel until the watch thread is out (a cancel can race with its connect).
+    while (watcher.joinable()) {
+      lease_watch_cancel_.cancel();
+      std::unique_lock<std::mutex> lock(mu_);
+      if (cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return watch_done_; })) {
+        lock.unlock();
+        watcher.join();
+      }
+    }
+  };
   while (!stop_) {
     if (try_acquire_or_renew()) break;
-    if (!wait(jittered())) return true;
+    if (!wait(jittered())) break;
   }
+  end_campaign();
   if (stop_) return true;
   set_leader(true);
   log::info("leader election: became leader", {{"identity", cfg_.identity}});

@@ -4,8 +4,9 @@
 // holder released it) or when the record it observed has not changed for lease_duration (measured
 // on the local clock from when the change was seen, so clock skew does not matter). The leader
 // renews every retry_period; if it cannot renew within renew_deadline it steps down and calls
-// on_stopped_leading at once. stop() releases a held lease (holder "" and a 1 s duration), so a
-// standby takes over on its next poll instead of waiting for expiry.
+// on_stopped_leading at once. stop() releases a held lease (holder "" and a 1 s duration); a
+// standby watches the Lease while it campaigns, so it takes over at once instead of waiting for
+// expiry or its next poll.
 #pragma once
 
 #include <atomic>
@@ -57,7 +58,10 @@ class LeaderElector {
   // One attempt: true if this candidate holds the lease afterwards.
   bool try_acquire_or_renew();
   void release();
-  bool wait(std::chrono::milliseconds d);  // false if stopped
+  bool wait(std::chrono::milliseconds d);  // false if stopped; returns early when poked
+  // Watches the Lease while campaigning: a release (or any change) wakes the candidate at once
+  // instead of at its next poll, so a graceful hand-over takes a round trip, not a retry period.
+  void watch_lease();
   void set_leader(bool v);
 
   std::shared_ptr<kube::Client> client_;
@@ -65,6 +69,10 @@ class LeaderElector {
   std::function<void()> on_started_, on_stopped_;
   std::atomic<bool> leader_{false};
   std::atomic<bool> stop_{false};
+  std::atomic<bool> campaigning_{false};
+  bool poked_ = false;
+  bool watch_done_ = false;
+  kube::StreamCanceller lease_watch_cancel_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   // The record as last observed and when (local clock).

@@ -16,7 +16,7 @@ namespace {
 using kube::resources::kConfigMaps;
 using kube::resources::kDeployments;
 
-class ClientTest : public ::testing::Test {
+class OpClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string err;
@@ -35,7 +35,7 @@ class ClientTest : public ::testing::Test {
   std::string ns_;
 };
 
-TEST_F(ClientTest, CrudAndTypedErrors) {
+TEST_F(OpClientTest, CrudAndTypedErrors) {
   auto created = c_->create(kConfigMaps, ns_, config_map(ns_, "cm", {{"k", "v1"}}));
   ASSERT_TRUE(created.ok()) << created.status().to_string();
   EXPECT_FALSE(kube::uid(*created).empty());
@@ -108,7 +108,7 @@ TEST_F(ClientTest, CrudAndTypedErrors) {
   EXPECT_EQ(c_->remove(kConfigMaps, ns_, "cm").status().code(), Code::kNotFound);
 }
 
-TEST_F(ClientTest, PaginationOver1200Objects) {
+TEST_F(OpClientTest, PaginationOver1200Objects) {
   constexpr int kCount = 1200;
   std::atomic<int> next{0}, failures{0};
   std::vector<std::thread> writers;
@@ -154,7 +154,7 @@ TEST_F(ClientTest, PaginationOver1200Objects) {
   EXPECT_EQ((*selected)["items"].size(), 1u);
 }
 
-TEST_F(ClientTest, ServerSideApplyIsIdempotentAndReportsConflicts) {
+TEST_F(OpClientTest, ServerSideApplyIsIdempotentAndReportsConflicts) {
   json desired = config_map(ns_, "applied", {{"owned-by-a", "1"}, {"shared", "a"}});
   auto first = c_->apply(kConfigMaps, desired, {.field_manager = "manager-a"});
   ASSERT_TRUE(first.ok()) << first.status().to_string();
@@ -182,7 +182,7 @@ TEST_F(ClientTest, ServerSideApplyIsIdempotentAndReportsConflicts) {
   EXPECT_EQ((*forced)["data"]["owned-by-a"], "2");
 }
 
-TEST_F(ClientTest, StatusSubresourceAndDiscovery) {
+TEST_F(OpClientTest, StatusSubresourceAndDiscovery) {
   kube::Resource widgets = ensure_widget_crd(*c_);
   ASSERT_EQ(widgets.plural, "widgets");
   EXPECT_TRUE(widgets.namespaced);
@@ -216,7 +216,7 @@ TEST_F(ClientTest, StatusSubresourceAndDiscovery) {
   EXPECT_EQ(stale.status().code(), Code::kConflict);
 }
 
-TEST_F(ClientTest, ScaleSubresource) {
+TEST_F(OpClientTest, ScaleSubresource) {
   json d = json::parse(R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},
     "spec":{"replicas":1,"selector":{"matchLabels":{"app":"web"}},
       "template":{"metadata":{"labels":{"app":"web"}},
@@ -233,7 +233,7 @@ TEST_F(ClientTest, ScaleSubresource) {
   EXPECT_EQ((*got)["spec"]["replicas"], 3);
 }
 
-TEST_F(ClientTest, RawWatchSeesAddUpdateDeleteInOrder) {
+TEST_F(OpClientTest, RawWatchSeesAddUpdateDeleteInOrder) {
   auto list = c_->list(kConfigMaps, ns_);
   ASSERT_TRUE(list.ok());
   std::string rv = (*list)["metadata"]["resourceVersion"];
@@ -280,7 +280,7 @@ TEST_F(ClientTest, RawWatchSeesAddUpdateDeleteInOrder) {
   EXPECT_EQ(seen[2].first, "DELETED");
 }
 
-TEST_F(ClientTest, WatchFromCompactedVersionIsGone) {
+TEST_F(OpClientTest, WatchFromCompactedVersionIsGone) {
   // resourceVersion "1" is long compacted on any cluster that has run a few minutes; the API
   // server answers with 410 (as the HTTP status or an ERROR event), typed kGone either way.
   kube::WatchOptions o;

@@ -22,7 +22,7 @@ using kube::resources::kConfigMaps;
 using runtime::ObjectPtr;
 using State = std::map<std::string, std::string>;  // name -> data.v
 
-class RestartTest : public ::testing::Test {
+class OpRestartTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     std::string err;
@@ -67,8 +67,8 @@ class RestartTest : public ::testing::Test {
   std::shared_ptr<kube::Client> c_;
   std::string ns_;
 };
-testing::ControlPlane* RestartTest::cp_ = nullptr;
-std::string RestartTest::setup_error_;
+testing::ControlPlane* OpRestartTest::cp_ = nullptr;
+std::string OpRestartTest::setup_error_;
 
 // What the handlers saw, applied in order: must end equal to the server's state.
 struct HandlerState {
@@ -91,7 +91,7 @@ struct HandlerState {
   }
 };
 
-TEST_F(RestartTest, CompactedResourceVersionForcesRelistAndConverges) {
+TEST_F(OpRestartTest, CompactedResourceVersionForcesRelistAndConverges) {
   for (int i = 0; i < 4; ++i) put("cm-" + std::to_string(i), "1");
   TcpProxy proxy(cp_->apiserver_port());
   auto proxied = client_for(*cp_, "https://127.0.0.1:" + std::to_string(proxy.port()));
@@ -144,7 +144,7 @@ TEST_F(RestartTest, CompactedResourceVersionForcesRelistAndConverges) {
   inf.stop();
 }
 
-TEST_F(RestartTest, ApiserverKillAndRestartConverges) {
+TEST_F(OpRestartTest, ApiserverKillAndRestartConverges) {
   for (int i = 0; i < 5; ++i) put("k-" + std::to_string(i), "1");
   runtime::InformerOptions o;
   o.watcher.ns = ns_;

@@ -21,7 +21,7 @@ namespace {
 using kube::resources::kConfigMaps;
 using runtime::ObjectPtr;
 
-class RuntimeTest : public ::testing::Test {
+class OpRuntimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string err;
@@ -67,7 +67,7 @@ struct Recorder {
   }
 };
 
-TEST_F(RuntimeTest, InformerSyncsThenFollowsChangesInOrder) {
+TEST_F(OpRuntimeTest, InformerSyncsThenFollowsChangesInOrder) {
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(c_->create(kConfigMaps, ns_, config_map(ns_, "pre-" + std::to_string(i))).ok());
   }
@@ -111,7 +111,7 @@ TEST_F(RuntimeTest, InformerSyncsThenFollowsChangesInOrder) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s) << "stopping an idle watch is prompt";
 }
 
-TEST_F(RuntimeTest, PeriodicResyncRedeliversObjects) {
+TEST_F(OpRuntimeTest, PeriodicResyncRedeliversObjects) {
   ASSERT_TRUE(c_->create(kConfigMaps, ns_, config_map(ns_, "r", {{"v", "x"}})).ok());
   runtime::InformerOptions o;
   o.watcher.ns = ns_;
@@ -127,7 +127,7 @@ TEST_F(RuntimeTest, PeriodicResyncRedeliversObjects) {
 
 // A controller for Widgets owning ConfigMaps: it adds a finalizer, applies an owned ConfigMap,
 // records an Event, and on deletion removes only its own finalizer.
-TEST_F(RuntimeTest, ControllerOwnedMappingPredicatesFinalizerEventsAndMetrics) {
+TEST_F(OpRuntimeTest, ControllerOwnedMappingPredicatesFinalizerEventsAndMetrics) {
   kube::Resource widgets = ensure_widget_crd(*c_);
   ASSERT_FALSE(widgets.plural.empty());
   constexpr const char* kFinalizer = "test.agentry.dev/cleanup";
@@ -278,7 +278,7 @@ TEST_F(RuntimeTest, ControllerOwnedMappingPredicatesFinalizerEventsAndMetrics) {
   EXPECT_NE(healthz->body.find("[+]leader-election ok"), std::string::npos) << healthz->body;
 }
 
-TEST_F(RuntimeTest, EventRecorderAggregatesAndRateLimits) {
+TEST_F(OpRuntimeTest, EventRecorderAggregatesAndRateLimits) {
   auto cm = c_->create(kConfigMaps, ns_, config_map(ns_, "noisy"));
   ASSERT_TRUE(cm.ok());
   json regarding = *cm;

@@ -24,7 +24,7 @@ void write(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
 }
 
-TEST(Kubeconfig, FilesResolvedRelativeToTheKubeconfig) {
+TEST(OpKubeconfig, FilesResolvedRelativeToTheKubeconfig) {
   TempDir dir("kc");
   write(dir.file("ca.crt"), "CA-PEM");
   write(dir.file("admin.crt"), "CERT-PEM");
@@ -52,7 +52,7 @@ current-context: ctx1
   EXPECT_FALSE(cfg->insecure_skip_tls_verify);
 }
 
-TEST(Kubeconfig, DataFieldsTokenAndExplicitContext) {
+TEST(OpKubeconfig, DataFieldsTokenAndExplicitContext) {
   // "hello" and "world" in base64.
   std::string yaml = R"(
 clusters:
@@ -87,7 +87,7 @@ current-context: ca
   EXPECT_FALSE(parse_kubeconfig("clusters: [", "/").ok());  // YAML error caught at the edge
 }
 
-TEST(Kubeconfig, InClusterReadsServiceAccountFiles) {
+TEST(OpKubeconfig, InClusterReadsServiceAccountFiles) {
   TempDir dir("sa");
   write(dir.file("token"), "tok\n");
   write(dir.file("ca.crt"), "CA");
@@ -105,7 +105,7 @@ TEST(Kubeconfig, InClusterReadsServiceAccountFiles) {
   EXPECT_FALSE(in_cluster_config(dir.path()).ok());  // env unset: not in a cluster
 }
 
-TEST(Kubeconfig, FlagWinsOverEnvironment) {
+TEST(OpKubeconfig, FlagWinsOverEnvironment) {
   TempDir dir("kc2");
   auto kc = [](const std::string& server) {
     return "clusters: [{name: c, cluster: {server: '" + server +
@@ -124,7 +124,7 @@ TEST(Kubeconfig, FlagWinsOverEnvironment) {
   EXPECT_EQ(from_flag->server, "https://flag:1");
 }
 
-TEST(Errors, HttpCodesMapToTypedStatus) {
+TEST(OpErrors, HttpCodesMapToTypedStatus) {
   auto st = [](int code, const std::string& reason) {
     return status_from_http(code, R"({"kind":"Status","apiVersion":"v1","status":"Failure",)"
                                   R"("message":"m","reason":")" +
@@ -154,7 +154,7 @@ TEST(Errors, HttpCodesMapToTypedStatus) {
   EXPECT_EQ(api_reason(watch_err), "Expired");
 }
 
-TEST(Resources, PathsAndTable) {
+TEST(OpResources, PathsAndTable) {
   using namespace resources;
   EXPECT_EQ(kConfigMaps.path("ns1", "cm"), "/api/v1/namespaces/ns1/configmaps/cm");
   EXPECT_EQ(kConfigMaps.path(""), "/api/v1/configmaps");
@@ -170,7 +170,7 @@ TEST(Resources, PathsAndTable) {
   EXPECT_EQ(url_encode("a=b,c d/é"), "a%3Db%2Cc%20d%2F%C3%A9");
 }
 
-TEST(Objects, Accessors) {
+TEST(OpObjects, Accessors) {
   json o = json::parse(R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{
     "name":"d","namespace":"n","uid":"u1","resourceVersion":"42","generation":3,
     "labels":{"a":"b"},"finalizers":["x","y"],"deletionTimestamp":"2024-01-01T00:00:00Z",
@@ -203,7 +203,7 @@ TEST(Objects, Accessors) {
   EXPECT_EQ(now_rfc3339_micro().size(), std::string("2006-01-02T15:04:05.000000Z").size());
 }
 
-TEST(LineSplitter, SplitsAcrossChunks) {
+TEST(OpLineSplitter, SplitsAcrossChunks) {
   LineSplitter s;
   std::vector<std::string> lines;
   auto on = [&](std::string_view l) {
@@ -223,7 +223,7 @@ TEST(LineSplitter, SplitsAcrossChunks) {
   EXPECT_EQ(calls, 1);
 }
 
-TEST(TokenBucket, BurstThenRate) {
+TEST(OpTokenBucket, BurstThenRate) {
   TokenBucket b(100, 10);  // 10 ms per token after the burst
   for (int i = 0; i < 10; ++i) EXPECT_EQ(b.reserve().count(), 0) << i;
   auto d1 = b.reserve();
@@ -239,7 +239,7 @@ TEST(TokenBucket, BurstThenRate) {
   for (int i = 0; i < 1000; ++i) ASSERT_EQ(unlimited.reserve().count(), 0);
 }
 
-TEST(Client, RejectsBadConfig) {
+TEST(OpClient, RejectsBadConfig) {
   Config c;
   c.server = "ftp://x";
   EXPECT_FALSE(Client::create(c).ok());

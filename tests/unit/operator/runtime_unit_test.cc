@@ -45,7 +45,7 @@ bool eventually(F cond, std::chrono::milliseconds deadline = 5s) {
   return cond();
 }
 
-TEST(Store, UpsertGetEraseAndIndexes) {
+TEST(OpStore, UpsertGetEraseAndIndexes) {
   Store s;
   EXPECT_EQ(s.upsert(obj("a", "x", "u1")), nullptr);
   s.upsert(obj("a", "y", "u1"));
@@ -74,7 +74,7 @@ TEST(Store, UpsertGetEraseAndIndexes) {
   EXPECT_EQ(s.by_index(kNamespaceIndex, "c").size(), 1u);
 }
 
-TEST(WorkQueue, DeduplicatesQueuedKeys) {
+TEST(OpWorkQueue, DeduplicatesQueuedKeys) {
   WorkQueue q("test-dedup");
   q.add("a");
   q.add("a");
@@ -92,7 +92,7 @@ TEST(WorkQueue, DeduplicatesQueuedKeys) {
   EXPECT_EQ(q.len(), 0u);
 }
 
-TEST(WorkQueue, KeyAddedWhileProcessingWaitsForDone) {
+TEST(OpWorkQueue, KeyAddedWhileProcessingWaitsForDone) {
   WorkQueue q("test-processing");
   q.add("a");
   std::string k;
@@ -106,7 +106,7 @@ TEST(WorkQueue, KeyAddedWhileProcessingWaitsForDone) {
   q.done("a");
 }
 
-TEST(WorkQueue, NoConcurrentProcessingOfOneKey) {
+TEST(OpWorkQueue, NoConcurrentProcessingOfOneKey) {
   WorkQueue q("test-concurrency", std::make_unique<BucketRateLimiter>(0, 1));
   constexpr int kKeys = 5;
   std::map<std::string, std::atomic<int>> inflight;
@@ -134,7 +134,7 @@ TEST(WorkQueue, NoConcurrentProcessingOfOneKey) {
   EXPECT_LT(processed.load(), 20000) << "adds of a queued key must collapse";
 }
 
-TEST(WorkQueue, AddAfterDelays) {
+TEST(OpWorkQueue, AddAfterDelays) {
   WorkQueue q("test-after");
   auto start = std::chrono::steady_clock::now();
   q.add_after("late", 150ms);
@@ -150,7 +150,7 @@ TEST(WorkQueue, AddAfterDelays) {
   q.done(k);
 }
 
-TEST(RateLimiter, ItemExponentialGrowthAndCap) {
+TEST(OpRateLimiter, ItemExponentialGrowthAndCap) {
   ItemExponentialRateLimiter l(5ms, 1000s);
   EXPECT_EQ(l.when("a"), 5ms);
   EXPECT_EQ(l.when("a"), 10ms);
@@ -165,7 +165,7 @@ TEST(RateLimiter, ItemExponentialGrowthAndCap) {
   EXPECT_EQ(l.when("a"), 5ms);
 }
 
-TEST(RateLimiter, DefaultCombinesBackoffWithOverallBucket) {
+TEST(OpRateLimiter, DefaultCombinesBackoffWithOverallBucket) {
   auto l = default_controller_rate_limiter();
   // 100 distinct keys fit in the burst: each waits only its own 5 ms.
   for (int i = 0; i < 100; ++i) EXPECT_EQ(l->when("k" + std::to_string(i)), 5ms) << i;
@@ -179,7 +179,7 @@ TEST(RateLimiter, DefaultCombinesBackoffWithOverallBucket) {
   EXPECT_GT(l->when("hot"), 100s);
 }
 
-TEST(WorkQueue, RateLimitedRequeueWaitsTheBackoff) {
+TEST(OpWorkQueue, RateLimitedRequeueWaitsTheBackoff) {
   WorkQueue q("test-ratelimited",
               std::make_unique<ItemExponentialRateLimiter>(std::chrono::milliseconds(40), 10s));
   q.add_rate_limited("k");  // 40 ms
@@ -194,7 +194,7 @@ TEST(WorkQueue, RateLimitedRequeueWaitsTheBackoff) {
   EXPECT_EQ(q.num_requeues("k"), 0);
 }
 
-TEST(WorkQueue, ShutDownWakesWorkersAndDrainWaitsForInFlight) {
+TEST(OpWorkQueue, ShutDownWakesWorkersAndDrainWaitsForInFlight) {
   WorkQueue q("test-shutdown");
   std::atomic<bool> returned{false};
   std::thread idle([&] {
@@ -230,7 +230,7 @@ TEST(WorkQueue, ShutDownWakesWorkersAndDrainWaitsForInFlight) {
   stuck.done("x");
 }
 
-TEST(Controller, ResultsDriveRequeueForgetAndTerminalErrors) {
+TEST(OpController, ResultsDriveRequeueForgetAndTerminalErrors) {
   std::mutex mu;
   std::map<std::string, int> calls;
   ControllerOptions o;
@@ -271,7 +271,7 @@ TEST(Controller, ResultsDriveRequeueForgetAndTerminalErrors) {
   EXPECT_FALSE(c.running());
 }
 
-TEST(Predicates, GenerationChangedAndOwnerMapping) {
+TEST(OpPredicates, GenerationChangedAndOwnerMapping) {
   auto p = predicates::generation_changed();
   EXPECT_FALSE(p(obj("a", "x", "", 1, "1"), obj("a", "x", "", 1, "2")));  // status write
   EXPECT_TRUE(p(obj("a", "x", "", 1, "1"), obj("a", "x", "", 2, "3")));
@@ -285,7 +285,7 @@ TEST(Predicates, GenerationChangedAndOwnerMapping) {
   EXPECT_TRUE(map_to_controller_owner(kube::resources::kWorkflows)(*obj("t", "d", "u")).empty());
 }
 
-TEST(Finalizer, PatchTestsTheListItChanges) {
+TEST(OpFinalizer, PatchTestsTheListItChanges) {
   json none = {{"metadata", {{"name", "a"}, {"resourceVersion", "7"}}}};
   json p = finalizer_patch(none, "agentry.dev/cleanup", true);
   ASSERT_EQ(p.size(), 2u);
@@ -307,7 +307,7 @@ TEST(Finalizer, PatchTestsTheListItChanges) {
   EXPECT_TRUE(finalizer_patch(none, "agentry.dev/cleanup", false).is_null());
 }
 
-TEST(LeaderElection, NextSpecAcquireRenewTakeOver) {
+TEST(OpLeaderElection, NextSpecAcquireRenewTakeOver) {
   json fresh = LeaderElector::next_spec(nullptr, "me", 15s, "T1");
   EXPECT_EQ(fresh["holderIdentity"], "me");
   EXPECT_EQ(fresh["leaseDurationSeconds"], 15);
