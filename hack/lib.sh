@@ -9,16 +9,20 @@ export PATH=/usr/local/go/bin:$PATH
 # The release tree is shared by hack/test.sh and hack/demo.sh, so both configure it alike.
 release_options=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTRY_BENCH=ON)
 
-# cmake_build DIR [cmake -D options...]: configure (once) and build with -j2; BUILD_TARGETS limits
-# the build to those targets.
-cmake_build() {
+# cmake_configure DIR [cmake -D options...]: configure once (a later run reuses the tree).
+cmake_configure() {
   local dir=$1; shift
   mkdir -p "$(dirname "$dir")"
-  if [ ! -f "$dir/build.ninja" ]; then
-    cmake -S "$repo" -B "$dir" -G Ninja "$@" >"$dir.configure.log" 2>&1 || {
-      tail -n 20 "$dir.configure.log" >&2
-      echo "cmake configure failed (log: $dir.configure.log); run hack/install-deps.sh" >&2; return 1; }
-  fi
+  [ -f "$dir/build.ninja" ] && return 0
+  cmake -S "$repo" -B "$dir" -G Ninja "$@" >"$dir.configure.log" 2>&1 || {
+    tail -n 20 "$dir.configure.log" >&2
+    echo "cmake configure failed (log: $dir.configure.log); run hack/install-deps.sh" >&2; return 1; }
+}
+
+# cmake_build DIR [cmake -D options...]: configure and build with -j2; BUILD_TARGETS limits the
+# build to those targets.
+cmake_build() {
+  cmake_configure "$@"
   # shellcheck disable=SC2086
-  cmake --build "$dir" -j2 ${BUILD_TARGETS:+--target $BUILD_TARGETS}
+  cmake --build "$1" -j2 ${BUILD_TARGETS:+--target $BUILD_TARGETS}
 }
