@@ -1,8 +1,187 @@
-// Default: no cache or memory routes (replaced by the cache/memory implementation).
+// Wires the cache (L1 + Redis L2) and agent memory into the sidecar: routes, engine hooks,
+// memory-pressure cleanup and readiness.
+#include <cstdlib>
+#include <memory>
+
+#include "common/http_util.h"
+#include "common/log.h"
+#include "sidecar/api/server.h"
+#include "sidecar/cache/cache_routes.h"
+#include "sidecar/config.h"
+#include "sidecar/exec/engine.h"
+#include "sidecar/exec/memory_hook.h"
+#include "sidecar/exec/providers/provider.h"
+#include "sidecar/exec/response_cache_hook.h"
+#include "sidecar/memory/memory_routes.h"
 #include "sidecar/storage_routes.h"
 
 namespace agentry::sidecar {
+namespace {
 
-void mount_storage_routes(ApiServer&, const Config&, Engine&) {}
+// The engine collapses concurrent identical misses itself, so this is a plain get/put.
+class CacheHook : public ResponseCacheHook {
+ public:
+  explicit CacheHook(cache::CacheService& c) : c_(c) {}
+  std::optional<std::string> get(const std::string& key) override {
+    auto v = c_.get("resp:" + key);
+    if (!v.ok()) return std::nullopt;
+    return std::move(v->value);
+  }
+  void put(const std::string& key, const std::string& value, std::chrono::seconds ttl) override {
+    (void)c_.put("resp:" + key, value, std::chrono::duration_cast<cache::Ms>(ttl));
+  }
+
+ private:
+  cache::CacheService& c_;
+};
+
+class MemoryHookImpl : public MemoryHook {
+ public:
+  explicit MemoryHookImpl(memory::MemoryService& m) : m_(m) {}
+  std::vector<MemoryHit> recall(const std::string& agent, const std::string& session,
+                                const std::string& query, int k) override {
+    std::vector<MemoryHit> out;
+    for (auto& h : m_.recall(agent, session, query, k)) out.push_back({h.id, h.text, h.score});
+    return out;
+  }
+  void remember(const std::string& agent, const std::string& session, const std::string& input,
+                const std::string& output) override {
+    m_.remember(agent, session, input, output);
+  }
+
+ private:
+  memory::MemoryService& m_;
+};
+
+// Process-lifetime: routes and hooks refer to them. Destroyed at exit, after main() has drained
+// the engine, so the memory queue is drained last.
+struct Storage {
+  std::unique_ptr<cache::CacheService> cache;
+  std::unique_ptr<memory::MemoryService> memory;
+};
+Storage& storage() {
+  static Storage s;
+  return s;
+}
+
+// "redis://[:password@]host:port" or "host:port".
+bool parse_redis_url(std::string url, cache::RedisOptions* out) {
+  if (url.rfind("redis://", 0) == 0) url = url.substr(8);
+  auto at = url.rfind('@');
+  if (at != std::string::npos) {
+    auto cred = url.substr(0, at);
+    auto colon = cred.find(':');
+    out->password = colon == std::string::npos ? cred : cred.substr(colon + 1);
+    url = url.substr(at + 1);
+  }
+  auto slash = url.find('/');
+  if (slash != std::string::npos) url = url.substr(0, slash);
+  return http::parse_host_port(url, &out->host, &out->port);
+}
+
+template <typename T>
+T raw_or(const YAML::Node& raw, const char* key, T def) {
+  try {
+    if (raw && raw.IsMap() && raw[key]) return raw[key].as<T>();
+  } catch (const YAML::Exception&) {
+  }
+  return def;
+}
+
+std::shared_ptr<memory::Embedder> make_embedder(const Config& cfg, Engine& engine) {
+  std::string kind = raw_or<std::string>(cfg.memory.raw, "embedder", "local");
+  int dim = cfg.memory.embedding_dim > 0 ? cfg.memory.embedding_dim : 384;
+  if (kind != "provider") return std::make_shared<memory::LocalEmbedder>(dim);
+  auto provider = engine.provider_ptr();
+  if (cfg.memory.embedding_dim <= 0) {
+    auto probe = provider->embed({"dimension probe"});
+    if (!probe.ok() || probe->empty()) {
+      log::warn("provider embeddings unavailable; using the local lexical embedder",
+                {{"error", probe.ok() ? "empty" : probe.status().message()}});
+      return std::make_shared<memory::LocalEmbedder>(384);
+    }
+    dim = static_cast<int>(probe->front().size());
+  }
+  return std::make_shared<memory::FunctionEmbedder>(
+      [provider](const std::vector<std::string>& texts) { return provider->embed(texts); }, dim,
+      "provider:" + provider->name());
+}
+
+}  // namespace
+
+void mount_storage_routes(ApiServer& server, const Config& cfg, Engine& engine) {
+  Storage& s = storage();
+  std::optional<cache::RedisOptions> redis;
+  if (!cfg.cache.redis_url.empty()) {
+    cache::RedisOptions ro;
+    ro.name = cfg.agent.name;
+    if (parse_redis_url(cfg.cache.redis_url, &ro)) {
+      redis = ro;
+    } else {
+      log::error("cache.redisUrl is not redis://host:port; running without Redis",
+                 {{"url", cfg.cache.redis_url}});
+    }
+  }
+  cache::CacheOptions co;
+  co.l1.name = cfg.agent.name;
+  co.l1.max_entries = static_cast<size_t>(cfg.cache.l1_max_entries);
+  co.l1.max_bytes = static_cast<size_t>(cfg.cache.l1_max_bytes);
+  co.default_ttl = cache::Ms(int64_t{cfg.cache.default_ttl_seconds} * 1000);
+  co.key_prefix = "agentry:" + cfg.agent.name + ":cache:";
+  co.redis = redis;
+  s.cache = std::make_unique<cache::CacheService>(co);
+
+  memory::MemoryOptions mo;
+  mo.default_agent = cfg.agent.name;
+  mo.limits.max_entries_per_agent = static_cast<size_t>(cfg.memory.memory_max_entries);
+  if (cfg.memory.memory_backend == "redis" && redis) {
+    mo.persistence = memory::MemoryOptions::Persistence::kRedis;
+    mo.redis = redis;
+    mo.redis_backend.prefix = "agentry:" + cfg.agent.name + ":mem:";
+  } else if (!cfg.memory.memory_dir.empty()) {
+    mo.persistence = memory::MemoryOptions::Persistence::kEmbedded;
+    mo.log.dir = cfg.memory.memory_dir;
+  } else {
+    log::warn("memory has no memoryDir and no Redis: entries are kept in process only", {});
+  }
+  auto mem = memory::MemoryService::open(mo, make_embedder(cfg, engine));
+  if (!mem.ok()) {
+    // Without its store the sidecar would silently forget: refuse to start.
+    log::error("memory store failed to open", {{"error", mem.status().message()}});
+    std::exit(1);
+  }
+  s.memory = std::move(mem.value());
+
+  cache::mount_cache_routes(server.http(), *s.cache, nullptr);  // the server applies auth
+  memory::mount_memory_routes(server.http(), *s.memory, nullptr);
+  server.declare_route("/v1/cache", {"GET"});
+  server.declare_route("/v1/cache/.+", {"GET", "PUT", "DELETE"});
+  server.declare_route("/v1/memory", {"GET", "POST"});
+  server.declare_route("/v1/memory/search", {"POST"});
+  server.declare_route("/v1/memory/[^/]+", {"GET", "DELETE"});
+
+  if (cfg.agent.cache_responses)
+    engine.set_response_cache_hook(std::make_shared<CacheHook>(*s.cache));
+  engine.set_memory_hook(std::make_shared<MemoryHookImpl>(*s.memory));
+  server.memory_monitor().add_cleanup_hook("cache-l1", [c = s.cache.get()](double) {
+    c->l1().clear();
+  });
+  // Degraded (Redis down) still serves: L1 and memory reads work, writes report it. Readiness
+  // fails on it only when asked to (cache.readyWhenDegraded: false), since every replica shares
+  // the outage and failing them all would take the agent off its Service.
+  bool ready_when_degraded = raw_or<bool>(cfg.cache.raw, "readyWhenDegraded", true);
+  cache::CacheService* c = s.cache.get();
+  memory::MemoryService* m = s.memory.get();
+  server.readiness().add("storage", [c, m, ready_when_degraded]() -> std::string {
+    if (ready_when_degraded) return "";
+    std::string why = c->degraded_reason();
+    if (why.empty()) why = m->degraded_reason();
+    return why;
+  });
+  log::info("cache and memory mounted",
+            {{"redis", redis.has_value()},
+             {"memory", m->stats()["persistence"]},
+             {"embedder", m->embedder().name()}});
+}
 
 }  // namespace agentry::sidecar

@@ -36,3 +36,19 @@ agentry_test(memory_http_integration_test LABEL integration SOURCES
   SERIAL
 )
 add_dependencies(memory_http_integration_test agentry-memory-testd)
+# The real sidecar with cache and memory mounted, once sidecar/storage_routes.cc is this area's.
+if(TARGET agentry-sidecar)
+  agentry_test(sidecar_storage_integration_test LABEL integration SOURCES
+    integration/memory/sidecar_storage_test.cc
+    LIBS agentry_common PkgConfig::HTTPLIB
+    SERIAL
+  )
+  target_compile_definitions(sidecar_storage_integration_test PRIVATE
+    AGENTRY_SIDECAR_BIN="$<TARGET_FILE:agentry-sidecar>")
+  add_dependencies(sidecar_storage_integration_test agentry-sidecar)
+  if(TARGET agentry-fake-llm)
+    target_compile_definitions(sidecar_storage_integration_test PRIVATE
+      AGENTRY_FAKE_LLM_BIN="$<TARGET_FILE:agentry-fake-llm>")
+    add_dependencies(sidecar_storage_integration_test agentry-fake-llm)
+  endif()
+endif()
