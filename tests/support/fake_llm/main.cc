@@ -46,6 +46,18 @@ struct State {
 
 State g;
 
+// Counts chat requests in progress; stats report the most seen at once (tests assert parallelism).
+std::atomic<int> g_inflight{0}, g_max_inflight{0};
+struct InflightGuard {
+  InflightGuard() {
+    int now = ++g_inflight;
+    int seen = g_max_inflight.load();
+    while (now > seen && !g_max_inflight.compare_exchange_weak(seen, now)) {
+    }
+  }
+  ~InflightGuard() { --g_inflight; }
+};
+
 std::string digest_hex(const std::string& s, size_t n) {
   unsigned char md[32];
   unsigned int len = 0;
@@ -197,6 +209,7 @@ int64_t tokens(const json& body) {
 }
 
 void ollama_chat(const httplib::Request& req, httplib::Response& res) {
+  InflightGuard inflight;
   if (!authorized(req, res)) return;
   record("chat", req);
   if (apply_faults(res)) return;
@@ -251,6 +264,7 @@ void ollama_chat(const httplib::Request& req, httplib::Response& res) {
 }
 
 void openai_chat(const httplib::Request& req, httplib::Response& res) {
+  InflightGuard inflight;
   if (!authorized(req, res)) return;
   record("chat", req);
   if (apply_faults(res)) return;
@@ -486,7 +500,9 @@ int main(int argc, char** argv) {
   srv->Post("/admin/faults", set_faults);
   srv->Get("/admin/stats", [](const httplib::Request&, httplib::Response& res) {
     std::lock_guard<std::mutex> lock(g.mu);
-    res.set_content(g.stats.dump(), "application/json");
+    json out = g.stats;
+    out["maxInflight"] = g_max_inflight.load();
+    res.set_content(out.dump(), "application/json");
   });
   srv->Get("/admin/last", [](const httplib::Request&, httplib::Response& res) {
     std::lock_guard<std::mutex> lock(g.mu);
