@@ -60,14 +60,9 @@ Result<SidecarClient::Reply> SidecarClient::send(const std::string& method,
   c->set_read_timeout(read_timeout);
   httplib::Headers h{{"Authorization", "Bearer " + token}};
   for (const auto& [k, v] : headers) h.emplace(k, v);
-  httplib::Result r;
-  if (method == "POST") {
-    r = c->Post(path, h, body, "application/json");
-  } else if (method == "DELETE") {
-    r = c->Delete(path, h);
-  } else {
-    r = c->Get(path, h);
-  }
+  httplib::Result r = method == "POST"     ? c->Post(path, h, body, "application/json")
+                      : method == "DELETE" ? c->Delete(path, h)
+                                           : c->Get(path, h);
   if (!r) {
     return unavailable("sidecar " + endpoint + ": " + httplib::to_string(r.error()));
   }

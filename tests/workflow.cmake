@@ -1,0 +1,17 @@
+# Workflow controller suites (issue 7): pure DAG/template logic, and the controller against the real
+# control plane with a real agentry-sidecar process and the fake LLM server.
+agentry_test(workflow_unit_test LABEL unit SOURCES
+  unit/workflow/workflow_dag_test.cc
+  LIBS agentry_controllers
+)
+
+if(TARGET agentry-sidecar AND TARGET agentry-fake-llm)
+  agentry_test(workflow_integration_test LABEL integration SERIAL TIMEOUT 300 SOURCES
+    integration/workflow/workflow_controller_test.cc
+    LIBS agentry_controllers
+  )
+  target_compile_definitions(workflow_integration_test PRIVATE
+    AGENTRY_SIDECAR_BIN="$<TARGET_FILE:agentry-sidecar>"
+    AGENTRY_FAKE_LLM_BIN="$<TARGET_FILE:agentry-fake-llm>")
+  add_dependencies(workflow_integration_test agentry-sidecar agentry-fake-llm)
+endif()
