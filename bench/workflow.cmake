@@ -6,5 +6,7 @@ if(TARGET agentry_test_support AND TARGET agentry-sidecar AND TARGET agentry-fak
   target_compile_definitions(workflow_bench PRIVATE
     AGENTRY_SIDECAR_BIN="$<TARGET_FILE:agentry-sidecar>"
     AGENTRY_FAKE_LLM_BIN="$<TARGET_FILE:agentry-fake-llm>")
-  add_dependencies(workflow_bench agentry-sidecar agentry-fake-llm)
+  if(NOT AGENTRY_WORKFLOW_PREBUILT_BINS)
+    add_dependencies(workflow_bench agentry-sidecar agentry-fake-llm)
+  endif()
 endif()

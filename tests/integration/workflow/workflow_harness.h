@@ -9,6 +9,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -30,11 +31,17 @@ namespace agentry::testing {
 
 using nlohmann::json;
 
+// The binaries: the build's own, or AGENTRY_SIDECAR_BIN / AGENTRY_FAKE_LLM_BIN from the environment.
+inline std::string bin_path(const char* env, const char* built) {
+  const char* v = std::getenv(env);
+  return v && *v ? v : built;
+}
+
 class FakeLlmProcess {
  public:
   explicit FakeLlmProcess(std::vector<std::string> extra = {}) : port_(free_port()) {
     Process::Options o;
-    o.argv = {AGENTRY_FAKE_LLM_BIN, "--port", std::to_string(port_), "--threads", "64"};
+    o.argv = {bin_path("AGENTRY_FAKE_LLM_BIN", AGENTRY_FAKE_LLM_BIN), "--port", std::to_string(port_), "--threads", "64"};
     o.argv.insert(o.argv.end(), extra.begin(), extra.end());
     o.log_path = dir_.file("fake-llm.log");
     proc_ = Process(o);
@@ -76,7 +83,7 @@ class SidecarProcess {
                        "agent:\n  name: wf-test\n  cacheResponses: false\n";
     write_file(dir_.file("config.yaml"), yaml);
     Process::Options po;
-    po.argv = {AGENTRY_SIDECAR_BIN, "--config", dir_.file("config.yaml")};
+    po.argv = {bin_path("AGENTRY_SIDECAR_BIN", AGENTRY_SIDECAR_BIN), "--config", dir_.file("config.yaml")};
     po.log_path = dir_.file("sidecar.log");
     proc_ = Process(po);
     std::string err;
@@ -229,12 +236,17 @@ class WorkflowTestBase : public ::testing::Test {
     std::lock_guard<std::mutex> l(mu_);
     return dispatches_;
   }
+  // "Reason: note" lines of the events about that workflow.
   std::string events_of(const std::string& wf) {
-    std::string out;
-    cp_->kubectl({"-n", ns_, "get", "events.events.k8s.io", "--field-selector", "regarding.name=" + wf, "-o",
-                  "jsonpath={range .items[*]}{.reason}:{.note}{\"\\n\"}{end}"},
-                 &out);
-    return out;
+    std::string out, lines;
+    if (cp_->kubectl({"-n", ns_, "get", "events.events.k8s.io", "-o", "json"}, &out) != 0) return out;
+    json l = json::parse(out, nullptr, false);
+    if (!l.is_object()) return out;
+    for (auto& e : l["items"]) {
+      if (e.value("/regarding/name"_json_pointer, std::string()) != wf) continue;
+      lines += e.value("reason", "") + ": " + e.value("note", "") + "\n";
+    }
+    return lines;
   }
 
   ControlPlane* cp_ = nullptr;
