@@ -558,8 +558,12 @@ class ChartInstallTest : public ChartTest {
     args.insert(args.end(), what.begin(), what.end());
     args.push_back("--as=system:serviceaccount:" + ns_ + ":" + sa_);
     std::string out;
-    kubectl(args, &out);
-    return out.rfind("yes", 0) == 0;
+    int rc = kubectl(args, &out);  // 0 for yes, 1 for no; cluster-scoped kinds add a warning line
+    std::istringstream in(out);
+    std::string line;
+    bool yes = false;
+    while (std::getline(in, line)) yes = yes || line == "yes";
+    return rc == 0 && yes;
   }
 
   // A kubeconfig with a token of the chart's ServiceAccount (server and CA of the control plane).
