@@ -727,13 +727,9 @@ TEST_F(ChartInstallTest, InstallRbacUpgradeUninstall) {
       << "helm upgrade must not reset the Lease it created";
   inproc.stop();
 
-  // ---- the agentry-operator binary with the ServiceAccount's token.
-  std::string help;
-  run_command({AGENTRY_OPERATOR_BIN, "--help"}, &help);
-  const bool binary_ready = contains(help, "--watch-namespace") && contains(help, "--default-policy") &&
-                            contains(help, "--operator-namespace");
-  if (binary_ready) {
-    // The in-process elector released the Lease on stop; the binary takes it.
+  // ---- the agentry-operator binary with the ServiceAccount's token and the chart's flags; the
+  // in-process elector released the Lease on stop, the binary takes it over.
+  {
     Process::Options po;
     po.argv = {AGENTRY_OPERATOR_BIN, "--kubeconfig", kc, "--metrics-addr", "127.0.0.1:0", "--leader-elect",
                "--leader-election-namespace", ns_, "--leader-election-id", "agentry-operator",
@@ -744,12 +740,11 @@ TEST_F(ChartInstallTest, InstallRbacUpgradeUninstall) {
     apply_agent("bin-agent");
     EXPECT_TRUE(wait_ready("bin-agent")) << bin.log_tail(40);
     EXPECT_EQ(hpa_cpu_target("bin-agent"), 60) << bin.log_tail(20);
+    EXPECT_FALSE(get_json({"-n", apps_, "get", "secret", "bin-agent-agent-token"}).is_null());
     std::string log = read_file(tmp.file("operator.log"));
+    EXPECT_TRUE(contains(log, "became leader")) << bin.log_tail(40);
     EXPECT_FALSE(contains(log, "forbidden")) << bin.log_tail(40);
     bin.stop(SIGTERM);
-  } else {
-    std::cerr << "[ NOTE     ] agentry-operator --help lacks --watch-namespace/--default-policy/--operator-namespace: "
-                 "the binary part was not run (the controllers ran in-process with the same token)\n";
   }
 
   // ---- helm uninstall: nothing of the release stays; the CRDs do.
