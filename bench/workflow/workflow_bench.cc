@@ -8,12 +8,14 @@
 //    by the sidecar (the on_dispatch hook), p50/p95;
 // 2. N concurrent 3-step workflows created at once: all succeed, wall time, process RSS delta,
 //    workflows/min.
+#include <httplib.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
-#include <httplib.h>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -49,6 +51,12 @@ long rss_kib() {
   return 0;
 }
 
+// The build's binaries, or AGENTRY_SIDECAR_BIN / AGENTRY_FAKE_LLM_BIN from the environment.
+std::string bin_path(const char* env, const char* built) {
+  const char* v = std::getenv(env);
+  return v && *v ? v : built;
+}
+
 double pct(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -62,13 +70,14 @@ json workflow(const std::string& ns, const std::string& name) {
     if (!dep.empty()) s["dependsOn"] = json::array({dep});
     return s;
   };
-  return {{"apiVersion", "agentry.dev/v1alpha1"},
-          {"kind", "Workflow"},
-          {"metadata", {{"name", name}, {"namespace", ns}}},
-          {"spec",
-           {{"input", name},
-            {"steps", json::array({mk("a", "", "a {{ input }}"), mk("b", "a", "b {{ steps.a.output }}"),
-                                   mk("c", "b", "c {{ steps.b.output }}")})}}}};
+  return {
+      {"apiVersion", "agentry.dev/v1alpha1"},
+      {"kind", "Workflow"},
+      {"metadata", {{"name", name}, {"namespace", ns}}},
+      {"spec",
+       {{"input", name},
+        {"steps", json::array({mk("a", "", "a {{ input }}"), mk("b", "a", "b {{ steps.a.output }}"),
+                               mk("c", "b", "c {{ steps.b.output }}")})}}}};
 }
 
 }  // namespace
@@ -90,29 +99,38 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::string out;
-  cp->kubectl({"apply", "--server-side", "--force-conflicts", "-f", testing::repo_dir() + "/crds/"}, &out);
-  cp->kubectl({"wait", "--for=condition=Established", "--timeout=60s", "crd/workflows.agentry.dev"}, &out);
+  cp->kubectl({"apply", "--server-side", "--force-conflicts", "-f", testing::repo_dir() + "/crds/"},
+              &out);
+  cp->kubectl({"wait", "--for=condition=Established", "--timeout=60s", "crd/workflows.agentry.dev"},
+              &out);
   const std::string ns = "wf-bench-" + std::to_string(::getpid());
   cp->kubectl({"create", "namespace", ns}, &out);
 
   // Fake LLM + one sidecar.
   testing::TempDir dir("wf-bench");
   int llm_port = testing::free_port(), sc_port = testing::free_port();
-  testing::Process llm({.argv = {AGENTRY_FAKE_LLM_BIN, "--port", std::to_string(llm_port), "--threads", "128"},
-                        .log_path = dir.file("llm.log")});
+  testing::Process llm({.argv = {bin_path("AGENTRY_FAKE_LLM_BIN", AGENTRY_FAKE_LLM_BIN), "--port",
+                                 std::to_string(llm_port), "--threads", "128"},
+                        .env = {},
+                        .log_path = dir.file("llm.log"),
+                        .cwd = ""});
   llm.start();
   const std::string token = "bench-token-0123456789abcdef";
   testing::write_file(dir.file("token"), token);
   testing::write_file(dir.file("sidecar.yaml"),
-                      "server:\n  listen: 127.0.0.1:" + std::to_string(sc_port) + "\n  tokenFile: " +
-                          dir.file("token") +
+                      "server:\n  listen: 127.0.0.1:" + std::to_string(sc_port) +
+                          "\n  tokenFile: " + dir.file("token") +
                           "\n  threads: 128\n  accessLog: false\n  shutdownGraceSeconds: 1\n"
                           "limits:\n  maxConcurrency: 400\n  queueSize: 5000\n"
-                          "provider:\n  type: ollama\n  endpoint: http://127.0.0.1:" + std::to_string(llm_port) +
+                          "provider:\n  type: ollama\n  endpoint: http://127.0.0.1:" +
+                          std::to_string(llm_port) +
                           "\n  model: fake\n  retries: 0\n  breakerFailures: 100000\n"
                           "agent:\n  name: bench\n  cacheResponses: false\n");
-  testing::Process sidecar({.argv = {AGENTRY_SIDECAR_BIN, "--config", dir.file("sidecar.yaml")},
-                            .log_path = dir.file("sidecar.log")});
+  testing::Process sidecar({.argv = {bin_path("AGENTRY_SIDECAR_BIN", AGENTRY_SIDECAR_BIN),
+                                     "--config", dir.file("sidecar.yaml")},
+                            .env = {},
+                            .log_path = dir.file("sidecar.log"),
+                            .cwd = ""});
   sidecar.start();
   if (!testing::wait_for_port(llm_port, std::chrono::seconds(10)) ||
       !testing::wait_for_port(sc_port, std::chrono::seconds(10))) {
@@ -132,7 +150,8 @@ int main(int argc, char** argv) {
                   {"metadata",
                    {{"name", "bench"},
                     {"annotations",
-                     {{controllers::kEndpointOverrideAnnotation, "http://127.0.0.1:" + std::to_string(sc_port)}}}}},
+                     {{controllers::kEndpointOverrideAnnotation,
+                       "http://127.0.0.1:" + std::to_string(sc_port)}}}}},
                   {"spec", {{"model", {{"provider", "ollama"}, {"name", "fake"}}}}}});
   client->create(res::kSecrets, ns,
                  {{"apiVersion", "v1"},
@@ -208,7 +227,8 @@ int main(int argc, char** argv) {
   for (int t = 0; t < 16; ++t) {
     creators.emplace_back([&] {
       for (int i = next++; i < n_workflows; i = next++) {
-        if (!client->create(res::kWorkflows, ns, workflow(ns, "c-" + std::to_string(i))).ok()) ++create_errors;
+        if (!client->create(res::kWorkflows, ns, workflow(ns, "c-" + std::to_string(i))).ok())
+          ++create_errors;
       }
     });
   }
@@ -226,21 +246,29 @@ int main(int argc, char** argv) {
   double wall = std::chrono::duration<double>(Clock::now() - t0).count();
   double create_s = std::chrono::duration<double>(created - t0).count();
 
-  std::printf("\nWorkflow controller benchmark (%d workers, client qps %.0f, fake LLM latency 0)\n", workers, qps);
+  std::printf("\nWorkflow controller benchmark (%d workers, client qps %.0f, fake LLM latency 0)\n",
+              workers, qps);
   std::printf("| figure | measured | target |\n|---|---|---|\n");
-  std::printf("| start latency p50 (create -> first dispatch, %zu samples) | %.1f ms | guideline < 500 ms |\n",
-              lat_ms.size(), pct(lat_ms, 0.5));
+  std::printf(
+      "| start latency p50 (create -> first dispatch, %zu samples) | %.1f ms | guideline < 500 ms "
+      "|\n",
+      lat_ms.size(), pct(lat_ms, 0.5));
   std::printf("| start latency p95 | %.1f ms | p95 < 100 ms |\n", pct(lat_ms, 0.95));
-  std::printf("| %d concurrent 3-step workflows: succeeded | %d/%d (failed %d, create errors %d) | all succeed |\n",
-              n_workflows, done - failed, n_workflows, failed, create_errors.load());
-  std::printf("| wall time (first create -> last finished; creating took %.1f s) | %.1f s | |\n", create_s, wall);
+  std::printf(
+      "| %d concurrent 3-step workflows: succeeded | %d/%d (failed %d, create errors %d) | all "
+      "succeed |\n",
+      n_workflows, done - failed, n_workflows, failed, create_errors.load());
+  std::printf("| wall time (first create -> last finished; creating took %.1f s) | %.1f s | |\n",
+              create_s, wall);
   std::printf("| throughput | %.0f workflows/min | > 1,000/min |\n", done / wall * 60);
-  std::printf("| process RSS (operator in-process) before / peak / delta | %.1f / %.1f / %.1f MiB | |\n",
-              rss0 / 1024.0, rss_peak / 1024.0, (rss_peak - rss0) / 1024.0);
+  std::printf(
+      "| process RSS (operator in-process) before / peak / delta | %.1f / %.1f / %.1f MiB | |\n",
+      rss0 / 1024.0, rss_peak / 1024.0, (rss_peak - rss0) / 1024.0);
 
   mgr.stop();
   run.join();
-  cp->kubectl({"-n", ns, "patch", "workflows", "--all", "--type=merge", "-p", R"({"metadata":{"finalizers":null}})"},
+  cp->kubectl({"-n", ns, "patch", "workflows", "--all", "--type=merge", "-p",
+               R"({"metadata":{"finalizers":null}})"},
               &out);
   cp->kubectl({"delete", "namespace", ns, "--wait=false"}, &out);
   return done - failed == n_workflows ? 0 : 1;

@@ -28,7 +28,8 @@ Status parse_endpoint_override(const std::string& flag, std::map<std::string, st
   }
   std::string url = flag.substr(eq + 1);
   if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
-    return invalid_argument("endpoint override '" + flag + "': URL must start with http:// or https://");
+    return invalid_argument("endpoint override '" + flag +
+                            "': URL must start with http:// or https://");
   }
   (*out)[flag.substr(0, eq)] = url;
   return Status::ok();
@@ -47,7 +48,8 @@ using std::chrono::milliseconds;
 constexpr const char* kAgentIndex = "agentry.dev/workflow-agents";
 
 int64_t now_ms() {
-  return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -62,8 +64,8 @@ struct WorkflowMetrics {
   static WorkflowMetrics& get() {
     static WorkflowMetrics* m = [] {
       auto& reg = *metrics::registry();
-      prometheus::Histogram::BucketBoundaries long_buckets = {0.1, 0.5, 1,  2,   5,    10,   30,
-                                                              60,  120, 300, 600, 1800, 3600, 14400};
+      prometheus::Histogram::BucketBoundaries long_buckets = {
+          0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 14400};
       auto& running = prometheus::BuildGauge()
                           .Name("workflows_running")
                           .Help("Workflows started and not finished")
@@ -134,7 +136,10 @@ std::string trim_message(std::string m) {
 class WorkflowReconciler {
  public:
   WorkflowReconciler(runtime::Manager& mgr, OperatorSettings settings, WorkflowSettings ws)
-      : mgr_(mgr), settings_(std::move(settings)), ws_(std::move(ws)), metrics_(WorkflowMetrics::get()) {
+      : mgr_(mgr),
+        settings_(std::move(settings)),
+        ws_(std::move(ws)),
+        metrics_(WorkflowMetrics::get()) {
     const std::string& ns = settings_.watch_namespace;
     workflows_ = mgr.informer(res::kWorkflows, ns);
     agents_ = mgr.informer(res::kAgents, ns);
@@ -151,9 +156,9 @@ class WorkflowReconciler {
   }
 
   void register_controller() {
-    auto& c = mgr_.add_controller(
-        "workflow", [this](const kube::ObjectKey& k) { return reconcile(k); },
-        {.workers = std::max(1, ws_.workers)});
+    auto& c =
+        mgr_.add_controller("workflow", [this](const kube::ObjectKey& k) { return reconcile(k); },
+                            {.workers = std::max(1, ws_.workers)});
     // Spec edits and deletion; our own status writes do not come back as work (polls do).
     c.watches_for(workflows_, {[](const ObjectPtr& a, const ObjectPtr& b) {
                     return kube::generation(*a) != kube::generation(*b) ||
@@ -161,17 +166,16 @@ class WorkflowReconciler {
                            kube::annotations(*a) != kube::annotations(*b);
                   }});
     // An Agent appearing, becoming Ready or changing its endpoint wakes the Workflows using it.
-    c.watches(
-        agents_,
-        [this](const json& a) {
-          std::vector<kube::ObjectKey> keys;
-          for (auto& w : workflows_->store().by_index(kAgentIndex,
-                                                      kube::namespace_of(a) + "/" + kube::name(a))) {
-            keys.push_back(kube::key_of(*w));
-          }
-          return keys;
-        },
-        {runtime::predicates::resource_version_changed()});
+    c.watches(agents_,
+              [this](const json& a) {
+                std::vector<kube::ObjectKey> keys;
+                for (auto& w : workflows_->store().by_index(
+                         kAgentIndex, kube::namespace_of(a) + "/" + kube::name(a))) {
+                  keys.push_back(kube::key_of(*w));
+                }
+                return keys;
+              },
+              {runtime::predicates::resource_version_changed()});
   }
 
  private:
@@ -262,9 +266,11 @@ class WorkflowReconciler {
       return not_found("Agent \"" + agent_name + "\" not found in namespace " + ns);
     }
     std::string endpoint;
-    if (auto it = ws_.endpoint_overrides.find(ns + "/" + agent_name); it != ws_.endpoint_overrides.end()) {
+    if (auto it = ws_.endpoint_overrides.find(ns + "/" + agent_name);
+        it != ws_.endpoint_overrides.end()) {
       endpoint = it->second;
-    } else if (auto it2 = ws_.endpoint_overrides.find(agent_name); it2 != ws_.endpoint_overrides.end()) {
+    } else if (auto it2 = ws_.endpoint_overrides.find(agent_name);
+               it2 != ws_.endpoint_overrides.end()) {
       endpoint = it2->second;
     } else if (ws_.allow_endpoint_annotation) {
       const json& ann = kube::annotations(*agent);
@@ -273,8 +279,8 @@ class WorkflowReconciler {
     if (endpoint.empty()) {
       std::string phase = agent->value("/status/phase"_json_pointer, std::string());
       if (phase != "Ready") {
-        return unavailable("Agent \"" + agent_name + "\" is not Ready (phase: " +
-                           (phase.empty() ? "unknown" : phase) + ")");
+        return unavailable("Agent \"" + agent_name +
+                           "\" is not Ready (phase: " + (phase.empty() ? "unknown" : phase) + ")");
       }
       endpoint = agent->value("/status/endpoint"_json_pointer, std::string());
       if (endpoint.empty()) {
@@ -296,7 +302,8 @@ class WorkflowReconciler {
     return AgentTarget{endpoint, t};
   }
 
-  void event(const json& obj, const char* type, const std::string& reason, const std::string& note) {
+  void event(const json& obj, const char* type, const std::string& reason,
+             const std::string& note) {
     mgr_.events().record(obj, type, reason, "Reconcile", trim_message(note));
   }
 
@@ -389,12 +396,14 @@ class WorkflowReconciler {
       }
     }
     if (!failures.empty()) {
-      auto del = wf::parse_rfc3339_ms(obj.value("/metadata/deletionTimestamp"_json_pointer, std::string()));
+      auto del = wf::parse_rfc3339_ms(
+          obj.value("/metadata/deletionTimestamp"_json_pointer, std::string()));
       bool give_up = del && now_ms() - *del > ws_.cancel_give_up.count() * 1000;
       if (!give_up) return unavailable("cancelling running steps: " + failures);
       event(obj, "Warning", "CancelFailed", "gave up cancelling running steps: " + failures);
     } else if (cancelled > 0) {
-      event(obj, "Normal", "Cancelled", "deleted: cancelled " + std::to_string(cancelled) + " running step(s)");
+      event(obj, "Normal", "Cancelled",
+            "deleted: cancelled " + std::to_string(cancelled) + " running step(s)");
     }
     auto r = runtime::remove_finalizer(*mgr_.client(), res::kWorkflows, obj, kWorkflowFinalizer);
     if (!r.ok()) return r.status();
@@ -450,8 +459,8 @@ class WorkflowReconciler {
       fail_workflow("InvalidSpec", "invalid workflow: " + valid.message());
       status["observedGeneration"] = generation;
       status["progress"] = spec.ok() ? "0/" + std::to_string(spec->steps.size()) : "0/0";
-      set_condition(&status["conditions"], {"Complete", true, "InvalidSpec", str(status, "message")},
-                    generation);
+      set_condition(&status["conditions"],
+                    {"Complete", true, "InvalidSpec", str(status, "message")}, generation);
       auto w = write_status(obj, status);
       if (!w.ok()) return w.status();
       if (!*w) return ReconcileResult{.requeue = true};
@@ -465,7 +474,8 @@ class WorkflowReconciler {
     json old_steps = status.value("steps", json::array());
     for (const auto& s : sp.steps) {
       json* have = find_step(old_steps, s.name);
-      steps.push_back(have ? *have : json{{"name", s.name}, {"phase", wf::kPending}, {"attempts", 0}});
+      steps.push_back(have ? *have
+                           : json{{"name", s.name}, {"phase", wf::kPending}, {"attempts", 0}});
     }
     auto phases = [&] {
       std::map<std::string, std::string> p;
@@ -478,7 +488,8 @@ class WorkflowReconciler {
       for (auto& st : steps) {
         if (str(st, "phase") != wf::kRunning) continue;
         auto c = cancel_step(obj, st, sp.step(str(st, "name"))->agent);
-        if (!c.is_ok()) return unavailable("suspend: cancelling step " + str(st, "name") + ": " + c.message());
+        if (!c.is_ok())
+          return unavailable("suspend: cancelling step " + str(st, "name") + ": " + c.message());
         st["phase"] = wf::kPending;
         st.erase("executionId");
         st["message"] = "attempt " + std::to_string(st.value("attempts", 0)) +
@@ -493,7 +504,8 @@ class WorkflowReconciler {
       auto w = write_status(obj, status);
       if (!w.ok()) return w.status();
       if (!*w) return ReconcileResult{.requeue = true};
-      if (old_phase != wf::kSuspended) event(obj, "Normal", "Suspended", "suspended; running steps cancelled");
+      if (old_phase != wf::kSuspended)
+        event(obj, "Normal", "Suspended", "suspended; running steps cancelled");
       track(key.str(), ns, 0, false);
       return ReconcileResult{};
     }
@@ -517,15 +529,19 @@ class WorkflowReconciler {
       const int attempt = st.value("attempts", 1);
       if (deadline_hit) {
         auto c = cancel_step(obj, st, s.agent);
-        if (!c.is_ok()) log::warn("workflow: cancel at deadline failed", {{"workflow", key.str()}, {"step", name}, {"error", c.message()}});
+        if (!c.is_ok())
+          log::warn("workflow: cancel at deadline failed",
+                    {{"workflow", key.str()}, {"step", name}, {"error", c.message()}});
         st["phase"] = wf::kCancelled;
         st["finishedAt"] = now_ts;
-        st["message"] = "cancelled: activeDeadlineSeconds (" + std::to_string(sp.active_deadline_seconds) + "s) exceeded";
+        st["message"] = "cancelled: activeDeadlineSeconds (" +
+                        std::to_string(sp.active_deadline_seconds) + "s) exceeded";
         continue;
       }
       auto t = target(ns, s.agent);
       if (!t.ok()) {
-        st["message"] = trim_message("following attempt " + std::to_string(attempt) + ": " + t.status().message());
+        st["message"] = trim_message("following attempt " + std::to_string(attempt) + ": " +
+                                     t.status().message());
         want_after(ws_.waiting_retry);
         continue;
       }
@@ -534,7 +550,8 @@ class WorkflowReconciler {
       std::string id = str(st, "executionId");
       if (!id.empty()) {
         e = sidecar_.get(t->endpoint, t->token, id);
-        if (!e.ok() && kube::is_not_found(e.status())) id.clear();  // sidecar restarted: same key again
+        if (!e.ok() && kube::is_not_found(e.status()))
+          id.clear();  // sidecar restarted: same key again
       }
       if (id.empty()) {
         // Never learnt (or lost) the id: the same key returns the same execution.
@@ -555,7 +572,8 @@ class WorkflowReconciler {
           (void)sidecar_.cancel(t->endpoint, t->token, e->id);
           e->state = "timed_out";
           e->error_code = "timeout";
-          e->error_message = "step timed out after " + std::to_string(s.timeout_seconds) + "s (timeoutSeconds)";
+          e->error_message =
+              "step timed out after " + std::to_string(s.timeout_seconds) + "s (timeoutSeconds)";
         } else {
           if (!str(st, "message").empty()) st.erase("message");
           milliseconds p = next_poll(key.str(), false);
@@ -579,14 +597,16 @@ class WorkflowReconciler {
         int64_t delay = wf::retry_delay_seconds(s.backoff_seconds, attempt + 1);
         st["phase"] = wf::kPending;
         st["nextAttemptAt"] = wf::format_rfc3339(now + delay * 1000);
-        st["message"] = trim_message("attempt " + std::to_string(attempt) + " failed (" + why + "); retry " +
-                                     std::to_string(attempt) + "/" + std::to_string(s.retry_limit) +
-                                     " in " + std::to_string(delay) + "s");
+        st["message"] =
+            trim_message("attempt " + std::to_string(attempt) + " failed (" + why + "); retry " +
+                         std::to_string(attempt) + "/" + std::to_string(s.retry_limit) + " in " +
+                         std::to_string(delay) + "s");
         warnings.emplace_back("StepRetrying", name + ": " + str(st, "message"));
       } else {
         st["phase"] = wf::kFailed;
         st["finishedAt"] = now_ts;
-        st["message"] = trim_message("failed after " + std::to_string(attempt) + " attempt(s): " + why);
+        st["message"] =
+            trim_message("failed after " + std::to_string(attempt) + " attempt(s): " + why);
         warnings.emplace_back("StepFailed", name + ": " + str(st, "message"));
         metrics_.step_duration.Add({{"result", "failed"}}, metrics::latency_buckets())
             .Observe(first ? (now - *first) / 1000.0 : 0);
@@ -632,7 +652,8 @@ class WorkflowReconciler {
       if (running >= sp.parallelism) break;
       if (ws_.namespace_parallelism > 0 &&
           running_in_namespace(ns, key.str()) + running >= ws_.namespace_parallelism) {
-        limit_message = "waiting: namespace " + ns + " runs " + std::to_string(ws_.namespace_parallelism) +
+        limit_message = "waiting: namespace " + ns + " runs " +
+                        std::to_string(ws_.namespace_parallelism) +
                         " steps (the operator's per-namespace limit)";
         want_after(milliseconds(500));
         break;
@@ -669,7 +690,8 @@ class WorkflowReconciler {
       st.erase("nextAttemptAt");
       st.erase("message");
       st.erase("finishedAt");
-      to_send.push_back({name, t->endpoint, t->token, wf::idempotency_key(uid, name, attempt), *input, attempt});
+      to_send.push_back(
+          {name, t->endpoint, t->token, wf::idempotency_key(uid, name, attempt), *input, attempt});
       ++running;
       if (!was_started) {
         status["startedAt"] = now_ts;
@@ -688,7 +710,8 @@ class WorkflowReconciler {
     status["progress"] = wf::progress(sp, ph);
     status["observedGeneration"] = generation;
     if (deadline_hit && running == 0) {
-      fail_workflow("DeadlineExceeded", "activeDeadlineSeconds (" + std::to_string(sp.active_deadline_seconds) +
+      fail_workflow("DeadlineExceeded", "activeDeadlineSeconds (" +
+                                            std::to_string(sp.active_deadline_seconds) +
                                             "s) exceeded; running steps cancelled");
     } else if (all_done && all_ok) {
       status["phase"] = wf::kSucceeded;
@@ -718,7 +741,8 @@ class WorkflowReconciler {
       }
     }
     if (auto s0 = wf::parse_rfc3339_ms(str(status, "startedAt"))) {
-      auto end = done ? wf::parse_rfc3339_ms(str(status, "finishedAt")) : std::optional<int64_t>(now);
+      auto end =
+          done ? wf::parse_rfc3339_ms(str(status, "finishedAt")) : std::optional<int64_t>(now);
       if (done || str(old_status, "duration").empty()) {
         status["duration"] = wf::format_duration(((end ? *end : now) - *s0) / 1000.0);
       } else {
@@ -727,11 +751,13 @@ class WorkflowReconciler {
     }
     if (done) {
       set_condition(&status["conditions"],
-                    {"Complete", true, new_phase, new_phase == wf::kSucceeded ? "all steps succeeded" : str(status, "message")},
+                    {"Complete", true, new_phase,
+                     new_phase == wf::kSucceeded ? "all steps succeeded" : str(status, "message")},
                     generation);
     } else {
       set_condition(&status["conditions"],
-                    {"Complete", false, new_phase, new_phase == wf::kRunning ? "steps are running" : "waiting to start"},
+                    {"Complete", false, new_phase,
+                     new_phase == wf::kRunning ? "steps are running" : "waiting to start"},
                     generation);
     }
 
@@ -746,8 +772,9 @@ class WorkflowReconciler {
         auto e = sidecar_.start(d.endpoint, d.token, d.key, d.input, uid);
         json* st = find_step(status["steps"], d.step);
         if (!e.ok()) {
-          (*st)["message"] = trim_message("sending attempt " + std::to_string(d.attempt) +
-                                          " failed, will re-send the same key: " + e.status().message());
+          (*st)["message"] =
+              trim_message("sending attempt " + std::to_string(d.attempt) +
+                           " failed, will re-send the same key: " + e.status().message());
           learnt = true;
           continue;
         }
@@ -760,12 +787,15 @@ class WorkflowReconciler {
         std::lock_guard<std::mutex> l(mu_);
         auto it = first_seen_.find(key.str());
         if (it != first_seen_.end()) {
-          metrics_.start_latency.Observe(std::chrono::duration<double>(Clock::now() - it->second).count());
+          metrics_.start_latency.Observe(
+              std::chrono::duration<double>(Clock::now() - it->second).count());
         }
       }
       if (learnt) {
         auto w2 = write_status(obj, status);
-        if (!w2.ok()) log::warn("workflow: recording execution ids failed", {{"workflow", key.str()}, {"error", w2.status().message()}});
+        if (!w2.ok())
+          log::warn("workflow: recording execution ids failed",
+                    {{"workflow", key.str()}, {"error", w2.status().message()}});
       }
       want_after(next_poll(key.str(), true));
     }
@@ -781,17 +811,20 @@ class WorkflowReconciler {
       if (auto s0 = wf::parse_rfc3339_ms(str(status, "startedAt"))) {
         metrics_.duration.Observe((now - *s0) / 1000.0);
       }
-      log::info("workflow finished", {{"workflow", key.str()}, {"phase", new_phase}, {"progress", str(status, "progress")}});
+      log::info(
+          "workflow finished",
+          {{"workflow", key.str()}, {"phase", new_phase}, {"progress", str(status, "progress")}});
       return after_finish(obj);
     }
-    if (running_after > 0 && result.requeue_after.count() == 0) want_after(next_poll(key.str(), false));
+    if (running_after > 0 && result.requeue_after.count() == 0)
+      want_after(next_poll(key.str(), false));
     return result;
   }
 
   // The step's input with {{ input }} and earlier outputs filled in (full outputs come from the
   // sidecar when the status summary was cut).
-  Result<std::string> render_input(const json& obj, const wf::WorkflowSpec& sp, const wf::StepSpec& s,
-                                   const json& steps) {
+  Result<std::string> render_input(const json& obj, const wf::WorkflowSpec& sp,
+                                   const wf::StepSpec& s, const json& steps) {
     std::map<std::string, std::string> outputs;
     for (const auto& ref : wf::referenced_steps(s.input)) {
       const json* st = nullptr;
@@ -807,7 +840,9 @@ class WorkflowReconciler {
         auto t = target(kube::namespace_of(obj), rs->agent);
         if (!t.ok()) return t.status();
         auto e = sidecar_.get(t->endpoint, t->token, str(*st, "executionId"));
-        if (!e.ok()) return Status(e.status().code(), "full output of step " + ref + ": " + e.status().message());
+        if (!e.ok())
+          return Status(e.status().code(),
+                        "full output of step " + ref + ": " + e.status().message());
         out = e->output;
       }
       outputs[ref] = std::move(out);

@@ -27,16 +27,18 @@ inline constexpr const char* kWorkflowFinalizer = "agentry.dev/workflow";
 inline constexpr const char* kEndpointOverrideAnnotation = "agentry.dev/endpoint-override";
 
 struct WorkflowSettings {
-  int workers = 4;                   // --workflow-workers
-  int namespace_parallelism = 0;     // --workflow-namespace-parallelism: running steps per namespace, 0 = no limit
-  int max_concurrent_workflows = 0;  // --max-concurrent-workflows: started, unfinished workflows, 0 = no limit
+  int workers = 4;  // --workflow-workers
+  int namespace_parallelism =
+      0;  // --workflow-namespace-parallelism: running steps per namespace, 0 = no limit
+  int max_concurrent_workflows =
+      0;  // --max-concurrent-workflows: started, unfinished workflows, 0 = no limit
   // --workflow-endpoint-override ns/agent=URL (repeatable): development only.
   std::map<std::string, std::string> endpoint_overrides;
-  bool allow_endpoint_annotation = true;  // honour agentry.dev/endpoint-override
-  std::chrono::milliseconds poll_min{100};   // first GET of a running step after this long,
-  std::chrono::milliseconds poll_max{2000};  // then doubling up to this
+  bool allow_endpoint_annotation = true;          // honour agentry.dev/endpoint-override
+  std::chrono::milliseconds poll_min{100};        // first GET of a running step after this long,
+  std::chrono::milliseconds poll_max{2000};       // then doubling up to this
   std::chrono::milliseconds waiting_retry{5000};  // re-check a missing/not-Ready Agent
-  std::chrono::seconds cancel_give_up{30};  // deletion: stop retrying an unreachable sidecar
+  std::chrono::seconds cancel_give_up{30};        // deletion: stop retrying an unreachable sidecar
   // Test/benchmark hook: called right after a step's POST was accepted by the sidecar.
   std::function<void(const std::string& key, const std::string& step, int attempt)> on_dispatch{};
 };

@@ -84,8 +84,10 @@ Result<WorkflowSpec> parse_spec(const json& spec) {
     const json& s = (*steps)[i];
     StepSpec st;
     st.name = str_or(s, "name");
-    if (st.name.empty()) return invalid_argument("spec.steps[" + std::to_string(i) + "].name: required");
-    if (s.contains("agentRef") && s["agentRef"].is_object()) st.agent = str_or(s["agentRef"], "name");
+    if (st.name.empty())
+      return invalid_argument("spec.steps[" + std::to_string(i) + "].name: required");
+    if (s.contains("agentRef") && s["agentRef"].is_object())
+      st.agent = str_or(s["agentRef"], "name");
     if (st.agent.empty()) {
       return invalid_argument("spec.steps[" + std::to_string(i) + "].agentRef.name: required");
     }
@@ -189,7 +191,8 @@ std::set<std::string> ancestors(const WorkflowSpec& spec, const std::string& ste
 Status validate(const WorkflowSpec& spec) {
   std::set<std::string> names;
   for (const auto& s : spec.steps) {
-    if (!names.insert(s.name).second) return invalid_argument("duplicate step name '" + s.name + "'");
+    if (!names.insert(s.name).second)
+      return invalid_argument("duplicate step name '" + s.name + "'");
   }
   for (const auto& s : spec.steps) {
     for (const auto& d : s.depends_on) {
@@ -202,7 +205,8 @@ Status validate(const WorkflowSpec& spec) {
   if (auto c = find_cycle(spec)) return invalid_argument(cycle_message(*c));
   for (const auto& s : spec.steps) {
     auto refs = template_refs(s.input);
-    if (!refs.ok()) return invalid_argument("step '" + s.name + "' input: " + refs.status().message());
+    if (!refs.ok())
+      return invalid_argument("step '" + s.name + "' input: " + refs.status().message());
     auto anc = ancestors(spec, s.name);
     for (const auto& r : *refs) {
       auto n = step_of_ref(r);
@@ -256,7 +260,9 @@ std::string phase_of(const std::map<std::string, std::string>& phases, const std
   auto it = phases.find(n);
   return it == phases.end() || it->second.empty() ? kPending : it->second;
 }
-bool waiting(std::string_view p) { return p == kPending || p == kWaiting; }
+bool waiting(std::string_view p) {
+  return p == kPending || p == kWaiting;
+}
 }  // namespace
 
 std::vector<std::string> ready_steps(const WorkflowSpec& spec,

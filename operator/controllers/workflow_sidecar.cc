@@ -78,11 +78,11 @@ Status http_error(const std::string& what, int status, const std::string& body) 
   if (j.is_object() && j.contains("error") && j["error"].is_object()) {
     msg += " " + j["error"].value("code", "") + ": " + j["error"].value("message", "");
   }
-  Code code = status == 404   ? Code::kNotFound
-              : status == 401 ? Code::kUnauthenticated
+  Code code = status == 404                    ? Code::kNotFound
+              : status == 401                  ? Code::kUnauthenticated
               : status == 400 || status == 413 ? Code::kInvalidArgument
-              : status == 429 ? Code::kResourceExhausted
-                              : Code::kUnavailable;
+              : status == 429                  ? Code::kResourceExhausted
+                                               : Code::kUnavailable;
   return Status(code, msg, status);
 }
 }  // namespace

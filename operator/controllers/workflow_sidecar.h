@@ -26,7 +26,8 @@ struct Execution {
   std::string error_code, error_message;
   std::string created_at;  // RFC 3339 (the sidecar's clock)
   bool terminal() const {
-    return state == "succeeded" || state == "failed" || state == "cancelled" || state == "timed_out";
+    return state == "succeeded" || state == "failed" || state == "cancelled" ||
+           state == "timed_out";
   }
 };
 

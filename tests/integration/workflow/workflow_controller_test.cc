@@ -11,7 +11,8 @@ namespace res = kube::resources;
 using std::chrono::seconds;
 
 std::string workflow_yaml(const std::string& name, const std::string& spec_body) {
-  return "apiVersion: agentry.dev/v1alpha1\nkind: Workflow\nmetadata:\n  name: " + name + "\nspec:\n" + spec_body;
+  return "apiVersion: agentry.dev/v1alpha1\nkind: Workflow\nmetadata:\n  name: " + name +
+         "\nspec:\n" + spec_body;
 }
 
 class WorkflowTest : public WorkflowTestBase {};
@@ -51,10 +52,13 @@ TEST_F(WorkflowTest, LinearChainPassesOutputsAlong) {
     EXPECT_EQ(ex["output"], ss["output"]);
   }
   EXPECT_EQ(sc->executions().size(), 3u);
-  EXPECT_TRUE(eventually([&] {
-    auto ev = events_of("chain");
-    return ev.find("Started") != std::string::npos && ev.find("Succeeded") != std::string::npos;
-  }, seconds(10))) << events_of("chain");
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto ev = events_of("chain");
+        return ev.find("Started") != std::string::npos && ev.find("Succeeded") != std::string::npos;
+      },
+      seconds(10)))
+      << events_of("chain");
   // Printer columns.
   std::string out;
   ASSERT_EQ(cp_->kubectl({"-n", ns_, "get", "awf", "chain"}, &out), 0);
@@ -107,8 +111,8 @@ TEST_F(WorkflowTest, FailingStepIsRetriedThenFailsWithTheReason) {
   json ex = sc->executions();
   EXPECT_EQ(ex.size(), 3u);
   for (auto& e : ex) EXPECT_EQ(e["state"], "failed");
-  EXPECT_TRUE(eventually([&] { return events_of("failing").find("StepRetrying") != std::string::npos; },
-                         seconds(10)));
+  EXPECT_TRUE(eventually(
+      [&] { return events_of("failing").find("StepRetrying") != std::string::npos; }, seconds(10)));
 }
 
 TEST_F(WorkflowTest, StepTimeoutCancelsTheExecution) {
@@ -122,8 +126,9 @@ TEST_F(WorkflowTest, StepTimeoutCancelsTheExecution) {
   EXPECT_NE(only.value("message", "").find("timed out after 1s"), std::string::npos) << only.dump();
   std::string id = only.value("executionId", "");
   ASSERT_FALSE(id.empty());
-  EXPECT_TRUE(eventually([&] { return sc->get("/v1/executions/" + id).value("state", "") == "cancelled"; },
-                         seconds(10)))
+  EXPECT_TRUE(
+      eventually([&] { return sc->get("/v1/executions/" + id).value("state", "") == "cancelled"; },
+                 seconds(10)))
       << sc->get("/v1/executions/" + id).dump();
 }
 
@@ -148,8 +153,9 @@ TEST_F(WorkflowTest, InvalidDagsAreRejectedOrFailNamingTheCycle) {
   // What CEL can check is rejected by the API server.
   std::string out;
   EXPECT_NE(cp_->kubectl_stdin({"apply", "-n", ns_, "-f", "-"},
-                               workflow_yaml("unknowndep", "  steps:\n  - {name: a, agentRef: {name: any}, "
-                                                           "dependsOn: [ghost], input: x}\n"),
+                               workflow_yaml("unknowndep",
+                                             "  steps:\n  - {name: a, agentRef: {name: any}, "
+                                             "dependsOn: [ghost], input: x}\n"),
                                &out),
             0);
   EXPECT_NE(out.find("dependsOn"), std::string::npos) << out;
@@ -162,13 +168,17 @@ TEST_F(WorkflowTest, DeleteCancelsRunningSteps) {
   - {name: long, agentRef: {name: busy}, input: "a long job"}
 )"));
   std::string id;
-  ASSERT_TRUE(eventually([&] {
-    id = step_status("doomed", "long").value("executionId", "");
-    return !id.empty();
-  }, seconds(30)));
-  EXPECT_EQ(get(res::kWorkflows, "doomed")["metadata"]["finalizers"][0], controllers::kWorkflowFinalizer);
+  ASSERT_TRUE(eventually(
+      [&] {
+        id = step_status("doomed", "long").value("executionId", "");
+        return !id.empty();
+      },
+      seconds(30)));
+  EXPECT_EQ(get(res::kWorkflows, "doomed")["metadata"]["finalizers"][0],
+            controllers::kWorkflowFinalizer);
   std::string out;
-  ASSERT_EQ(cp_->kubectl({"-n", ns_, "delete", "workflow", "doomed", "--wait=false"}, &out), 0) << out;
+  ASSERT_EQ(cp_->kubectl({"-n", ns_, "delete", "workflow", "doomed", "--wait=false"}, &out), 0)
+      << out;
   EXPECT_TRUE(eventually([&] { return get(res::kWorkflows, "doomed").is_null(); }, seconds(30)));
   EXPECT_EQ(sc->get("/v1/executions/" + id).value("state", ""), "cancelled");
 }
@@ -181,21 +191,33 @@ TEST_F(WorkflowTest, SuspendCancelsAndResumeRunsTheNextAttempt) {
   - {name: after, agentRef: {name: pausable}, dependsOn: [work], input: "after {{ steps.work.output }}"}
 )"));
   std::string id;
-  ASSERT_TRUE(eventually([&] {
-    id = step_status("pausing", "work").value("executionId", "");
-    return !id.empty();
-  }, seconds(30)));
+  ASSERT_TRUE(eventually(
+      [&] {
+        id = step_status("pausing", "work").value("executionId", "");
+        return !id.empty();
+      },
+      seconds(30)));
   std::string out;
-  ASSERT_EQ(cp_->kubectl({"-n", ns_, "patch", "workflow", "pausing", "--type=merge", "-p", R"({"spec":{"suspend":true}})"}, &out), 0) << out;
+  ASSERT_EQ(cp_->kubectl({"-n", ns_, "patch", "workflow", "pausing", "--type=merge", "-p",
+                          R"({"spec":{"suspend":true}})"},
+                         &out),
+            0)
+      << out;
   ASSERT_TRUE(wait_phase("pausing", "Suspended", seconds(20)));
-  EXPECT_TRUE(eventually([&] { return sc->get("/v1/executions/" + id).value("state", "") == "cancelled"; },
-                         seconds(10)));
+  EXPECT_TRUE(
+      eventually([&] { return sc->get("/v1/executions/" + id).value("state", "") == "cancelled"; },
+                 seconds(10)));
   EXPECT_EQ(step_status("pausing", "work")["phase"], "Pending");
   ASSERT_TRUE(llm_->faults({{"reset", true}}));
-  ASSERT_EQ(cp_->kubectl({"-n", ns_, "patch", "workflow", "pausing", "--type=merge", "-p", R"({"spec":{"suspend":false}})"}, &out), 0) << out;
+  ASSERT_EQ(cp_->kubectl({"-n", ns_, "patch", "workflow", "pausing", "--type=merge", "-p",
+                          R"({"spec":{"suspend":false}})"},
+                         &out),
+            0)
+      << out;
   ASSERT_TRUE(wait_phase("pausing", "Succeeded", seconds(60)));
-  EXPECT_EQ(step_status("pausing", "work")["attempts"], 2);  // the cancelled attempt, then a new one
-  EXPECT_EQ(sc->executions().size(), 3u);                    // work/1 (cancelled), work/2, after/1
+  EXPECT_EQ(step_status("pausing", "work")["attempts"],
+            2);                            // the cancelled attempt, then a new one
+  EXPECT_EQ(sc->executions().size(), 3u);  // work/1 (cancelled), work/2, after/1
 }
 
 TEST_F(WorkflowTest, AgentThatAppearsAfterTheWorkflow) {
@@ -204,7 +226,8 @@ TEST_F(WorkflowTest, AgentThatAppearsAfterTheWorkflow) {
   input: there
 )"));
   ASSERT_TRUE(wait_step("early", "only", "Waiting", seconds(20)));
-  EXPECT_NE(step_status("early", "only").value("message", "").find("Agent \"late\" not found"), std::string::npos)
+  EXPECT_NE(step_status("early", "only").value("message", "").find("Agent \"late\" not found"),
+            std::string::npos)
       << step_status("early", "only").dump();
   EXPECT_EQ(phase("early"), "Pending");
   agent("late");
@@ -221,14 +244,18 @@ TEST_F(WorkflowTest, ActiveDeadlineFailsTheWorkflowAndCancels) {
   - {name: next, agentRef: {name: tardy}, dependsOn: [slow], input: "y"}
 )"));
   ASSERT_TRUE(wait_phase("deadline", "Failed", seconds(30)));
-  EXPECT_NE(get(res::kWorkflows, "deadline")["status"].value("message", "").find("activeDeadlineSeconds"),
-            std::string::npos);
+  EXPECT_NE(
+      get(res::kWorkflows, "deadline")["status"].value("message", "").find("activeDeadlineSeconds"),
+      std::string::npos);
   json slow = step_status("deadline", "slow");
   EXPECT_EQ(slow["phase"], "Cancelled");
   EXPECT_EQ(step_status("deadline", "next")["phase"], "Skipped");
-  EXPECT_TRUE(eventually([&] {
-    return sc->get("/v1/executions/" + slow.value("executionId", "")).value("state", "") == "cancelled";
-  }, seconds(10)));
+  EXPECT_TRUE(eventually(
+      [&] {
+        return sc->get("/v1/executions/" + slow.value("executionId", "")).value("state", "") ==
+               "cancelled";
+      },
+      seconds(10)));
 }
 
 TEST_F(WorkflowTest, TtlDeletesFinishedWorkflows) {
@@ -257,8 +284,9 @@ TEST_F(WorkflowRestartTest, OperatorRestartMidWorkflowRunsEachStepOnce) {
 )"));
   ASSERT_TRUE(wait_step("survivor", "one", "Running", seconds(30)));
   op_->stop();  // mid-step: the execution runs on at the sidecar
-  ASSERT_TRUE(eventually([&] { return sc->executions().size() == 1 && sc->executions()[0]["state"] == "succeeded"; },
-                         seconds(20)));
+  ASSERT_TRUE(eventually(
+      [&] { return sc->executions().size() == 1 && sc->executions()[0]["state"] == "succeeded"; },
+      seconds(20)));
   start_operator();
   ASSERT_TRUE(wait_step("survivor", "two", "Running", seconds(30)));
   op_->stop();
@@ -267,7 +295,8 @@ TEST_F(WorkflowRestartTest, OperatorRestartMidWorkflowRunsEachStepOnce) {
   json ex = sc->executions();
   EXPECT_EQ(ex.size(), 3u) << ex.dump(2);
   EXPECT_EQ(llm_->stats()["chat"], 3) << llm_->stats().dump();
-  for (const char* s : {"one", "two", "three"}) EXPECT_EQ(step_status("survivor", s)["attempts"], 1) << s;
+  for (const char* s : {"one", "two", "three"})
+    EXPECT_EQ(step_status("survivor", s)["attempts"], 1) << s;
   std::string three = step_status("survivor", "three")["output"];
   EXPECT_EQ(three, "echo: three echo: two echo: one go");
 }

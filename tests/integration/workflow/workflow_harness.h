@@ -9,8 +9,8 @@
 #include <httplib.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <atomic>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -31,7 +31,8 @@ namespace agentry::testing {
 
 using nlohmann::json;
 
-// The binaries: the build's own, or AGENTRY_SIDECAR_BIN / AGENTRY_FAKE_LLM_BIN from the environment.
+// The binaries: the build's own, or AGENTRY_SIDECAR_BIN / AGENTRY_FAKE_LLM_BIN from the
+// environment.
 inline std::string bin_path(const char* env, const char* built) {
   const char* v = std::getenv(env);
   return v && *v ? v : built;
@@ -41,7 +42,8 @@ class FakeLlmProcess {
  public:
   explicit FakeLlmProcess(std::vector<std::string> extra = {}) : port_(free_port()) {
     Process::Options o;
-    o.argv = {bin_path("AGENTRY_FAKE_LLM_BIN", AGENTRY_FAKE_LLM_BIN), "--port", std::to_string(port_), "--threads", "64"};
+    o.argv = {bin_path("AGENTRY_FAKE_LLM_BIN", AGENTRY_FAKE_LLM_BIN), "--port",
+              std::to_string(port_), "--threads", "64"};
     o.argv.insert(o.argv.end(), extra.begin(), extra.end());
     o.log_path = dir_.file("fake-llm.log");
     proc_ = Process(o);
@@ -70,20 +72,23 @@ class FakeLlmProcess {
 
 class SidecarProcess {
  public:
-  SidecarProcess(const std::string& token, const std::string& llm_url, const std::string& extra_provider = "")
+  SidecarProcess(const std::string& token, const std::string& llm_url,
+                 const std::string& extra_provider = "")
       : port_(free_port()), token_(token) {
     write_file(dir_.file("token"), token + "\n");
-    std::string yaml = "server:\n  listen: 127.0.0.1:" + std::to_string(port_) + "\n  tokenFile: " +
-                       dir_.file("token") +
+    std::string yaml = "server:\n  listen: 127.0.0.1:" + std::to_string(port_) +
+                       "\n  tokenFile: " + dir_.file("token") +
                        "\n  threads: 64\n  shutdownGraceSeconds: 1\n  accessLog: false\n"
                        "limits:\n  executionTimeoutSeconds: 60\n"
-                       "provider:\n  type: ollama\n  endpoint: " + llm_url +
+                       "provider:\n  type: ollama\n  endpoint: " +
+                       llm_url +
                        "\n  model: fake\n  connectTimeoutMs: 500\n  readTimeoutMs: 30000\n"
-                       "  retries: 0\n  breakerFailures: 1000\n" + extra_provider +
-                       "agent:\n  name: wf-test\n  cacheResponses: false\n";
+                       "  retries: 0\n  breakerFailures: 1000\n" +
+                       extra_provider + "agent:\n  name: wf-test\n  cacheResponses: false\n";
     write_file(dir_.file("config.yaml"), yaml);
     Process::Options po;
-    po.argv = {bin_path("AGENTRY_SIDECAR_BIN", AGENTRY_SIDECAR_BIN), "--config", dir_.file("config.yaml")};
+    po.argv = {bin_path("AGENTRY_SIDECAR_BIN", AGENTRY_SIDECAR_BIN), "--config",
+               dir_.file("config.yaml")};
     po.log_path = dir_.file("sidecar.log");
     proc_ = Process(po);
     std::string err;
@@ -127,7 +132,10 @@ class WorkflowTestBase : public ::testing::Test {
     cp_ = ControlPlane::shared(&err);
     ASSERT_NE(cp_, nullptr) << err;
     std::string out;
-    ASSERT_EQ(cp_->kubectl({"apply", "--server-side", "--force-conflicts", "-f", repo_dir() + "/crds/"}, &out), 0)
+    ASSERT_EQ(
+        cp_->kubectl({"apply", "--server-side", "--force-conflicts", "-f", repo_dir() + "/crds/"},
+                     &out),
+        0)
         << out;
     ASSERT_EQ(cp_->kubectl({"wait", "--for=condition=Established", "--timeout=60s",
                             "crd/agents.agentry.dev", "crd/workflows.agentry.dev"},
@@ -170,7 +178,8 @@ class WorkflowTestBase : public ::testing::Test {
 
   void apply(const std::string& yaml) {
     std::string out;
-    ASSERT_EQ(cp_->kubectl_stdin({"apply", "-n", ns_, "-f", "-"}, yaml, &out), 0) << out << "\n" << yaml;
+    ASSERT_EQ(cp_->kubectl_stdin({"apply", "-n", ns_, "-f", "-"}, yaml, &out), 0) << out << "\n"
+                                                                                  << yaml;
   }
 
   json get(const kube::Resource& r, const std::string& name) {
@@ -201,7 +210,8 @@ class WorkflowTestBase : public ::testing::Test {
     sidecars_[name] = std::make_unique<SidecarProcess>(token, llm_->url());
     std::string out;
     EXPECT_EQ(cp_->kubectl({"-n", ns_, "annotate", "--overwrite", "agent", name,
-                            std::string(controllers::kEndpointOverrideAnnotation) + "=" + sidecars_[name]->url()},
+                            std::string(controllers::kEndpointOverrideAnnotation) + "=" +
+                                sidecars_[name]->url()},
                            &out),
               0)
         << out;
@@ -212,7 +222,8 @@ class WorkflowTestBase : public ::testing::Test {
     return get(kube::resources::kWorkflows, wf).value("/status/phase"_json_pointer, std::string());
   }
   json step_status(const std::string& wf, const std::string& step) {
-    for (auto& s : get(kube::resources::kWorkflows, wf).value("/status/steps"_json_pointer, json::array())) {
+    for (auto& s :
+         get(kube::resources::kWorkflows, wf).value("/status/steps"_json_pointer, json::array())) {
       if (s["name"] == step) return s;
     }
     return json::object();
@@ -220,17 +231,18 @@ class WorkflowTestBase : public ::testing::Test {
   ::testing::AssertionResult wait_phase(const std::string& wf, const std::string& want,
                                         std::chrono::seconds t = std::chrono::seconds(60)) {
     if (eventually([&] { return phase(wf) == want; }, t)) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << wf << " phase is '" << phase(wf) << "', want " << want
-                                         << "; status: "
-                                         << get(kube::resources::kWorkflows, wf).value("status", json()).dump(2);
+    return ::testing::AssertionFailure()
+           << wf << " phase is '" << phase(wf) << "', want " << want
+           << "; status: " << get(kube::resources::kWorkflows, wf).value("status", json()).dump(2);
   }
-  ::testing::AssertionResult wait_step(const std::string& wf, const std::string& step, const std::string& want,
+  ::testing::AssertionResult wait_step(const std::string& wf, const std::string& step,
+                                       const std::string& want,
                                        std::chrono::seconds t = std::chrono::seconds(60)) {
     if (eventually([&] { return step_status(wf, step).value("phase", "") == want; }, t)) {
       return ::testing::AssertionSuccess();
     }
-    return ::testing::AssertionFailure() << wf << "/" << step << " is " << step_status(wf, step).dump()
-                                         << ", want " << want;
+    return ::testing::AssertionFailure()
+           << wf << "/" << step << " is " << step_status(wf, step).dump() << ", want " << want;
   }
   std::vector<std::string> dispatches() {
     std::lock_guard<std::mutex> l(mu_);
@@ -239,7 +251,8 @@ class WorkflowTestBase : public ::testing::Test {
   // "Reason: note" lines of the events about that workflow.
   std::string events_of(const std::string& wf) {
     std::string out, lines;
-    if (cp_->kubectl({"-n", ns_, "get", "events.events.k8s.io", "-o", "json"}, &out) != 0) return out;
+    if (cp_->kubectl({"-n", ns_, "get", "events.events.k8s.io", "-o", "json"}, &out) != 0)
+      return out;
     json l = json::parse(out, nullptr, false);
     if (!l.is_object()) return out;
     for (auto& e : l["items"]) {

@@ -17,12 +17,14 @@ WorkflowSpec spec_of(json steps, const std::string& input = "in") {
   return *r;
 }
 
-json step(const std::string& name, std::vector<std::string> deps = {}, const std::string& input = "x") {
+json step(const std::string& name, std::vector<std::string> deps = {},
+          const std::string& input = "x") {
   return {{"name", name}, {"agentRef", {{"name", "ag"}}}, {"input", input}, {"dependsOn", deps}};
 }
 
 TEST(WorkflowDag, ParseAppliesCrdDefaults) {
-  auto r = parse_spec({{"steps", {{{"name", "a"}, {"agentRef", {{"name", "x"}}}, {"input", "hi"}}}}});
+  auto r =
+      parse_spec({{"steps", {{{"name", "a"}, {"agentRef", {{"name", "x"}}}, {"input", "hi"}}}}});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->parallelism, 4);
   EXPECT_TRUE(r->fail_fast);
@@ -65,7 +67,8 @@ TEST(WorkflowDag, DiamondHasNoCycle) {
 }
 
 TEST(WorkflowDag, ValidateNamesUnknownAndSelfDependencies) {
-  EXPECT_EQ(validate(spec_of({step("a", {"nope"})})).message(), "step 'a' depends on unknown step 'nope'");
+  EXPECT_EQ(validate(spec_of({step("a", {"nope"})})).message(),
+            "step 'a' depends on unknown step 'nope'");
   EXPECT_EQ(validate(spec_of({step("a", {"a"})})).message(), "step 'a' depends on itself");
   EXPECT_EQ(validate(spec_of({step("a"), step("a")})).message(), "duplicate step name 'a'");
 }
@@ -86,7 +89,8 @@ TEST(WorkflowDag, UnknownReferencesAreErrorsNamingThem) {
   auto v = validate(spec_of({step("a", {}, "{{ steps.ghost.output }}")}));
   EXPECT_NE(v.message().find("no step 'ghost'"), std::string::npos) << v.message();
   auto bad = validate(spec_of({step("a", {}, "{{ inputs }}")}));
-  EXPECT_NE(bad.message().find("unknown reference '{{ inputs }}'"), std::string::npos) << bad.message();
+  EXPECT_NE(bad.message().find("unknown reference '{{ inputs }}'"), std::string::npos)
+      << bad.message();
   auto unclosed = validate(spec_of({step("a", {}, "{{ input ")}));
   EXPECT_NE(unclosed.message().find("unclosed"), std::string::npos);
 }
@@ -96,7 +100,9 @@ TEST(WorkflowDag, ReferenceToANonDependencyIsRejected) {
   EXPECT_FALSE(v.is_ok());
   EXPECT_NE(v.message().find("needs 'a' in dependsOn"), std::string::npos) << v.message();
   // Transitive dependencies are fine.
-  EXPECT_TRUE(validate(spec_of({step("a"), step("b", {"a"}), step("c", {"b"}, "{{ steps.a.output }}")})).is_ok());
+  EXPECT_TRUE(
+      validate(spec_of({step("a"), step("b", {"a"}), step("c", {"b"}, "{{ steps.a.output }}")}))
+          .is_ok());
 }
 
 TEST(WorkflowDag, ReadyStepsFollowDependencies) {
@@ -104,7 +110,8 @@ TEST(WorkflowDag, ReadyStepsFollowDependencies) {
   EXPECT_EQ(ready_steps(s, {}), (std::vector<std::string>{"a"}));
   EXPECT_EQ(ready_steps(s, {{"a", kRunning}}), (std::vector<std::string>{}));
   EXPECT_EQ(ready_steps(s, {{"a", kSucceeded}}), (std::vector<std::string>{"b", "c"}));
-  EXPECT_EQ(ready_steps(s, {{"a", kSucceeded}, {"b", kSucceeded}, {"c", kRunning}}), (std::vector<std::string>{}));
+  EXPECT_EQ(ready_steps(s, {{"a", kSucceeded}, {"b", kSucceeded}, {"c", kRunning}}),
+            (std::vector<std::string>{}));
   EXPECT_EQ(ready_steps(s, {{"a", kSucceeded}, {"b", kSucceeded}, {"c", kSucceeded}}),
             (std::vector<std::string>{"d"}));
   EXPECT_EQ(ready_steps(s, {{"a", kWaiting}}), (std::vector<std::string>{"a"}));
@@ -155,7 +162,8 @@ TEST(WorkflowDag, Rfc3339RoundTrip) {
   ASSERT_TRUE(ms.has_value());
   EXPECT_EQ(*ms % 1000, 114);
   EXPECT_EQ(format_rfc3339(*ms), "2026-11-27T00:41:02Z");
-  EXPECT_EQ(*parse_rfc3339_ms("2026-11-27T01:41:02+01:00"), *parse_rfc3339_ms("2026-11-27T00:41:02Z"));
+  EXPECT_EQ(*parse_rfc3339_ms("2026-11-27T01:41:02+01:00"),
+            *parse_rfc3339_ms("2026-11-27T00:41:02Z"));
   EXPECT_FALSE(parse_rfc3339_ms("yesterday").has_value());
 }
 
