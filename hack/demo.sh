@@ -85,8 +85,9 @@ up() {
 
   step "starting a local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok)"
   eval "$(hack/cluster.sh up 2>/dev/null)"
-  step "installing the CRDs"
-  kubectl apply --server-side --force-conflicts -f crds/ >/dev/null
+  step "helm install charts/agentry (CRDs, AgentPolicies, RBAC; the operator runs as a local process here)"
+  helm upgrade --install agentry charts/agentry -n agentry-system --create-namespace \
+    --set replicaCount=0 >"$state/logs/helm.log" 2>&1 || { cat "$state/logs/helm.log" >&2; fail "helm install failed"; }
   kubectl wait --for=condition=Established --timeout=60s crd --all >/dev/null
 
   local provider=${AGENTRY_LLM_PROVIDER:-ollama} endpoint=${AGENTRY_LLM_ENDPOINT:-} model=${AGENTRY_LLM_MODEL:-llama3.2}
