@@ -24,8 +24,26 @@ int http_status_for(const Status& s) {
   }
 }
 
+// The API's snake_case error codes (docs/sidecar.md, "HTTP API").
+const char* api_code(const Status& s) {
+  if (http_status_for(s) == 413) return "payload_too_large";
+  switch (s.code()) {
+    case Code::kInvalidArgument: return "invalid_argument";
+    case Code::kNotFound: return "not_found";
+    case Code::kAlreadyExists: return "already_exists";
+    case Code::kConflict: return "conflict";
+    case Code::kPermissionDenied: return "permission_denied";
+    case Code::kUnauthenticated: return "unauthenticated";
+    case Code::kResourceExhausted: return "resource_exhausted";
+    case Code::kDeadlineExceeded: return "deadline_exceeded";
+    case Code::kUnavailable: return "unavailable";
+    case Code::kGone: return "gone";
+    default: return "internal";
+  }
+}
+
 void send_status(httplib::Response& res, const Status& s) {
-  http::send_error(res, http_status_for(s), code_name(s.code()), s.message());
+  http::send_error(res, http_status_for(s), api_code(s), s.message());
 }
 
 namespace {
@@ -71,19 +89,19 @@ void mount_cache_routes(httplib::Server& server, CacheService& cache, AuthCheck 
     if (req.get_header_value("Content-Type").rfind("application/json", 0) == 0) {
       auto j = nlohmann::json::parse(req.body, nullptr, false);
       if (j.is_discarded())
-        return http::send_error(res, 400, "InvalidArgument", "body is not valid JSON");
+        return http::send_error(res, 400, "invalid_json", "body is not valid JSON");
       if (j.is_object() && j.contains("value")) {
         value = j["value"].is_string() ? j["value"].get<std::string>() : j["value"].dump();
         if (j.contains("ttl")) {
           if (!j["ttl"].is_number_integer() || j["ttl"].get<long long>() < 1)
-            return http::send_error(res, 400, "InvalidArgument",
+            return http::send_error(res, 400, "invalid_argument",
                                     "ttl must be a whole number of seconds >= 1");
           ttl_s = j["ttl"].get<long long>();
         }
       }
     }
     if (req.has_param("ttl") && !parse_ttl_seconds(req.get_param_value("ttl"), &ttl_s))
-      return http::send_error(res, 400, "InvalidArgument",
+      return http::send_error(res, 400, "invalid_argument",
                               "ttl must be a whole number of seconds >= 1");
     if (ttl_s > cache.options().max_ttl.count() / 1000)
       return send_status(res, cache.validate_ttl(cache.options().max_ttl + Ms(1)));

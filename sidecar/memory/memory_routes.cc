@@ -12,7 +12,7 @@ using nlohmann::json;
 using cache::send_status;
 
 void bad(httplib::Response& res, const std::string& msg) {
-  http::send_error(res, 400, "InvalidArgument", msg);
+  http::send_error(res, 400, msg.rfind("body", 0) == 0 ? "invalid_json" : "invalid_argument", msg);
 }
 
 std::string rfc3339(int64_t ms) {

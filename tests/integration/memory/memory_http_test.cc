@@ -97,7 +97,7 @@ TEST(MemoryHttp, BadInputIsAClear4xx) {
   }
   auto unknown = c.Get("/v1/memory/m-does-not-exist");
   EXPECT_EQ(unknown->status, 404);
-  EXPECT_EQ(error_code(unknown), "NotFound");
+  EXPECT_EQ(error_code(unknown), "not_found");
   EXPECT_EQ(c.Delete("/v1/memory/m-does-not-exist")->status, 404);
   EXPECT_EQ(c.Get("/v1/memory?limit=0")->status, 400);
   EXPECT_EQ(c.Get("/v1/memory?continue=zz")->status, 400);
@@ -117,7 +117,7 @@ TEST(MemoryHttp, BadInputIsAClear4xx) {
   httplib::Client anon("127.0.0.1", d.port);
   auto denied = anon.Get("/v1/memory");
   EXPECT_EQ(denied->status, 401);
-  EXPECT_EQ(error_code(denied), "Unauthenticated");
+  EXPECT_EQ(error_code(denied), "unauthenticated");
   EXPECT_EQ(anon.Get("/v1/cache")->status, 401);
   EXPECT_EQ(anon.Get("/healthz")->status, 200);
 }

@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   if (!token.empty()) {
     auth = [token](const httplib::Request& req, httplib::Response& res) {
       if (req.get_header_value("Authorization") == "Bearer " + token) return true;
-      http::send_error(res, 401, "Unauthenticated", "missing or wrong bearer token");
+      http::send_error(res, 401, "unauthenticated", "missing or wrong bearer token");
       return false;
     };
   }
