@@ -17,7 +17,10 @@ std::string check(const json& spec, const json& policy, int* rc) {
   TempDir dir("rendered");
   write_file(dir.file("config.yaml"), controllers::render_sidecar_config(agent, policy));
   std::string out;
-  *rc = run_command({AGENTRY_SIDECAR_BIN, "--check-config", dir.file("config.yaml")}, &out);
+  // In the pod the key comes from the referenced Secret through this variable.
+  *rc = run_command({"env", "AGENTRY_PROVIDER_API_KEY=sk-test", AGENTRY_SIDECAR_BIN, "--check-config",
+                     dir.file("config.yaml")},
+                    &out);
   return out;
 }
 
@@ -29,7 +32,7 @@ TEST(RenderedConfig, MinimalAndFullAgentsPassTheSidecarsValidation) {
 
   json full = {
       {"model", {{"provider", "openai"}, {"name", "gpt"}, {"endpoint", "https://llm.example"},
-                 {"apiKeySecretRef", {{"name", "k"}}}, {"caBundleSecretRef", {{"name", "ca"}}},
+                 {"apiKeySecretRef", {{"name", "k"}}},  // (a caBundle is read at start: pod-only)
                  {"temperature", 0.7}, {"maxTokens", 256}}},
       {"systemPrompt", "be brief"},
       {"tools", {{{"name", "search"}, {"description", "web"}, {"url", "http://tools/search"},
@@ -46,7 +49,8 @@ TEST(RenderedConfig, MinimalAndFullAgentsPassTheSidecarsValidation) {
 
 TEST(RenderedConfig, TheSidecarRejectsWhatIsWrongNamingTheField) {
   TempDir dir("rendered");
-  write_file(dir.file("bad.yaml"), "provider: {type: bard}\n");
+  write_file(dir.file("token"), "t");
+  write_file(dir.file("bad.yaml"), "server: {tokenFile: " + dir.file("token") + "}\nprovider: {type: bard}\n");
   std::string out;
   EXPECT_NE(run_command({AGENTRY_SIDECAR_BIN, "--check-config", dir.file("bad.yaml")}, &out), 0);
   EXPECT_NE(out.find("provider.type"), std::string::npos) << out;
