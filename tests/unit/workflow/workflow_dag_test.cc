@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "operator/controllers/workflow_controller.h"
+
 namespace agentry::controllers::workflow {
 namespace {
 
@@ -169,3 +171,21 @@ TEST(WorkflowDag, Rfc3339RoundTrip) {
 
 }  // namespace
 }  // namespace agentry::controllers::workflow
+
+namespace agentry::controllers {
+namespace {
+
+TEST(WorkflowSettings, EndpointOverrideFlag) {
+  std::map<std::string, std::string> m;
+  EXPECT_TRUE(parse_endpoint_override("team-a/researcher=http://127.0.0.1:8080", &m).is_ok());
+  EXPECT_TRUE(parse_endpoint_override("writer=https://w.example:8443", &m).is_ok());
+  EXPECT_EQ(m["team-a/researcher"], "http://127.0.0.1:8080");
+  EXPECT_EQ(m["writer"], "https://w.example:8443");
+  EXPECT_FALSE(parse_endpoint_override("writer", &m).is_ok());
+  EXPECT_FALSE(parse_endpoint_override("=http://x", &m).is_ok());
+  auto bad = parse_endpoint_override("writer=ftp://x", &m);
+  EXPECT_NE(bad.message().find("http://"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace agentry::controllers
