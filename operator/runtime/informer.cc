@@ -9,16 +9,21 @@ namespace agentry::runtime {
 
 namespace {
 
-// The informer's transforms run in the watcher, as each object arrives.
-InformerOptions with_transform(InformerOptions o) {
+// The informer's transforms run in the watcher, as each object arrives. Items of a List carry
+// no apiVersion/kind (watch events do); set them so every cached object is self-describing
+// (Events and owner references built from it need both).
+InformerOptions with_transform(InformerOptions o, const kube::Resource& r) {
   auto user = o.transform;
   bool strip = o.strip_managed_fields;
-  if (strip || user) {
-    o.watcher.transform = [strip, user](nlohmann::json& j) {
-      if (strip) kube::strip_managed_fields(j);
-      if (user) user(j);
-    };
-  }
+  std::string api_version = r.api_version(), kind = r.kind;
+  o.watcher.transform = [strip, user, api_version, kind](nlohmann::json& j) {
+    if (j.is_object()) {
+      if (!j.contains("apiVersion")) j["apiVersion"] = api_version;
+      if (!j.contains("kind")) j["kind"] = kind;
+    }
+    if (strip) kube::strip_managed_fields(j);
+    if (user) user(j);
+  };
   return o;
 }
 
@@ -26,7 +31,7 @@ InformerOptions with_transform(InformerOptions o) {
 
 Informer::Informer(std::shared_ptr<kube::Client> client, kube::Resource resource, Options opts)
     : resource_(resource),
-      opts_(with_transform(std::move(opts))),
+      opts_(with_transform(std::move(opts), resource)),
       watcher_(std::move(client), resource, opts_.watcher) {}
 
 Informer::~Informer() {

@@ -116,7 +116,8 @@ TEST_F(AgentControllerTest, ExampleAgentGetsEveryObjectAndBecomesReady) {
   ASSERT_TRUE(eventually([&] {
     std::string ev;
     cp_->kubectl({"-n", ns_, "get", "events.events.k8s.io", "-o", "json"}, &ev);
-    for (const auto& e : json::parse(ev)["items"]) {
+    const json events = json::parse(ev);  // keep the parsed list alive while iterating it
+    for (const auto& e : events["items"]) {
       if (e["regarding"]["name"] == "researcher" && e["reason"] == "Ready") return true;
     }
     return false;
