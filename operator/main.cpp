@@ -13,6 +13,7 @@
 #include "operator/kube/client.h"
 #include "operator/controllers/agent_controller.h"
 #include "operator/controllers/plan_command.h"
+#include "operator/controllers/workflow_controller.h"
 #include "operator/kube/config.h"
 #include "operator/runtime/manager.h"
 
@@ -31,6 +32,7 @@ struct Flags {
   int burst = 100;
   int graceful_shutdown_s = 10;
   controllers::OperatorSettings settings;
+  controllers::WorkflowSettings workflow;
 };
 
 void usage(FILE* out) {
@@ -52,6 +54,10 @@ void usage(FILE* out) {
       "  --sidecar-image IMAGE              the agentry-sidecar image agent pods run\n"
       "  --operator-namespace NS            where the operator runs (NetworkPolicies admit it; default agentry-system)\n"
       "  --watch-namespace NS               reconcile only this namespace (default: all)\n"
+      "  --workflow-workers N               Workflow controller workers (default 4)\n"
+      "  --workflow-namespace-parallelism N running steps per namespace (default 0: no limit)\n"
+      "  --max-concurrent-workflows N       started, unfinished workflows (default 0: no limit)\n"
+      "  --workflow-endpoint-override [NS/]AGENT=URL  development: reach an Agent's sidecar there\n"
       "  --version                          print the version and exit\n"
       "  --help                             this text\n");
 }
@@ -59,6 +65,7 @@ void usage(FILE* out) {
 // Controllers register here: three lines each (see docs/operator-runtime.md).
 void register_controllers(runtime::Manager& mgr, const Flags& f) {
   controllers::register_agent_controllers(mgr, f.settings);
+  controllers::register_workflow_controller(mgr, f.settings, f.workflow);
 }
 
 int run(const Flags& f) {
@@ -172,6 +179,18 @@ int main(int argc, char** argv) {
       f.settings.operator_namespace = value();
     } else if (a == "--watch-namespace") {
       f.settings.watch_namespace = value();
+    } else if (a == "--workflow-workers") {
+      f.workflow.workers = std::atoi(value().c_str());
+    } else if (a == "--workflow-namespace-parallelism") {
+      f.workflow.namespace_parallelism = std::atoi(value().c_str());
+    } else if (a == "--max-concurrent-workflows") {
+      f.workflow.max_concurrent_workflows = std::atoi(value().c_str());
+    } else if (a == "--workflow-endpoint-override") {
+      if (auto s = agentry::controllers::parse_endpoint_override(value(), &f.workflow.endpoint_overrides);
+          !s.is_ok()) {
+        std::fprintf(stderr, "agentry-operator: --workflow-endpoint-override: %s\n", s.message().c_str());
+        return 2;
+      }
     } else if (a == "--log-level") {
       agentry::log::Level l;
       if (!agentry::log::parse_level(value(), &l)) {
@@ -184,6 +203,10 @@ int main(int argc, char** argv) {
       usage(stderr);
       return 2;
     }
+  }
+  if (f.workflow.workers <= 0 || f.workflow.namespace_parallelism < 0 || f.workflow.max_concurrent_workflows < 0) {
+    std::fprintf(stderr, "agentry-operator: --workflow-workers must be positive, the limits >= 0\n");
+    return 2;
   }
   if (f.workers <= 0) {
     std::fprintf(stderr, "agentry-operator: --workers must be positive\n");
