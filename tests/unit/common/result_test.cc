@@ -42,13 +42,15 @@ TEST(HttpUtil, ParsesHostPort) {
 }  // namespace
 }  // namespace agentry
 
+#include <vector>
+
 #include "common/base64.h"
 
 namespace agentry {
 namespace {
 
 TEST(Base64, RoundTripsAndRejectsGarbage) {
-  for (std::string s : {"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
+  for (const std::string& s : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
     auto d = base64_decode(base64_encode(s));
     ASSERT_TRUE(d.ok());
     EXPECT_EQ(*d, s);
