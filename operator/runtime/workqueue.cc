@@ -76,7 +76,9 @@ void WorkQueue::delay_loop() {
     if (heap_.empty()) {
       delay_cv_.wait(lock);
     } else {
-      delay_cv_.wait_until(lock, heap_.top().first);
+      // A copy: while we wait the lock is released and pushes may reallocate the heap.
+      const auto until = heap_.top().first;
+      delay_cv_.wait_until(lock, until);
     }
   }
 }
