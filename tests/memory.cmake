@@ -36,6 +36,8 @@ agentry_test(memory_http_integration_test LABEL integration SOURCES
   SERIAL
 )
 add_dependencies(memory_http_integration_test agentry-memory-testd)
+target_compile_definitions(memory_http_integration_test PRIVATE
+  AGENTRY_MEMORY_TESTD_BIN="$<TARGET_FILE:agentry-memory-testd>")
 # The real sidecar with cache and memory mounted, once sidecar/storage_routes.cc is this area's.
 if(TARGET agentry-sidecar)
   agentry_test(sidecar_storage_integration_test LABEL integration SOURCES

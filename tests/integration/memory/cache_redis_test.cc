@@ -136,6 +136,8 @@ TEST_F(CacheRedis, ACallNeverBlocksLongerThanItsTimeout) {
 }
 
 TEST_F(CacheRedis, RedisDownServesL1DegradedAndRecovers) {
+  // L1 only keeps values while the invalidation channel is up (else it could serve stale ones).
+  ASSERT_TRUE(eventually([&] { return a_->tracking_connected(); }, 5s));
   ASSERT_TRUE(a_->put("warm", "w", 120s).ok());
   ASSERT_TRUE(a_->get("warm").ok());  // promoted into a's L1
   redis_.kill();

@@ -31,7 +31,7 @@ struct Testd {
 
   bool start(const std::vector<std::string>& extra) {
     Process::Options o;
-    o.argv = {std::string(AGENTRY_BUILD_DIR) + "/agentry-memory-testd", "--port",
+    o.argv = {std::string(AGENTRY_MEMORY_TESTD_BIN), "--port",
               std::to_string(port), "--token", kToken};
     o.argv.insert(o.argv.end(), extra.begin(), extra.end());
     o.log_path = logs.file("testd.log");
