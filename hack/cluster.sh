@@ -22,14 +22,19 @@ die() { echo "cluster: $*" >&2; exit 1; }
 say() { echo "cluster: $*" >&2; }
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# A port nobody listens on and that this run has not handed out yet (components start later, so
+# two picks could otherwise collide). Another process may still take it first: starts retry.
+taken=" "
 free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 30000))
-    port_in_use "$p" || { echo "$p"; return; }
+    p=$((20000 + RANDOM % 12000))  # below the ephemeral range (32768+), where outgoing connections take ports
+    case "$taken" in *" $p "*) continue ;; esac
+    port_in_use "$p" || { taken="$taken$p "; echo "$p"; return; }
   done
   die "no free loopback port found"
 }
+bind_failed() { grep -q "address already in use" "$dir/logs/$1.log" 2>/dev/null; }
 
 pid_alive() { [ -f "$dir/pids/$1" ] && kill -0 "$(cat "$dir/pids/$1")" 2>/dev/null; }
 
@@ -119,13 +124,13 @@ up() {
   mkdir -p "$dir/logs" "$dir/pids" "$dir/etcd"
   echo "$bin" >"$dir/bin"
 
-  api_port=${AGENTRY_APISERVER_PORT:-$(free_port)}
+  if [ -n "${AGENTRY_APISERVER_PORT:-}" ]; then api_port=$AGENTRY_APISERVER_PORT; else free_port >/dev/null; api_port=${taken% }; api_port=${api_port##* }; fi
   if port_in_use "$api_port"; then
     die "port $api_port is already in use: set AGENTRY_APISERVER_PORT to a free port (or unset it) and retry"
   fi
   local etcd_port etcd_peer kcm_port sched_port kwok_port
-  etcd_port=$(free_port); etcd_peer=$(free_port); kcm_port=$(free_port)
-  sched_port=$(free_port); kwok_port=$(free_port)
+  pick() { free_port >/dev/null; local last=${taken% }; printf -v "$1" '%s' "${last##* }"; }
+  pick etcd_port; pick etcd_peer; pick kcm_port; pick sched_port; pick kwok_port
   echo "$api_port" >"$dir/apiserver.port"
   echo "$etcd_port" >"$dir/etcd.port"
 
