@@ -1,5 +1,7 @@
 #include "operator/kube/config.h"
 
+#include "common/base64.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <array>
@@ -57,30 +59,6 @@ bool read_file(const std::string& path, std::string* out) {
   ss << in.rdbuf();
   *out = ss.str();
   return true;
-}
-
-Result<std::string> base64_decode(std::string_view in) {
-  static const auto table = [] {
-    std::array<int, 256> t{};
-    t.fill(-1);
-    const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(a[i])] = i;
-    return t;
-  }();
-  std::string out;
-  out.reserve(in.size() * 3 / 4);
-  int val = 0, bits = -8;
-  for (unsigned char c : in) {
-    if (c == '=' || c == '\n' || c == '\r' || c == ' ') continue;
-    if (table[c] < 0) return invalid_argument("invalid base64");
-    val = (val << 6) + table[c];
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((val >> bits) & 0xFF));
-      bits -= 8;
-    }
-  }
-  return out;
 }
 
 Result<Config> parse_kubeconfig(const std::string& text, const std::string& dir,

@@ -40,6 +40,5 @@ Result<Config> load_config(const std::string& kubeconfig_flag = "");
 
 // Small helpers shared with tests.
 bool read_file(const std::string& path, std::string* out);
-Result<std::string> base64_decode(std::string_view in);
 
 }  // namespace agentry::kube
