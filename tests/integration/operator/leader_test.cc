@@ -32,7 +32,12 @@ class OpLeaderTest : public ::testing::Test {
     lease_ = unique("le");
     // The binary's controllers watch Agentry's kinds: /readyz waits for their informers.
     std::string out;
-    ASSERT_EQ(cp_->kubectl({"apply", "-f", testing::repo_dir() + "/crds"}, &out), 0) << out;
+    // Server-side apply, retried: other suites install the same CRDs at the same moment.
+    int rc = 1;
+    for (int attempt = 0; attempt < 5 && rc != 0; ++attempt) {
+      rc = cp_->kubectl({"apply", "--server-side", "--force-conflicts", "-f", testing::repo_dir() + "/crds"}, &out);
+    }
+    ASSERT_EQ(rc, 0) << out;
     log_dir_ = std::make_unique<testing::TempDir>("leader");
   }
   void TearDown() override {
