@@ -6,7 +6,8 @@
 //   4. 1,000 concurrent executions with provider latency 1 s: wall time, threads, peak RSS
 //
 // Everything runs on 127.0.0.1; every loop is bounded in count and time.
-// Flags: --seconds N (wrk duration, default 10), --no-access-log.
+// Flags: --seconds N (wrk duration, default 10), --no-access-log, --only 1|2|4 (one part; 3 is
+// measured during 2).
 #include <httplib.h>
 #include <signal.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -105,6 +107,19 @@ httplib::Headers auth() {
   return {{"Authorization", std::string("Bearer ") + kToken}};
 }
 
+// Milliseconds since the epoch of an RFC 3339 UTC timestamp with milliseconds
+// ("...T03:40:25.044Z"); 0 if it does not parse.
+double unix_ms(const std::string& ts) {
+  std::tm tm{};
+  int ms = 0;
+  if (std::sscanf(ts.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+    return 0;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<double>(timegm(&tm)) * 1000.0 + ms;
+}
+
 double pct(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -167,12 +182,15 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   int wrk_seconds = 10;
   bool access_log = true;
+  int only = 0;  // 0: every part
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--seconds" && i + 1 < argc)
       wrk_seconds = std::max(1, std::min(60, std::atoi(argv[++i])));
     else if (a == "--no-access-log")
       access_log = false;
+    else if (a == "--only" && i + 1 < argc)
+      only = std::atoi(argv[++i]);
   }
   auto loadavg = [] {
     std::ifstream in("/proc/loadavg");
@@ -194,71 +212,78 @@ int main(int argc, char** argv) {
     row("idle RSS", fmt("%.1f MB", idle.rss_kb / 1024.0), "< 15 MB", idle.rss_kb < 15 * 1024);
 
     // 1. small authenticated request under wrk.
-    httplib::Client c("127.0.0.1", s.sc_port);
-    auto made = c.Post("/v1/executions?wait=5s", auth(), R"({"input":"warm"})", "application/json");
-    std::string id = made ? json::parse(made->body).value("id", "") : "";
-    write_file(s.dir.file("p95.lua"),
-               "done = function(summary, latency, requests)\n"
-               "  io.write(string.format(\"P95_US %d\\n\", latency:percentile(95)))\n"
-               "  io.write(string.format(\"P50_US %d\\n\", latency:percentile(50)))\n"
-               "  io.write(string.format(\"REQS %d\\n\", summary.requests))\n"
-               "  io.write(string.format(\"DUR_US %d\\n\", summary.duration))\n"
-               "  local e = summary.errors\n"
-               "  io.write(string.format(\"ERRS %d\\n\", e.connect + e.read + e.write + e.status + "
-               "e.timeout))\n"
-               "end\n");
-    std::string out;
-    auto cpu0 = proc_stat(s.sc.pid()).cpu_seconds;
-    run_command({"wrk", "-t2", "-c100", "-d" + std::to_string(wrk_seconds) + "s", "--timeout", "5s",
-                 "-s", s.dir.file("p95.lua"), "-H", std::string("Authorization: Bearer ") + kToken,
-                 "http://127.0.0.1:" + std::to_string(s.sc_port) + "/v1/executions/" + id},
-                &out, std::chrono::seconds(wrk_seconds + 30));
-    auto cpu1 = proc_stat(s.sc.pid()).cpu_seconds;
-    auto grab = [&](const char* key) {
-      auto p = out.find(key);
-      return p == std::string::npos ? -1.0 : std::stod(out.substr(p + std::strlen(key) + 1));
-    };
-    double rps = grab("REQS") / (grab("DUR_US") / 1e6);
-    double p95 = grab("P95_US") / 1000.0;
-    row("small authed GET, 100 conns (wrk): rps", fmt("%.0f rps", rps), ">= 20,000 rps",
-        rps >= 20000);
-    row("small authed GET, 100 conns (wrk): p95", fmt("%.2f ms", p95), "< 10 ms",
-        p95 >= 0 && p95 < 10);
-    std::printf("|   (wrk: %.0f errors; sidecar used %.2f cores during the run; p50 %.2f ms)\n",
-                grab("ERRS"), (cpu1 - cpu0) / (grab("DUR_US") / 1e6), grab("P50_US") / 1000.0);
+    if (only == 0 || only == 1) {
+      httplib::Client c("127.0.0.1", s.sc_port);
+      auto made =
+          c.Post("/v1/executions?wait=5s", auth(), R"({"input":"warm"})", "application/json");
+      std::string id = made ? json::parse(made->body).value("id", "") : "";
+      write_file(
+          s.dir.file("p95.lua"),
+          "done = function(summary, latency, requests)\n"
+          "  io.write(string.format(\"P95_US %d\\n\", latency:percentile(95)))\n"
+          "  io.write(string.format(\"P50_US %d\\n\", latency:percentile(50)))\n"
+          "  io.write(string.format(\"REQS %d\\n\", summary.requests))\n"
+          "  io.write(string.format(\"DUR_US %d\\n\", summary.duration))\n"
+          "  local e = summary.errors\n"
+          "  io.write(string.format(\"ERRS %d\\n\", e.connect + e.read + e.write + e.status + "
+          "e.timeout))\n"
+          "end\n");
+      std::string out;
+      auto cpu0 = proc_stat(s.sc.pid()).cpu_seconds;
+      run_command(
+          {"wrk", "-t2", "-c100", "-d" + std::to_string(wrk_seconds) + "s", "--timeout", "5s", "-s",
+           s.dir.file("p95.lua"), "-H", std::string("Authorization: Bearer ") + kToken,
+           "http://127.0.0.1:" + std::to_string(s.sc_port) + "/v1/executions/" + id},
+          &out, std::chrono::seconds(wrk_seconds + 30));
+      auto cpu1 = proc_stat(s.sc.pid()).cpu_seconds;
+      auto grab = [&](const char* key) {
+        auto p = out.find(key);
+        return p == std::string::npos ? -1.0 : std::stod(out.substr(p + std::strlen(key) + 1));
+      };
+      double rps = grab("REQS") / (grab("DUR_US") / 1e6);
+      double p95 = grab("P95_US") / 1000.0;
+      row("small authed GET, 100 conns (wrk): rps", fmt("%.0f rps", rps), ">= 20,000 rps",
+          rps >= 20000);
+      row("small authed GET, 100 conns (wrk): p95", fmt("%.2f ms", p95), "< 10 ms",
+          p95 >= 0 && p95 < 10);
+      std::printf("|   (wrk: %.0f errors; sidecar used %.2f cores during the run; p50 %.2f ms)\n",
+                  grab("ERRS"), (cpu1 - cpu0) / (grab("DUR_US") / 1e6), grab("P50_US") / 1000.0);
+    }
 
     // 2. overhead vs direct at 1,000 rps, and 3. CPU per 1,000 rps.
-    const int rate = 1000, secs = 5, conns = 16;
-    int err_direct = 0, err_via = 0;
-    auto direct =
-        paced(s.llm_port, "/api/chat",
-              R"({"model":"fake","stream":false,"messages":[{"role":"user","content":"hi"}]})",
-              false, rate, secs, conns, &err_direct);
-    auto before = proc_stat(s.sc.pid());
-    auto t0 = Clock::now();
-    auto via = paced(s.sc_port, "/v1/executions?wait=10s", R"({"input":"hi"})", true, rate, secs,
-                     conns, &err_via);
-    double wall = std::chrono::duration<double>(Clock::now() - t0).count();
-    auto after = proc_stat(s.sc.pid());
-    for (double p : {50.0, 90.0, 99.0}) {
-      double added = pct(via, p) - pct(direct, p);
-      bool ok = p != 90.0 || added < 0.5;
-      row("overhead vs direct at 1,000 rps: p" + fmt("%.0f", p) + " added",
-          fmt("%.3f ms", added) + fmt(" (%.2f", pct(via, p)) + fmt(" vs %.2f)", pct(direct, p)),
-          p == 90.0 ? "< 0.5 ms" : "-", ok);
+    if (only == 0 || only == 2) {
+      const int rate = 1000, secs = 5, conns = 16;
+      int err_direct = 0, err_via = 0;
+      auto direct =
+          paced(s.llm_port, "/api/chat",
+                R"({"model":"fake","stream":false,"messages":[{"role":"user","content":"hi"}]})",
+                false, rate, secs, conns, &err_direct);
+      auto before = proc_stat(s.sc.pid());
+      auto t0 = Clock::now();
+      auto via = paced(s.sc_port, "/v1/executions?wait=10s", R"({"input":"hi"})", true, rate, secs,
+                       conns, &err_via);
+      double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+      auto after = proc_stat(s.sc.pid());
+      for (double p : {50.0, 90.0, 99.0}) {
+        double added = pct(via, p) - pct(direct, p);
+        bool ok = p != 90.0 || added < 0.5;
+        row("overhead vs direct at 1,000 rps: p" + fmt("%.0f", p) + " added",
+            fmt("%.3f ms", added) + fmt(" (%.2f", pct(via, p)) + fmt(" vs %.2f)", pct(direct, p)),
+            p == 90.0 ? "< 0.5 ms" : "-", ok);
+      }
+      double achieved = via.size() / wall;
+      double cores = (after.cpu_seconds - before.cpu_seconds) / wall;
+      double per_k = cores / (achieved / 1000.0);
+      row("CPU per 1,000 rps (executions through the sidecar)", fmt("%.3f cores", per_k),
+          "< 0.15 cores", per_k < 0.15);
+      std::printf(
+          "|   (direct: %zu ok / %d errors; via sidecar: %zu ok / %d errors; %.0f rps achieved)\n",
+          direct.size(), err_direct, via.size(), err_via, achieved);
     }
-    double achieved = via.size() / wall;
-    double cores = (after.cpu_seconds - before.cpu_seconds) / wall;
-    double per_k = cores / (achieved / 1000.0);
-    row("CPU per 1,000 rps (executions through the sidecar)", fmt("%.3f cores", per_k),
-        "< 0.15 cores", per_k < 0.15);
-    std::printf(
-        "|   (direct: %zu ok / %d errors; via sidecar: %zu ok / %d errors; %.0f rps achieved)\n",
-        direct.size(), err_direct, via.size(), err_via, achieved);
     s.sc.stop(SIGTERM, std::chrono::seconds(30));
   }
 
-  {
+  if (only == 0 || only == 4) {
     // 4. 1,000 concurrent executions against a provider that takes 1 s.
     Stack s(access_log, 1000);
     s.faults({{"latencyMs", 1000}});
@@ -274,6 +299,9 @@ int main(int argc, char** argv) {
       }
     });
     auto t0 = Clock::now();
+    double t0_unix_ms = std::chrono::duration<double, std::milli>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
     std::vector<std::thread> ts;
     for (int k = 0; k < submitters; ++k)
       ts.emplace_back([&, k] {
@@ -291,14 +319,23 @@ int main(int argc, char** argv) {
     for (auto& t : ts) t.join();
     double submit_s = std::chrono::duration<double>(Clock::now() - t0).count();
     int succeeded = 0;
+    std::vector<double> durations;  // each execution's own duration, ms
+    double last_finished = 0;       // unix ms of the last execution's finishedAt
     httplib::Client c("127.0.0.1", s.sc_port);
     c.set_read_timeout(15, 0);
     for (const auto& id : ids) {
       if (id.empty()) continue;
       auto r = c.Get(("/v1/executions/" + id + "?wait=10s").c_str(), auth());
-      if (r && r->status == 200 && json::parse(r->body)["state"] == "succeeded") ++succeeded;
+      if (!r || r->status != 200) continue;
+      auto body = json::parse(r->body);
+      if (body["state"] == "succeeded") ++succeeded;
+      durations.push_back(body.value("durationMs", 0.0));
+      last_finished = std::max(last_finished, unix_ms(body.value("finishedAt", "")));
     }
-    double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+    double collected = std::chrono::duration<double>(Clock::now() - t0).count();
+    // "All done" is when the last execution finished (the sidecar's own timestamp), not when this
+    // client has fetched all 1,000 results one by one.
+    double wall = (last_finished - t0_unix_ms) / 1000.0;
     sampling = false;
     sampler.join();
     auto st = proc_stat(s.sc.pid());
@@ -308,6 +345,10 @@ int main(int argc, char** argv) {
         st.hwm_kb < 100 * 1024);
     std::printf("|   (%d/%d succeeded, %d rejected, submitted in %.2f s, peak threads %ld)\n",
                 succeeded, n, rejected.load(), submit_s, peak_threads);
+    std::printf(
+        "|   (execution durations: p50 %.0f ms, p99 %.0f ms, max %.0f ms; all fetched after %.2f "
+        "s)\n",
+        pct(durations, 50), pct(durations, 99), pct(durations, 100), collected);
     s.sc.stop(SIGTERM, std::chrono::seconds(30));
   }
   std::printf("\nloadavg at end: %s\n", loadavg().c_str());

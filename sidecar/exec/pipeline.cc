@@ -69,19 +69,14 @@ ExecutionResult Pipeline::run(Execution& ex) {
   if (req.parameters.is_object())
     for (const auto& [k, v] : req.parameters.items()) options[k] = v;
 
-  // Memory is fetched while the rest of the request is prepared.
-  std::future<std::vector<MemoryHit>> recall;
-  auto mem = memory_hook();
-  if (mem && agent_.memory_recall_k > 0) {
-    recall = std::async(std::launch::async, [mem, this, &req] {
-      return mem->recall(agent_.name, req.session_id, req.input, agent_.memory_recall_k);
-    });
-  }
+  // Config and tools are already in memory, so the recall is the only thing to wait for: it runs
+  // on this thread (a thread per execution just to await it at once cost more than the search).
   std::vector<Message> prefix;
   if (!agent_.system_prompt.empty()) prefix.push_back({"system", agent_.system_prompt, {}, "", ""});
-  if (recall.valid()) {
+  auto mem = memory_hook();
+  if (mem && agent_.memory_recall_k > 0) {
     try {
-      auto hits = recall.get();
+      auto hits = mem->recall(agent_.name, req.session_id, req.input, agent_.memory_recall_k);
       if (!hits.empty()) {
         std::string ctx = "Relevant memory:";
         for (const auto& h : hits) ctx += "\n- " + h.text;

@@ -10,6 +10,8 @@
 namespace agentry::memory {
 namespace {
 
+constexpr size_t kRememberedMax = 8192;  // exchanges remembered for repeat detection
+
 uint64_t random64() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return rng();
@@ -30,7 +32,8 @@ std::string new_id() {
 bool name_ok(const std::string& s, size_t max) {
   if (s.empty() || s.size() > max) return false;
   for (char c : s)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != ':')
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' &&
+        c != ':')
       return false;
   return true;
 }
@@ -58,7 +61,8 @@ Result<std::unique_ptr<MemoryService>> MemoryService::open(MemoryOptions opts,
       break;
     }
     case MemoryOptions::Persistence::kRedis: {
-      if (!s->opts_.redis) return invalid_argument("memory: redis persistence without redis options");
+      if (!s->opts_.redis)
+        return invalid_argument("memory: redis persistence without redis options");
       auto ro = *s->opts_.redis;
       ro.name += "-memory";
       s->pool_ = std::make_unique<cache::RedisPool>(ro);
@@ -78,7 +82,8 @@ Result<std::unique_ptr<MemoryService>> MemoryService::open(MemoryOptions opts,
 }
 
 MemoryService::~MemoryService() {
-  if (!drain_for(cache::Ms(10000))) log::error("memory: remember queue not drained at shutdown", {});
+  if (!drain_for(cache::Ms(10000)))
+    log::error("memory: remember queue not drained at shutdown", {});
   {
     std::lock_guard<std::mutex> lock(q_mu_);
     stop_ = true;
@@ -317,6 +322,32 @@ bool MemoryService::drain_for(cache::Ms timeout) {
   return q_done_cv_.wait_for(lock, timeout, [&] { return queue_.empty() && in_flight_ == 0; });
 }
 
+// An agent asked the same thing in the same session gets the same exchange again: storing each
+// copy costs an embedding and an index insert and adds nothing to recall (k copies of one text
+// crowd out everything else). A repeat is dropped while the stored original still exists.
+void MemoryService::drop_repeated(std::vector<NewEntry>* batch, std::vector<uint64_t>* keys) {
+  std::vector<NewEntry> kept;
+  keys->clear();
+  for (auto& e : *batch) {
+    uint64_t key = std::hash<std::string>{}(e.agent + '\x1f' + e.session + '\x1f' + e.text);
+    if (std::find(keys->begin(), keys->end(), key) != keys->end()) {
+      ++remember_repeated_;
+      continue;
+    }
+    auto it = remembered_.find(key);
+    if (it != remembered_.end()) {
+      if (get(e.agent, it->second, false).ok()) {
+        ++remember_repeated_;
+        continue;
+      }
+      remembered_.erase(it);  // deleted or expired since: store it again
+    }
+    keys->push_back(key);
+    kept.push_back(std::move(e));
+  }
+  *batch = std::move(kept);
+}
+
 void MemoryService::remember_loop() {
   Backoff backoff({.initial = cache::Ms(50), .max = cache::Ms(2000), .full_jitter = true});
   std::unique_lock<std::mutex> lock(q_mu_);
@@ -330,16 +361,20 @@ void MemoryService::remember_loop() {
     }
     in_flight_ = batch.size();
     lock.unlock();
-    for (;;) {
+    std::vector<uint64_t> keys;
+    drop_repeated(&batch, &keys);
+    for (; !batch.empty();) {
       auto copy = batch;
       auto r = add(std::move(copy));
       if (r.ok()) {
         remember_written_ += batch.size();
+        if (remembered_.size() + r->size() > kRememberedMax) remembered_.clear();
+        for (size_t i = 0; i < r->size() && i < keys.size(); ++i) remembered_[keys[i]] = (*r)[i].id;
         backoff.reset();
         break;
       }
-      bool retry = r.status().code() == Code::kUnavailable ||
-                   r.status().code() == Code::kDeadlineExceeded;
+      bool retry =
+          r.status().code() == Code::kUnavailable || r.status().code() == Code::kDeadlineExceeded;
       bool stopping;
       {
         std::lock_guard<std::mutex> l(q_mu_);
@@ -347,8 +382,8 @@ void MemoryService::remember_loop() {
       }
       if (!retry || stopping) {
         remember_failed_ += batch.size();
-        log::error("memory remember dropped", {{"entries", batch.size()},
-                                               {"error", r.status().message()}});
+        log::error("memory remember dropped",
+                   {{"entries", batch.size()}, {"error", r.status().message()}});
         break;
       }
       std::this_thread::sleep_for(backoff.next());
@@ -406,7 +441,10 @@ nlohmann::json MemoryService::stats() const {
       {"embedder", embedder_->name()},
       {"dimension", embedder_->dimension()},
       {"evicted", evicted_.load()},
-      {"remember", {{"written", remember_written_.load()}, {"failed", remember_failed_.load()}}},
+      {"remember",
+       {{"written", remember_written_.load()},
+        {"failed", remember_failed_.load()},
+        {"repeated", remember_repeated_.load()}}},
       {"limits",
        {{"maxEntriesPerAgent", opts_.limits.max_entries_per_agent},
         {"maxTextBytes", opts_.limits.max_text_bytes},

@@ -16,6 +16,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "common/result.h"
@@ -83,8 +84,9 @@ class MemoryService {
   Result<std::vector<Entry>> add(std::vector<NewEntry> batch);
   Result<Entry> get(const std::string& agent, const std::string& id, bool with_embedding);
   Status remove(const std::string& agent, const std::string& id);
-  Result<MemoryStore::Page> list(const std::string& agent, const std::optional<std::string>& session,
-                                 size_t limit, const std::string& after);
+  Result<MemoryStore::Page> list(const std::string& agent,
+                                 const std::optional<std::string>& session, size_t limit,
+                                 const std::string& after);
   Result<SearchResult> search(SearchRequest req);
 
   std::vector<RecallHit> recall(const std::string& agent, const std::string& session,
@@ -109,6 +111,8 @@ class MemoryService {
   Status validate(const NewEntry& e) const;
   Status commit_and_apply(const std::vector<Op>& ops);
   void remember_loop();
+  // Drops exchanges already stored in the same agent and session (see remember_loop).
+  void drop_repeated(std::vector<NewEntry>* batch, std::vector<uint64_t>* keys);
   void maintenance_loop();
 
   MemoryOptions opts_;
@@ -126,7 +130,11 @@ class MemoryService {
   std::deque<NewEntry> queue_;
   size_t in_flight_ = 0;
   bool stop_ = false;
-  std::atomic<uint64_t> remember_written_{0}, remember_failed_{0}, evicted_{0};
+  std::atomic<uint64_t> remember_written_{0}, remember_failed_{0}, remember_repeated_{0},
+      evicted_{0};
+  // Recently remembered exchanges: hash of (agent, session, text) -> entry id; bounded, and only
+  // touched by the remember thread.
+  std::unordered_map<uint64_t, std::string> remembered_;
   std::thread remember_, maintenance_;
 };
 

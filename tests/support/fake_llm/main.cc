@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <mutex>
@@ -42,6 +43,8 @@ struct State {
   std::string api_key;
   int embed_dim = 16;
   std::atomic<bool> stopping{false};
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;  // wakes every nap() at shutdown
 };
 
 State g;
@@ -57,19 +60,6 @@ struct InflightGuard {
   }
   ~InflightGuard() { --g_inflight; }
 };
-
-std::string digest_hex(const std::string& s, size_t n) {
-  unsigned char md[32];
-  unsigned int len = 0;
-  EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len && out.size() < n; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out.substr(0, n);
-}
 
 std::vector<float> embedding(const std::string& text, int dim) {
   std::vector<float> v(dim);
@@ -89,13 +79,11 @@ std::vector<float> embedding(const std::string& text, int dim) {
   return v;
 }
 
-// Sleeps in small steps so a stopping server is not held up.
+// Sleeps without polling (a thousand sleepers must not wake 50 times a second each) and returns
+// early when the server stops.
 void nap(int ms) {
-  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  while (!g.stopping && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::min(std::chrono::milliseconds(20),
-                                         std::chrono::duration_cast<std::chrono::milliseconds>(
-                                             until - std::chrono::steady_clock::now())));
+  std::unique_lock<std::mutex> lock(g.stop_mu);
+  g.stop_cv.wait_for(lock, std::chrono::milliseconds(ms), [] { return g.stopping.load(); });
 }
 
 // Applies latency and faults. True if the response was already decided (a fault).
@@ -401,20 +389,22 @@ void set_faults(const httplib::Request& req, httplib::Response& res) {
 }
 
 void usage() {
-  std::fprintf(stderr,
-               "usage: agentry-fake-llm [--host H] [--port N] [--threads N] [--latency-ms N]\n"
-               "       [--error-rate F] [--mode ok|error500|error429|hang|drop] [--retry-after S]\n"
-               "       [--stream-delay-ms N] [--api-key K] [--embed-dim N] [--seed N]\n"
-               "       [--tls-cert FILE --tls-key FILE]\n"
-               "admin: POST /admin/faults {latencyMs, mode, count, retryAfter, errorRate,\n"
-               "       streamDelayMs, hangMs, reset}; GET /admin/stats; GET /admin/last\n");
+  std::fprintf(
+      stderr,
+      "usage: agentry-fake-llm [--host H] [--port N] [--threads N] [--keep-alive-seconds N]\n"
+      "       [--latency-ms N]"
+      "       [--error-rate F] [--mode ok|error500|error429|hang|drop] [--retry-after S]\n"
+      "       [--stream-delay-ms N] [--api-key K] [--embed-dim N] [--seed N]\n"
+      "       [--tls-cert FILE --tls-key FILE]\n"
+      "admin: POST /admin/faults {latencyMs, mode, count, retryAfter, errorRate,\n"
+      "       streamDelayMs, hangMs, reset}; GET /admin/stats; GET /admin/last\n");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string host = "127.0.0.1", cert, key;
-  int port = 11434, threads = 1100;
+  int port = 11434, threads = 1100, keep_alive_seconds = 2;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -430,6 +420,8 @@ int main(int argc, char** argv) {
       port = std::stoi(next());
     else if (a == "--threads")
       threads = std::stoi(next());
+    else if (a == "--keep-alive-seconds")
+      keep_alive_seconds = std::stoi(next());
     else if (a == "--latency-ms")
       g.f.latency_ms = std::stoi(next());
     else if (a == "--error-rate")
@@ -466,7 +458,11 @@ int main(int argc, char** argv) {
   }
   srv->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   srv->set_keep_alive_max_count(100000);
-  srv->set_keep_alive_timeout(30);
+  // httplib 0.11 waits for the next request on an idle keep-alive connection by polling (10 ms
+  // poll + 1 ms sleep, hard-coded in libcpp-httplib.so): each idle connection wakes ~90 times a
+  // second until this timeout. A short one keeps 1,000 idle connections from eating the CPU the
+  // benchmark measures.
+  srv->set_keep_alive_timeout(keep_alive_seconds);
   srv->set_tcp_nodelay(true);
   std::atomic<int> listen_fd{-1};
   srv->set_socket_options([&](int sock) {
@@ -528,7 +524,11 @@ int main(int argc, char** argv) {
   std::thread serve([&] { srv->listen_after_bind(); });
   int sig = 0;
   sigwait(&set, &sig);
-  g.stopping = true;
+  {
+    std::lock_guard<std::mutex> lock(g.stop_mu);
+    g.stopping = true;
+  }
+  g.stop_cv.notify_all();
   srv->stop();
   serve.join();
   return 0;

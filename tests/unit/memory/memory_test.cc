@@ -1,8 +1,7 @@
 // Memory without Redis: the local embedder, the flat+HNSW index, validation and limits, pagination,
 // filters, TTL, eviction, remember/recall, and the embedded log (reopen, compaction, torn tail).
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <random>
@@ -182,7 +181,8 @@ TEST(MemoryService, SearchFiltersBySessionAndMetadataAndMinScore) {
 TEST(MemoryService, PaginatesWithOpaqueContinueAndSessionFilter) {
   auto m = open_service();
   std::vector<NewEntry> batch;
-  for (int i = 0; i < 250; ++i) batch.push_back(text("entry " + std::to_string(i), i % 2 ? "odd" : "even"));
+  for (int i = 0; i < 250; ++i)
+    batch.push_back(text("entry " + std::to_string(i), i % 2 ? "odd" : "even"));
   ASSERT_TRUE(m->add({batch.begin(), batch.begin() + 200}).ok());
   ASSERT_TRUE(m->add({batch.begin() + 200, batch.end()}).ok());
   std::set<std::string> seen;
@@ -235,7 +235,8 @@ TEST(MemoryService, EvictsTheOldestBeyondTheCapAndExpiresByTtl) {
 TEST(MemoryService, RememberQueuesAndRecallFinds) {
   auto m = open_service();
   for (int i = 0; i < 20; ++i)
-    m->remember("agent-a", "chat-1", "what is item " + std::to_string(i), "item " + std::to_string(i) + " is a widget");
+    m->remember("agent-a", "chat-1", "what is item " + std::to_string(i),
+                "item " + std::to_string(i) + " is a widget");
   m->remember("agent-a", "chat-1", "where do penguins live", "penguins live in antarctica");
   m->drain();
   EXPECT_EQ(m->store().count("agent-a"), 21u);
@@ -243,6 +244,29 @@ TEST(MemoryService, RememberQueuesAndRecallFinds) {
   ASSERT_FALSE(hits.empty());
   EXPECT_NE(hits[0].text.find("penguins"), std::string::npos);
   EXPECT_TRUE(m->recall("agent-a", "other-chat", "penguins", 3).empty());
+}
+
+TEST(MemoryService, ARepeatedExchangeIsStoredOnceWhileTheOriginalLives) {
+  auto m = open_service();
+  for (int i = 0; i < 5; ++i) m->remember("agent-a", "chat-1", "hi", "hello there");
+  m->drain();
+  for (int i = 0; i < 3; ++i) m->remember("agent-a", "chat-1", "hi", "hello there");
+  m->remember("agent-a", "chat-2", "hi", "hello there");  // another session keeps its own
+  m->remember("agent-a", "chat-1", "hi", "hello again");  // another answer is another exchange
+  m->drain();
+  EXPECT_EQ(m->store().count("agent-a"), 3u);
+  EXPECT_EQ(m->stats()["remember"]["repeated"].get<uint64_t>(), 7u);
+  // Once the stored original is gone, the same exchange is stored again.
+  auto hits = m->recall("agent-a", "chat-1", "hi hello there", 5);
+  std::string original;
+  for (const auto& h : hits)
+    if (h.text == "User: hi\nAssistant: hello there") original = h.id;
+  ASSERT_FALSE(original.empty());
+  ASSERT_TRUE(m->remove("agent-a", original).is_ok());
+  m->remember("agent-a", "chat-1", "hi", "hello there");
+  m->drain();
+  EXPECT_EQ(m->store().count("agent-a"), 3u);
+  EXPECT_EQ(m->recall("agent-a", "chat-1", "hi hello there", 5).size(), 2u);
 }
 
 TEST(EmbeddedLog, ReopenCompactionAndATornTail) {
@@ -255,11 +279,13 @@ TEST(EmbeddedLog, ReopenCompactionAndATornTail) {
   {
     auto m = open_service(o);
     ASSERT_TRUE(m);
-    for (int i = 0; i < 50; ++i) ids.push_back(m->add({text("fact " + std::to_string(i))})->front().id);
+    for (int i = 0; i < 50; ++i)
+      ids.push_back(m->add({text("fact " + std::to_string(i))})->front().id);
     deleted = ids[7];
     ASSERT_TRUE(m->remove("", deleted).is_ok());
     ASSERT_TRUE(m->compact().is_ok());
-    for (int i = 50; i < 60; ++i) ids.push_back(m->add({text("fact " + std::to_string(i))})->front().id);
+    for (int i = 50; i < 60; ++i)
+      ids.push_back(m->add({text("fact " + std::to_string(i))})->front().id);
   }
   // A write that was cut mid-record (never acknowledged) at the end of the log.
   std::string last_log;
