@@ -10,10 +10,10 @@
 #include "agentry/version.h"
 #include "common/log.h"
 #include "common/signals.h"
-#include "operator/kube/client.h"
 #include "operator/controllers/agent_controller.h"
 #include "operator/controllers/plan_command.h"
 #include "operator/controllers/workflow_controller.h"
+#include "operator/kube/client.h"
 #include "operator/kube/config.h"
 #include "operator/runtime/manager.h"
 
@@ -39,7 +39,8 @@ void usage(FILE* out) {
   std::fprintf(
       out,
       "usage: agentry-operator [flags]\n"
-      "       agentry-operator plan --target-rps N [--policy NAME] [-o text|json]  (capacity plan)\n"
+      "       agentry-operator plan --target-rps N [--policy NAME] [-o text|json]  (capacity "
+      "plan)\n"
       "  --kubeconfig PATH                  kubeconfig (default $KUBECONFIG, in-cluster,\n"
       "                                     ~/.kube/config)\n"
       "  --metrics-addr HOST:PORT           metrics and health address (default :8081)\n"
@@ -50,9 +51,11 @@ void usage(FILE* out) {
       "  --kube-api-qps Q --kube-api-burst B  client-side rate limit (default 50/100)\n"
       "  --graceful-shutdown-timeout S      drain deadline on SIGTERM (default 10)\n"
       "  --log-level debug|info|warn|error  (default info; or AGENTRY_LOG_LEVEL)\n"
-      "  --default-policy NAME              AgentPolicy of Agents without spec.policyRef (default production)\n"
+      "  --default-policy NAME              AgentPolicy of Agents without spec.policyRef (default "
+      "production)\n"
       "  --sidecar-image IMAGE              the agentry-sidecar image agent pods run\n"
-      "  --operator-namespace NS            where the operator runs (NetworkPolicies admit it; default agentry-system)\n"
+      "  --operator-namespace NS            where the operator runs (NetworkPolicies admit it; "
+      "default agentry-system)\n"
       "  --watch-namespace NS               reconcile only this namespace (default: all)\n"
       "  --workflow-workers N               Workflow controller workers (default 4)\n"
       "  --workflow-namespace-parallelism N running steps per namespace (default 0: no limit)\n"
@@ -76,6 +79,9 @@ int run(const Flags& f) {
   }
   cfg->qps = f.qps;
   cfg->burst = f.burst;
+  // One connection per worker that may be mid-request (two Agent-side controllers, the Workflow
+  // controller, leader election and events), so busy workers do not pay a handshake each.
+  cfg->max_idle_connections = static_cast<size_t>(2 * f.workers + f.workflow.workers + 2);
   auto client = kube::Client::create(*cfg);
   if (!client.ok()) {
     log::error("bad Kubernetes config", {{"error", client.status().to_string()}});
@@ -186,9 +192,11 @@ int main(int argc, char** argv) {
     } else if (a == "--max-concurrent-workflows") {
       f.workflow.max_concurrent_workflows = std::atoi(value().c_str());
     } else if (a == "--workflow-endpoint-override") {
-      if (auto s = agentry::controllers::parse_endpoint_override(value(), &f.workflow.endpoint_overrides);
+      if (auto s = agentry::controllers::parse_endpoint_override(value(),
+                                                                 &f.workflow.endpoint_overrides);
           !s.is_ok()) {
-        std::fprintf(stderr, "agentry-operator: --workflow-endpoint-override: %s\n", s.message().c_str());
+        std::fprintf(stderr, "agentry-operator: --workflow-endpoint-override: %s\n",
+                     s.message().c_str());
         return 2;
       }
     } else if (a == "--log-level") {
@@ -204,8 +212,10 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (f.workflow.workers <= 0 || f.workflow.namespace_parallelism < 0 || f.workflow.max_concurrent_workflows < 0) {
-    std::fprintf(stderr, "agentry-operator: --workflow-workers must be positive, the limits >= 0\n");
+  if (f.workflow.workers <= 0 || f.workflow.namespace_parallelism < 0 ||
+      f.workflow.max_concurrent_workflows < 0) {
+    std::fprintf(stderr,
+                 "agentry-operator: --workflow-workers must be positive, the limits >= 0\n");
     return 2;
   }
   if (f.workers <= 0) {

@@ -12,10 +12,11 @@ if(TARGET agentry-sidecar AND TARGET agentry-fake-llm)
   )
   target_compile_definitions(workflow_integration_test PRIVATE
     AGENTRY_SIDECAR_BIN="$<TARGET_FILE:agentry-sidecar>"
-    AGENTRY_FAKE_LLM_BIN="$<TARGET_FILE:agentry-fake-llm>")
+    AGENTRY_FAKE_LLM_BIN="$<TARGET_FILE:agentry-fake-llm>"
+    AGENTRY_OPERATOR_BIN="$<TARGET_FILE:agentry-operator>")
   # AGENTRY_WORKFLOW_PREBUILT_BINS=ON: do not (re)build the binaries here; the tests then take
-  # AGENTRY_SIDECAR_BIN / AGENTRY_FAKE_LLM_BIN from the environment (another build dir's binaries).
+  # AGENTRY_SIDECAR_BIN / AGENTRY_FAKE_LLM_BIN / AGENTRY_OPERATOR_BIN from the environment (another build dir's binaries).
   if(NOT AGENTRY_WORKFLOW_PREBUILT_BINS)
-    add_dependencies(workflow_integration_test agentry-sidecar agentry-fake-llm)
+    add_dependencies(workflow_integration_test agentry-sidecar agentry-fake-llm agentry-operator)
   endif()
 endif()

@@ -141,6 +141,7 @@ int main(int argc, char** argv) {
   auto cfg = kube::load_kubeconfig(cp->kubeconfig());
   cfg->qps = qps;
   cfg->burst = static_cast<int>(qps * 2);
+  cfg->max_idle_connections = static_cast<size_t>(workers + 2);  // as agentry-operator sizes it
   auto client = *kube::Client::create(*cfg);
   // The Agent (annotated with the endpoint override) and its token Secret, as the Agent controller
   // would have made them.

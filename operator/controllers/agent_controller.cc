@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "operator/controllers/builtin_policies.h"
 #include "operator/controllers/conditions.h"
+#include "operator/kube/errors.h"
 #include "operator/kube/object.h"
 
 namespace agentry::controllers {
@@ -59,15 +60,15 @@ class AgentReconciler {
     policies_ = mgr.informer(res::kAgentPolicies);
     secrets_ = mgr.informer(res::kSecrets, ns);
     deployments_ = mgr.informer(res::kDeployments, ns);
-    for (const kube::Resource* r : {&res::kConfigMaps, &res::kServices, &res::kHorizontalPodAutoscalers,
-                                    &res::kPodDisruptionBudgets, &res::kNetworkPolicies}) {
+    for (const kube::Resource* r :
+         {&res::kConfigMaps, &res::kServices, &res::kHorizontalPodAutoscalers,
+          &res::kPodDisruptionBudgets, &res::kNetworkPolicies}) {
       owned_[r] = mgr.informer(*r, ns);
     }
 
     const std::string def = settings_.default_policy;
-    agents_->add_index(kPolicyIndex, [def](const json& a) {
-      return std::vector<std::string>{policy_of(a, def)};
-    });
+    agents_->add_index(
+        kPolicyIndex, [def](const json& a) { return std::vector<std::string>{policy_of(a, def)}; });
     agents_->add_index(kSecretIndex, [](const json& a) {
       std::vector<std::string> out;
       for (auto& r : referenced_secrets(a)) out.push_back(kube::namespace_of(a) + "/" + r.name);
@@ -76,7 +77,8 @@ class AgentReconciler {
   }
 
   void register_controllers() {
-    auto& c = mgr_.add_controller("agent", [this](const kube::ObjectKey& k) { return reconcile(k); });
+    auto& c =
+        mgr_.add_controller("agent", [this](const kube::ObjectKey& k) { return reconcile(k); });
     c.watches_for(agents_, {runtime::predicates::generation_changed()});
     c.watches_owned(deployments_, res::kAgents, {runtime::predicates::resource_version_changed()});
     c.watches_owned(secrets_, res::kAgents, {runtime::predicates::resource_version_changed()});
@@ -88,7 +90,8 @@ class AgentReconciler {
     auto by_index = [this](const char* index, std::function<std::string(const json&)> value) {
       return [this, index, value](const json& obj) {
         std::vector<kube::ObjectKey> keys;
-        for (auto& a : agents_->store().by_index(index, value(obj))) keys.push_back(kube::key_of(*a));
+        for (auto& a : agents_->store().by_index(index, value(obj)))
+          keys.push_back(kube::key_of(*a));
         return keys;
       };
     };
@@ -121,7 +124,8 @@ class AgentReconciler {
     if (!policy) {
       return wait_for(agent, policy_name, "PolicyNotFound",
                       "AgentPolicy \"" + policy_name +
-                          "\" does not exist: create it or set spec.policyRef.name to production or development");
+                          "\" does not exist: create it or set spec.policyRef.name to production "
+                          "or development");
     }
     for (const auto& ref : referenced_secrets(agent)) {
       ObjectPtr s = secrets_->store().get(ns + "/" + ref.name);
@@ -132,8 +136,9 @@ class AgentReconciler {
                             " create secret generic " + ref.name + " ...)");
       }
       if (!ref.key.empty() && !(s->contains("data") && (*s)["data"].contains(ref.key))) {
-        return wait_for(agent, policy_name, "SecretKeyNotFound",
-                        ref.field + ": Secret " + ns + "/" + ref.name + " has no key \"" + ref.key + "\"");
+        return wait_for(
+            agent, policy_name, "SecretKeyNotFound",
+            ref.field + ": Secret " + ns + "/" + ref.name + " has no key \"" + ref.key + "\"");
       }
     }
     const json& policy_spec = policy->value("spec", json::object());
@@ -142,14 +147,16 @@ class AgentReconciler {
     in.policy_spec = policy_spec;
     in.settings = settings_;
     if (auto err = resolve(agent, policy_spec, &in.effective)) {
-      write_status(agent, policy_name, "Failed",
-                   {{"ConfigValid", false, "InvalidSpec", *err}, {"Ready", false, "InvalidSpec", *err}},
-                   nullptr);
+      write_status(
+          agent, policy_name, "Failed",
+          {{"ConfigValid", false, "InvalidSpec", *err}, {"Ready", false, "InvalidSpec", *err}},
+          nullptr);
       return runtime::terminal(invalid_argument(*err));
     }
     in.config = render_sidecar_config(agent, policy_spec);
-    in.token = existing_token(ns, name);
-    if (in.token.empty()) in.token = random_token();
+    auto token = existing_token(ns, name);
+    if (!token.ok()) return token.status();
+    in.token = token->empty() ? random_token() : *token;
     // The hash covers the config and the content of every Secret the pods read, so a rotated
     // API key or a config change rolls the pods.
     std::string hash_input = in.config;
@@ -181,11 +188,14 @@ class AgentReconciler {
         if (have && already_applied(*w.obj, *have)) continue;
         if (Status s = apply(*w.r, *w.obj, have, in.effective); !s.is_ok()) {
           const std::string what = w.obj->value("kind", "") + " " + w.name + ": " + s.message();
-          log::warn("apply failed", {{"agent", key.str()}, {"kind", w.obj->value("kind", "")},
-                                     {"error", s.to_string()}});
+          log::warn(
+              "apply failed",
+              {{"agent", key.str()}, {"kind", w.obj->value("kind", "")}, {"error", s.to_string()}});
           // Say why in the Agent's status too (e.g. a quota or an admission webhook said no).
-          write_status(agent, policy_name, agent.value("/status/phase"_json_pointer, std::string("Pending")),
-                       {{"Ready", false, "ApplyFailed", what}}, deployments_->store().get(ns + "/" + obj_name));
+          write_status(agent, policy_name,
+                       agent.value("/status/phase"_json_pointer, std::string("Pending")),
+                       {{"Ready", false, "ApplyFailed", what}},
+                       deployments_->store().get(ns + "/" + obj_name));
           return s;
         }
         log::debug("applied", {{"agent", key.str()}, {"kind", w.obj->value("kind", "")}});
@@ -197,16 +207,17 @@ class AgentReconciler {
     }
 
     ObjectPtr dep = deployments_->store().get(ns + "/" + obj_name);
-    std::vector<Condition> conds = {{"ConfigValid", true, "Valid",
-                                     in.effective.warnings.empty()
-                                         ? "configuration is valid"
-                                         : "valid with adjustments: " + join(in.effective.warnings)}};
+    std::vector<Condition> conds = {
+        {"ConfigValid", true, "Valid",
+         in.effective.warnings.empty() ? "configuration is valid"
+                                       : "valid with adjustments: " + join(in.effective.warnings)}};
     std::string phase = deployment_phase(dep, &conds);
     write_status(agent, policy_name, phase, conds, dep, in.config_hash);
     return ReconcileResult{};
   }
 
-  Status apply(const kube::Resource& r, const json& want, const ObjectPtr& have, const EffectiveSpec& e) {
+  Status apply(const kube::Resource& r, const json& want, const ObjectPtr& have,
+               const EffectiveSpec& e) {
     auto& client = *mgr_.client();
     // An autoscaled Deployment starts at minReplicas (an HPA without metrics never scales up from
     // the default 1), created by a plain create so that our apply never owns spec.replicas.
@@ -233,7 +244,8 @@ class AgentReconciler {
     }
     updated["apiVersion"] = want["apiVersion"];
     updated["kind"] = want["kind"];
-    log::info("replacing drifted object", {{"kind", want.value("kind", "")}, {"name", kube::name(want)},
+    log::info("replacing drifted object", {{"kind", want.value("kind", "")},
+                                           {"name", kube::name(want)},
                                            {"apply_error", applied.status().message()}});
     auto replaced = client.update(r, updated);
     return replaced.ok() ? Status::ok() : replaced.status();
@@ -243,23 +255,35 @@ class AgentReconciler {
   Result<ReconcileResult> wait_for(const json& agent, const std::string& policy,
                                    const std::string& reason, const std::string& message) {
     write_status(agent, policy, "Pending",
-                 {{"ConfigValid", false, reason, message}, {"Ready", false, reason, message}}, nullptr);
+                 {{"ConfigValid", false, reason, message}, {"Ready", false, reason, message}},
+                 nullptr);
     return ReconcileResult{.requeue = true};
   }
 
-  std::string existing_token(const std::string& ns, const std::string& agent) {
-    ObjectPtr s = secrets_->store().get(ns + "/" + token_secret_name(agent));
-    if (!s) return "";
+  // The token the Secret holds; "" only when the API server has none. A cache miss is checked
+  // against the server: the Secret written by the previous reconcile may not have reached the
+  // informer yet, and a fresh random token would then overwrite the one sidecars already use.
+  Result<std::string> existing_token(const std::string& ns, const std::string& agent) {
+    ObjectPtr cached = secrets_->store().get(ns + "/" + token_secret_name(agent));
+    json live;
+    if (!cached) {
+      auto got = mgr_.client()->get(res::kSecrets, ns, token_secret_name(agent));
+      if (!got.ok())
+        return kube::is_not_found(got.status()) ? Result<std::string>("") : got.status();
+      live = std::move(*got);
+    }
+    const json& s = cached ? *cached : live;
     auto p = json::json_pointer("/data/token");
-    if (!s->contains(p) || !s->at(p).is_string()) return "";
-    auto decoded = base64_decode(s->at(p).get<std::string>());
-    return decoded.ok() ? *decoded : "";
+    if (!s.contains(p) || !s.at(p).is_string()) return std::string();
+    auto decoded = base64_decode(s.at(p).get<std::string>());
+    return decoded.ok() ? *decoded : std::string();
   }
 
   // Ready / Progressing / Degraded from the Deployment the informer sees.
   static std::string deployment_phase(const ObjectPtr& dep, std::vector<Condition>* conds) {
     if (!dep) {
-      conds->push_back({"Ready", false, "DeploymentPending", "waiting for the Deployment to appear"});
+      conds->push_back(
+          {"Ready", false, "DeploymentPending", "waiting for the Deployment to appear"});
       conds->push_back({"Progressing", true, "Creating", "creating the agent's objects"});
       return "Pending";
     }
@@ -271,15 +295,19 @@ class AgentReconciler {
     const bool observed = st.value("observedGeneration", int64_t{0}) >= kube::generation(*dep);
     bool deadline_exceeded = false;
     for (const auto& c : st.value("conditions", json::array())) {
-      if (c.value("type", "") == "Progressing" && c.value("reason", "") == "ProgressDeadlineExceeded") {
+      if (c.value("type", "") == "Progressing" &&
+          c.value("reason", "") == "ProgressDeadlineExceeded") {
         deadline_exceeded = true;
       }
     }
-    const std::string counts = std::to_string(ready) + "/" + std::to_string(desired) + " replicas ready";
+    const std::string counts =
+        std::to_string(ready) + "/" + std::to_string(desired) + " replicas ready";
     const bool rolled_out = observed && updated >= desired && total == updated;
     if (deadline_exceeded) {
-      conds->push_back({"Ready", ready >= desired && desired > 0, "ProgressDeadlineExceeded", counts});
-      conds->push_back({"Progressing", false, "ProgressDeadlineExceeded", "the rollout is stuck: " + counts});
+      conds->push_back(
+          {"Ready", ready >= desired && desired > 0, "ProgressDeadlineExceeded", counts});
+      conds->push_back(
+          {"Progressing", false, "ProgressDeadlineExceeded", "the rollout is stuck: " + counts});
       conds->push_back({"Degraded", true, "ProgressDeadlineExceeded", counts});
       return "Degraded";
     }
@@ -319,7 +347,8 @@ class AgentReconciler {
       int64_t ready = ds.value("readyReplicas", int64_t{0});
       st["replicas"] = replicas;
       st["readyReplicas"] = ready;
-      st["ready"] = std::to_string(ready) + "/" + std::to_string(dep->value("/spec/replicas"_json_pointer, int64_t{0}));
+      st["ready"] = std::to_string(ready) + "/" +
+                    std::to_string(dep->value("/spec/replicas"_json_pointer, int64_t{0}));
     } else {
       st["replicas"] = 0;
       st["readyReplicas"] = 0;
@@ -332,13 +361,15 @@ class AgentReconciler {
     auto r = mgr_.client()->patch(res::kAgents, kube::namespace_of(agent), kube::name(agent),
                                   kube::PatchType::kMerge, {{"status", st}}, "status");
     if (!r.ok()) {
-      log::warn("status update failed", {{"agent", kube::key_of(agent).str()}, {"error", r.status().to_string()}});
+      log::warn("status update failed",
+                {{"agent", kube::key_of(agent).str()}, {"error", r.status().to_string()}});
       return;
     }
     const std::string before = old.value("phase", "");
     if (before != phase) {
       const bool bad = phase == "Failed" || phase == "Degraded" || phase == "Pending";
-      std::string note = "phase " + (before.empty() ? std::string("none") : before) + " -> " + phase;
+      std::string note =
+          "phase " + (before.empty() ? std::string("none") : before) + " -> " + phase;
       for (const auto& c : conds) {
         if (c.type == "Ready") note += ": " + c.message;
       }
@@ -351,12 +382,13 @@ class AgentReconciler {
     if (!p) return ReconcileResult{};
     int64_t count = static_cast<int64_t>(agents_->store().by_index(kPolicyIndex, key.name).size());
     const json& st = p->value("status", json::object());
-    if (st.value("agents", int64_t{-1}) == count && st.value("observedGeneration", int64_t{-1}) == kube::generation(*p)) {
+    if (st.value("agents", int64_t{-1}) == count &&
+        st.value("observedGeneration", int64_t{-1}) == kube::generation(*p)) {
       return ReconcileResult{};
     }
-    auto r = mgr_.client()->patch(res::kAgentPolicies, "", key.name, kube::PatchType::kMerge,
-                                  {{"status", {{"agents", count}, {"observedGeneration", kube::generation(*p)}}}},
-                                  "status");
+    auto r = mgr_.client()->patch(
+        res::kAgentPolicies, "", key.name, kube::PatchType::kMerge,
+        {{"status", {{"agents", count}, {"observedGeneration", kube::generation(*p)}}}}, "status");
     if (!r.ok() && r.status().code() != Code::kNotFound) return r.status();
     return ReconcileResult{};
   }
@@ -433,7 +465,8 @@ void register_agent_controllers(runtime::Manager& mgr, const OperatorSettings& s
 Status ensure_builtin_policies(kube::Client& client) {
   for (const auto& p : builtin_policies()) {
     auto r = client.create(res::kAgentPolicies, "", p);
-    if (!r.ok() && r.status().code() != Code::kAlreadyExists && r.status().code() != Code::kConflict) {
+    if (!r.ok() && r.status().code() != Code::kAlreadyExists &&
+        r.status().code() != Code::kConflict) {
       return r.status();
     }
   }

@@ -326,12 +326,6 @@ class WorkflowReconciler {
     if (finished) return after_finish(*obj);
 
     json wobj = *obj;
-    if (!kube::has_finalizer(wobj, kWorkflowFinalizer)) {
-      auto r = runtime::ensure_finalizer(*mgr_.client(), res::kWorkflows, wobj, kWorkflowFinalizer);
-      if (!r.ok()) return r.status();
-      wobj = *r;
-      kube::strip_managed_fields(wobj);
-    }
     return run(key, wobj);
   }
 
@@ -409,6 +403,28 @@ class WorkflowReconciler {
     if (!r.ok()) return r.status();
     untrack(key);
     return ReconcileResult{};
+  }
+
+  // Once something runs, deleting the Workflow must cancel it: adds the finalizer (in `obj`)
+  // after the first send. False when the Workflow was deleted meanwhile; what was just sent is
+  // then cancelled here, since no finalizer will run for it.
+  Result<bool> hold_for_cancel(json& obj, const std::vector<Dispatch>& sent, json& status) {
+    if (kube::has_finalizer(obj, kWorkflowFinalizer)) return true;
+    auto r = runtime::ensure_finalizer(*mgr_.client(), res::kWorkflows, obj, kWorkflowFinalizer);
+    if (r.ok()) {
+      obj = *r;
+      kube::strip_managed_fields(obj);
+      return true;
+    }
+    auto fresh = mgr_.client()->get(res::kWorkflows, kube::namespace_of(obj), kube::name(obj));
+    bool gone = !fresh.ok() && kube::is_not_found(fresh.status());
+    if (!gone && !(fresh.ok() && kube::being_deleted(*fresh))) return r.status();
+    for (const auto& d : sent) {
+      json* st = find_step(status["steps"], d.step);
+      std::string id = st ? str(*st, "executionId") : "";
+      if (!id.empty()) (void)sidecar_.cancel(d.endpoint, d.token, id);
+    }
+    return false;
   }
 
   // Writes status if it changed; a conflict means someone (or our cache) moved on: requeue.
@@ -761,27 +777,27 @@ class WorkflowReconciler {
                     generation);
     }
 
-    // 9. Record, then send: a step is sent only once its attempt is stored.
-    auto w = write_status(obj, status);
-    if (!w.ok()) return w.status();
-    if (!*w) return ReconcileResult{.requeue_after = milliseconds(20)};
-
+    // 9. Send, then record. A step's idempotency key comes from its stored attempt count, so a
+    // send that never gets recorded (crash, conflict) is sent again with the same key and the
+    // sidecar answers with the same execution: exactly once either way, and a step starts
+    // without waiting for an API write.
+    for (const auto& d : to_send) {
+      auto e = sidecar_.start(d.endpoint, d.token, d.key, d.input, uid);
+      json* st = find_step(status["steps"], d.step);
+      if (!e.ok()) {
+        (*st)["message"] =
+            trim_message("sending attempt " + std::to_string(d.attempt) +
+                         " failed, will re-send the same key: " + e.status().message());
+        continue;
+      }
+      metrics_.dispatches.Increment();
+      if (ws_.on_dispatch) ws_.on_dispatch(key.str(), d.step, d.attempt);
+      (*st)["executionId"] = e->id;
+    }
     if (!to_send.empty()) {
-      bool learnt = false;
-      for (const auto& d : to_send) {
-        auto e = sidecar_.start(d.endpoint, d.token, d.key, d.input, uid);
-        json* st = find_step(status["steps"], d.step);
-        if (!e.ok()) {
-          (*st)["message"] =
-              trim_message("sending attempt " + std::to_string(d.attempt) +
-                           " failed, will re-send the same key: " + e.status().message());
-          learnt = true;
-          continue;
-        }
-        metrics_.dispatches.Increment();
-        if (ws_.on_dispatch) ws_.on_dispatch(key.str(), d.step, d.attempt);
-        (*st)["executionId"] = e->id;
-        learnt = true;
+      if (auto held = hold_for_cancel(obj, to_send, status); !held.ok() || !*held) {
+        if (!held.ok()) return held.status();
+        return ReconcileResult{};  // deleted meanwhile: what was sent is cancelled
       }
       if (str(old_status, "startedAt").empty()) {
         std::lock_guard<std::mutex> l(mu_);
@@ -791,14 +807,11 @@ class WorkflowReconciler {
               std::chrono::duration<double>(Clock::now() - it->second).count());
         }
       }
-      if (learnt) {
-        auto w2 = write_status(obj, status);
-        if (!w2.ok())
-          log::warn("workflow: recording execution ids failed",
-                    {{"workflow", key.str()}, {"error", w2.status().message()}});
-      }
       want_after(next_poll(key.str(), true));
     }
+    auto w = write_status(obj, status);
+    if (!w.ok()) return w.status();
+    if (!*w) return ReconcileResult{.requeue_after = milliseconds(20)};
 
     for (auto& [reason, note] : events) event(obj, "Normal", reason, note);
     for (auto& [reason, note] : warnings) event(obj, "Warning", reason, note);

@@ -19,10 +19,6 @@
 namespace agentry::kube {
 namespace {
 
-// Each idle TLS connection costs ~250 KB (its own SSL_CTX: httplib's SSLClient owns one), so the
-// pool keeps few; bursts open more and close them after use.
-constexpr size_t kMaxIdleConnections = 4;
-
 struct RestMetrics {
   prometheus::Family<prometheus::Counter>& requests;
   prometheus::Family<prometheus::Histogram>& latency;
@@ -189,7 +185,7 @@ std::unique_ptr<httplib::ClientImpl> Client::acquire() {
 
 void Client::release(std::unique_ptr<httplib::ClientImpl> c) {
   std::lock_guard<std::mutex> lock(pool_mu_);
-  if (pool_.size() < kMaxIdleConnections) pool_.push_back(std::move(c));
+  if (pool_.size() < cfg_.max_idle_connections) pool_.push_back(std::move(c));
 }
 
 std::string Client::bearer_token() {

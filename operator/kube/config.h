@@ -24,6 +24,9 @@ struct Config {
   double qps = 50;
   int burst = 100;
   std::chrono::seconds timeout{30};  // per request (not watches)
+  // Idle connections kept for reuse. Each costs ~250 KB (httplib's SSLClient owns an SSL_CTX);
+  // fewer than the requests in flight means a TLS handshake per extra request on both sides.
+  size_t max_idle_connections = 4;
   std::string user_agent = "agentry-operator";
 };
 

@@ -1,6 +1,7 @@
 // The Workflow controller against the real control plane, real agentry-sidecar processes and the
 // fake LLM server (which answers "echo: <last user message>", so outputs passed along are visible).
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include "tests/integration/workflow/workflow_harness.h"
 
@@ -299,6 +300,58 @@ TEST_F(WorkflowRestartTest, OperatorRestartMidWorkflowRunsEachStepOnce) {
     EXPECT_EQ(step_status("survivor", s)["attempts"], 1) << s;
   std::string three = step_status("survivor", "three")["output"];
   EXPECT_EQ(three, "echo: three echo: two echo: one go");
+}
+
+// The real agentry-operator binary, killed with SIGKILL twice: once the instant the sidecar
+// has the first step (before the operator can have recorded it: the send-then-record window) and
+// once while the second step runs. Each restart resends the stored attempt's idempotency key, so
+// the workflow finishes and every step ran exactly once.
+TEST_F(WorkflowRestartTest, OperatorKilledWithSigkillRunsEachStepOnce) {
+  op_.reset();  // the binary below is the only operator of this namespace
+  TempDir dir("wf-kill");
+  int n = 0;
+  auto operator_process = [&] {
+    Process p({.argv = {bin_path("AGENTRY_OPERATOR_BIN", AGENTRY_OPERATOR_BIN), "--kubeconfig",
+                        cp_->kubeconfig(), "--watch-namespace", ns_, "--metrics-addr",
+                        "127.0.0.1:0", "--default-policy", "development"},
+               .env = {},
+               .log_path = dir.file("operator-" + std::to_string(++n) + ".log"),
+               .cwd = ""});
+    std::string err;
+    EXPECT_TRUE(p.start(&err)) << err;
+    return p;
+  };
+  Process op = operator_process();
+  auto* sc = agent("tough");
+  ASSERT_TRUE(llm_->faults({{"latencyMs", 1500}}));
+  apply(workflow_yaml("killed", R"(  input: "go"
+  steps:
+  - {name: one, agentRef: {name: tough}, input: "one {{ input }}"}
+  - {name: two, agentRef: {name: tough}, dependsOn: [one], input: "two {{ steps.one.output }}"}
+  - {name: three, agentRef: {name: tough}, dependsOn: [two], input: "three {{ steps.two.output }}"}
+)"));
+  // Kill the moment the sidecar has the first step: the operator records it only after sending.
+  auto until = std::chrono::steady_clock::now() + seconds(30);
+  while (sc->executions().empty() && std::chrono::steady_clock::now() < until) {
+  }
+  ASSERT_EQ(sc->executions().size(), 1u)
+      << get(kube::resources::kWorkflows, "killed").value("status", json()).dump(2) << "\n"
+      << op.log_tail();
+  op.stop(SIGKILL);
+  op = operator_process();
+  ASSERT_TRUE(wait_step("killed", "two", "Running", seconds(30))) << op.log_tail();
+  op.stop(SIGKILL);
+  op = operator_process();
+  ASSERT_TRUE(wait_phase("killed", "Succeeded", seconds(60))) << op.log_tail();
+  json ex = sc->executions();
+  EXPECT_EQ(ex.size(), 3u) << ex.dump(2);
+  EXPECT_EQ(llm_->stats()["chat"], 3) << llm_->stats().dump();
+  for (const char* s : {"one", "two", "three"}) {
+    EXPECT_EQ(step_status("killed", s)["attempts"], 1) << s;
+    EXPECT_NE(step_status("killed", s).value("executionId", ""), "") << s;
+  }
+  EXPECT_EQ(step_status("killed", "three")["output"], "echo: three echo: two echo: one go");
+  op.stop(SIGTERM);
 }
 
 }  // namespace

@@ -183,7 +183,14 @@ class WorkflowTestBase : public ::testing::Test {
   }
 
   json get(const kube::Resource& r, const std::string& name) {
-    auto o = op_->client().get(r, ns_, name);
+    if (!client_) {
+      auto cfg = kube::load_kubeconfig(cp_->kubeconfig());
+      if (!cfg.ok()) return json();
+      auto c = kube::Client::create(*cfg);
+      if (c.ok()) client_ = *c;
+      if (!client_) return json();
+    }
+    auto o = client_->get(r, ns_, name);
     return o.ok() ? *o : json();
   }
 
@@ -267,6 +274,7 @@ class WorkflowTestBase : public ::testing::Test {
   std::unique_ptr<FakeLlmProcess> llm_;
   controllers::WorkflowSettings settings_;
   std::unique_ptr<OperatorHarness> op_;
+  std::shared_ptr<kube::Client> client_;  // the test's own reads (also with no operator running)
   std::map<std::string, std::unique_ptr<SidecarProcess>> sidecars_;
   std::mutex mu_;
   std::vector<std::string> dispatches_;
