@@ -1,6 +1,7 @@
 #include "tests/support/process.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -66,6 +67,7 @@ bool Process::start(std::string* error) {
     if (error) *error = std::string("pipe: ") + std::strerror(errno);
     return false;
   }
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     if (error) *error = std::string("fork: ") + std::strerror(errno);
@@ -73,6 +75,11 @@ bool Process::start(std::string* error) {
   }
   if (pid == 0) {
     setpgid(0, 0);  // own process group, so a signal to the test runner does not reach it
+    // ...but it must not outlive a test runner that is killed (a ctest timeout, a crash): the
+    // kernel kills it when the forking thread exits, and tests start processes from the thread
+    // that owns them.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(125);  // the parent died before prctl took effect
     int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, 1);
