@@ -168,12 +168,17 @@ up() {
       --authorization-kubeconfig "$dir/controller-manager.kubeconfig" \
       --bind-address 127.0.0.1 --secure-port "$kcm_port" --leader-elect=false \
       --service-account-private-key-file "$dir/pki/sa.key" --root-ca-file "$dir/pki/ca.crt" \
-      --use-service-account-credentials=true --controllers '*' --v 1
+      --use-service-account-credentials=true --controllers '*' --v 1 \
+      --kube-api-qps 300 --kube-api-burst 600 \
+      --node-monitor-grace-period 5m
+    # kube-controller-manager's client default of 20 qps made 1,000 Deployments take 4 minutes to
+    # get their ReplicaSets and Pods; kwok's node lease renewals run late on a loaded 2-core box.
     start kube-scheduler "$bin/kube-scheduler" \
       --kubeconfig "$dir/scheduler.kubeconfig" \
       --authentication-kubeconfig "$dir/scheduler.kubeconfig" \
       --authorization-kubeconfig "$dir/scheduler.kubeconfig" \
-      --bind-address 127.0.0.1 --secure-port "$sched_port" --leader-elect=false --v 1
+      --bind-address 127.0.0.1 --secure-port "$sched_port" --leader-elect=false --v 1 \
+      --kube-api-qps 300 --kube-api-burst 600
     start kwok "$bin/kwok" --kubeconfig "$dir/kwok.kubeconfig" \
       --manage-all-nodes=false \
       --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \

@@ -270,6 +270,61 @@ TEST_F(WorkflowTest, TtlDeletesFinishedWorkflows) {
   EXPECT_EQ(dispatches().size(), 1u);
 }
 
+// The SRE knobs: a per-namespace limit on running steps, and a cap on started workflows.
+TEST_F(WorkflowTest, NamespaceParallelismLimitsRunningSteps) {
+  op_.reset();
+  settings_.namespace_parallelism = 1;
+  start_operator();
+  agent("limited");
+  ASSERT_TRUE(llm_->faults({{"latencyMs", 800}}));
+  for (const char* name : {"first", "second", "third"})
+    apply(workflow_yaml(name, R"(  steps:
+  - {name: only, agentRef: {name: limited}, input: "hi"})"));
+  // While one step runs, the others wait with the reason in their status.
+  ASSERT_TRUE(eventually(
+      [&] {
+        int waiting = 0;
+        for (const char* name : {"first", "second", "third"}) {
+          std::string m = get(kube::resources::kWorkflows, name)
+                              .value("/status/message"_json_pointer, std::string());
+          waiting += m.find("per-namespace limit") != std::string::npos;
+        }
+        return waiting == 2;
+      },
+      seconds(20)));
+  for (const char* name : {"first", "second", "third"})
+    EXPECT_TRUE(wait_phase(name, "Succeeded", seconds(60)));
+  EXPECT_EQ(llm_->stats()["chat"], 3);
+  EXPECT_EQ(llm_->stats()["maxInflight"], 1) << "two steps of the namespace ran at once";
+}
+
+TEST_F(WorkflowTest, MaxConcurrentWorkflowsQueuesTheRest) {
+  op_.reset();
+  settings_.max_concurrent_workflows = 1;
+  start_operator();
+  agent("capped");
+  ASSERT_TRUE(llm_->faults({{"latencyMs", 800}}));
+  apply(workflow_yaml("running", R"(  steps:
+  - {name: a, agentRef: {name: capped}, input: "one"}
+  - {name: b, agentRef: {name: capped}, dependsOn: [a], input: "two"})"));
+  ASSERT_TRUE(wait_step("running", "a", "Running", seconds(30)));
+  apply(workflow_yaml("queued", R"(  steps:
+  - {name: a, agentRef: {name: capped}, input: "three"})"));
+  ASSERT_TRUE(eventually(
+      [&] {
+        json st = get(kube::resources::kWorkflows, "queued").value("status", json::object());
+        return st.value("phase", "") == "Pending" &&
+               st.value("message", "").find("max concurrent workflows") != std::string::npos;
+      },
+      seconds(20)));
+  // Between the running workflow's two steps the slot stays taken: queued never starts early.
+  ASSERT_TRUE(wait_step("running", "b", "Running", seconds(30)));
+  EXPECT_EQ(phase("queued"), "Pending");
+  EXPECT_TRUE(wait_phase("running", "Succeeded", seconds(60)));
+  EXPECT_TRUE(wait_phase("queued", "Succeeded", seconds(60)));
+  EXPECT_EQ(llm_->stats()["maxInflight"], 1);
+}
+
 class WorkflowRestartTest : public WorkflowTestBase {};
 
 // The operator stops mid-workflow (a fresh manager, caches and in-memory state replace it): the
