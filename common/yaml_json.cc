@@ -5,18 +5,18 @@
 #include <cstdlib>
 
 namespace agentry {
-namespace {
 
-nlohmann::json convert(const YAML::Node& n) {
+nlohmann::json yaml_node_to_json(const YAML::Node& n) {
   switch (n.Type()) {
     case YAML::NodeType::Map: {
       nlohmann::json o = nlohmann::json::object();
-      for (auto it = n.begin(); it != n.end(); ++it) o[it->first.as<std::string>()] = convert(it->second);
+      for (auto it = n.begin(); it != n.end(); ++it)
+        o[it->first.as<std::string>()] = yaml_node_to_json(it->second);
       return o;
     }
     case YAML::NodeType::Sequence: {
       nlohmann::json a = nlohmann::json::array();
-      for (const auto& e : n) a.push_back(convert(e));
+      for (const auto& e : n) a.push_back(yaml_node_to_json(e));
       return a;
     }
     case YAML::NodeType::Scalar: {
@@ -38,11 +38,9 @@ nlohmann::json convert(const YAML::Node& n) {
   }
 }
 
-}  // namespace
-
 Result<nlohmann::json> yaml_to_json(const std::string& text) {
   try {
-    return convert(YAML::Load(text));
+    return yaml_node_to_json(YAML::Load(text));
   } catch (const std::exception& e) {
     return invalid_argument(std::string("invalid YAML: ") + e.what());
   }
@@ -50,7 +48,7 @@ Result<nlohmann::json> yaml_to_json(const std::string& text) {
 
 Result<nlohmann::json> yaml_file_to_json(const std::string& path) {
   try {
-    return convert(YAML::LoadFile(path));
+    return yaml_node_to_json(YAML::LoadFile(path));
   } catch (const YAML::BadFile&) {
     return not_found("cannot read " + path);
   } catch (const std::exception& e) {

@@ -5,6 +5,8 @@
 #include <set>
 #include <sstream>
 
+#include "common/yaml_json.h"
+
 namespace agentry::sidecar {
 namespace {
 
@@ -36,36 +38,6 @@ Status check_keys(const YAML::Node& node, const std::string& prefix,
     if (!known.count(k)) return field_error(prefix + k, "unknown field");
   }
   return Status::ok();
-}
-
-nlohmann::json yaml_to_json(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Map: {
-      auto o = nlohmann::json::object();
-      for (const auto& kv : n) o[kv.first.as<std::string>()] = yaml_to_json(kv.second);
-      return o;
-    }
-    case YAML::NodeType::Sequence: {
-      auto a = nlohmann::json::array();
-      for (const auto& e : n) a.push_back(yaml_to_json(e));
-      return a;
-    }
-    case YAML::NodeType::Scalar: {
-      const std::string& s = n.Scalar();
-      if (n.Tag() == "!") return s;  // quoted: always a string
-      if (s == "true") return true;
-      if (s == "false") return false;
-      if (s == "null" || s == "~") return nullptr;
-      char* end = nullptr;
-      long long i = std::strtoll(s.c_str(), &end, 10);
-      if (!s.empty() && *end == '\0') return i;
-      double d = std::strtod(s.c_str(), &end);
-      if (!s.empty() && *end == '\0') return d;
-      return s;
-    }
-    default:
-      return nullptr;
-  }
 }
 
 #define TRY(expr)               \
@@ -147,7 +119,7 @@ Status parse_agent(const YAML::Node& n, AgentConfig* a) {
   TRY(get(n, "systemPrompt", p, &a->system_prompt));
   if (n["options"]) {
     if (!n["options"].IsMap()) return field_error("agent.options", "want a mapping");
-    a->options = yaml_to_json(n["options"]);
+    a->options = yaml_node_to_json(n["options"]);
   }
   TRY(get(n, "maxToolTurns", p, &a->max_tool_turns));
   TRY(get(n, "toolTimeoutMs", p, &a->tool_timeout_ms));
@@ -167,7 +139,7 @@ Status parse_agent(const YAML::Node& n, AgentConfig* a) {
       if (t[i]["parameters"]) {
         if (!t[i]["parameters"].IsMap())
           return field_error(tp + "parameters", "want a JSON schema object");
-        tc.parameters = yaml_to_json(t[i]["parameters"]);
+        tc.parameters = yaml_node_to_json(t[i]["parameters"]);
       }
       a->tools.push_back(std::move(tc));
     }
