@@ -160,32 +160,26 @@ void Engine::trim_locked(Clock::time_point now) {
   while (!finished_.empty() &&
          (finished_.size() > static_cast<size_t>(cfg_.limits.retain_executions) ||
           now - finished_.front()->finished_steady() > max_age)) {
-    auto old = finished_.front();
-    finished_.pop_front();
-    by_id_.erase(old->id());
-    by_seq_.erase(old->seq());
-    const auto& key = old->request().idempotency_key;
-    if (!key.empty()) {
-      auto it = by_key_.find(key);
-      if (it != by_key_.end() && it->second == old->id()) by_key_.erase(it);
-    }
+    drop_oldest_finished_locked();
+  }
+}
+
+void Engine::drop_oldest_finished_locked() {
+  auto old = finished_.front();
+  finished_.pop_front();
+  by_id_.erase(old->id());
+  by_seq_.erase(old->seq());
+  const auto& key = old->request().idempotency_key;
+  if (!key.empty()) {
+    auto it = by_key_.find(key);
+    if (it != by_key_.end() && it->second == old->id()) by_key_.erase(it);
   }
 }
 
 size_t Engine::trim_finished(size_t keep) {
   std::lock_guard<std::mutex> lock(mu_);
   size_t before = finished_.size();
-  while (finished_.size() > keep) {
-    auto old = finished_.front();
-    finished_.pop_front();
-    by_id_.erase(old->id());
-    by_seq_.erase(old->seq());
-    const auto& key = old->request().idempotency_key;
-    if (!key.empty()) {
-      auto it = by_key_.find(key);
-      if (it != by_key_.end() && it->second == old->id()) by_key_.erase(it);
-    }
-  }
+  while (finished_.size() > keep) drop_oldest_finished_locked();
   return before - finished_.size();
 }
 

@@ -82,6 +82,7 @@ class Engine {
   void enqueue_memory_update(const std::shared_ptr<Execution>& ex, const std::string& output);
   void retire(const std::shared_ptr<Execution>& ex);
   void trim_locked(std::chrono::steady_clock::time_point now);
+  void drop_oldest_finished_locked();  // forgets it: id, sequence and idempotency key
 
   const Config cfg_;
   std::shared_ptr<Provider> provider_;

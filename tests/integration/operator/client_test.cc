@@ -16,23 +16,9 @@ namespace {
 using kube::resources::kConfigMaps;
 using kube::resources::kDeployments;
 
-class OpClientTest : public ::testing::Test {
+class OpClientTest : public SharedClusterTest {
  protected:
-  void SetUp() override {
-    std::string err;
-    cp_ = testing::ControlPlane::shared(&err);
-    ASSERT_NE(cp_, nullptr) << err;
-    c_ = client_for(*cp_);
-    ASSERT_NE(c_, nullptr);
-    ns_ = unique("client");
-    create_namespace(*c_, ns_);
-  }
-  void TearDown() override {
-    if (c_) delete_namespace(*c_, ns_);
-  }
-  testing::ControlPlane* cp_ = nullptr;
-  std::shared_ptr<kube::Client> c_;
-  std::string ns_;
+  OpClientTest() : SharedClusterTest("client") {}
 };
 
 TEST_F(OpClientTest, CrudAndTypedErrors) {

@@ -141,4 +141,30 @@ inline json widget(const std::string& ns, const std::string& name, json spec) {
           {"spec", std::move(spec)}};
 }
 
+// A test on the shared control plane with its own client and, when given a prefix, its own
+// namespace (deleted afterwards).
+class SharedClusterTest : public ::testing::Test {
+ protected:
+  explicit SharedClusterTest(std::string ns_prefix = "") : ns_prefix_(std::move(ns_prefix)) {}
+  void SetUp() override {
+    std::string err;
+    cp_ = testing::ControlPlane::shared(&err);
+    ASSERT_NE(cp_, nullptr) << err;
+    c_ = client_for(*cp_);
+    ASSERT_NE(c_, nullptr);
+    if (ns_prefix_.empty()) return;
+    ns_ = unique(ns_prefix_);
+    create_namespace(*c_, ns_);
+  }
+  void TearDown() override {
+    if (c_ && !ns_.empty()) delete_namespace(*c_, ns_);
+  }
+  testing::ControlPlane* cp_ = nullptr;
+  std::shared_ptr<kube::Client> c_;
+  std::string ns_;
+
+ private:
+  std::string ns_prefix_;
+};
+
 }  // namespace agentry::optest

@@ -21,21 +21,20 @@ struct Operator {
   int port = 0;
 };
 
-class OpLeaderTest : public ::testing::Test {
+class OpLeaderTest : public SharedClusterTest {
  protected:
   void SetUp() override {
-    std::string err;
-    cp_ = testing::ControlPlane::shared(&err);
-    ASSERT_NE(cp_, nullptr) << err;
-    c_ = client_for(*cp_);
-    ASSERT_NE(c_, nullptr);
+    SharedClusterTest::SetUp();
+    if (HasFatalFailure()) return;
     lease_ = unique("le");
     // The binary's controllers watch Agentry's kinds: /readyz waits for their informers.
     std::string out;
     // Server-side apply, retried: other suites install the same CRDs at the same moment.
     int rc = 1;
     for (int attempt = 0; attempt < 5 && rc != 0; ++attempt) {
-      rc = cp_->kubectl({"apply", "--server-side", "--force-conflicts", "-f", testing::repo_dir() + "/crds"}, &out);
+      rc = cp_->kubectl(
+          {"apply", "--server-side", "--force-conflicts", "-f", testing::repo_dir() + "/crds"},
+          &out);
     }
     ASSERT_EQ(rc, 0) << out;
     log_dir_ = std::make_unique<testing::TempDir>("leader");
@@ -98,8 +97,6 @@ class OpLeaderTest : public ::testing::Test {
     return leader;
   }
 
-  testing::ControlPlane* cp_ = nullptr;
-  std::shared_ptr<kube::Client> c_;
   std::string lease_;
   std::unique_ptr<testing::TempDir> log_dir_;
 };

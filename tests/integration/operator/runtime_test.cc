@@ -21,23 +21,9 @@ namespace {
 using kube::resources::kConfigMaps;
 using runtime::ObjectPtr;
 
-class OpRuntimeTest : public ::testing::Test {
+class OpRuntimeTest : public SharedClusterTest {
  protected:
-  void SetUp() override {
-    std::string err;
-    cp_ = testing::ControlPlane::shared(&err);
-    ASSERT_NE(cp_, nullptr) << err;
-    c_ = client_for(*cp_);
-    ASSERT_NE(c_, nullptr);
-    ns_ = unique("rt");
-    create_namespace(*c_, ns_);
-  }
-  void TearDown() override {
-    if (c_) delete_namespace(*c_, ns_);
-  }
-  testing::ControlPlane* cp_ = nullptr;
-  std::shared_ptr<kube::Client> c_;
-  std::string ns_;
+  OpRuntimeTest() : SharedClusterTest("rt") {}
 };
 
 // Records handler calls in order.
