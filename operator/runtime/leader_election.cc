@@ -87,6 +87,18 @@ void LeaderElector::watch_lease() {
   }
 }
 
+// A candidate wakes when the holder's lease runs out rather than at its next poll after that, so
+// a dead leader is replaced one lease duration after its last renewal (the watch above makes the
+// candidate observe each renewal as it happens).
+std::chrono::milliseconds LeaderElector::until_observed_expiry() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (observed_holder_.empty() || observed_holder_ == cfg_.identity) return cfg_.retry_period;
+  auto expiry = observed_at_ + std::chrono::seconds(observed_duration_s_);
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      expiry - std::chrono::steady_clock::now());
+  return std::max(std::chrono::milliseconds(10), left + std::chrono::milliseconds(20));
+}
+
 void LeaderElector::stop() {
   stop_ = true;
   lease_watch_cancel_.cancel();
@@ -216,7 +228,7 @@ bool LeaderElector::run() {
   };
   while (!stop_) {
     if (try_acquire_or_renew()) break;
-    if (!wait(jittered())) break;
+    if (!wait(std::min(jittered(), until_observed_expiry()))) break;
   }
   end_campaign();
   if (stop_) return true;

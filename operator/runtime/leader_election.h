@@ -59,6 +59,7 @@ class LeaderElector {
   bool try_acquire_or_renew();
   void release();
   bool wait(std::chrono::milliseconds d);  // false if stopped; returns early when poked
+  std::chrono::milliseconds until_observed_expiry() const;
   // Watches the Lease while campaigning: a release (or any change) wakes the candidate at once
   // instead of at its next poll, so a graceful hand-over takes a round trip, not a retry period.
   void watch_lease();

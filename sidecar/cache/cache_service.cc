@@ -11,18 +11,23 @@ namespace {
 constexpr const char* kInvalidateChannel = "__redis__:invalidate";
 
 prometheus::Gauge* cache_gauge(const char* name, const char* help, const std::string& cache) {
-  return &prometheus::BuildGauge().Name(name).Help(help).Register(*metrics::registry()).Add(
-      {{"cache", cache}});
+  return &prometheus::BuildGauge()
+              .Name(name)
+              .Help(help)
+              .Register(*metrics::registry())
+              .Add({{"cache", cache}});
 }
 
-Status too_large(std::string m) { return {Code::kResourceExhausted, std::move(m), 413}; }
+Status too_large(std::string m) {
+  return {Code::kResourceExhausted, std::move(m), 413};
+}
 
 }  // namespace
 
 CacheService::CacheService(CacheOptions opts) : opts_(std::move(opts)), l1_(opts_.l1) {
-  g_degraded_ = cache_gauge("agentry_cache_degraded",
-                            "1 while Redis is unreachable and the cache serves from L1 only",
-                            opts_.l1.name);
+  g_degraded_ =
+      cache_gauge("agentry_cache_degraded",
+                  "1 while Redis is unreachable and the cache serves from L1 only", opts_.l1.name);
   g_tracking_ = cache_gauge("agentry_cache_invalidation_connected",
                             "1 while the Redis invalidation channel is subscribed", opts_.l1.name);
   if (opts_.redis) {
@@ -109,8 +114,8 @@ Result<CacheService::WriteResult> CacheService::put(const std::string& key, std:
   if (value.size() > opts_.max_value_bytes)
     return too_large("cache value larger than " + std::to_string(opts_.max_value_bytes) + " bytes");
   if (pool_ && pool_->up()) {
-    auto r = pool_->command(
-        {"SET", opts_.key_prefix + key, value, "PX", std::to_string(ttl.count())});
+    auto r =
+        pool_->command({"SET", opts_.key_prefix + key, value, "PX", std::to_string(ttl.count())});
     if (r.ok()) {
       if (r->is_error()) return internal_error("redis SET: " + r->str);
       l1_.erase(key);  // the next read promotes the value with its TTL
@@ -139,7 +144,9 @@ Result<CacheService::WriteResult> CacheService::erase(const std::string& key) {
   return WriteResult{pool_ != nullptr};
 }
 
-bool CacheService::degraded() const { return pool_ && !pool_->up(); }
+bool CacheService::degraded() const {
+  return pool_ && !pool_->up();
+}
 
 std::string CacheService::degraded_reason() const {
   if (!degraded()) return "";
@@ -215,9 +222,10 @@ void CacheService::listener_loop() {
     }
     RedisConn& c = *conn.value();
     auto id = c.command({"CLIENT", "ID"});
-    auto on = id.ok() ? c.command({"CLIENT", "TRACKING", "ON", "REDIRECT", std::to_string(id->integer),
-                                   "BCAST", "PREFIX", opts_.key_prefix})
-                      : id;
+    auto on = id.ok()
+                  ? c.command({"CLIENT", "TRACKING", "ON", "REDIRECT", std::to_string(id->integer),
+                               "BCAST", "PREFIX", opts_.key_prefix})
+                  : id;
     if (!on.ok() || on->is_error() || !c.send({"SUBSCRIBE", kInvalidateChannel}).is_ok()) {
       log::warn("cache invalidation channel setup failed",
                 {{"error", on.ok() ? on->str : on.status().message()}});
@@ -226,7 +234,13 @@ void CacheService::listener_loop() {
     }
     bool got = false;
     auto sub = c.read(opts_.redis->op_timeout, &got);
-    if (!sub.ok() || !got) {
+    // Only the confirmation ["subscribe", channel, n] means invalidations will flow (an ACL that
+    // denies SUBSCRIBE answers with an error instead).
+    bool subscribed = sub.ok() && got && sub->type == Reply::Type::kArray &&
+                      !sub->elements.empty() && sub->elements[0].str == "subscribe";
+    if (!subscribed) {
+      if (sub.ok() && got && sub->is_error())
+        log::warn("cache invalidation channel setup failed", {{"error", sub->str}});
       pause(backoff.next());
       continue;
     }

@@ -38,7 +38,8 @@ class CacheRedis : public ::testing::Test {
     ASSERT_TRUE(redis_.start(&err)) << err;
     a_ = std::make_unique<CacheService>(options(redis_, "replica-a"));
     b_ = std::make_unique<CacheService>(options(redis_, "replica-b"));
-    ASSERT_TRUE(eventually([&] { return a_->tracking_connected() && b_->tracking_connected(); }, 5s));
+    ASSERT_TRUE(
+        eventually([&] { return a_->tracking_connected() && b_->tracking_connected(); }, 5s));
   }
   RedisServer redis_;
   std::unique_ptr<CacheService> a_, b_;
@@ -80,8 +81,8 @@ TEST_F(CacheRedis, WritesAndDeletesOnOneReplicaAreSeenByTheOtherWithinTheWindow)
 
   ASSERT_EQ(b_->get("shared")->value, "new");  // back in b's L1
   ASSERT_TRUE(a_->erase("shared").ok());
-  EXPECT_TRUE(eventually(
-      [&] { return b_->get("shared").status().code() == Code::kNotFound; }, 500ms, 1ms));
+  EXPECT_TRUE(
+      eventually([&] { return b_->get("shared").status().code() == Code::kNotFound; }, 500ms, 1ms));
   EXPECT_GT(b_->stats()["invalidation"]["received"].get<uint64_t>(), 0u);
 }
 
@@ -105,7 +106,8 @@ TEST_F(CacheRedis, ThePoolStaysWithinItsBoundsUnderLoad) {
   for (int t = 0; t < 60; ++t) {
     ts.emplace_back([&, t] {
       for (int i = 0; i < 50; ++i) {
-        if (!a_->pool()->command({"SET", "agentry:p:" + std::to_string(t), "x"}, 5s).ok()) ++failures;
+        if (!a_->pool()->command({"SET", "agentry:p:" + std::to_string(t), "x"}, 5s).ok())
+          ++failures;
       }
     });
   }
@@ -140,10 +142,12 @@ TEST_F(CacheRedis, RedisDownServesL1DegradedAndRecovers) {
   ASSERT_TRUE(eventually([&] { return a_->tracking_connected(); }, 5s));
   ASSERT_TRUE(a_->put("warm", "w", 120s).ok());
   // The invalidation of a's own SET may land after the first read and veto that promotion.
-  ASSERT_TRUE(eventually([&] {
-    auto v = a_->get("warm");
-    return v.ok() && std::string(v->source) == "l1";
-  }, 2s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto v = a_->get("warm");
+        return v.ok() && std::string(v->source) == "l1";
+      },
+      2s));
   redis_.kill();
   EXPECT_TRUE(eventually([&] { return !a_->tracking_connected(); }, 5s));
   auto t0 = std::chrono::steady_clock::now();
@@ -177,11 +181,18 @@ TEST_F(CacheRedis, ALostInvalidationChannelBypassesL1UntilItIsBack) {
   ASSERT_EQ(b_->get("t")->value, "1");
   // The invalidation of a's own SET may land after b's first read and veto that promotion.
   ASSERT_TRUE(eventually([&] { return std::string(b_->get("t")->source) == "l1"; }, 2s));
+  // Cut the channel and keep it down (SUBSCRIBE denied), so "down" is a state the test can see
+  // rather than the few milliseconds a reconnect takes.
+  redis_.cli("ACL SETUSER default -subscribe");
   redis_.cli("CLIENT KILL TYPE pubsub");
   ASSERT_TRUE(eventually([&] { return !b_->tracking_connected(); }, 5s, 1ms));
+  std::this_thread::sleep_for(300ms);
+  ASSERT_FALSE(b_->tracking_connected()) << "a denied SUBSCRIBE must not count as subscribed";
   // While b's channel is down, b reads Redis, not its L1.
   redis_.cli("SET agentry:cache:t 2");
   EXPECT_EQ(b_->get("t")->value, "2");
+  EXPECT_STREQ(b_->get("t")->source, "l2");
+  redis_.cli("ACL SETUSER default +subscribe");
   EXPECT_TRUE(eventually([&] { return b_->tracking_connected(); }, 10s));
   EXPECT_EQ(b_->get("t")->value, "2");
 }
