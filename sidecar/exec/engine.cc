@@ -1,5 +1,6 @@
 #include "sidecar/exec/engine.h"
 
+#include <iterator>
 #include <random>
 #include <set>
 
@@ -151,7 +152,12 @@ void Engine::execute(const std::shared_ptr<Execution>& ex) {
 }
 
 void Engine::retire(const std::shared_ptr<Execution>& ex) {
-  finished_.push_back(ex);
+  // Workers retire an execution after waking its waiters, so two can arrive here out of the order
+  // they finished in; retention drops the oldest finished first.
+  auto pos = finished_.end();
+  while (pos != finished_.begin() && (*std::prev(pos))->finished_steady() > ex->finished_steady())
+    --pos;
+  finished_.insert(pos, ex);
   trim_locked(Clock::now());
 }
 
