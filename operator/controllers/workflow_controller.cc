@@ -232,21 +232,32 @@ class WorkflowReconciler {
     for (auto& [k, t] : tracked_) n += t.active;
     metrics_.running.Set(n);
   }
-  int running_in_namespace(const std::string& ns, const std::string& except) {
+  // The limits are checked and taken in one step under the lock: workflows reconciled at the
+  // same moment on different workers must not all pass the check before any of them is counted.
+  // The counts are made exact again by track() at the end of the reconcile.
+  bool reserve_step_slot(const std::string& key, const std::string& ns, int running_here) {
     std::lock_guard<std::mutex> l(mu_);
     int n = 0;
     for (auto& [k, t] : tracked_) {
-      if (t.ns == ns && k != except) n += t.running;
+      if (t.ns == ns && k != key) n += t.running;
     }
-    return n;
+    if (n + running_here >= ws_.namespace_parallelism) return false;
+    auto& me = tracked_[key];
+    me.ns = ns;
+    me.running = running_here + 1;
+    return true;
   }
-  int active_workflows(const std::string& except) {
+  bool reserve_workflow_slot(const std::string& key, const std::string& ns) {
     std::lock_guard<std::mutex> l(mu_);
     int n = 0;
     for (auto& [k, t] : tracked_) {
-      if (k != except) n += t.active;
+      if (k != key) n += t.active;
     }
-    return n;
+    if (n >= ws_.max_concurrent_workflows) return false;
+    auto& me = tracked_[key];
+    me.ns = ns;
+    me.active = true;
+    return true;
   }
   milliseconds next_poll(const std::string& key, bool reset) {
     std::lock_guard<std::mutex> l(mu_);
@@ -666,18 +677,17 @@ class WorkflowReconciler {
         continue;
       }
       if (running >= sp.parallelism) break;
-      if (ws_.namespace_parallelism > 0 &&
-          running_in_namespace(ns, key.str()) + running >= ws_.namespace_parallelism) {
-        limit_message = "waiting: namespace " + ns + " runs " +
-                        std::to_string(ws_.namespace_parallelism) +
-                        " steps (the operator's per-namespace limit)";
+      if (!was_started && ws_.max_concurrent_workflows > 0 &&
+          !reserve_workflow_slot(key.str(), ns)) {
+        limit_message = "queued: " + std::to_string(ws_.max_concurrent_workflows) +
+                        " workflows are running (the operator's max concurrent workflows)";
         want_after(milliseconds(500));
         break;
       }
-      if (!was_started && ws_.max_concurrent_workflows > 0 &&
-          active_workflows(key.str()) >= ws_.max_concurrent_workflows) {
-        limit_message = "queued: " + std::to_string(ws_.max_concurrent_workflows) +
-                        " workflows are running (the operator's max concurrent workflows)";
+      if (ws_.namespace_parallelism > 0 && !reserve_step_slot(key.str(), ns, running)) {
+        limit_message = "waiting: namespace " + ns + " runs " +
+                        std::to_string(ws_.namespace_parallelism) +
+                        " steps (the operator's per-namespace limit)";
         want_after(milliseconds(500));
         break;
       }

@@ -276,10 +276,13 @@ TEST_F(WorkflowTest, NamespaceParallelismLimitsRunningSteps) {
   settings_.namespace_parallelism = 1;
   start_operator();
   agent("limited");
-  ASSERT_TRUE(llm_->faults({{"latencyMs", 800}}));
+  ASSERT_TRUE(llm_->faults({{"latencyMs", 2000}}));  // a window wide enough on a loaded machine
+  std::string all;                                   // one apply, so the three arrive together
   for (const char* name : {"first", "second", "third"})
-    apply(workflow_yaml(name, R"(  steps:
-  - {name: only, agentRef: {name: limited}, input: "hi"})"));
+    all += "---\n" + workflow_yaml(name, R"(  steps:
+  - {name: only, agentRef: {name: limited}, input: "hi"})") +
+           "\n";
+  apply(all);
   // While one step runs, the others wait with the reason in their status.
   ASSERT_TRUE(eventually(
       [&] {
@@ -303,7 +306,7 @@ TEST_F(WorkflowTest, MaxConcurrentWorkflowsQueuesTheRest) {
   settings_.max_concurrent_workflows = 1;
   start_operator();
   agent("capped");
-  ASSERT_TRUE(llm_->faults({{"latencyMs", 800}}));
+  ASSERT_TRUE(llm_->faults({{"latencyMs", 2000}}));  // a window wide enough on a loaded machine
   apply(workflow_yaml("running", R"(  steps:
   - {name: a, agentRef: {name: capped}, input: "one"}
   - {name: b, agentRef: {name: capped}, dependsOn: [a], input: "two"})"));
