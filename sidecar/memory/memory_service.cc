@@ -336,11 +336,13 @@ void MemoryService::drop_repeated(std::vector<NewEntry>* batch, std::vector<uint
     }
     auto it = remembered_.find(key);
     if (it != remembered_.end()) {
-      if (get(e.agent, it->second, false).ok()) {
+      // The stored entry itself decides: a hash collision must never drop a different exchange.
+      auto stored = get(e.agent, it->second, false);
+      if (stored.ok() && stored->session == e.session && stored->text == e.text) {
         ++remember_repeated_;
         continue;
       }
-      remembered_.erase(it);  // deleted or expired since: store it again
+      remembered_.erase(it);  // deleted or expired since (or a collision): store it
     }
     keys->push_back(key);
     kept.push_back(std::move(e));

@@ -328,19 +328,38 @@ TEST_F(WorkflowTest, MaxConcurrentWorkflowsQueuesTheRest) {
   EXPECT_EQ(llm_->stats()["maxInflight"], 1);
 }
 
-class WorkflowRestartTest : public WorkflowTestBase {};
+class WorkflowRestartTest : public WorkflowTestBase {
+ protected:
+  // Three chained steps on one agent, each feeding the next.
+  void apply_chain(const std::string& wf, const std::string& agent) {
+    auto step = [&](const std::string& name, const std::string& after, const std::string& input) {
+      return "  - {name: " + name + ", agentRef: {name: " + agent + "}" + after + ", input: \"" +
+             input + "\"}\n";
+    };
+    apply(
+        workflow_yaml(wf, "  input: \"go\"\n  steps:\n" + step("one", "", "one {{ input }}") +
+                              step("two", ", dependsOn: [one]", "two {{ steps.one.output }}") +
+                              step("three", ", dependsOn: [two]", "three {{ steps.two.output }}")));
+  }
+  // The chain finished and the sidecar ran each step exactly once.
+  void expect_each_step_ran_once(const std::string& wf, SidecarProcess* sc) {
+    json ex = sc->executions();
+    EXPECT_EQ(ex.size(), 3u) << ex.dump(2);
+    EXPECT_EQ(llm_->stats()["chat"], 3) << llm_->stats().dump();
+    for (const char* s : {"one", "two", "three"}) {
+      EXPECT_EQ(step_status(wf, s)["attempts"], 1) << s;
+      EXPECT_NE(step_status(wf, s).value("executionId", ""), "") << s;
+    }
+    EXPECT_EQ(step_status(wf, "three")["output"], "echo: three echo: two echo: one go");
+  }
+};
 
 // The operator stops mid-workflow (a fresh manager, caches and in-memory state replace it): the
 // workflow finishes and the sidecar ran every step exactly once.
 TEST_F(WorkflowRestartTest, OperatorRestartMidWorkflowRunsEachStepOnce) {
   auto* sc = agent("steady");
   ASSERT_TRUE(llm_->faults({{"latencyMs", 1500}}));
-  apply(workflow_yaml("survivor", R"(  input: "go"
-  steps:
-  - {name: one, agentRef: {name: steady}, input: "one {{ input }}"}
-  - {name: two, agentRef: {name: steady}, dependsOn: [one], input: "two {{ steps.one.output }}"}
-  - {name: three, agentRef: {name: steady}, dependsOn: [two], input: "three {{ steps.two.output }}"}
-)"));
+  apply_chain("survivor", "steady");
   ASSERT_TRUE(wait_step("survivor", "one", "Running", seconds(30)));
   op_->stop();  // mid-step: the execution runs on at the sidecar
   ASSERT_TRUE(eventually(
@@ -351,13 +370,7 @@ TEST_F(WorkflowRestartTest, OperatorRestartMidWorkflowRunsEachStepOnce) {
   op_->stop();
   start_operator();
   ASSERT_TRUE(wait_phase("survivor", "Succeeded", seconds(60)));
-  json ex = sc->executions();
-  EXPECT_EQ(ex.size(), 3u) << ex.dump(2);
-  EXPECT_EQ(llm_->stats()["chat"], 3) << llm_->stats().dump();
-  for (const char* s : {"one", "two", "three"})
-    EXPECT_EQ(step_status("survivor", s)["attempts"], 1) << s;
-  std::string three = step_status("survivor", "three")["output"];
-  EXPECT_EQ(three, "echo: three echo: two echo: one go");
+  expect_each_step_ran_once("survivor", sc);
 }
 
 // The real agentry-operator binary, killed with SIGKILL twice: once the instant the sidecar
@@ -382,12 +395,7 @@ TEST_F(WorkflowRestartTest, OperatorKilledWithSigkillRunsEachStepOnce) {
   Process op = operator_process();
   auto* sc = agent("tough");
   ASSERT_TRUE(llm_->faults({{"latencyMs", 1500}}));
-  apply(workflow_yaml("killed", R"(  input: "go"
-  steps:
-  - {name: one, agentRef: {name: tough}, input: "one {{ input }}"}
-  - {name: two, agentRef: {name: tough}, dependsOn: [one], input: "two {{ steps.one.output }}"}
-  - {name: three, agentRef: {name: tough}, dependsOn: [two], input: "three {{ steps.two.output }}"}
-)"));
+  apply_chain("killed", "tough");
   // Kill the moment the sidecar has the first step: the operator records it only after sending.
   auto until = std::chrono::steady_clock::now() + seconds(30);
   while (sc->executions().empty() && std::chrono::steady_clock::now() < until) {
@@ -401,14 +409,7 @@ TEST_F(WorkflowRestartTest, OperatorKilledWithSigkillRunsEachStepOnce) {
   op.stop(SIGKILL);
   op = operator_process();
   ASSERT_TRUE(wait_phase("killed", "Succeeded", seconds(60))) << op.log_tail();
-  json ex = sc->executions();
-  EXPECT_EQ(ex.size(), 3u) << ex.dump(2);
-  EXPECT_EQ(llm_->stats()["chat"], 3) << llm_->stats().dump();
-  for (const char* s : {"one", "two", "three"}) {
-    EXPECT_EQ(step_status("killed", s)["attempts"], 1) << s;
-    EXPECT_NE(step_status("killed", s).value("executionId", ""), "") << s;
-  }
-  EXPECT_EQ(step_status("killed", "three")["output"], "echo: three echo: two echo: one go");
+  expect_each_step_ran_once("killed", sc);
   op.stop(SIGTERM);
 }
 
