@@ -34,7 +34,6 @@ class Status {
   Status(Code code, std::string message, int http_status = 0)
       : code_(code), http_status_(http_status), message_(std::move(message)) {}
 
-  static Status ok() { return {}; }
   bool is_ok() const { return code_ == Code::kOk; }
   explicit operator bool() const { return is_ok(); }
   Code code() const { return code_; }
@@ -48,16 +47,29 @@ class Status {
   std::string message_;
 };
 
-inline Status invalid_argument(std::string m) { return {Code::kInvalidArgument, std::move(m), 400}; }
-inline Status not_found(std::string m) { return {Code::kNotFound, std::move(m), 404}; }
-inline Status unavailable(std::string m) { return {Code::kUnavailable, std::move(m), 503}; }
-inline Status internal_error(std::string m) { return {Code::kInternal, std::move(m), 500}; }
+// The OK status. A free function, not Status::ok(): a static member could be called on an
+// instance, and `status.ok()` would then compile and always be true.
+inline Status ok_status() {
+  return {};
+}
+inline Status invalid_argument(std::string m) {
+  return {Code::kInvalidArgument, std::move(m), 400};
+}
+inline Status not_found(std::string m) {
+  return {Code::kNotFound, std::move(m), 404};
+}
+inline Status unavailable(std::string m) {
+  return {Code::kUnavailable, std::move(m), 503};
+}
+inline Status internal_error(std::string m) {
+  return {Code::kInternal, std::move(m), 500};
+}
 
 // Result<T> holds a value or a non-ok Status (an expected-like type; std::expected is C++23).
 template <typename T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return std::holds_alternative<T>(v_); }

@@ -112,7 +112,7 @@ int run(const Flags& f) {
                          {"metrics_addr", f.metrics_addr},
                          {"leader_elect", f.leader_elect}});
   Status s = mgr.run();
-  if (!s.ok()) {
+  if (!s.is_ok()) {
     log::error("operator stopped", {{"error", s.to_string()}});
     return 1;
   }

@@ -18,18 +18,18 @@ Status field_error(const std::string& field, const std::string& msg) {
 template <typename T>
 Status get(const YAML::Node& node, const char* key, const std::string& prefix, T* out) {
   YAML::Node v = node[key];
-  if (!v || v.IsNull()) return Status::ok();
+  if (!v || v.IsNull()) return ok_status();
   try {
     *out = v.as<T>();
   } catch (const YAML::Exception&) {
     return field_error(prefix + key, "wrong type (got '" + YAML::Dump(v) + "')");
   }
-  return Status::ok();
+  return ok_status();
 }
 
 Status check_keys(const YAML::Node& node, const std::string& prefix,
                   const std::set<std::string>& known) {
-  if (!node) return Status::ok();
+  if (!node) return ok_status();
   if (!node.IsMap())
     return field_error(prefix.empty() ? "(root)" : prefix.substr(0, prefix.size() - 1),
                        "want a mapping");
@@ -37,7 +37,7 @@ Status check_keys(const YAML::Node& node, const std::string& prefix,
     auto k = kv.first.as<std::string>();
     if (!known.count(k)) return field_error(prefix + k, "unknown field");
   }
-  return Status::ok();
+  return ok_status();
 }
 
 #define TRY(expr)               \
@@ -67,7 +67,7 @@ Status parse_server(const YAML::Node& n, ServerConfig* s) {
   TRY(get(n, "shutdownDrainSeconds", p, &s->shutdown_drain_seconds));
   TRY(get(n, "shutdownGraceSeconds", p, &s->shutdown_grace_seconds));
   TRY(get(n, "accessLog", p, &s->access_log));
-  return Status::ok();
+  return ok_status();
 }
 
 Status parse_limits(const YAML::Node& n, LimitsConfig* l) {
@@ -80,7 +80,7 @@ Status parse_limits(const YAML::Node& n, LimitsConfig* l) {
   TRY(get(n, "executionTimeoutSeconds", p, &l->execution_timeout_seconds));
   TRY(get(n, "retainExecutions", p, &l->retain_executions));
   TRY(get(n, "retainSeconds", p, &l->retain_seconds));
-  return Status::ok();
+  return ok_status();
 }
 
 Status parse_provider(const YAML::Node& n, ProviderConfig* c) {
@@ -107,7 +107,7 @@ Status parse_provider(const YAML::Node& n, ProviderConfig* c) {
   TRY(get(n, "breakerFailures", p, &c->breaker_failures));
   TRY(get(n, "breakerOpenSeconds", p, &c->breaker_open_seconds));
   TRY(get(n, "maxIdleConnections", p, &c->max_idle_connections));
-  return Status::ok();
+  return ok_status();
 }
 
 Status parse_agent(const YAML::Node& n, AgentConfig* a) {
@@ -152,7 +152,7 @@ Status parse_agent(const YAML::Node& n, AgentConfig* a) {
     TRY(get(c, "maxParallel", cp, &a->chunking.max_parallel));
     TRY(get(c, "combine", cp, &a->chunking.combine));
   }
-  return Status::ok();
+  return ok_status();
 }
 
 Status parse_pressure(const YAML::Node& n, MemoryPressureConfig* m) {
@@ -173,11 +173,11 @@ Status parse_pressure(const YAML::Node& n, MemoryPressureConfig* m) {
   TRY(get(n, "cgroupDir", p, &m->cgroup_dir));
   TRY(get(n, "intervalSeconds", p, &m->interval_seconds));
   TRY(get(n, "cooldownSeconds", p, &m->cooldown_seconds));
-  return Status::ok();
+  return ok_status();
 }
 
 Status parse_cache(const YAML::Node& n, CacheConfig* c) {
-  if (!n) return Status::ok();
+  if (!n) return ok_status();
   if (!n.IsMap()) return field_error("cache", "want a mapping");
   c->raw = n;
   const std::string p = "cache.";
@@ -185,11 +185,11 @@ Status parse_cache(const YAML::Node& n, CacheConfig* c) {
   TRY(get(n, "l1MaxEntries", p, &c->l1_max_entries));
   TRY(get(n, "l1MaxBytes", p, &c->l1_max_bytes));
   TRY(get(n, "defaultTtlSeconds", p, &c->default_ttl_seconds));
-  return Status::ok();
+  return ok_status();
 }
 
 Status parse_memory(const YAML::Node& n, MemoryConfig* m) {
-  if (!n) return Status::ok();
+  if (!n) return ok_status();
   if (!n.IsMap()) return field_error("memory", "want a mapping");
   m->raw = n;
   const std::string p = "memory.";
@@ -197,7 +197,7 @@ Status parse_memory(const YAML::Node& n, MemoryConfig* m) {
   TRY(get(n, "dir", p, &m->memory_dir));
   TRY(get(n, "maxEntries", p, &m->memory_max_entries));
   TRY(get(n, "embeddingDim", p, &m->embedding_dim));
-  return Status::ok();
+  return ok_status();
 }
 
 bool read_file(const std::string& path, std::string* out) {
@@ -313,7 +313,7 @@ Status validate(const Config& c) {
     return field_error("memoryPressure.intervalSeconds", "want >= 1");
   if (c.memory.memory_backend != "embedded" && c.memory.memory_backend != "redis")
     return field_error("memory.backend", "want embedded or redis");
-  return Status::ok();
+  return ok_status();
 }
 
 Result<Config> load_config(const std::string& path,

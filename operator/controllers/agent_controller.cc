@@ -248,7 +248,7 @@ class AgentReconciler {
                                            {"name", kube::name(want)},
                                            {"apply_error", applied.status().message()}});
     auto replaced = client.update(r, updated);
-    return replaced.ok() ? Status::ok() : replaced.status();
+    return replaced.ok() ? ok_status() : replaced.status();
   }
 
   // Something the Agent needs is missing: say what, and retry (the watches also heal it).
@@ -470,7 +470,7 @@ Status ensure_builtin_policies(kube::Client& client) {
       return r.status();
     }
   }
-  return Status::ok();
+  return ok_status();
 }
 
 }  // namespace agentry::controllers

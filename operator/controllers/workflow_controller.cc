@@ -32,7 +32,7 @@ Status parse_endpoint_override(const std::string& flag, std::map<std::string, st
                             "': URL must start with http:// or https://");
   }
   (*out)[flag.substr(0, eq)] = url;
-  return Status::ok();
+  return ok_status();
 }
 
 namespace {
@@ -365,9 +365,9 @@ class WorkflowReconciler {
   // recorded one). Ok when there is nothing to cancel.
   Status cancel_step(const json& obj, const json& st, const std::string& agent) {
     int attempt = st.value("attempts", 0);
-    if (attempt <= 0) return Status::ok();
+    if (attempt <= 0) return ok_status();
     auto t = target(kube::namespace_of(obj), agent);
-    if (!t.ok()) return kube::is_not_found(t.status()) ? Status::ok() : t.status();
+    if (!t.ok()) return kube::is_not_found(t.status()) ? ok_status() : t.status();
     std::string id = str(st, "executionId");
     if (id.empty()) {
       auto e = sidecar_.start(t->endpoint, t->token,

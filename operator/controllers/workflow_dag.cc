@@ -55,7 +55,7 @@ Status scan(std::string_view tmpl,
   size_t pos = 0;
   while (true) {
     size_t open = tmpl.find("{{", pos);
-    if (open == std::string_view::npos) return Status::ok();
+    if (open == std::string_view::npos) return ok_status();
     size_t close = tmpl.find("}}", open + 2);
     if (close == std::string_view::npos) {
       return invalid_argument("unclosed '{{' at offset " + std::to_string(open));
@@ -221,7 +221,7 @@ Status validate(const WorkflowSpec& spec) {
       }
     }
   }
-  return Status::ok();
+  return ok_status();
 }
 
 Result<std::string> render(std::string_view tmpl, const std::string& input,

@@ -122,7 +122,7 @@ Status SidecarClient::cancel(const std::string& endpoint, const std::string& tok
   auto r = send("DELETE", endpoint, token, "/v1/executions/" + id, {}, "", opts_.read_timeout);
   if (!r.ok()) return r.status();
   if (r->status == 404 || (r->status >= 200 && r->status < 300) || r->status == 409) {
-    return Status::ok();
+    return ok_status();
   }
   return http_error("DELETE /v1/executions/" + id, r->status, r->body);
 }

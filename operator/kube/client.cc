@@ -58,16 +58,44 @@ std::vector<X509*> parse_certs(const std::string& pem) {
 }  // namespace
 
 // Parsed once; every connection's SSL_CTX references them (OpenSSL reference counts).
+//
+// Verification is done by OpenSSL in the handshake (SSL_VERIFY_PEER against `store`, host name
+// or IP in the verify parameters), not by httplib: httplib 0.11's own verification adds the
+// system's default roots to whatever store it is given, so a kubeconfig's CA would not be the
+// only trust anchor, and it parses those ~140 roots again for every connection (~1 MB each).
 struct Client::Tls {
-  std::vector<X509*> ca;
+  X509_STORE* store = nullptr;  // trust anchors; null when verification is off
   X509* cert = nullptr;
   EVP_PKEY* key = nullptr;
   ~Tls() {
-    for (X509* c : ca) X509_free(c);
+    if (store) X509_STORE_free(store);
     if (cert) X509_free(cert);
     if (key) EVP_PKEY_free(key);
   }
 };
+
+namespace {
+// Why the last handshake on this thread failed verification (httplib reports only "SSL
+// connection failed"); the handshake runs on the thread that sends.
+thread_local std::string last_verify_error;
+
+int record_verify_failure(int preverify_ok, X509_STORE_CTX* ctx) {
+  if (!preverify_ok) {
+    int err = X509_STORE_CTX_get_error(ctx);
+    last_verify_error =
+        std::string("certificate verify failed: ") + X509_verify_cert_error_string(err);
+  }
+  return preverify_ok;
+}
+
+std::string describe(httplib::Error err) {
+  std::string what = httplib::to_string(err);
+  if (err == httplib::Error::SSLConnection && !last_verify_error.empty()) {
+    what += " (" + last_verify_error + ")";
+  }
+  return what;
+}
+}  // namespace
 
 void StreamCanceller::cancel() {
   cancelled_ = true;
@@ -122,9 +150,18 @@ Status Client::init() {
   if (host_.empty() || port_ <= 0) return invalid_argument("bad server URL " + url);
 
   tls_ = std::make_unique<Tls>();
-  if (!cfg_.ca_pem.empty()) {
-    tls_->ca = parse_certs(cfg_.ca_pem);
-    if (tls_->ca.empty()) return invalid_argument("certificate-authority: no PEM certificate");
+  if (!cfg_.insecure_skip_tls_verify) {
+    tls_->store = X509_STORE_new();
+    if (cfg_.ca_pem.empty()) {
+      X509_STORE_set_default_paths(tls_->store);  // the system roots, parsed once
+    } else {
+      std::vector<X509*> ca = parse_certs(cfg_.ca_pem);
+      if (ca.empty()) return invalid_argument("certificate-authority: no PEM certificate");
+      for (X509* c : ca) {
+        X509_STORE_add_cert(tls_->store, c);  // takes its own reference
+        X509_free(c);
+      }
+    }
   }
   if (!cfg_.client_cert_pem.empty() || !cfg_.client_key_pem.empty()) {
     auto certs = parse_certs(cfg_.client_cert_pem);
@@ -138,7 +175,7 @@ Status Client::init() {
     if (!tls_->key) return invalid_argument("client-key: no PEM private key");
   }
   token_ = cfg_.token;
-  return Status::ok();
+  return ok_status();
 }
 
 std::unique_ptr<httplib::ClientImpl> Client::new_connection(std::chrono::seconds read_timeout) {
@@ -150,12 +187,18 @@ std::unique_ptr<httplib::ClientImpl> Client::new_connection(std::chrono::seconds
     } else {
       s = std::make_unique<httplib::SSLClient>(host_, port_);
     }
-    if (!tls_->ca.empty()) {
-      X509_STORE* store = X509_STORE_new();
-      for (X509* ca : tls_->ca) X509_STORE_add_cert(store, ca);
-      s->set_ca_cert_store(store);  // the SSL_CTX owns it
+    s->enable_server_certificate_verification(false);  // OpenSSL verifies; see Client::Tls
+    if (tls_->store) {
+      SSL_CTX* ctx = s->ssl_context();
+      SSL_CTX_set1_cert_store(ctx, tls_->store);
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, record_verify_failure);
+      X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
+      const std::string& name = cfg_.tls_server_name.empty() ? host_ : cfg_.tls_server_name;
+      // An IP literal must match an IP SAN, a name a DNS SAN (as Go's crypto/tls does).
+      if (X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str()) != 1) {
+        X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
+      }
     }
-    s->enable_server_certificate_verification(!cfg_.insecure_skip_tls_verify);
     // Idle connections (watches between events, pooled clients) drop their 34 KB of buffers.
     SSL_CTX_set_mode(s->ssl_context(), SSL_MODE_RELEASE_BUFFERS);
     c = std::move(s);
@@ -253,11 +296,12 @@ Result<json> Client::send(const Request& r) {
     httplib::Response res;
     httplib::Error err = httplib::Error::Success;
     auto start = std::chrono::steady_clock::now();
+    last_verify_error.clear();
     bool ok = conn->send(req, res, err);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!ok) {
       record(r.method, 0, secs);
-      last = transport_error(r.method + " " + r.path + ": " + httplib::to_string(err));
+      last = transport_error(r.method + " " + r.path + ": " + describe(err));
       continue;  // the connection is dropped
     }
     record(r.method, res.status, secs);
@@ -299,6 +343,7 @@ Status Client::stream(const Request& r, const std::function<bool(std::string_vie
   };
   httplib::Response res;
   httplib::Error err = httplib::Error::Success;
+  last_verify_error.clear();
   bool ok = conn->send(req, res, err);
   if (canceller) {
     std::lock_guard<std::mutex> lock(canceller->mu_);
@@ -310,10 +355,10 @@ Status Client::stream(const Request& r, const std::function<bool(std::string_vie
     return status_from_http(http_status, error_body);
   }
   if (!ok) {
-    if (err == httplib::Error::Canceled) return Status::ok();  // on_data said stop
-    return transport_error(r.path + ": " + httplib::to_string(err));
+    if (err == httplib::Error::Canceled) return ok_status();  // on_data said stop
+    return transport_error(r.path + ": " + describe(err));
   }
-  return Status::ok();
+  return ok_status();
 }
 
 Result<json> Client::get(const Resource& r, std::string_view ns, std::string_view name,

@@ -1,13 +1,13 @@
 #include "operator/kube/config.h"
 
-#include "common/base64.h"
-
 #include <yaml-cpp/yaml.h>
 
 #include <array>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+
+#include "common/base64.h"
 
 namespace agentry::kube {
 namespace {
@@ -40,14 +40,14 @@ Status data_or_file(const YAML::Node& n, const std::string& field, const std::st
     auto d = base64_decode(data);
     if (!d.ok()) return invalid_argument(field + "-data: " + d.status().message());
     *out = std::move(*d);
-    return Status::ok();
+    return ok_status();
   }
   std::string file = str(n, field.c_str());
-  if (file.empty()) return Status::ok();
+  if (file.empty()) return ok_status();
   if (!read_file(resolve(dir, file), out)) {
     return invalid_argument(field + ": cannot read " + resolve(dir, file));
   }
-  return Status::ok();
+  return ok_status();
 }
 
 }  // namespace
@@ -79,6 +79,7 @@ Result<Config> parse_kubeconfig(const std::string& text, const std::string& dir,
     if (cfg.server.empty()) return invalid_argument("kubeconfig: cluster has no server");
     while (!cfg.server.empty() && cfg.server.back() == '/') cfg.server.pop_back();
     cfg.insecure_skip_tls_verify = str(cluster, "insecure-skip-tls-verify") == "true";
+    cfg.tls_server_name = str(cluster, "tls-server-name");
     if (Status s = data_or_file(cluster, "certificate-authority", dir, &cfg.ca_pem); !s) return s;
     if (std::string ns = str(ctx, "namespace"); !ns.empty()) cfg.default_namespace = ns;
     YAML::Node user = find_named(root["users"], user_name, "user");

@@ -19,12 +19,13 @@ struct Config {
   std::string token;       // static bearer token
   std::string token_file;  // bearer token re-read at least every minute (projected SA tokens)
   bool insecure_skip_tls_verify = false;
+  std::string tls_server_name;  // name the server's certificate must carry; empty: the host
   std::string default_namespace = "default";
   // Client-side rate limit (client-go's 5/10 is far too low for an operator with many kinds).
   double qps = 50;
   int burst = 100;
   std::chrono::seconds timeout{30};  // per request (not watches)
-  // Idle connections kept for reuse. Each costs ~250 KB (httplib's SSLClient owns an SSL_CTX);
+  // Idle connections kept for reuse. Each costs ~100 KB (httplib's SSLClient owns an SSL_CTX);
   // fewer than the requests in flight means a TLS handshake per extra request on both sides.
   size_t max_idle_connections = 4;
   std::string user_agent = "agentry-operator";

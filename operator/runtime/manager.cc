@@ -170,7 +170,7 @@ Status Manager::run() {
     }
     if (lost_) result = unavailable("leader election lost");
   }
-  log::info("manager stopping", {{"lost_lease", !result.ok()}});
+  log::info("manager stopping", {{"lost_lease", !result.is_ok()}});
   if (elector_) {
     elector_->stop();  // drains the controllers (on_stopped) and releases the lease
     if (elector_thread.joinable()) elector_thread.join();

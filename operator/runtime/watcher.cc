@@ -141,10 +141,10 @@ void Watcher::run(const std::function<void(WatcherEvent&&)>& sink) {
     if (!event_error.is_ok()) s = event_error;
     bool quick_empty =
         events == 0 && std::chrono::steady_clock::now() - started < std::chrono::seconds(1);
-    if (!s.ok() || quick_empty) {
+    if (!s.is_ok() || quick_empty) {
       auto d = backoff.next();
       log::warn("watch failed", {{"resource", what},
-                                 {"error", s.ok() ? "ended at once" : s.to_string()},
+                                 {"error", s.is_ok() ? "ended at once" : s.to_string()},
                                  {"retry_ms", d.count()}});
       sleep_for(d);
     }

@@ -61,7 +61,7 @@ Status TokenAuth::load() {
   std::unique_lock<std::shared_mutex> lock(mu_);
   digest_ = digest(token);
   mtime_ns_ = file_mtime_ns(path_);
-  return Status::ok();
+  return ok_status();
 }
 
 void TokenAuth::maybe_reload() const {

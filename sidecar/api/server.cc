@@ -223,7 +223,7 @@ Status ApiServer::bind() {
   int fd = listen_fd_.load();
   if (fd >= 0 && ::listen(fd, cfg_.server.listen_backlog) != 0)
     log::warn("could not widen the listen backlog", {{"backlog", cfg_.server.listen_backlog}});
-  return Status::ok();
+  return ok_status();
 }
 
 void ApiServer::serve() {

@@ -56,7 +56,7 @@ Status CacheService::validate_key(const std::string& key) const {
     if (ch <= 0x20 || ch == 0x7f)
       return invalid_argument("cache key contains whitespace or a control character");
   }
-  return Status::ok();
+  return ok_status();
 }
 
 Status CacheService::validate_ttl(Ms ttl) const {
@@ -64,7 +64,7 @@ Status CacheService::validate_ttl(Ms ttl) const {
   if (ttl > opts_.max_ttl)
     return invalid_argument("ttl longer than the maximum of " +
                             std::to_string(opts_.max_ttl.count() / 1000) + " s");
-  return Status::ok();
+  return ok_status();
 }
 
 Result<CacheService::Value> CacheService::get(const std::string& key) {

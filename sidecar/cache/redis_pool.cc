@@ -70,8 +70,8 @@ Result<std::unique_ptr<RedisConn>> RedisConn::connect(const std::string& host, i
   redisContext* c = redisConnectWithTimeout(host.c_str(), port, to_timeval(timeout));
   if (c == nullptr) return unavailable("redis connect: out of memory");
   if (c->err) {
-    std::string msg = std::string("redis connect ") + host + ":" + std::to_string(port) + ": " +
-                      c->errstr;
+    std::string msg =
+        std::string("redis connect ") + host + ":" + std::to_string(port) + ": " + c->errstr;
     redisFree(c);
     return unavailable(msg);
   }
@@ -86,7 +86,9 @@ Result<std::unique_ptr<RedisConn>> RedisConn::connect(const std::string& host, i
   return conn;
 }
 
-void RedisConn::set_timeout(Ms timeout) { redisSetTimeout(c_, to_timeval(timeout)); }
+void RedisConn::set_timeout(Ms timeout) {
+  redisSetTimeout(c_, to_timeval(timeout));
+}
 
 Status RedisConn::io_error(const char* what) {
   broken_ = true;
@@ -136,7 +138,7 @@ Status RedisConn::send(const Argv& argv) {
   while (!done) {
     if (redisBufferWrite(c_, &done) != REDIS_OK) return io_error("write");
   }
-  return Status::ok();
+  return ok_status();
 }
 
 Result<Reply> RedisConn::read(Ms wait, bool* got) {
@@ -163,12 +165,18 @@ Result<Reply> RedisConn::read(Ms wait, bool* got) {
 
 namespace {
 prometheus::Gauge* pool_gauge(const char* name, const char* help, const std::string& pool) {
-  return &prometheus::BuildGauge().Name(name).Help(help).Register(*metrics::registry()).Add(
-      {{"pool", pool}});
+  return &prometheus::BuildGauge()
+              .Name(name)
+              .Help(help)
+              .Register(*metrics::registry())
+              .Add({{"pool", pool}});
 }
 prometheus::Counter* pool_counter(const char* name, const char* help, const std::string& pool) {
-  return &prometheus::BuildCounter().Name(name).Help(help).Register(*metrics::registry()).Add(
-      {{"pool", pool}});
+  return &prometheus::BuildCounter()
+              .Name(name)
+              .Help(help)
+              .Register(*metrics::registry())
+              .Add({{"pool", pool}});
 }
 }  // namespace
 
@@ -343,7 +351,7 @@ std::string RedisPool::last_error() const {
 
 RedisPool::Stats RedisPool::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return Stats{in_use_,  open_,         idle_.size(), opts_.pool_size + opts_.max_overflow,
+  return Stats{in_use_, open_,          idle_.size(), opts_.pool_size + opts_.max_overflow,
                errors_, wait_timeouts_, up()};
 }
 

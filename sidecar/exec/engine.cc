@@ -218,11 +218,11 @@ Status Engine::cancel(const std::string& id) {
       metrics().execution_queue_depth->Set(static_cast<double>(queue_.size()));
       retire(ex);
       idle_cv_.notify_all();
-      return Status::ok();
+      return ok_status();
     }
   }
   ex->cancel_token().cancel("cancelled");
-  return Status::ok();
+  return ok_status();
 }
 
 Result<Engine::Page> Engine::list(size_t limit, const std::string& cont) const {

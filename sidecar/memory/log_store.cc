@@ -119,7 +119,7 @@ Status LogStore::open_segment_locked(uint64_t seq) {
   segment_ = seq;
   bytes_ = static_cast<uint64_t>(st.st_size);
   fsync_dir(opts_.dir);
-  return Status::ok();
+  return ok_status();
 }
 
 Status LogStore::open(const Apply& apply) {
@@ -175,7 +175,7 @@ Status LogStore::open(const Apply& apply) {
   }
   log::info("memory log opened", {{"dir", opts_.dir}, {"records", loaded}, {"segment", last}});
   writer_ = std::thread([this] { writer_loop(); });
-  return Status::ok();
+  return ok_status();
 }
 
 Status LogStore::commit(const std::vector<Op>& ops) {
@@ -185,7 +185,7 @@ Status LogStore::commit(const std::vector<Op>& ops) {
   uint64_t mine = ++queued_seq_;
   cv_.notify_one();
   done_cv_.wait(lock, [&] { return durable_seq_ >= mine || !write_error_.is_ok() || stop_; });
-  if (durable_seq_ >= mine) return Status::ok();
+  if (durable_seq_ >= mine) return ok_status();
   return write_error_.is_ok() ? unavailable("memory log closing") : write_error_;
 }
 
@@ -202,7 +202,7 @@ void LogStore::writer_loop() {
     lock.unlock();
     bool ok = write_all(fd, batch.data(), batch.size());
     if (ok && opts_.fsync) ok = ::fdatasync(fd) == 0;
-    Status err = ok ? Status::ok() : errno_status("memory log write");
+    Status err = ok ? ok_status() : errno_status("memory log write");
     lock.lock();
     writing_ = false;
     if (ok) {
@@ -281,7 +281,7 @@ Status LogStore::write_snapshot(
     ::closedir(d);
   }
   log::info("memory snapshot written", {{"segment", seq}});
-  return Status::ok();
+  return ok_status();
 }
 
 }  // namespace agentry::memory

@@ -130,7 +130,7 @@ Status MemoryService::validate(const NewEntry& e) const {
     for (float x : *e.embedding)
       if (!std::isfinite(x)) return invalid_argument("embedding has a non-finite value");
   }
-  return Status::ok();
+  return ok_status();
 }
 
 Status MemoryService::commit_and_apply(const std::vector<Op>& ops) {
@@ -141,7 +141,7 @@ Status MemoryService::commit_and_apply(const std::vector<Op>& ops) {
   for (const auto& op : ops) {
     if (auto s = store_.apply(op); !s) return s;
   }
-  return Status::ok();
+  return ok_status();
 }
 
 Result<std::vector<Entry>> MemoryService::add(std::vector<NewEntry> batch) {
@@ -397,8 +397,8 @@ void MemoryService::remember_loop() {
 }
 
 Status MemoryService::compact() {
-  if (!log_) return Status::ok();
-  if (compacting_.exchange(true)) return Status::ok();
+  if (!log_) return ok_status();
+  if (compacting_.exchange(true)) return ok_status();
   std::vector<Entry> state;
   uint64_t seq = 0;
   {

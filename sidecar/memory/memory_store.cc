@@ -52,11 +52,11 @@ Status MemoryStore::apply(const Op& op) {
   const Entry& e = op.entry;
   if (op.type == Op::Type::kDelete) {
     Agent* a = find(e.agent);
-    if (!a) return Status::ok();
+    if (!a) return ok_status();
     std::unique_lock<std::shared_mutex> lock(a->mu);
     auto it = a->entries.find(e.id);
     if (it != a->entries.end()) erase_locked(*a, it);
-    return Status::ok();
+    return ok_status();
   }
   Agent& a = find_or_add(e.agent);
   std::unique_lock<std::shared_mutex> lock(a.mu);
@@ -69,7 +69,7 @@ Status MemoryStore::apply(const Op& op) {
                             " does not match the agent's " + std::to_string(a.index->dim()));
   auto it = a.entries.find(e.id);
   if (it != a.entries.end()) {
-    if (it->second.entry.rev == e.rev) return Status::ok();  // already applied
+    if (it->second.entry.rev == e.rev) return ok_status();  // already applied
     erase_locked(a, it);
   }
   auto slot = a.index->add(e.embedding.data());
@@ -81,7 +81,7 @@ Status MemoryStore::apply(const Op& op) {
   a.by_slot[slot] = &pos->second;
   a.sessions[e.session].insert(slot);
   a.by_age.insert({e.created_ms, e.id});
-  return Status::ok();
+  return ok_status();
 }
 
 std::optional<Entry> MemoryStore::get(const std::string& agent, const std::string& id,

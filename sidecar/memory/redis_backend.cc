@@ -42,8 +42,8 @@ Status RedisBackend::commit(const std::vector<Op>& ops) {
     } else {
       cmds.push_back({"DEL", entry_key(op.entry)});
     }
-    cmds.push_back({"XADD", feed, "MAXLEN", "~", std::to_string(opts_.stream_maxlen), "*", "op",
-                    data});
+    cmds.push_back(
+        {"XADD", feed, "MAXLEN", "~", std::to_string(opts_.stream_maxlen), "*", "op", data});
   }
   cmds.push_back({"EXEC"});
   auto r = pool_.pipeline(cmds, cache::Ms(5000));
@@ -52,13 +52,13 @@ Status RedisBackend::commit(const std::vector<Op>& ops) {
   if (exec.type != Reply::Type::kArray) return unavailable("redis EXEC failed: " + exec.str);
   for (const auto& e : exec.elements)
     if (e.is_error()) return internal_error("redis: " + e.str);
-  return Status::ok();
+  return ok_status();
 }
 
 Status RedisBackend::load_all(std::string* last_id) {
   // The feed position first: anything written after it is replayed by the follower (idempotent).
-  auto tail = pool_.command({"XREVRANGE", opts_.prefix + "feed", "+", "-", "COUNT", "1"},
-                            cache::Ms(5000));
+  auto tail =
+      pool_.command({"XREVRANGE", opts_.prefix + "feed", "+", "-", "COUNT", "1"}, cache::Ms(5000));
   if (!tail.ok()) return tail.status();
   *last_id = "0-0";
   if (tail->type == Reply::Type::kArray && !tail->elements.empty())
@@ -66,8 +66,8 @@ Status RedisBackend::load_all(std::string* last_id) {
   std::string cursor = "0";
   size_t n = 0;
   do {
-    auto scan = pool_.command(
-        {"SCAN", cursor, "MATCH", opts_.prefix + "e:*", "COUNT", "1000"}, cache::Ms(5000));
+    auto scan = pool_.command({"SCAN", cursor, "MATCH", opts_.prefix + "e:*", "COUNT", "1000"},
+                              cache::Ms(5000));
     if (!scan.ok()) return scan.status();
     if (scan->type != Reply::Type::kArray || scan->elements.size() != 2)
       return internal_error("redis SCAN: unexpected reply");
@@ -87,7 +87,7 @@ Status RedisBackend::load_all(std::string* last_id) {
     }
   } while (cursor != "0");
   log::info("memory loaded from redis", {{"entries", n}, {"feed", *last_id}});
-  return Status::ok();
+  return ok_status();
 }
 
 Status RedisBackend::open(const Apply& apply) {
@@ -95,14 +95,15 @@ Status RedisBackend::open(const Apply& apply) {
   std::string last;
   if (auto s = load_all(&last); !s) {
     // Start anyway (reads see nothing yet, writes answer 503); the follower loads once Redis is up.
-    log::warn("memory: redis unavailable at start; loading when it is back", {{"error", s.message()}});
+    log::warn("memory: redis unavailable at start; loading when it is back",
+              {{"error", s.message()}});
     need_load_ = true;
   } else {
     std::lock_guard<std::mutex> lock(mu_);
     last_id_ = last;
   }
   follower_ = std::thread([this] { follow_loop(); });
-  return Status::ok();
+  return ok_status();
 }
 
 std::string RedisBackend::degraded_reason() const {

@@ -269,5 +269,55 @@ TEST_F(OpClientTest, RawWatchSeesAddUpdateDeleteInOrder) {
 // A watch from a compacted resourceVersion (410, typed kGone) is proven in restart_test.cc, whose
 // private API server runs without a watch cache so an explicit etcd compaction reaches it.
 
+// The kubeconfig's CA is the only trust anchor, and the certificate must name the host (or
+// tls-server-name): the cluster's certificate carries IP:127.0.0.1 and DNS:kubernetes.
+TEST(OpClientTls, TrustsOnlyTheConfiguredCaAndChecksTheName) {
+  AGENTRY_SHARED_CLUSTER(cp);
+  auto base = kube::load_kubeconfig(cp->kubeconfig());
+  ASSERT_TRUE(base.ok()) << base.status().to_string();
+  auto list_with = [](const kube::Config& cfg) {
+    auto c = kube::Client::create(cfg);
+    if (!c.ok()) return c.status();
+    auto r = (*c)->list(kube::resources::kNamespaces, "", {.limit = 1});
+    return r.ok() ? Status() : r.status();
+  };
+  EXPECT_TRUE(list_with(*base).is_ok());
+
+  kube::Config named = *base;
+  named.tls_server_name = "kubernetes";
+  EXPECT_TRUE(list_with(named).is_ok()) << list_with(named).to_string();
+
+  kube::Config wrong_name = *base;
+  wrong_name.tls_server_name = "not-in-the-certificate.example";
+  Status s = list_with(wrong_name);
+  EXPECT_EQ(s.code(), Code::kUnavailable) << s.to_string();
+  EXPECT_NE(s.message().find("certificate verify failed"), std::string::npos) << s.to_string();
+
+  // Another CA (made here) that did not sign the server's certificate.
+  std::string dir = ::testing::TempDir() + "/other-ca-" + std::to_string(getpid());
+  std::string out;
+  ASSERT_EQ(testing::run_command({"mkdir", "-p", dir}, &out), 0);
+  ASSERT_EQ(testing::run_command(
+                {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                 "/CN=other-ca", "-keyout", dir + "/ca.key", "-out", dir + "/ca.crt"},
+                &out),
+            0)
+      << out;
+  kube::Config other_ca = *base;
+  ASSERT_TRUE(kube::read_file(dir + "/ca.crt", &other_ca.ca_pem));
+  s = list_with(other_ca);
+  EXPECT_EQ(s.code(), Code::kUnavailable) << s.to_string();
+  EXPECT_NE(s.message().find("certificate verify failed"), std::string::npos) << s.to_string();
+
+  // No CA in the kubeconfig means the system roots, which did not sign a private cluster's CA.
+  kube::Config system_roots = *base;
+  system_roots.ca_pem.clear();
+  EXPECT_FALSE(list_with(system_roots).is_ok());
+
+  kube::Config insecure = other_ca;
+  insecure.insecure_skip_tls_verify = true;
+  EXPECT_TRUE(list_with(insecure).is_ok()) << list_with(insecure).to_string();
+}
+
 }  // namespace
 }  // namespace agentry::optest

@@ -152,7 +152,7 @@ TEST_F(OpRuntimeTest, ControllerOwnedMappingPredicatesFinalizerEventsAndMetrics)
   auto& ctl = mgr.add_controller("widget", reconcile);
   ctl.watches_for(widget_inf, {runtime::predicates::generation_changed()})
       .watches_owned(cm_inf, widgets);
-  std::thread runner([&] { EXPECT_TRUE(mgr.run().ok()); });
+  std::thread runner([&] { EXPECT_TRUE(mgr.run().is_ok()); });
   struct Stopper {
     runtime::Manager& m;
     std::thread& t;
