@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/tls_trust.h"
 #include "common/yaml_json.h"
 
 namespace agentry::sidecar {
@@ -354,9 +355,8 @@ Result<Config> load_config(const std::string& path,
     c.provider.api_key = v;
   }
   if (!c.provider.ca_bundle_file.empty()) {
-    std::string ca;
-    if (!read_file(c.provider.ca_bundle_file, &ca))
-      return field_error("provider.caBundleFile", "cannot read " + c.provider.ca_bundle_file);
+    if (auto t = tls::Trust::from_file(c.provider.ca_bundle_file); !t.ok())
+      return field_error("provider.caBundleFile", t.status().message());
   }
   if (auto s = validate(c); !s.is_ok()) return s;
   return c;

@@ -2,6 +2,7 @@ agentry_test(common_unit_test LABEL unit SOURCES
   unit/common/backoff_test.cc
   unit/common/health_test.cc
   unit/common/result_test.cc
+  unit/common/tls_trust_test.cc
 )
 agentry_test(control_plane_integration_test LABEL integration SOURCES
   integration/control_plane_test.cc

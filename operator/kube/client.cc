@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/tls_trust.h"
 #include "operator/kube/errors.h"
 
 namespace agentry::kube {
@@ -58,44 +59,15 @@ std::vector<X509*> parse_certs(const std::string& pem) {
 }  // namespace
 
 // Parsed once; every connection's SSL_CTX references them (OpenSSL reference counts).
-//
-// Verification is done by OpenSSL in the handshake (SSL_VERIFY_PEER against `store`, host name
-// or IP in the verify parameters), not by httplib: httplib 0.11's own verification adds the
-// system's default roots to whatever store it is given, so a kubeconfig's CA would not be the
-// only trust anchor, and it parses those ~140 roots again for every connection (~1 MB each).
 struct Client::Tls {
-  X509_STORE* store = nullptr;  // trust anchors; null when verification is off
+  std::shared_ptr<tls::Trust> trust;  // null when verification is off
   X509* cert = nullptr;
   EVP_PKEY* key = nullptr;
   ~Tls() {
-    if (store) X509_STORE_free(store);
     if (cert) X509_free(cert);
     if (key) EVP_PKEY_free(key);
   }
 };
-
-namespace {
-// Why the last handshake on this thread failed verification (httplib reports only "SSL
-// connection failed"); the handshake runs on the thread that sends.
-thread_local std::string last_verify_error;
-
-int record_verify_failure(int preverify_ok, X509_STORE_CTX* ctx) {
-  if (!preverify_ok) {
-    int err = X509_STORE_CTX_get_error(ctx);
-    last_verify_error =
-        std::string("certificate verify failed: ") + X509_verify_cert_error_string(err);
-  }
-  return preverify_ok;
-}
-
-std::string describe(httplib::Error err) {
-  std::string what = httplib::to_string(err);
-  if (err == httplib::Error::SSLConnection && !last_verify_error.empty()) {
-    what += " (" + last_verify_error + ")";
-  }
-  return what;
-}
-}  // namespace
 
 void StreamCanceller::cancel() {
   cancelled_ = true;
@@ -151,17 +123,10 @@ Status Client::init() {
 
   tls_ = std::make_unique<Tls>();
   if (!cfg_.insecure_skip_tls_verify) {
-    tls_->store = X509_STORE_new();
-    if (cfg_.ca_pem.empty()) {
-      X509_STORE_set_default_paths(tls_->store);  // the system roots, parsed once
-    } else {
-      std::vector<X509*> ca = parse_certs(cfg_.ca_pem);
-      if (ca.empty()) return invalid_argument("certificate-authority: no PEM certificate");
-      for (X509* c : ca) {
-        X509_STORE_add_cert(tls_->store, c);  // takes its own reference
-        X509_free(c);
-      }
-    }
+    auto trust =
+        cfg_.ca_pem.empty() ? tls::Trust::system_roots() : tls::Trust::from_pem(cfg_.ca_pem);
+    if (!trust.ok()) return invalid_argument("certificate-authority: " + trust.status().message());
+    tls_->trust = *trust;
   }
   if (!cfg_.client_cert_pem.empty() || !cfg_.client_key_pem.empty()) {
     auto certs = parse_certs(cfg_.client_cert_pem);
@@ -187,17 +152,10 @@ std::unique_ptr<httplib::ClientImpl> Client::new_connection(std::chrono::seconds
     } else {
       s = std::make_unique<httplib::SSLClient>(host_, port_);
     }
-    s->enable_server_certificate_verification(false);  // OpenSSL verifies; see Client::Tls
-    if (tls_->store) {
-      SSL_CTX* ctx = s->ssl_context();
-      SSL_CTX_set1_cert_store(ctx, tls_->store);
-      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, record_verify_failure);
-      X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
-      const std::string& name = cfg_.tls_server_name.empty() ? host_ : cfg_.tls_server_name;
-      // An IP literal must match an IP SAN, a name a DNS SAN (as Go's crypto/tls does).
-      if (X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str()) != 1) {
-        X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
-      }
+    s->enable_server_certificate_verification(false);  // OpenSSL verifies: see tls::Trust
+    if (tls_->trust) {
+      tls_->trust->apply(s->ssl_context(),
+                         cfg_.tls_server_name.empty() ? host_ : cfg_.tls_server_name);
     }
     // Idle connections (watches between events, pooled clients) drop their 34 KB of buffers.
     SSL_CTX_set_mode(s->ssl_context(), SSL_MODE_RELEASE_BUFFERS);
@@ -296,12 +254,12 @@ Result<json> Client::send(const Request& r) {
     httplib::Response res;
     httplib::Error err = httplib::Error::Success;
     auto start = std::chrono::steady_clock::now();
-    last_verify_error.clear();
+    tls::clear_last_failure();
     bool ok = conn->send(req, res, err);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!ok) {
       record(r.method, 0, secs);
-      last = transport_error(r.method + " " + r.path + ": " + describe(err));
+      last = transport_error(r.method + " " + r.path + ": " + tls::describe(err));
       continue;  // the connection is dropped
     }
     record(r.method, res.status, secs);
@@ -343,7 +301,7 @@ Status Client::stream(const Request& r, const std::function<bool(std::string_vie
   };
   httplib::Response res;
   httplib::Error err = httplib::Error::Success;
-  last_verify_error.clear();
+  tls::clear_last_failure();
   bool ok = conn->send(req, res, err);
   if (canceller) {
     std::lock_guard<std::mutex> lock(canceller->mu_);
@@ -356,7 +314,7 @@ Status Client::stream(const Request& r, const std::function<bool(std::string_vie
   }
   if (!ok) {
     if (err == httplib::Error::Canceled) return ok_status();  // on_data said stop
-    return transport_error(r.path + ": " + describe(err));
+    return transport_error(r.path + ": " + tls::describe(err));
   }
   return ok_status();
 }

@@ -16,6 +16,11 @@ Result<Endpoint> parse_endpoint(const std::string& url) {
   std::string hostport = url.substr(
       host_start, path_start == std::string::npos ? std::string::npos : path_start - host_start);
   if (hostport.empty()) return invalid_argument("endpoint '" + url + "': no host");
+  if (hostport[0] == '[') {
+    ep.host = hostport.substr(1, hostport.find(']') - 1);  // [v6]:port
+  } else {
+    ep.host = hostport.substr(0, hostport.rfind(':'));
+  }
   ep.origin = scheme + "://" + hostport;
   if (path_start != std::string::npos) {
     ep.base_path = url.substr(path_start);
@@ -24,8 +29,16 @@ Result<Endpoint> parse_endpoint(const std::string& url) {
   return ep;
 }
 
-ClientPool::ClientPool(Endpoint ep, PoolOptions opts)
-    : ep_(std::move(ep)), opts_(std::move(opts)) {}
+ClientPool::ClientPool(Endpoint ep, PoolOptions opts) : ep_(std::move(ep)), opts_(std::move(opts)) {
+  if (!ep_.https || !opts_.tls_verify) return;
+  auto trust = opts_.ca_bundle_file.empty() ? tls::Trust::system_roots()
+                                            : tls::Trust::from_file(opts_.ca_bundle_file);
+  if (trust.ok()) {
+    trust_ = *trust;
+  } else {
+    trust_error_ = trust.status();
+  }
+}
 
 std::unique_ptr<httplib::Client> ClientPool::acquire() {
   {
@@ -43,8 +56,8 @@ std::unique_ptr<httplib::Client> ClientPool::acquire() {
   c->set_read_timeout(std::chrono::milliseconds(opts_.read_timeout_ms));
   c->set_write_timeout(std::chrono::milliseconds(opts_.connect_timeout_ms + 5000));
   if (ep_.https) {
-    if (!opts_.ca_bundle_file.empty()) c->set_ca_cert_path(opts_.ca_bundle_file);
-    c->enable_server_certificate_verification(opts_.tls_verify);
+    c->enable_server_certificate_verification(false);  // OpenSSL verifies: see tls::Trust
+    if (trust_) trust_->apply(c->ssl_context(), ep_.host);
   }
   return c;
 }
@@ -70,6 +83,11 @@ HttpResult ClientPool::request(const std::string& method, const std::string& pat
                                CancelToken* cancel,
                                const std::function<bool(const char*, size_t)>& on_chunk) {
   HttpResult out;
+  if (!trust_error_.is_ok()) {
+    out.error = httplib::Error::SSLLoadingCerts;
+    out.error_text = trust_error_.message();
+    return out;
+  }
   auto cli = acquire();
   httplib::Client* raw = cli.get();
   if (cancel && !cancel->set_abort([raw] { raw->stop(); })) {
@@ -93,6 +111,7 @@ HttpResult ClientPool::request(const std::string& method, const std::string& pat
     return true;
   };
   httplib::Error err = httplib::Error::Success;
+  tls::clear_last_failure();
   bool ok = raw->send(req, res, err);
   if (cancel) cancel->clear_abort();
   out.cancelled = cancel && cancel->cancelled();
@@ -101,6 +120,7 @@ HttpResult ClientPool::request(const std::string& method, const std::string& pat
     out.retry_after = res.get_header_value("Retry-After");
   } else {
     out.error = err;
+    out.error_text = tls::describe(err);
   }
   // A connection that failed or was cut is not reused; the client reconnects by itself anyway,
   // but dropping it keeps a cancelled socket state from leaking into the next call.

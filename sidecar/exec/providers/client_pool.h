@@ -1,7 +1,7 @@
 // Keep-alive HTTP(S) clients to one provider endpoint. httplib::Client holds one connection, so a
 // pool of idle clients gives connection reuse across concurrent executions; callers that find the
 // pool empty open a new one (concurrency is already bounded by the engine). TLS goes through
-// OpenSSL with an optional custom CA bundle.
+// OpenSSL against one trust store per pool (tls::Trust) with an optional custom CA bundle.
 #pragma once
 
 #include <httplib.h>
@@ -13,12 +13,14 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/tls_trust.h"
 #include "sidecar/exec/cancel.h"
 
 namespace agentry::sidecar {
 
 struct Endpoint {
   std::string origin;     // scheme://host:port
+  std::string host;       // what the server's certificate must name
   std::string base_path;  // path prefix without trailing slash ("" or "/v1")
   bool https = false;
 };
@@ -36,6 +38,7 @@ struct PoolOptions {
 struct HttpResult {
   int status = 0;  // 0: no HTTP response (see error)
   httplib::Error error = httplib::Error::Success;
+  std::string error_text;   // the error, with why TLS verification failed when it did
   std::string body;         // when no chunk callback took it
   std::string retry_after;  // the Retry-After header, if any
   bool cancelled = false;
@@ -60,6 +63,8 @@ class ClientPool {
 
   Endpoint ep_;
   PoolOptions opts_;
+  std::shared_ptr<tls::Trust> trust_;  // https with verification on
+  Status trust_error_;                 // the CA bundle could not be loaded
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<httplib::Client>> idle_;
 };

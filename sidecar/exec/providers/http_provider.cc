@@ -67,7 +67,7 @@ HttpProvider::Attempt HttpProvider::classify(const HttpResult& r, const std::str
                  r.error == httplib::Error::SSLServerVerification ||
                  r.error == httplib::Error::SSLLoadingCerts;
       a.status = Status(Code::kUnavailable,
-                        "cannot reach " + where + ": " + httplib::to_string(r.error) +
+                        "cannot reach " + where + ": " + r.error_text +
                             (tls ? " (check provider.caBundleFile / tlsVerify)"
                                  : " (check provider.endpoint and that the provider is running)"),
                         502);

@@ -143,31 +143,58 @@ TEST(SidecarProviderAuth, ApiKeyIsSentAndAWrongOneIsExplained) {
   EXPECT_NE(j["error"]["message"].get<std::string>().find("apiKeyFile"), std::string::npos) << j;
 }
 
-TEST(SidecarProviderTls, HttpsWithACustomCaBundle) {
+// A fake OpenAI server on TLS with a self-signed certificate naming `san`, and the options of a
+// sidecar that calls it (the certificate is at dir/cert.pem).
+struct TlsLlm {
   TempDir dir;
-  std::string out;
-  ASSERT_EQ(run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                         "-keyout", dir.file("key.pem"), "-out", dir.file("cert.pem")},
-                        &out),
-            0)
-      << out;
-  FakeLlm llm({"--tls-cert", dir.file("cert.pem"), "--tls-key", dir.file("key.pem")});
-  SidecarOptions o;
-  o.provider_type = "openai";
-  o.provider_endpoint = "https://127.0.0.1:" + std::to_string(llm.port()) + "/v1";
-  o.provider_yaml = "  caBundleFile: " + dir.file("cert.pem") + "\n";
+  std::unique_ptr<FakeLlm> llm;
+  SidecarOptions options;
+  explicit TlsLlm(const std::string& san) {
+    std::string out;
+    EXPECT_EQ(run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                           "-subj", "/CN=test", "-addext", "subjectAltName=" + san, "-keyout",
+                           dir.file("key.pem"), "-out", dir.file("cert.pem")},
+                          &out),
+              0)
+        << out;
+    llm = std::make_unique<FakeLlm>(std::vector<std::string>{"--tls-cert", dir.file("cert.pem"),
+                                                             "--tls-key", dir.file("key.pem")});
+    options.provider_type = "openai";
+    options.provider_endpoint = "https://127.0.0.1:" + std::to_string(llm->port()) + "/v1";
+  }
+};
+
+// The error message of a one-shot execution through a sidecar with these options, which fails.
+std::string failure_message(const SidecarOptions& o) {
+  Sidecar s(o);
+  auto j = run_sync(s, "x");
+  EXPECT_EQ(j["state"], "failed") << j;
+  return j["error"].value("message", "");
+}
+
+TEST(SidecarProviderTls, HttpsWithACustomCaBundle) {
+  TlsLlm tls("IP:127.0.0.1");
+  SidecarOptions o = tls.options;
+  o.provider_yaml = "  caBundleFile: " + tls.dir.file("cert.pem") + "\n";
   Sidecar trusted(o);
   auto j = run_sync(trusted, "secure hello");
   EXPECT_EQ(j["state"], "succeeded") << j;
   EXPECT_EQ(j["output"], "echo: secure hello");
 
   o.provider_yaml = "  retries: 0\n";  // system CAs only: the self-signed server is refused
-  Sidecar untrusted(o);
-  auto k = run_sync(untrusted, "x");
-  EXPECT_EQ(k["state"], "failed") << k;
-  EXPECT_NE(k["error"]["message"].get<std::string>().find("cannot reach openai"), std::string::npos)
-      << k;
+  std::string message = failure_message(o);
+  EXPECT_NE(message.find("cannot reach openai"), std::string::npos) << message;
+  EXPECT_NE(message.find("certificate verify failed"), std::string::npos) << message;
+}
+
+// A trusted certificate that names another host is refused too: the name is checked, not only
+// the chain (the endpoint is an IP literal, so the certificate needs that IP in its SANs).
+TEST(SidecarProviderTls, ACertificateForAnotherNameIsRefused) {
+  TlsLlm tls("DNS:elsewhere.example");
+  SidecarOptions o = tls.options;
+  o.provider_yaml = "  caBundleFile: " + tls.dir.file("cert.pem") + "\n  retries: 0\n";
+  std::string message = failure_message(o);
+  EXPECT_NE(message.find("IP address mismatch"), std::string::npos) << message;
 }
 
 void expect_embeddings(const std::string& type) {
