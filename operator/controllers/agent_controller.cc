@@ -185,7 +185,13 @@ class AgentReconciler {
     for (auto& w : wants) {
       ObjectPtr have = cache_for(*w.r)->store().get(ns + "/" + w.name);
       if (w.obj) {
-        if (have && already_applied(*w.obj, *have)) continue;
+        if (have) {
+          std::string diff = applied_difference(*w.obj, *have);
+          if (diff.empty()) continue;
+          log::debug(
+              "re-applying",
+              {{"agent", key.str()}, {"kind", w.obj->value("kind", "")}, {"differs_at", diff}});
+        }
         if (Status s = apply(*w.r, *w.obj, have, in.effective); !s.is_ok()) {
           const std::string what = w.obj->value("kind", "") + " " + w.name + ": " + s.message();
           log::warn(
@@ -380,7 +386,7 @@ class AgentReconciler {
   Result<ReconcileResult> reconcile_policy(const kube::ObjectKey& key) {
     ObjectPtr p = policies_->store().get(key.str());
     if (!p) return ReconcileResult{};
-    int64_t count = static_cast<int64_t>(agents_->store().by_index(kPolicyIndex, key.name).size());
+    int64_t count = static_cast<int64_t>(agents_->store().count_by_index(kPolicyIndex, key.name));
     const json& st = p->value("status", json::object());
     if (st.value("agents", int64_t{-1}) == count &&
         st.value("observedGeneration", int64_t{-1}) == kube::generation(*p)) {
@@ -418,41 +424,71 @@ class AgentReconciler {
 
 }  // namespace
 
-bool already_applied(const json& want, const json& have) {
+namespace {
+// One JSON pointer step (RFC 6901: "~" and "/" escaped).
+std::string step(const std::string& key) {
+  std::string out = "/";
+  for (char c : key) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+const std::string kHere = "/";  // subset_difference: the value itself differs
+std::string join_path(const std::string& prefix, const std::string& rest) {
+  return rest == kHere ? prefix : prefix + rest;
+}
+}  // namespace
+
+std::string applied_difference(const json& want, const json& have) {
   for (auto it = want.begin(); it != want.end(); ++it) {
     if (it.key() == "apiVersion" || it.key() == "kind") continue;  // list items carry neither
     if (it.key() == "metadata") {
       for (const char* f : {"labels", "annotations", "ownerReferences"}) {
-        if (it->contains(f) && !(have.contains("metadata") && have["metadata"].contains(f) &&
-                                 is_subset((*it)[f], have["metadata"][f]))) {
-          return false;
+        if (!it->contains(f)) continue;
+        const std::string path = std::string("/metadata/") + f;
+        if (!have.contains("metadata") || !have["metadata"].contains(f)) return path;
+        if (auto d = subset_difference((*it)[f], have["metadata"][f]); !d.empty()) {
+          return join_path(path, d);
         }
       }
       continue;
     }
-    if (!have.contains(it.key()) || !is_subset(*it, have[it.key()])) return false;
+    const std::string path = step(it.key());
+    if (!have.contains(it.key())) return path;
+    if (auto d = subset_difference(*it, have[it.key()]); !d.empty()) return join_path(path, d);
   }
-  return true;
+  return "";
 }
 
-bool is_subset(const json& want, const json& have) {
+std::string subset_difference(const json& want, const json& have) {
   if (want.is_object()) {
-    if (!have.is_object()) return false;
+    if (!have.is_object()) return kHere;
     for (auto it = want.begin(); it != want.end(); ++it) {
       auto h = have.find(it.key());
-      if (h == have.end() || !is_subset(*it, *h)) return false;
+      if (h == have.end()) return step(it.key());
+      if (auto d = subset_difference(*it, *h); !d.empty()) return join_path(step(it.key()), d);
     }
-    return true;
+    return "";
   }
   if (want.is_array()) {
-    if (!have.is_array() || want.size() != have.size()) return false;
+    if (!have.is_array() || want.size() != have.size()) return kHere;
     for (size_t i = 0; i < want.size(); ++i) {
-      if (!is_subset(want[i], have[i])) return false;
+      if (auto d = subset_difference(want[i], have[i]); !d.empty()) {
+        return join_path("/" + std::to_string(i), d);
+      }
     }
-    return true;
+    return "";
   }
-  if (want.is_number() && have.is_number()) return want.get<double>() == have.get<double>();
-  return want == have;
+  if (want.is_number() && have.is_number()) {
+    return want.get<double>() == have.get<double>() ? "" : kHere;
+  }
+  return want == have ? "" : kHere;
 }
 
 void register_agent_controllers(runtime::Manager& mgr, const OperatorSettings& settings) {

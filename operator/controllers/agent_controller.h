@@ -21,11 +21,13 @@ void register_agent_controllers(runtime::Manager& mgr, const OperatorSettings& s
 // Creates the built-in AgentPolicies that do not exist yet (never overwrites).
 Status ensure_builtin_policies(kube::Client& client);
 
-// True when every field of `want` is present and equal in `have` (objects recursively, arrays
-// element by element): what we would apply is already there.
-bool is_subset(const nlohmann::json& want, const nlohmann::json& have);
-// is_subset for a whole object we apply: apiVersion/kind are skipped (informer list items lack
-// them) and of metadata only labels, annotations and ownerReferences count.
-bool already_applied(const nlohmann::json& want, const nlohmann::json& have);
+// Whether what we would apply is already there: objects compared recursively, arrays element by
+// element.
+// "" when every field of want is in have with the same value (numbers compared by value); else
+// the JSON pointer of the first field that differs ("/" when the values themselves differ).
+std::string subset_difference(const nlohmann::json& want, const nlohmann::json& have);
+// subset_difference for a whole object we apply: apiVersion/kind are skipped (informer list items
+// lack them) and of metadata only labels, annotations and ownerReferences count.
+std::string applied_difference(const nlohmann::json& want, const nlohmann::json& have);
 
 }  // namespace agentry::controllers

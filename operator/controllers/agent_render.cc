@@ -123,11 +123,19 @@ json restricted_security_context() {
 
 }  // namespace
 
-std::string owned_name(const std::string& agent) { return agent + "-agent"; }
-std::string token_secret_name(const std::string& agent) { return agent + "-agent-token"; }
+std::string owned_name(const std::string& agent) {
+  return agent + "-agent";
+}
+std::string token_secret_name(const std::string& agent) {
+  return agent + "-agent-token";
+}
 
-json selector_labels(const std::string& agent) { return {{"agentry.dev/agent", agent}}; }
-std::string selector_string(const std::string& agent) { return "agentry.dev/agent=" + agent; }
+json selector_labels(const std::string& agent) {
+  return {{"agentry.dev/agent", agent}};
+}
+std::string selector_string(const std::string& agent) {
+  return "agentry.dev/agent=" + agent;
+}
 
 std::string service_endpoint(const json& agent) {
   return "http://" + owned_name(agent["metadata"]["name"].get<std::string>()) + "." +
@@ -183,7 +191,8 @@ std::string render_sidecar_config(const json& agent, const json& policy) {
   // fields, and a test feeds this output to `agentry-sidecar --check-config`.
   const json& spec = agent.at("spec");
   std::string provider = str_at(spec, "/model/provider", "ollama");
-  std::string def_endpoint = provider == "openai" ? "https://api.openai.com" : "http://ollama:11434";
+  std::string def_endpoint =
+      provider == "openai" ? "https://api.openai.com" : "http://ollama:11434";
   json tools = json::array();
   for (const auto& t : at_or_null(spec, "/tools").is_array() ? spec["tools"] : json::array()) {
     json tool = {{"name", t.value("name", "")},
@@ -200,16 +209,16 @@ std::string render_sidecar_config(const json& agent, const json& policy) {
     options["num_predict"] = spec["model"]["maxTokens"];
   }
   int chunk = int_at(spec, "/execution/chunkInputBytes", 0);
-  json agent_cfg = {{"name", agent["metadata"]["name"]},
-                    {"systemPrompt", str_at(spec, "/systemPrompt")},
-                    {"options", options},
-                    {"tools", tools},
-                    {"maxToolTurns", int_at(spec, "/execution/maxToolTurns", 8)},
-                    {"cacheResponses", bool_at(spec, "/cache/enabled", true)},
-                    {"responseCacheTtlSeconds", int_at(spec, "/cache/ttlSeconds", 300)},
-                    {"memoryRecallK", bool_at(spec, "/memory/enabled", true)
-                                          ? int_at(spec, "/memory/recallTopK", 4)
-                                          : 0}};
+  json agent_cfg = {
+      {"name", agent["metadata"]["name"]},
+      {"systemPrompt", str_at(spec, "/systemPrompt")},
+      {"options", options},
+      {"tools", tools},
+      {"maxToolTurns", int_at(spec, "/execution/maxToolTurns", 8)},
+      {"cacheResponses", bool_at(spec, "/cache/enabled", true)},
+      {"responseCacheTtlSeconds", int_at(spec, "/cache/ttlSeconds", 300)},
+      {"memoryRecallK",
+       bool_at(spec, "/memory/enabled", true) ? int_at(spec, "/memory/recallTopK", 4) : 0}};
   if (chunk > 0) agent_cfg["chunking"] = {{"enabled", true}, {"chunkChars", chunk}};
   json provider_cfg = {{"type", provider},
                        {"endpoint", str_at(spec, "/model/endpoint", def_endpoint)},
@@ -226,15 +235,19 @@ std::string render_sidecar_config(const json& agent, const json& policy) {
                                    ? spec["cache"]["l1MaxBytes"].get<int64_t>()
                                    : int64_t{64} << 20},
                 {"defaultTtlSeconds", int_at(spec, "/cache/ttlSeconds", 300)}};
-  if (!str_at(spec, "/cache/redis/url").empty()) cache["redisUrl"] = str_at(spec, "/cache/redis/url");
+  if (!str_at(spec, "/cache/redis/url").empty())
+    cache["redisUrl"] = str_at(spec, "/cache/redis/url");
   json memory = {{"backend", str_at(spec, "/memory/backend", "embedded")},
                  {"dir", "/var/lib/agentry/memory"},
                  {"maxEntries", int_at(spec, "/memory/maxEntries", 100000)},
                  {"embeddingDim", int_at(spec, "/memory/embeddingDimension", 384)}};
-  if (!str_at(spec, "/memory/redis/url").empty()) memory["redisUrl"] = str_at(spec, "/memory/redis/url");
+  if (!str_at(spec, "/memory/redis/url").empty())
+    memory["redisUrl"] = str_at(spec, "/memory/redis/url");
   const std::string profile = str_at(policy, "/profile", "production");
   json cfg = {
-      {"server", {{"listen", "0.0.0.0:" + std::to_string(kSidecarPort)}, {"tokenFile", "/var/run/agentry/token"}}},
+      {"server",
+       {{"listen", "0.0.0.0:" + std::to_string(kSidecarPort)},
+        {"tokenFile", "/var/run/agentry/token"}}},
       {"limits",
        {{"maxConcurrency", int_at(spec, "/execution/maxConcurrency", 200)},
         {"queueSize", int_at(spec, "/execution/queueSize", 1000)},
@@ -259,7 +272,9 @@ RenderedObjects render(const RenderInput& in) {
   const EffectiveSpec& e = in.effective;
   RenderedObjects r;
 
-  r.config_map = {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", object_meta(agent, obj)},
+  r.config_map = {{"apiVersion", "v1"},
+                  {"kind", "ConfigMap"},
+                  {"metadata", object_meta(agent, obj)},
                   {"data", {{"config.yaml", in.config}}}};
   r.secret = {{"apiVersion", "v1"},
               {"kind", "Secret"},
@@ -278,11 +293,12 @@ RenderedObjects render(const RenderInput& in) {
   for (const char* section : {"cache", "memory"}) {
     json ptr = at_or_null(spec, (std::string("/") + section + "/redis/passwordSecretRef").c_str());
     if (ptr.is_object()) {
-      env.push_back({{"name", std::string("AGENTRY_") + (section[0] == 'c' ? "CACHE" : "MEMORY") +
-                                  "_REDIS_PASSWORD"},
-                     {"valueFrom",
-                      {{"secretKeyRef",
-                        {{"name", ptr.value("name", "")}, {"key", ptr.value("key", "api-key")}}}}}});
+      env.push_back(
+          {{"name",
+            std::string("AGENTRY_") + (section[0] == 'c' ? "CACHE" : "MEMORY") + "_REDIS_PASSWORD"},
+           {"valueFrom",
+            {{"secretKeyRef",
+              {{"name", ptr.value("name", "")}, {"key", ptr.value("key", "api-key")}}}}}});
     }
   }
   json mounts = json::array({
@@ -295,20 +311,22 @@ RenderedObjects render(const RenderInput& in) {
       {{"name", "config"}, {"configMap", {{"name", obj}}}},
       {{"name", "token"},
        {"secret",
-        {{"secretName", token_secret_name(name)}, {"defaultMode", 0440},
+        {{"secretName", token_secret_name(name)},
+         {"defaultMode", 0440},
          {"items", json::array({{{"key", "token"}, {"path", "token"}}})}}}},
       {{"name", "data"}, {"emptyDir", json::object()}},
       {{"name", "tmp"}, {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", "64Mi"}}}},
   });
   if (spec.contains("model") && spec["model"].contains("caBundleSecretRef")) {
     const json& ref = spec["model"]["caBundleSecretRef"];
-    volumes.push_back({{"name", "provider-ca"},
-                       {"secret",
-                        {{"secretName", ref.value("name", "")},
-                         {"items", json::array({{{"key", ref.value("key", "ca.crt")},
-                                                 {"path", "ca.crt"}}})}}}});
-    mounts.push_back(
-        {{"name", "provider-ca"}, {"mountPath", "/var/run/agentry/provider-ca"}, {"readOnly", true}});
+    volumes.push_back(
+        {{"name", "provider-ca"},
+         {"secret",
+          {{"secretName", ref.value("name", "")},
+           {"items", json::array({{{"key", ref.value("key", "ca.crt")}, {"path", "ca.crt"}}})}}}});
+    mounts.push_back({{"name", "provider-ca"},
+                      {"mountPath", "/var/run/agentry/provider-ca"},
+                      {"readOnly", true}});
   }
   auto probe = [](const char* path, int period) {
     return json{{"httpGet", {{"path", path}, {"port", "http"}}},
@@ -320,14 +338,16 @@ RenderedObjects render(const RenderInput& in) {
       {"name", "agentry-sidecar"},
       {"image", str_at(spec, "/sidecarImage", in.settings.sidecar_image)},
       {"args", json::array({"--config", "/etc/agentry/config.yaml"})},
-      {"ports", json::array({{{"name", "http"}, {"containerPort", kSidecarPort}, {"protocol", "TCP"}}})},
-      {"env", env},
+      {"ports",
+       json::array({{{"name", "http"}, {"containerPort", kSidecarPort}, {"protocol", "TCP"}}})},
       {"volumeMounts", mounts},
       {"livenessProbe", probe("/healthz", 10)},
       {"readinessProbe", probe("/readyz", 5)},
       {"resources", e.resources},
       {"securityContext", restricted_security_context()},
   };
+  // No empty list: the API server omits it, and the cached object would never match ours again.
+  if (!env.empty()) sidecar["env"] = env;
   json containers = json::array({sidecar});
   if (spec.contains("container")) {
     const json& c = spec["container"];
@@ -363,7 +383,8 @@ RenderedObjects render(const RenderInput& in) {
       {"selector", {{"matchLabels", selector_labels(name)}}},
       {"template",
        {{"metadata",
-         {{"labels", labels_for(name)}, {"annotations", {{"agentry.dev/config-hash", in.config_hash}}}}},
+         {{"labels", labels_for(name)},
+          {"annotations", {{"agentry.dev/config-hash", in.config_hash}}}}},
         {"spec", pod_spec}}},
   };
   // While the HPA runs, spec.replicas is left out of our apply so the HPA alone owns it.
@@ -401,16 +422,17 @@ RenderedObjects render(const RenderInput& in) {
       {"spec",
        {{"podSelector", {{"matchLabels", selector_labels(name)}}},
         {"policyTypes", json::array({"Ingress"})},
-        {"ingress",
-         json::array({{{"from", from},
-                       {"ports", json::array({{{"protocol", "TCP"}, {"port", kSidecarPort}}})}}})}}}};
+        {"ingress", json::array({{{"from", from},
+                                  {"ports", json::array({{{"protocol", "TCP"},
+                                                          {"port", kSidecarPort}}})}}})}}}};
 
   if (e.autoscaling) {
     json hpa_spec = {
         {"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", obj}}},
         {"minReplicas", e.min_replicas},
         {"maxReplicas", e.max_replicas},
-        {"metrics", json::array({hpa_metric("cpu", e.cpu_target), hpa_metric("memory", e.memory_target)})},
+        {"metrics",
+         json::array({hpa_metric("cpu", e.cpu_target), hpa_metric("memory", e.memory_target)})},
     };
     const json& behavior = at_or_null(in.policy_spec, "/autoscaling/behavior");
     if (behavior.is_object() && !behavior.empty()) hpa_spec["behavior"] = behavior;
@@ -423,10 +445,11 @@ RenderedObjects render(const RenderInput& in) {
   // than one replica can run (an HPA may scale a min-1 agent up).
   int most = e.autoscaling ? e.max_replicas : e.replicas;
   if (most > 1) {
-    r.pdb = json{{"apiVersion", "policy/v1"},
-                 {"kind", "PodDisruptionBudget"},
-                 {"metadata", object_meta(agent, obj)},
-                 {"spec", {{"maxUnavailable", 1}, {"selector", {{"matchLabels", selector_labels(name)}}}}}};
+    r.pdb = json{
+        {"apiVersion", "policy/v1"},
+        {"kind", "PodDisruptionBudget"},
+        {"metadata", object_meta(agent, obj)},
+        {"spec", {{"maxUnavailable", 1}, {"selector", {{"matchLabels", selector_labels(name)}}}}}};
   }
   return r;
 }

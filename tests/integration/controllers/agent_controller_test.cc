@@ -2,11 +2,13 @@
 // collection and Deployments, kube-scheduler, kwok pods): kubectl apply of the examples ends with
 // every owned object and a Ready Agent, and it heals, reverts drift and never fights the HPA.
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "common/metrics.h"
 #include "operator/kube/object.h"
 #include "operator/kube/resource.h"
 #include "tests/integration/controllers/operator_harness.h"
@@ -25,8 +27,15 @@ class AgentControllerTest : public ::testing::Test {
     cp_ = ControlPlane::shared(&err);
     ASSERT_NE(cp_, nullptr) << err;
     std::string out;
-    ASSERT_EQ(cp_->kubectl({"apply", "--server-side", "--force-conflicts", "-f", repo_dir() + "/crds/"}, &out), 0) << out;
-    ASSERT_EQ(cp_->kubectl({"wait", "--for=condition=Established", "--timeout=60s", "crd/agents.agentry.dev"}, &out), 0);
+    ASSERT_EQ(
+        cp_->kubectl({"apply", "--server-side", "--force-conflicts", "-f", repo_dir() + "/crds/"},
+                     &out),
+        0)
+        << out;
+    ASSERT_EQ(cp_->kubectl({"wait", "--for=condition=Established", "--timeout=60s",
+                            "crd/agents.agentry.dev"},
+                           &out),
+              0);
     ns_ = "agent-test-" + std::to_string(::getpid()) + "-" +
           ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::transform(ns_.begin(), ns_.end(), ns_.begin(), ::tolower);
@@ -67,14 +76,46 @@ class AgentControllerTest : public ::testing::Test {
   ::testing::AssertionResult wait_phase(const std::string& agent, const std::string& want,
                                         std::chrono::seconds t = std::chrono::seconds(90)) {
     if (eventually([&] { return phase(agent) == want; }, t)) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << agent << " phase is '" << phase(agent) << "', want " << want
-                                         << "; status: " << get(res::kAgents, agent).value("status", json()).dump();
+    return ::testing::AssertionFailure()
+           << agent << " phase is '" << phase(agent) << "', want " << want
+           << "; status: " << get(res::kAgents, agent).value("status", json()).dump();
   }
 
   ControlPlane* cp_ = nullptr;
   std::string ns_;
   std::unique_ptr<OperatorHarness> op_;
 };
+
+// The sum of a counter family's samples in this process's registry whose labels include every
+// given (name, value) pair. The harness's operator and this test's client share the registry.
+// Every sample of a counter family, "label=value,...: count" per line (for failure messages).
+std::string counter_samples(const std::string& family) {
+  std::string out;
+  for (const auto& f : metrics::registry()->Collect()) {
+    if (f.name != family) continue;
+    for (const auto& m : f.metric) {
+      for (const auto& l : m.label) out += l.name + "=" + l.value + ",";
+      out += ": " + std::to_string(m.counter.value) + "\n";
+    }
+  }
+  return out;
+}
+
+double counter_sum(const std::string& family, const std::map<std::string, std::string>& match) {
+  double sum = 0;
+  for (const auto& f : metrics::registry()->Collect()) {
+    if (f.name != family) continue;
+    for (const auto& m : f.metric) {
+      size_t hits = 0;
+      for (const auto& l : m.label) {
+        auto it = match.find(l.name);
+        if (it != match.end() && it->second == l.value) ++hits;
+      }
+      if (hits == match.size()) sum += m.counter.value;
+    }
+  }
+  return sum;
+}
 
 TEST_F(AgentControllerTest, ExampleAgentGetsEveryObjectAndBecomesReady) {
   apply_file("examples/agent.yaml");
@@ -86,7 +127,9 @@ TEST_F(AgentControllerTest, ExampleAgentGetsEveryObjectAndBecomesReady) {
   EXPECT_EQ(pod["containers"][0]["name"], "agentry-sidecar");
   EXPECT_EQ(pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"], true);
   EXPECT_EQ(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
-  EXPECT_FALSE(dep["spec"]["template"]["metadata"]["annotations"]["agentry.dev/config-hash"].get<std::string>().empty());
+  EXPECT_FALSE(dep["spec"]["template"]["metadata"]["annotations"]["agentry.dev/config-hash"]
+                   .get<std::string>()
+                   .empty());
   json hpa = get(res::kHorizontalPodAutoscalers, n);
   ASSERT_FALSE(hpa.is_null());
   EXPECT_EQ(hpa["spec"]["minReplicas"], 2);
@@ -108,7 +151,10 @@ TEST_F(AgentControllerTest, ExampleAgentGetsEveryObjectAndBecomesReady) {
   EXPECT_EQ(condition(agent, "Ready").value("status", ""), "True");
   // The pods really run (on the kwok node).
   std::string out;
-  ASSERT_EQ(cp_->kubectl({"-n", ns_, "get", "pods", "-l", "agentry.dev/agent=researcher", "-o", "json"}, &out), 0);
+  ASSERT_EQ(
+      cp_->kubectl({"-n", ns_, "get", "pods", "-l", "agentry.dev/agent=researcher", "-o", "json"},
+                   &out),
+      0);
   auto pods = json::parse(out)["items"];
   ASSERT_GE(pods.size(), 2u);
   for (auto& p : pods) EXPECT_EQ(p["status"]["phase"], "Running");
@@ -138,7 +184,11 @@ TEST_F(AgentControllerTest, ByoAgentWaitsForItsSecretThenHeals) {
   }));
   EXPECT_FALSE(exists(res::kDeployments, "triage-bot-agent"));
   std::string out;
-  ASSERT_EQ(cp_->kubectl({"-n", ns_, "create", "secret", "generic", "triage-bot-llm", "--from-literal=api-key=sk-test"}, &out), 0) << out;
+  ASSERT_EQ(cp_->kubectl({"-n", ns_, "create", "secret", "generic", "triage-bot-llm",
+                          "--from-literal=api-key=sk-test"},
+                         &out),
+            0)
+      << out;
   ASSERT_TRUE(wait_phase("triage-bot", "Ready"));
   json dep = get(res::kDeployments, "triage-bot-agent");
   const json& cs = dep["spec"]["template"]["spec"]["containers"];
@@ -152,14 +202,24 @@ TEST_F(AgentControllerTest, ByoAgentWaitsForItsSecretThenHeals) {
 
   // kubectl scale works through the scale subresource.
   ASSERT_EQ(cp_->kubectl({"-n", ns_, "scale", "agent/triage-bot", "--replicas=3"}, &out), 0) << out;
-  ASSERT_TRUE(eventually([&] { return get(res::kDeployments, "triage-bot-agent")["spec"]["replicas"] == 3; }));
-  ASSERT_TRUE(eventually([&] { return get(res::kAgents, "triage-bot").value("/status/replicas"_json_pointer, 0) == 3; }));
-  // Rotating the key rolls the pods (the config hash covers referenced Secrets).
-  std::string before = get(res::kDeployments, "triage-bot-agent")["spec"]["template"]["metadata"]["annotations"]["agentry.dev/config-hash"];
-  ASSERT_EQ(cp_->kubectl_stdin({"-n", ns_, "apply", "-f", "-"},
-                               "apiVersion: v1\nkind: Secret\nmetadata: {name: triage-bot-llm}\nstringData: {api-key: sk-rotated}\n", &out), 0) << out;
+  ASSERT_TRUE(eventually(
+      [&] { return get(res::kDeployments, "triage-bot-agent")["spec"]["replicas"] == 3; }));
   ASSERT_TRUE(eventually([&] {
-    return get(res::kDeployments, "triage-bot-agent")["spec"]["template"]["metadata"]["annotations"]["agentry.dev/config-hash"] != before;
+    return get(res::kAgents, "triage-bot").value("/status/replicas"_json_pointer, 0) == 3;
+  }));
+  // Rotating the key rolls the pods (the config hash covers referenced Secrets).
+  std::string before = get(
+      res::kDeployments,
+      "triage-bot-agent")["spec"]["template"]["metadata"]["annotations"]["agentry.dev/config-hash"];
+  ASSERT_EQ(cp_->kubectl_stdin({"-n", ns_, "apply", "-f", "-"},
+                               "apiVersion: v1\nkind: Secret\nmetadata: {name: "
+                               "triage-bot-llm}\nstringData: {api-key: sk-rotated}\n",
+                               &out),
+            0)
+      << out;
+  ASSERT_TRUE(eventually([&] {
+    return get(res::kDeployments, "triage-bot-agent")["spec"]["template"]["metadata"]["annotations"]
+                                                     ["agentry.dev/config-hash"] != before;
   }));
 }
 
@@ -183,17 +243,28 @@ TEST_F(AgentControllerTest, NeverFightsTheHpaAndRevertsDrift) {
   // What the HPA would do: scale the Deployment through its scale subresource.
   ASSERT_EQ(cp_->kubectl({"-n", ns_, "scale", "deployment/" + n, "--replicas=5"}, &out), 0) << out;
   // A spec change makes the operator re-apply everything...
-  ASSERT_EQ(cp_->kubectl({"-n", ns_, "patch", "agent/researcher", "--type=merge", "-p", R"({"spec":{"systemPrompt":"v2"}})"}, &out), 0) << out;
+  ASSERT_EQ(cp_->kubectl({"-n", ns_, "patch", "agent/researcher", "--type=merge", "-p",
+                          R"({"spec":{"systemPrompt":"v2"}})"},
+                         &out),
+            0)
+      << out;
   ASSERT_TRUE(eventually([&] {
-    return get(res::kConfigMaps, n)["data"]["config.yaml"].get<std::string>().find("\"v2\"") != std::string::npos;
+    return get(res::kConfigMaps, n)["data"]["config.yaml"].get<std::string>().find("\"v2\"") !=
+           std::string::npos;
   }));
   ASSERT_TRUE(wait_phase("researcher", "Ready"));
   // ...and the HPA's replica count survives it.
   EXPECT_EQ(get(res::kDeployments, n)["spec"]["replicas"], 5);
 
   // Drift: a hand edit is reverted, a deleted object recreated.
-  ASSERT_EQ(cp_->kubectl({"-n", ns_, "patch", "service/" + n, "--type=merge", "-p", R"({"spec":{"ports":[{"name":"http","port":9999,"targetPort":"http"}]}})"}, &out), 0) << out;
-  ASSERT_TRUE(eventually([&] { return get(res::kServices, n)["spec"]["ports"][0]["port"] == 8080; }));
+  ASSERT_EQ(
+      cp_->kubectl({"-n", ns_, "patch", "service/" + n, "--type=merge", "-p",
+                    R"({"spec":{"ports":[{"name":"http","port":9999,"targetPort":"http"}]}})"},
+                   &out),
+      0)
+      << out;
+  ASSERT_TRUE(
+      eventually([&] { return get(res::kServices, n)["spec"]["ports"][0]["port"] == 8080; }));
   ASSERT_EQ(cp_->kubectl({"-n", ns_, "delete", "networkpolicy/" + n}, &out), 0) << out;
   ASSERT_TRUE(eventually([&] { return exists(res::kNetworkPolicies, n); }));
   ASSERT_EQ(cp_->kubectl({"-n", ns_, "delete", "configmap/" + n}, &out), 0) << out;
@@ -203,22 +274,36 @@ TEST_F(AgentControllerTest, NeverFightsTheHpaAndRevertsDrift) {
 TEST_F(AgentControllerTest, PolicyEditPropagatesAndUnknownPolicyIsReported) {
   const std::string policy = ns_.substr(0, 40) + "-pol";
   apply("apiVersion: agentry.dev/v1alpha1\nkind: AgentPolicy\nmetadata: {name: " + policy +
-        "}\nspec:\n  autoscaling: {minReplicas: 1, maxReplicas: 4, targetCPUUtilizationPercentage: 60}\n");
-  apply("apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata: {name: a1}\nspec:\n"
-        "  model: {provider: ollama, name: m}\n  policyRef: {name: " + policy + "}\n");
+        "}\nspec:\n  autoscaling: {minReplicas: 1, maxReplicas: 4, targetCPUUtilizationPercentage: "
+        "60}\n");
+  apply(
+      "apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata: {name: a1}\nspec:\n"
+      "  model: {provider: ollama, name: m}\n  policyRef: {name: " +
+      policy + "}\n");
   ASSERT_TRUE(wait_phase("a1", "Ready"));
-  EXPECT_EQ(get(res::kHorizontalPodAutoscalers, "a1-agent")["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"], 60);
+  EXPECT_EQ(get(res::kHorizontalPodAutoscalers,
+                "a1-agent")["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+            60);
   std::string out;
-  ASSERT_EQ(cp_->kubectl({"patch", "agentpolicy/" + policy, "--type=merge", "-p",
-                          R"({"spec":{"autoscaling":{"targetCPUUtilizationPercentage":55,"maxReplicas":6}}})"}, &out), 0) << out;
+  ASSERT_EQ(
+      cp_->kubectl(
+          {"patch", "agentpolicy/" + policy, "--type=merge", "-p",
+           R"({"spec":{"autoscaling":{"targetCPUUtilizationPercentage":55,"maxReplicas":6}}})"},
+          &out),
+      0)
+      << out;
   ASSERT_TRUE(eventually([&] {
     json h = get(res::kHorizontalPodAutoscalers, "a1-agent");
-    return h["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 55 && h["spec"]["maxReplicas"] == 6;
+    return h["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 55 &&
+           h["spec"]["maxReplicas"] == 6;
   }));
-  ASSERT_TRUE(eventually([&] { return get(res::kAgentPolicies, policy).value("/status/agents"_json_pointer, 0) == 1; }));
+  ASSERT_TRUE(eventually([&] {
+    return get(res::kAgentPolicies, policy).value("/status/agents"_json_pointer, 0) == 1;
+  }));
 
-  apply("apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata: {name: a2}\nspec:\n"
-        "  model: {provider: ollama, name: m}\n  policyRef: {name: no-such-policy}\n");
+  apply(
+      "apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata: {name: a2}\nspec:\n"
+      "  model: {provider: ollama, name: m}\n  policyRef: {name: no-such-policy}\n");
   ASSERT_TRUE(eventually([&] {
     json c = condition(get(res::kAgents, "a2"), "ConfigValid");
     return c.value("status", "") == "False" && c.value("reason", "") == "PolicyNotFound";
@@ -239,13 +324,49 @@ TEST_F(AgentControllerTest, RestartConvergesWithoutDuplicatesAndIdleWritesNothin
   json agent = get(res::kAgents, "researcher");
   json dep = get(res::kDeployments, "researcher-agent");
   std::this_thread::sleep_for(std::chrono::seconds(3));
-  EXPECT_EQ(get(res::kAgents, "researcher")["metadata"]["resourceVersion"], agent["metadata"]["resourceVersion"])
+  EXPECT_EQ(get(res::kAgents, "researcher")["metadata"]["resourceVersion"],
+            agent["metadata"]["resourceVersion"])
       << "status written while nothing changed";
-  EXPECT_EQ(get(res::kDeployments, "researcher-agent")["metadata"]["resourceVersion"], dep["metadata"]["resourceVersion"]);
-  EXPECT_EQ(get(res::kSecrets, "researcher-agent-token")["data"]["token"], token["data"]["token"]) << "token must be stable";
+  EXPECT_EQ(get(res::kDeployments, "researcher-agent")["metadata"]["resourceVersion"],
+            dep["metadata"]["resourceVersion"]);
+  EXPECT_EQ(get(res::kSecrets, "researcher-agent-token")["data"]["token"], token["data"]["token"])
+      << "token must be stable";
   std::string out;
   ASSERT_EQ(cp_->kubectl({"-n", ns_, "get", "deployments", "-o", "name"}, &out), 0);
   EXPECT_EQ(out, "deployment.apps/researcher-agent\n");
+
+  // A change to an owned object that leaves our fields alone (a label; new annotations would bump
+  // a Deployment's generation, a rollout) makes the operator reconcile, but it must find
+  // everything already applied and write nothing. A server-side apply that changes nothing
+  // leaves no trace on the object, so count the operator's requests instead: a rendered field
+  // the API server drops or normalizes would be re-applied on every such event.
+  auto reconciles = [] {
+    return counter_sum("controller_runtime_reconcile_total", {{"controller", "agent"}});
+  };
+  auto writes = [] {
+    return counter_sum("rest_client_requests_total", {{"method", "PATCH"}}) +
+           counter_sum("rest_client_requests_total", {{"method", "PUT"}}) +
+           counter_sum("rest_client_requests_total", {{"method", "POST"}});
+  };
+  const double writes_before = writes();
+  const std::string requests_before = counter_samples("rest_client_requests_total");
+  for (const auto* r :
+       {&res::kDeployments, &res::kServices, &res::kConfigMaps, &res::kNetworkPolicies,
+        &res::kHorizontalPodAutoscalers, &res::kPodDisruptionBudgets}) {
+    const double before = reconciles();
+    ASSERT_TRUE(op_->client()
+                    .patch(*r, ns_, "researcher-agent", kube::PatchType::kMerge,
+                           {{"metadata", {{"labels", {{"test.agentry.dev/touched", "yes"}}}}}})
+                    .ok())
+        << r->plural;
+    ASSERT_TRUE(eventually([&] { return reconciles() > before; }, std::chrono::seconds(20)))
+        << r->plural;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // any write would follow at once
+  EXPECT_EQ(writes() - writes_before, 6)
+      << "only this test's six patches; the operator wrote something. Requests before:\n"
+      << requests_before << "after:\n"
+      << counter_samples("rest_client_requests_total");
 }
 
 TEST_F(AgentControllerTest, DeletingTheAgentRemovesEverythingItOwns) {
@@ -253,11 +374,15 @@ TEST_F(AgentControllerTest, DeletingTheAgentRemovesEverythingItOwns) {
   ASSERT_TRUE(wait_phase("researcher", "Ready"));
   std::string out;
   ASSERT_EQ(cp_->kubectl({"-n", ns_, "delete", "agent/researcher"}, &out), 0) << out;
-  ASSERT_TRUE(eventually([&] {
-    return !exists(res::kDeployments, "researcher-agent") && !exists(res::kServices, "researcher-agent") &&
-           !exists(res::kConfigMaps, "researcher-agent") && !exists(res::kSecrets, "researcher-agent-token") &&
-           !exists(res::kHorizontalPodAutoscalers, "researcher-agent");
-  }, std::chrono::seconds(90)));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return !exists(res::kDeployments, "researcher-agent") &&
+               !exists(res::kServices, "researcher-agent") &&
+               !exists(res::kConfigMaps, "researcher-agent") &&
+               !exists(res::kSecrets, "researcher-agent-token") &&
+               !exists(res::kHorizontalPodAutoscalers, "researcher-agent");
+      },
+      std::chrono::seconds(90)));
 }
 
 }  // namespace

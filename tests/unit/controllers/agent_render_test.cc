@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "operator/controllers/agent_controller.h"
 #include "operator/controllers/builtin_policies.h"
 
 namespace agentry::controllers {
@@ -12,11 +13,14 @@ using nlohmann::json;
 json agent(json spec) {
   return {{"apiVersion", "agentry.dev/v1alpha1"},
           {"kind", "Agent"},
-          {"metadata", {{"name", "researcher"}, {"namespace", "team-a"}, {"uid", "u-1"}, {"generation", 1}}},
+          {"metadata",
+           {{"name", "researcher"}, {"namespace", "team-a"}, {"uid", "u-1"}, {"generation", 1}}},
           {"spec", spec}};
 }
 
-json base_spec() { return {{"model", {{"provider", "ollama"}, {"name", "llama3.2"}}}}; }
+json base_spec() {
+  return {{"model", {{"provider", "ollama"}, {"name", "llama3.2"}}}};
+}
 
 RenderedObjects render_for(const json& a, const json& policy, EffectiveSpec* eff = nullptr) {
   RenderInput in;
@@ -75,20 +79,24 @@ TEST(AgentRender, PodIsLockedDownAndOwned) {
     EXPECT_EQ(ref["uid"], "u-1");
     EXPECT_EQ(ref["controller"], true);
   }
-  EXPECT_FALSE(r.deployment["spec"]["template"]["metadata"]["annotations"]["agentry.dev/config-hash"]
-                   .get<std::string>()
-                   .empty());
+  EXPECT_FALSE(
+      r.deployment["spec"]["template"]["metadata"]["annotations"]["agentry.dev/config-hash"]
+          .get<std::string>()
+          .empty());
 }
 
 TEST(AgentRender, ApiKeyIsReferencedNeverCopied) {
   auto spec = base_spec();
-  spec["model"] = {{"provider", "openai"}, {"name", "gpt"}, {"apiKeySecretRef", {{"name", "llm"}, {"key", "k"}}}};
+  spec["model"] = {{"provider", "openai"},
+                   {"name", "gpt"},
+                   {"apiKeySecretRef", {{"name", "llm"}, {"key", "k"}}}};
   auto r = render_for(agent(spec), production_policy()["spec"]);
   const json& env = r.deployment["spec"]["template"]["spec"]["containers"][0]["env"];
   ASSERT_EQ(env.size(), 1u);
   EXPECT_EQ(env[0]["valueFrom"]["secretKeyRef"]["name"], "llm");
   EXPECT_EQ(env[0]["valueFrom"]["secretKeyRef"]["key"], "k");
-  EXPECT_EQ(r.config_map["data"]["config.yaml"].get<std::string>().find("\"k\""), std::string::npos);
+  EXPECT_EQ(r.config_map["data"]["config.yaml"].get<std::string>().find("\"k\""),
+            std::string::npos);
 }
 
 TEST(AgentRender, ByoContainerReachesSidecarOnLocalhost) {
@@ -99,32 +107,36 @@ TEST(AgentRender, ByoContainerReachesSidecarOnLocalhost) {
   ASSERT_EQ(cs.size(), 2u);
   EXPECT_EQ(cs[1]["image"], "me/bot:1");
   bool url = false;
-  for (auto& e : cs[1]["env"]) url |= e["name"] == "AGENTRY_SIDECAR_URL" && e["value"] == "http://127.0.0.1:8080";
+  for (auto& e : cs[1]["env"])
+    url |= e["name"] == "AGENTRY_SIDECAR_URL" && e["value"] == "http://127.0.0.1:8080";
   EXPECT_TRUE(url);
   EXPECT_EQ(cs[1]["securityContext"]["runAsNonRoot"], true);
 }
 
 TEST(AgentRender, NetworkPolicyAdmitsOwnPodsOperatorAndNamedPeers) {
   auto spec = base_spec();
-  spec["networkPolicy"] = {{"allowFrom", {{{"podSelector", {{"matchLabels", {{"role", "frontend"}}}}}}}}};
+  spec["networkPolicy"] = {
+      {"allowFrom", {{{"podSelector", {{"matchLabels", {{"role", "frontend"}}}}}}}}};
   auto r = render_for(agent(spec), production_policy()["spec"]);
   const json& from = r.network_policy["spec"]["ingress"][0]["from"];
   ASSERT_EQ(from.size(), 3u);
   EXPECT_EQ(from[0]["podSelector"]["matchLabels"]["agentry.dev/agent"], "researcher");
-  EXPECT_EQ(from[1]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "agentry-system");
+  EXPECT_EQ(from[1]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+            "agentry-system");
   EXPECT_EQ(from[2]["podSelector"]["matchLabels"]["role"], "frontend");
 }
 
 TEST(AgentRender, LimitsNeverBelowRequestsAndCeilingsHold) {
   auto spec = base_spec();
-  spec["resources"] = {{"requests", {{"cpu", "2"}, {"memory", "64Gi"}}}, {"limits", {{"cpu", "1"}}}};
+  spec["resources"] = {{"requests", {{"cpu", "2"}, {"memory", "64Gi"}}},
+                       {"limits", {{"cpu", "1"}}}};
   EffectiveSpec eff;
   auto r = render_for(agent(spec), production_policy()["spec"], &eff);
   const json& res = r.deployment["spec"]["template"]["spec"]["containers"][0]["resources"];
   EXPECT_EQ(res["requests"]["cpu"], "2");
   EXPECT_EQ(res["limits"]["cpu"], "2");          // raised to the request
   EXPECT_EQ(res["requests"]["memory"], "16Gi");  // capped at production's max
-  EXPECT_EQ(res["limits"]["memory"], "16Gi");  // policy limit 512Mi raised to the request
+  EXPECT_EQ(res["limits"]["memory"], "16Gi");    // policy limit 512Mi raised to the request
   EXPECT_EQ(eff.warnings.size(), 3u);
 }
 
@@ -135,8 +147,9 @@ TEST(AgentRender, CapacityTargetDrivesReplicasAndResources) {
   auto r = render_for(agent(spec), production_policy()["spec"], &eff);
   EXPECT_EQ(eff.min_replicas, 6);  // ceil(3000 / 500)
   EXPECT_EQ((*r.hpa)["spec"]["minReplicas"], 6);
-  EXPECT_EQ(r.deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"],
-            "7150m");
+  EXPECT_EQ(
+      r.deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"],
+      "7150m");
 }
 
 TEST(AgentRender, MinAboveMaxAfterDefaultsIsAConfigError) {
@@ -167,6 +180,49 @@ TEST(AgentRender, TokensAreRandomAndHashesStable) {
   EXPECT_EQ(a.size(), 64u);
   EXPECT_NE(a, b);
   EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(AgentApplied, DifferenceNamesTheFirstFieldThatDiffers) {
+  json have = {
+      {"metadata", {{"name", "a"}, {"labels", {{"app", "a"}, {"extra", "x"}}}, {"uid", "u"}}},
+      {"spec", {{"ports", json::array({{{"port", 8080}, {"protocol", "TCP"}}})}, {"x", 1.0}}},
+      {"status", {{"ready", true}}}};
+  json want = {{"apiVersion", "v1"},
+               {"kind", "Service"},
+               {"metadata", {{"name", "a"}, {"labels", {{"app", "a"}}}}},
+               {"spec", {{"ports", json::array({{{"port", 8080}}})}, {"x", 1}}}};
+  EXPECT_EQ(applied_difference(want, have), "") << "extra fields on the server, 1 == 1.0";
+  want["spec"]["ports"][0]["port"] = 9090;
+  EXPECT_EQ(applied_difference(want, have), "/spec/ports/0/port");
+  want["spec"]["ports"][0]["port"] = 8080;
+  want["spec"]["env"] = json::array();  // the API server omits empty lists
+  EXPECT_EQ(applied_difference(want, have), "/spec/env");
+  want["spec"].erase("env");
+  want["metadata"]["annotations"] = {{"agentry.dev/config-hash", "h"}};
+  EXPECT_EQ(applied_difference(want, have), "/metadata/annotations");
+  have["metadata"]["annotations"] = {{"agentry.dev/config-hash", "old"}};
+  EXPECT_EQ(applied_difference(want, have), "/metadata/annotations/agentry.dev~1config-hash");
+  EXPECT_EQ(subset_difference(json::array({1, 2}), json::array({1})), "/");
+}
+
+// Nothing the Agent renders may be dropped by the API server, or every reconcile re-applies it.
+TEST(AgentRender, NoEmptyListsOrObjectsTheServerWouldDrop) {
+  std::function<void(const json&, const std::string&)> check = [&](const json& j,
+                                                                   const std::string& at) {
+    if (j.is_array()) {
+      EXPECT_FALSE(j.empty()) << at;
+      for (size_t i = 0; i < j.size(); ++i) check(j[i], at + "/" + std::to_string(i));
+    } else if (j.is_object()) {
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        if (it.key() == "emptyDir") continue;  // {} is the value: an emptyDir volume with defaults
+        check(*it, at + "/" + it.key());
+      }
+    }
+  };
+  auto r = render_for(agent(base_spec()), production_policy()["spec"]);
+  check(r.deployment, "deployment");
+  check(r.service, "service");
+  check(r.network_policy, "networkpolicy");
 }
 
 }  // namespace

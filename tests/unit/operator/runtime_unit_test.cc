@@ -74,6 +74,29 @@ TEST(OpStore, UpsertGetEraseAndIndexes) {
   EXPECT_EQ(s.by_index(kNamespaceIndex, "c").size(), 1u);
 }
 
+TEST(OpStore, KeepsObjectsPackedAndUnpacksThemEqual) {
+  Store s;
+  json big = *obj("ns", "big", "u1");
+  big["spec"] = {{"replicas", 3}, {"list", json::array({1, "two", 3.5, nullptr, true})}};
+  big["data"]["text"] = std::string(1000, 'x');
+  s.upsert(std::make_shared<const json>(big));
+  EXPECT_EQ(s.count_by_index(kOwnerUidIndex, "u1"), 1u);
+  EXPECT_EQ(s.count_by_index(kOwnerUidIndex, "nobody"), 0u);
+  EXPECT_GT(s.packed_bytes(), 1000u);
+  EXPECT_LT(s.packed_bytes(), big.dump().size());  // MessagePack is smaller than the JSON text
+  ObjectPtr a = s.get("ns/big");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(*a, big);
+  EXPECT_EQ(s.get("ns/big"), a);  // while held, the same object
+  a.reset();
+  ObjectPtr b = s.get("ns/big");  // unpacked again
+  EXPECT_EQ(*b, big);
+  s.erase("ns/big");
+  EXPECT_EQ(s.packed_bytes(), 0u);
+  EXPECT_EQ(s.count_by_index(kOwnerUidIndex, "u1"), 0u);
+  EXPECT_EQ(*b, big);  // a reader keeps its object after the store lets go
+}
+
 TEST(OpWorkQueue, DeduplicatesQueuedKeys) {
   WorkQueue q("test-dedup");
   q.add("a");
