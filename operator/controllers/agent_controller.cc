@@ -372,6 +372,10 @@ class AgentReconciler {
       return;
     }
     const std::string before = old.value("phase", "");
+    log::debug("status written", {{"agent", kube::key_of(agent).str()},
+                                  {"phase", phase},
+                                  {"was", before},
+                                  {"ready", st.value("ready", "")}});
     if (before != phase) {
       const bool bad = phase == "Failed" || phase == "Degraded" || phase == "Pending";
       std::string note =

@@ -101,12 +101,14 @@ void Watcher::run(const std::function<void(WatcherEvent&&)>& sink) {
     Status event_error;
     size_t events = 0;
     auto started = std::chrono::steady_clock::now();
+    auto last_heard = started;
     ++watches_;
     Status s = kube::watch_once(
         *client_, resource_, opts_.ns, wo,
         [&](kube::WatchEvent&& ev) {
           if (stop_) return false;
           ++events;
+          last_heard = std::chrono::steady_clock::now();
           if (ev.type == "ERROR") {
             Status st = kube::status_from_api_status(ev.object);
             if (st.code() == Code::kGone) {
@@ -139,6 +141,13 @@ void Watcher::run(const std::function<void(WatcherEvent&&)>& sink) {
       continue;
     }
     if (!event_error.is_ok()) s = event_error;
+    // A kind with nothing changing can be silent for longer than the read timeout (the API server
+    // sends bookmarks only now and then): that is not a failure, so continue from rv at once.
+    if (s.code() == Code::kUnavailable && std::chrono::steady_clock::now() - last_heard >=
+                                              wo.read_timeout - std::chrono::seconds(1)) {
+      log::debug("watch silent, watching again", {{"resource", what}, {"resourceVersion", rv}});
+      continue;
+    }
     bool quick_empty =
         events == 0 && std::chrono::steady_clock::now() - started < std::chrono::seconds(1);
     if (!s.is_ok() || quick_empty) {
