@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -118,6 +119,31 @@ std::string metric_deltas(const std::string& before, const std::string& after,
     double d = v - (b.count(k) ? b[k] : 0);
     if (d != 0) out += "  " + k + " +" + std::to_string(static_cast<long>(d)) + "\n";
   }
+  return out;
+}
+
+std::set<std::string> event_uids(kube::Client& client) {
+  std::set<std::string> out;
+  auto list = client.list_all(res::kEventsV1, "");
+  if (list.ok()) {
+    for (const auto& e : (*list)["items"]) out.insert(kube::uid(e));
+  }
+  return out;
+}
+
+// Events not in `before`, counted by reporting controller, reason and the start of the note.
+std::string new_events_summary(kube::Client& client, const std::set<std::string>& before) {
+  std::map<std::string, int> counts;
+  auto list = client.list_all(res::kEventsV1, "");
+  if (!list.ok()) return "  (cannot list events: " + list.status().to_string() + ")\n";
+  for (const auto& e : (*list)["items"]) {
+    if (before.count(kube::uid(e))) continue;
+    std::string who = e.value("reportingController", "");
+    if (who.empty()) who = e.value("/deprecatedSource/component"_json_pointer, std::string("?"));
+    counts[who + " " + e.value("reason", "") + ": " + e.value("note", "").substr(0, 48)]++;
+  }
+  std::string out;
+  for (const auto& [k, n] : counts) out += "  " + std::to_string(n) + " x " + k + "\n";
   return out;
 }
 
@@ -251,8 +277,12 @@ int main(int argc, char** argv) {
   // 3. Idle.
   std::this_thread::sleep_for(std::chrono::seconds(5));  // let the last status writes land
   auto m0 = metrics.Get("/metrics");
+  const std::set<std::string> events_before = event_uids(*client);
   std::this_thread::sleep_for(std::chrono::seconds(idle_s));
   auto m1 = metrics.Get("/metrics");
+  // What happened in the cluster meanwhile: new Events by who reported them and why.
+  std::fprintf(stderr, "events during the idle window:\n%s",
+               new_events_summary(*client, events_before).c_str());
   double rec0 = metric_sum(m0 ? m0->body : "", "controller_runtime_reconcile_total");
   double rec1 = metric_sum(m1 ? m1->body : "", "controller_runtime_reconcile_total");
   double w0 = 0, w1 = 0;
