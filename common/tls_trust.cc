@@ -33,18 +33,23 @@ Result<std::shared_ptr<Trust>> Trust::system_roots() {
   return std::shared_ptr<Trust>(new Trust(store));
 }
 
-Result<std::shared_ptr<Trust>> Trust::from_pem(const std::string& pem) {
+std::vector<X509*> parse_certs(const std::string& pem) {
+  std::vector<X509*> out;
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  X509_STORE* store = X509_STORE_new();
+  if (!bio) return out;
+  while (X509* c = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) out.push_back(c);
+  ERR_clear_error();  // the loop ends on a "no start line" error
+  BIO_free(bio);
+  return out;
+}
+
+Result<std::shared_ptr<Trust>> Trust::from_pem(const std::string& pem) {
   int added = 0;
-  while (bio && store) {
-    X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
-    if (!cert) break;
-    if (X509_STORE_add_cert(store, cert) == 1) ++added;  // the store takes its own reference
+  X509_STORE* store = X509_STORE_new();
+  for (X509* cert : parse_certs(pem)) {
+    if (store && X509_STORE_add_cert(store, cert) == 1) ++added;  // the store takes a reference
     X509_free(cert);
   }
-  ERR_clear_error();  // reading ends on a "no start line" error
-  if (bio) BIO_free(bio);
   if (added == 0) {
     if (store) X509_STORE_free(store);
     return invalid_argument("no PEM certificate in the CA bundle");

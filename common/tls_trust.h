@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 
@@ -37,6 +38,9 @@ class Trust {
   explicit Trust(X509_STORE* store) : store_(store) {}
   X509_STORE* store_;
 };
+
+// All certificates of a PEM bundle; the caller owns them (X509_free each).
+std::vector<X509*> parse_certs(const std::string& pem);
 
 // Clears the calling thread's record of the last verification failure; call before a request.
 void clear_last_failure();

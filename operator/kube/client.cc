@@ -45,17 +45,6 @@ void record(const std::string& method, int code, double seconds) {
   m.latency.Add({{"method", method}}, metrics::latency_buckets()).Observe(seconds);
 }
 
-// All certificates of a PEM bundle.
-std::vector<X509*> parse_certs(const std::string& pem) {
-  std::vector<X509*> out;
-  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  if (!bio) return out;
-  while (X509* c = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) out.push_back(c);
-  ERR_clear_error();  // the loop ends on a "no start line" error
-  BIO_free(bio);
-  return out;
-}
-
 }  // namespace
 
 // Parsed once; every connection's SSL_CTX references them (OpenSSL reference counts).
@@ -129,7 +118,7 @@ Status Client::init() {
     tls_->trust = *trust;
   }
   if (!cfg_.client_cert_pem.empty() || !cfg_.client_key_pem.empty()) {
-    auto certs = parse_certs(cfg_.client_cert_pem);
+    auto certs = tls::parse_certs(cfg_.client_cert_pem);
     if (certs.empty()) return invalid_argument("client-certificate: no PEM certificate");
     tls_->cert = certs[0];
     for (size_t i = 1; i < certs.size(); ++i) X509_free(certs[i]);

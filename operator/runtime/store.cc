@@ -157,9 +157,11 @@ ObjectPtr Store::erase(const std::string& key) {
 }
 
 std::unordered_map<std::string, ObjectPtr> Store::replace(std::vector<ObjectPtr> objs) {
+  std::vector<std::string> keys;
+  keys.reserve(objs.size());
   std::unordered_map<std::string, Entry> fresh;
   fresh.reserve(objs.size());
-  for (auto& o : objs) fresh[store_key(*o)] = pack(o);
+  for (auto& o : objs) fresh[keys.emplace_back(store_key(*o))] = pack(o);
   std::unordered_map<std::string, ObjectPtr> previous;
   std::lock_guard<std::mutex> lock(mu_);
   previous.reserve(items_.size());
@@ -168,10 +170,9 @@ std::unordered_map<std::string, ObjectPtr> Store::replace(std::vector<ObjectPtr>
   items_.swap(fresh);
   packed_bytes_ = 0;
   for (size_t i = 0; i < objs.size(); ++i) {
-    const std::string key = store_key(*objs[i]);
-    Entry& e = items_.find(key)->second;
+    Entry& e = items_.find(keys[i])->second;
     packed_bytes_ += e.packed.size();
-    index_locked(key, e, *objs[i]);
+    index_locked(keys[i], e, *objs[i]);
   }
   return previous;
 }
