@@ -14,21 +14,27 @@ void send_error(httplib::Response& res, int status, std::string_view code,
   res.set_content(j.dump(), "application/json");
 }
 
+std::function<void(const httplib::Request&, httplib::Response&)> metrics_handler() {
+  return [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics::serialize(*metrics::registry()), metrics::kContentType);
+  };
+}
+
+std::function<void(const httplib::Request&, httplib::Response&)> health_handler(
+    const HealthChecks& checks) {
+  return [&checks](const httplib::Request& req, httplib::Response& res) {
+    auto report = checks.run(req.has_param("verbose"));
+    res.status = report.ok ? 200 : 503;
+    res.set_content(report.body, "text/plain; charset=utf-8");
+  };
+}
+
 void mount_operational_routes(httplib::Server& server, const HealthChecks& liveness,
                               const HealthChecks& readiness) {
-  server.Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics::serialize(*metrics::registry()), metrics::kContentType);
-  });
-  auto serve = [](const HealthChecks& checks) {
-    return [&checks](const httplib::Request& req, httplib::Response& res) {
-      auto report = checks.run(req.has_param("verbose"));
-      res.status = report.ok ? 200 : 503;
-      res.set_content(report.body, "text/plain; charset=utf-8");
-    };
-  };
-  server.Get("/healthz", serve(liveness));
-  server.Get("/livez", serve(liveness));
-  server.Get("/readyz", serve(readiness));
+  server.Get("/metrics", metrics_handler());
+  server.Get("/healthz", health_handler(liveness));
+  server.Get("/livez", health_handler(liveness));
+  server.Get("/readyz", health_handler(readiness));
 }
 
 bool parse_host_port(std::string_view addr, std::string* host, int* port) {

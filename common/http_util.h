@@ -1,8 +1,10 @@
-// Helpers shared by the operator's and the sidecar's cpp-httplib servers.
+// Helpers shared by the operator's cpp-httplib server and the sidecar's HTTP server (both use
+// cpp-httplib's Request/Response types).
 #pragma once
 
 #include <httplib.h>
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -11,7 +13,13 @@
 namespace agentry::http {
 
 // {"error": {"code": code, "message": message}} with the given HTTP status.
-void send_error(httplib::Response& res, int status, std::string_view code, std::string_view message);
+void send_error(httplib::Response& res, int status, std::string_view code,
+                std::string_view message);
+
+// /metrics from the process registry; /healthz-style reports of the given checks (?verbose).
+std::function<void(const httplib::Request&, httplib::Response&)> metrics_handler();
+std::function<void(const httplib::Request&, httplib::Response&)> health_handler(
+    const HealthChecks& checks);
 
 // Serves /metrics from the process registry and /healthz, /readyz from the given checks.
 void mount_operational_routes(httplib::Server& server, const HealthChecks& liveness,

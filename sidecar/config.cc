@@ -49,13 +49,14 @@ Status check_keys(const YAML::Node& node, const std::string& prefix,
 
 Status parse_server(const YAML::Node& n, ServerConfig* s) {
   const std::string p = "server.";
-  TRY(check_keys(
-      n, p,
-      {"listen", "tokenFile", "threads", "queue", "listenBacklog", "keepAliveMaxRequests",
-       "keepAliveTimeoutSeconds", "readTimeoutSeconds", "writeTimeoutSeconds", "maxBodyBytes",
-       "maxWaitSeconds", "shutdownDrainSeconds", "shutdownGraceSeconds", "accessLog"}));
+  TRY(check_keys(n, p,
+                 {"listen", "tokenFile", "ioThreads", "threads", "queue", "listenBacklog",
+                  "keepAliveMaxRequests", "keepAliveTimeoutSeconds", "readTimeoutSeconds",
+                  "writeTimeoutSeconds", "maxBodyBytes", "maxWaitSeconds", "shutdownDrainSeconds",
+                  "shutdownGraceSeconds", "accessLog"}));
   TRY(get(n, "listen", p, &s->listen));
   TRY(get(n, "tokenFile", p, &s->token_file));
+  TRY(get(n, "ioThreads", p, &s->io_threads));
   TRY(get(n, "threads", p, &s->threads));
   TRY(get(n, "queue", p, &s->queue));
   TRY(get(n, "listenBacklog", p, &s->listen_backlog));
@@ -262,6 +263,8 @@ Status validate(const Config& c) {
   if (port < 0 || port > 65535) return field_error("server.listen", "port out of range");
   if (c.server.token_file.empty())
     return field_error("server.tokenFile", "required (the API token file)");
+  if (c.server.io_threads < 1 || c.server.io_threads > 64)
+    return field_error("server.ioThreads", "want 1..64");
   if (c.server.threads < 2 || c.server.threads > 4096)
     return field_error("server.threads", "want 2..4096");
   if (c.server.queue < 1) return field_error("server.queue", "want >= 1");

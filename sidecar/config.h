@@ -18,9 +18,10 @@ namespace agentry::sidecar {
 struct ServerConfig {
   std::string listen = ":8080";
   std::string token_file;  // bearer token (the operator's Secret); required
-  int threads = 128;       // connection threads: cpp-httplib serves one open connection per thread
-  int queue = 1024;        // accepted connections waiting for a thread (then accept() blocks)
-  int listen_backlog = 1024;  // the Debian libcpp-httplib.so hardcodes 5; we re-listen() with this
+  int io_threads = 2;      // event loop threads: parse, route, run non-blocking handlers, write
+  int threads = 128;       // most worker threads for handlers that may block (started on demand)
+  int queue = 1024;        // blocking requests waiting for a worker (then 503 + Retry-After)
+  int listen_backlog = 1024;
   int keep_alive_max_requests = 10000;
   int keep_alive_timeout_seconds = 5;
   int read_timeout_seconds = 10;

@@ -152,13 +152,8 @@ void mount_storage_routes(ApiServer& server, const Config& cfg, Engine& engine) 
   }
   s.memory = std::move(mem.value());
 
-  cache::mount_cache_routes(server.http(), *s.cache, nullptr);  // the server applies auth
-  memory::mount_memory_routes(server.http(), *s.memory, nullptr);
-  server.declare_route("/v1/cache", {"GET"});
-  server.declare_route("/v1/cache/.+", {"GET", "PUT", "DELETE"});
-  server.declare_route("/v1/memory", {"GET", "POST"});
-  server.declare_route("/v1/memory/search", {"POST"});
-  server.declare_route("/v1/memory/[^/]+", {"GET", "DELETE"});
+  cache::mount_cache_routes(server.routes(), *s.cache);  // the server applies auth
+  memory::mount_memory_routes(server.routes(), *s.memory);
 
   if (cfg.agent.cache_responses)
     engine.set_response_cache_hook(std::make_shared<CacheHook>(*s.cache));

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "sidecar/api/http_server.h"
 #include "sidecar/cache/l1_cache.h"
 #include "sidecar/memory/memory_routes.h"
 #include "sidecar/memory/memory_service.h"
@@ -46,7 +47,8 @@ std::string fmt(const char* f, double a, double b = 0) {
 }
 
 void bench_l1(int n) {
-  cache::L1Cache l1({.max_entries = 200000, .max_bytes = 256u << 20, .shards = 64, .name = "bench"});
+  cache::L1Cache l1(
+      {.max_entries = 200000, .max_bytes = 256u << 20, .shards = 64, .name = "bench"});
   std::vector<std::string> keys;
   for (int i = 0; i < n; ++i) {
     keys.push_back("agent:resp:" + std::to_string(i * 7919));
@@ -79,7 +81,8 @@ void bench_l1(int n) {
   for (auto& t : ts) t.join();
   double secs = ms_since(t0) / 1000;
   char label[96];
-  std::snprintf(label, sizeof label, "L1 get, in process, 2 threads (%dk keys, 100 B values)", n / 1000);
+  std::snprintf(label, sizeof label, "L1 get, in process, 2 threads (%dk keys, 100 B values)",
+                n / 1000);
   row(label, fmt("%.0f ops/s", total / secs), "> 2,000,000 ops/s");
   // The machine is shared: ops per CPU-second of the two threads, times two, is what two
   // dedicated cores would do.
@@ -195,12 +198,15 @@ void bench_search(size_t n, bool clustered, bool via_http) {
   row(label, fmt("%.1f s", build_s), "-");
 
   if (!via_http) return;
-  httplib::Server server;
-  server.set_keep_alive_max_count(1000000);
-  server.set_tcp_nodelay(true);
-  memory::mount_memory_routes(server, m, nullptr);
-  int port = server.bind_to_any_port("127.0.0.1");
-  std::thread serve([&] { server.listen_after_bind(); });
+  sidecar::Router router;
+  memory::mount_memory_routes(router, m);
+  sidecar::HttpServerOptions so;
+  so.host = "127.0.0.1";
+  so.keep_alive_max_requests = 1000000;
+  sidecar::HttpServer server(router, so);
+  if (!server.bind().is_ok()) return;
+  int port = server.port();
+  std::thread serve([&] { server.serve(); });
   httplib::Client c("127.0.0.1", port);
   c.set_keep_alive(true);
   c.set_tcp_nodelay(true);
@@ -217,16 +223,21 @@ void bench_search(size_t n, bool clustered, bool via_http) {
   }
   std::vector<double> text_lat;
   for (int i = 0; i < 300; ++i) {
-    auto b = nlohmann::json{{"query", "entry " + std::to_string(i * 31) + " about deployments"}, {"k", 10}}.dump();
+    auto b = nlohmann::json{
+        {"query", "entry " + std::to_string(i * 31) + " about deployments"},
+        {"k",
+         10}}.dump();
     auto t = Clock::now();
     auto r = c.Post("/v1/memory/search", b, "application/json");
     text_lat.push_back(ms_since(t));
     if (!r || r->status != 200) std::fprintf(stderr, "http search failed\n");
   }
-  std::snprintf(label, sizeof label, "search %zuk via the API (vector query, 384 floats JSON)", n / 1000);
+  std::snprintf(label, sizeof label, "search %zuk via the API (vector query, 384 floats JSON)",
+                n / 1000);
   row(label, fmt("p50 %.2f ms, p95 %.2f ms", pct(http_lat, 0.5), pct(http_lat, 0.95)),
       "p95 < 5 ms (guideline 100 ms)");
-  std::snprintf(label, sizeof label, "search %zuk via the API (text query, local embedder)", n / 1000);
+  std::snprintf(label, sizeof label, "search %zuk via the API (text query, local embedder)",
+                n / 1000);
   row(label, fmt("p50 %.2f ms, p95 %.2f ms", pct(text_lat, 0.5), pct(text_lat, 0.95)),
       "p95 < 5 ms (guideline 100 ms)");
   server.stop();

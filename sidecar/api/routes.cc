@@ -77,75 +77,79 @@ void stream_execution(httplib::Response& res, std::shared_ptr<Execution> ex, boo
 
 }  // namespace
 
-void mount_execution_routes(ApiServer& server, Engine& engine, const ServerConfig& cfg) {
-  auto& http = server.http();
+void mount_execution_routes(Router& http, Engine& engine, const ServerConfig& cfg) {
   const int max_wait = cfg.max_wait_seconds;
-  server.declare_route("/v1/executions", {"GET", "POST"});
-  server.declare_route("/v1/executions/[^/]+", {"GET", "DELETE"});
+  // Submitting never blocks (the engine queues); only ?wait= does. A stream is written from a
+  // worker by the server.
+  http.Post(
+      "/v1/executions",
+      [&engine, max_wait](const httplib::Request& req, httplib::Response& res) {
+        milliseconds wait;
+        if (!wait_param(req, max_wait, &wait))
+          return http::send_error(res, 400, "invalid_argument",
+                                  "wait: want a duration like 30s or 500ms");
+        json body = json::parse(req.body, nullptr, false);
+        if (body.is_discarded())
+          return http::send_error(res, 400, "invalid_json", "request body is not valid JSON");
+        if (!body.is_object())
+          return http::send_error(res, 400, "invalid_argument",
+                                  "request body must be a JSON object");
+        ExecutionRequest er;
+        if (!body.contains("input") || !body["input"].is_string() ||
+            body["input"].get<std::string>().empty())
+          return http::send_error(res, 400, "invalid_argument", "input: required non-empty string");
+        er.input = body["input"].get<std::string>();
+        if (body.contains("sessionId")) {
+          if (!body["sessionId"].is_string())
+            return http::send_error(res, 400, "invalid_argument", "sessionId: want a string");
+          er.session_id = body["sessionId"].get<std::string>();
+        }
+        if (body.contains("parameters")) {
+          if (!body["parameters"].is_object())
+            return http::send_error(res, 400, "invalid_argument", "parameters: want an object");
+          er.parameters = body["parameters"];
+        }
+        if (body.contains("stream")) {
+          if (!body["stream"].is_boolean())
+            return http::send_error(res, 400, "invalid_argument", "stream: want true or false");
+          er.stream = body["stream"].get<bool>();
+        }
+        er.idempotency_key = req.get_header_value("Idempotency-Key");
+        if (er.idempotency_key.size() > kMaxIdempotencyKey)
+          return http::send_error(res, 400, "invalid_argument",
+                                  "Idempotency-Key: longer than 256 characters");
+        const bool stream = er.stream;
+        auto sub = engine.submit(std::move(er));
+        if (!sub.ok()) return send_status(res, sub.status(), engine.retry_after_seconds());
+        auto ex = sub->execution;
+        if (stream && ex->request().stream) return stream_execution(res, ex, !sub->created);
+        if (wait.count() > 0) ex->wait(wait);
+        respond_execution(res, *ex, !sub->created);
+      },
+      blocking_if_waits);
 
-  http.Post("/v1/executions", [&engine, max_wait](const httplib::Request& req,
-                                                  httplib::Response& res) {
-    milliseconds wait;
-    if (!wait_param(req, max_wait, &wait))
-      return http::send_error(res, 400, "invalid_argument",
-                              "wait: want a duration like 30s or 500ms");
-    json body = json::parse(req.body, nullptr, false);
-    if (body.is_discarded())
-      return http::send_error(res, 400, "invalid_json", "request body is not valid JSON");
-    if (!body.is_object())
-      return http::send_error(res, 400, "invalid_argument", "request body must be a JSON object");
-    ExecutionRequest er;
-    if (!body.contains("input") || !body["input"].is_string() ||
-        body["input"].get<std::string>().empty())
-      return http::send_error(res, 400, "invalid_argument", "input: required non-empty string");
-    er.input = body["input"].get<std::string>();
-    if (body.contains("sessionId")) {
-      if (!body["sessionId"].is_string())
-        return http::send_error(res, 400, "invalid_argument", "sessionId: want a string");
-      er.session_id = body["sessionId"].get<std::string>();
-    }
-    if (body.contains("parameters")) {
-      if (!body["parameters"].is_object())
-        return http::send_error(res, 400, "invalid_argument", "parameters: want an object");
-      er.parameters = body["parameters"];
-    }
-    if (body.contains("stream")) {
-      if (!body["stream"].is_boolean())
-        return http::send_error(res, 400, "invalid_argument", "stream: want true or false");
-      er.stream = body["stream"].get<bool>();
-    }
-    er.idempotency_key = req.get_header_value("Idempotency-Key");
-    if (er.idempotency_key.size() > kMaxIdempotencyKey)
-      return http::send_error(res, 400, "invalid_argument",
-                              "Idempotency-Key: longer than 256 characters");
-    const bool stream = er.stream;
-    auto sub = engine.submit(std::move(er));
-    if (!sub.ok()) return send_status(res, sub.status(), engine.retry_after_seconds());
-    auto ex = sub->execution;
-    if (stream && ex->request().stream) return stream_execution(res, ex, !sub->created);
-    if (wait.count() > 0) ex->wait(wait);
-    respond_execution(res, *ex, !sub->created);
-  });
-
-  http.Get("/v1/executions", [&engine](const httplib::Request& req, httplib::Response& res) {
-    size_t limit = 100;
-    if (req.has_param("limit")) {
-      try {
-        long v = std::stol(req.get_param_value("limit"));
-        if (v < 1 || v > 1000) throw std::out_of_range("limit");
-        limit = static_cast<size_t>(v);
-      } catch (...) {
-        return http::send_error(res, 400, "invalid_argument", "limit: want 1..1000");
-      }
-    }
-    auto page = engine.list(limit, req.get_param_value("continue"));
-    if (!page.ok()) return send_status(res, page.status());
-    json items = json::array();
-    for (const auto& ex : page->items) items.push_back(ex->to_json());
-    json out = {{"items", std::move(items)}};
-    if (!page->next.empty()) out["continue"] = page->next;
-    send_json(res, 200, out);
-  });
+  http.Get(
+      "/v1/executions",
+      [&engine](const httplib::Request& req, httplib::Response& res) {
+        size_t limit = 100;
+        if (req.has_param("limit")) {
+          try {
+            long v = std::stol(req.get_param_value("limit"));
+            if (v < 1 || v > 1000) throw std::out_of_range("limit");
+            limit = static_cast<size_t>(v);
+          } catch (...) {
+            return http::send_error(res, 400, "invalid_argument", "limit: want 1..1000");
+          }
+        }
+        auto page = engine.list(limit, req.get_param_value("continue"));
+        if (!page.ok()) return send_status(res, page.status());
+        json items = json::array();
+        for (const auto& ex : page->items) items.push_back(ex->to_json());
+        json out = {{"items", std::move(items)}};
+        if (!page->next.empty()) out["continue"] = page->next;
+        send_json(res, 200, out);
+      },
+      non_blocking);
 
   http.Get(R"(/v1/executions/([^/]+))",
            [&engine, max_wait](const httplib::Request& req, httplib::Response& res) {
@@ -159,7 +163,8 @@ void mount_execution_routes(ApiServer& server, Engine& engine, const ServerConfi
                                        "execution " + std::string(req.matches[1]) + " not found");
              if (wait.count() > 0) ex->wait(wait);
              send_json(res, 200, ex->to_json());
-           });
+           },
+           blocking_if_waits);
 
   http.Delete(
       R"(/v1/executions/([^/]+))", [&engine](const httplib::Request& req, httplib::Response& res) {

@@ -10,17 +10,27 @@ namespace agentry::cache {
 int http_status_for(const Status& s) {
   if (s.http_status() != 0) return s.http_status();
   switch (s.code()) {
-    case Code::kInvalidArgument: return 400;
-    case Code::kNotFound: return 404;
+    case Code::kInvalidArgument:
+      return 400;
+    case Code::kNotFound:
+      return 404;
     case Code::kAlreadyExists:
-    case Code::kConflict: return 409;
-    case Code::kPermissionDenied: return 403;
-    case Code::kUnauthenticated: return 401;
-    case Code::kResourceExhausted: return 413;
-    case Code::kDeadlineExceeded: return 504;
-    case Code::kUnavailable: return 503;
-    case Code::kGone: return 410;
-    default: return 500;
+    case Code::kConflict:
+      return 409;
+    case Code::kPermissionDenied:
+      return 403;
+    case Code::kUnauthenticated:
+      return 401;
+    case Code::kResourceExhausted:
+      return 413;
+    case Code::kDeadlineExceeded:
+      return 504;
+    case Code::kUnavailable:
+      return 503;
+    case Code::kGone:
+      return 410;
+    default:
+      return 500;
   }
 }
 
@@ -28,17 +38,28 @@ int http_status_for(const Status& s) {
 const char* api_code(const Status& s) {
   if (http_status_for(s) == 413) return "payload_too_large";
   switch (s.code()) {
-    case Code::kInvalidArgument: return "invalid_argument";
-    case Code::kNotFound: return "not_found";
-    case Code::kAlreadyExists: return "already_exists";
-    case Code::kConflict: return "conflict";
-    case Code::kPermissionDenied: return "permission_denied";
-    case Code::kUnauthenticated: return "unauthenticated";
-    case Code::kResourceExhausted: return "resource_exhausted";
-    case Code::kDeadlineExceeded: return "deadline_exceeded";
-    case Code::kUnavailable: return "unavailable";
-    case Code::kGone: return "gone";
-    default: return "internal";
+    case Code::kInvalidArgument:
+      return "invalid_argument";
+    case Code::kNotFound:
+      return "not_found";
+    case Code::kAlreadyExists:
+      return "already_exists";
+    case Code::kConflict:
+      return "conflict";
+    case Code::kPermissionDenied:
+      return "permission_denied";
+    case Code::kUnauthenticated:
+      return "unauthenticated";
+    case Code::kResourceExhausted:
+      return "resource_exhausted";
+    case Code::kDeadlineExceeded:
+      return "deadline_exceeded";
+    case Code::kUnavailable:
+      return "unavailable";
+    case Code::kGone:
+      return "gone";
+    default:
+      return "internal";
   }
 }
 
@@ -63,62 +84,67 @@ void set_degraded(httplib::Response& res, bool degraded) {
 
 }  // namespace
 
-void mount_cache_routes(httplib::Server& server, CacheService& cache, AuthCheck auth) {
-  auto guard = [auth](const httplib::Request& req, httplib::Response& res) {
-    return !auth || auth(req, res);
-  };
-  server.Get("/v1/cache", [&cache, guard](const httplib::Request& req, httplib::Response& res) {
-    if (!guard(req, res)) return;
-    res.set_content(cache.stats().dump(), "application/json");
-  });
-  server.Get("/v1/cache/(.+)", [&cache, guard](const httplib::Request& req,
-                                              httplib::Response& res) {
-    if (!guard(req, res)) return;
-    auto v = cache.get(req.matches[1]);
-    if (!v.ok()) return send_status(res, v.status());
-    res.set_header("X-Cache-Source", v->source);
-    res.set_header("X-Cache-TTL-Ms", std::to_string(v->ttl_left.count()));
-    set_degraded(res, v->degraded);
-    res.set_content(std::move(v->value), "application/octet-stream");
-  });
-  server.Put("/v1/cache/(.+)", [&cache, guard](const httplib::Request& req,
-                                              httplib::Response& res) {
-    if (!guard(req, res)) return;
-    std::string value = req.body;
-    long long ttl_s = 0;
-    if (req.get_header_value("Content-Type").rfind("application/json", 0) == 0) {
-      auto j = nlohmann::json::parse(req.body, nullptr, false);
-      if (j.is_discarded())
-        return http::send_error(res, 400, "invalid_json", "body is not valid JSON");
-      if (j.is_object() && j.contains("value")) {
-        value = j["value"].is_string() ? j["value"].get<std::string>() : j["value"].dump();
-        if (j.contains("ttl")) {
-          if (!j["ttl"].is_number_integer() || j["ttl"].get<long long>() < 1)
-            return http::send_error(res, 400, "invalid_argument",
-                                    "ttl must be a whole number of seconds >= 1");
-          ttl_s = j["ttl"].get<long long>();
+void mount_cache_routes(sidecar::Router& server, CacheService& cache) {
+  // Without Redis every operation stays in process; with it, a key operation may wait on Redis
+  // (bounded by its deadline) and runs on a worker.
+  sidecar::MayBlock key_op = cache.options().redis ? sidecar::blocking : sidecar::non_blocking;
+  server.Get(
+      "/v1/cache",
+      [&cache](const httplib::Request&, httplib::Response& res) {
+        res.set_content(cache.stats().dump(), "application/json");
+      },
+      sidecar::non_blocking);
+  server.Get(
+      "/v1/cache/(.+)",
+      [&cache](const httplib::Request& req, httplib::Response& res) {
+        auto v = cache.get(req.matches[1]);
+        if (!v.ok()) return send_status(res, v.status());
+        res.set_header("X-Cache-Source", v->source);
+        res.set_header("X-Cache-TTL-Ms", std::to_string(v->ttl_left.count()));
+        set_degraded(res, v->degraded);
+        res.set_content(std::move(v->value), "application/octet-stream");
+      },
+      key_op);
+  server.Put(
+      "/v1/cache/(.+)",
+      [&cache](const httplib::Request& req, httplib::Response& res) {
+        std::string value = req.body;
+        long long ttl_s = 0;
+        if (req.get_header_value("Content-Type").rfind("application/json", 0) == 0) {
+          auto j = nlohmann::json::parse(req.body, nullptr, false);
+          if (j.is_discarded())
+            return http::send_error(res, 400, "invalid_json", "body is not valid JSON");
+          if (j.is_object() && j.contains("value")) {
+            value = j["value"].is_string() ? j["value"].get<std::string>() : j["value"].dump();
+            if (j.contains("ttl")) {
+              if (!j["ttl"].is_number_integer() || j["ttl"].get<long long>() < 1)
+                return http::send_error(res, 400, "invalid_argument",
+                                        "ttl must be a whole number of seconds >= 1");
+              ttl_s = j["ttl"].get<long long>();
+            }
+          }
         }
-      }
-    }
-    if (req.has_param("ttl") && !parse_ttl_seconds(req.get_param_value("ttl"), &ttl_s))
-      return http::send_error(res, 400, "invalid_argument",
-                              "ttl must be a whole number of seconds >= 1");
-    if (ttl_s > cache.options().max_ttl.count() / 1000)
-      return send_status(res, cache.validate_ttl(cache.options().max_ttl + Ms(1)));
-    auto w = cache.put(req.matches[1], std::move(value), Ms(ttl_s * 1000));
-    if (!w.ok()) return send_status(res, w.status());
-    set_degraded(res, w->degraded);
-    nlohmann::json out = {{"key", req.matches[1].str()}, {"degraded", w->degraded}};
-    res.set_content(out.dump(), "application/json");
-  });
-  server.Delete("/v1/cache/(.+)", [&cache, guard](const httplib::Request& req,
-                                                 httplib::Response& res) {
-    if (!guard(req, res)) return;
-    auto w = cache.erase(req.matches[1]);
-    if (!w.ok()) return send_status(res, w.status());
-    set_degraded(res, w->degraded);
-    res.status = 204;
-  });
+        if (req.has_param("ttl") && !parse_ttl_seconds(req.get_param_value("ttl"), &ttl_s))
+          return http::send_error(res, 400, "invalid_argument",
+                                  "ttl must be a whole number of seconds >= 1");
+        if (ttl_s > cache.options().max_ttl.count() / 1000)
+          return send_status(res, cache.validate_ttl(cache.options().max_ttl + Ms(1)));
+        auto w = cache.put(req.matches[1], std::move(value), Ms(ttl_s * 1000));
+        if (!w.ok()) return send_status(res, w.status());
+        set_degraded(res, w->degraded);
+        nlohmann::json out = {{"key", req.matches[1].str()}, {"degraded", w->degraded}};
+        res.set_content(out.dump(), "application/json");
+      },
+      key_op);
+  server.Delete(
+      "/v1/cache/(.+)",
+      [&cache](const httplib::Request& req, httplib::Response& res) {
+        auto w = cache.erase(req.matches[1]);
+        if (!w.ok()) return send_status(res, w.status());
+        set_degraded(res, w->degraded);
+        res.status = 204;
+      },
+      key_op);
 }
 
 }  // namespace agentry::cache

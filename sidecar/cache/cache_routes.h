@@ -8,11 +8,12 @@
 
 #include <httplib.h>
 
+#include "sidecar/api/router.h"
 #include "sidecar/cache/cache_service.h"
 #include "sidecar/cache/route_util.h"
 
 namespace agentry::cache {
 
-void mount_cache_routes(httplib::Server& server, CacheService& cache, AuthCheck auth);
+void mount_cache_routes(sidecar::Router& server, CacheService& cache);
 
 }  // namespace agentry::cache

@@ -8,8 +8,8 @@
 namespace agentry::memory {
 namespace {
 
-using nlohmann::json;
 using cache::send_status;
+using nlohmann::json;
 
 void bad(httplib::Response& res, const std::string& msg) {
   http::send_error(res, 400, msg.rfind("body", 0) == 0 ? "invalid_json" : "invalid_argument", msg);
@@ -21,7 +21,8 @@ std::string rfc3339(int64_t ms) {
   gmtime_r(&secs, &t);
   char buf[96];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900,
-                t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, static_cast<int>(ms % 1000));
+                t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
+                static_cast<int>(ms % 1000));
   return buf;
 }
 
@@ -128,10 +129,9 @@ bool parse_entry(const json& j, NewEntry* e, std::string* why) {
   return true;
 }
 
+// Runs a route's body, answering 400 for JSON it could not read.
 template <typename F>
-void guarded(const cache::AuthCheck& auth, const httplib::Request& req, httplib::Response& res,
-             F&& fn) {
-  if (auth && !auth(req, res)) return;
+void guarded(httplib::Response& res, F&& fn) {
   try {
     fn();
   } catch (const json::exception& e) {
@@ -142,68 +142,71 @@ void guarded(const cache::AuthCheck& auth, const httplib::Request& req, httplib:
 }  // namespace
 
 json entry_json(const Entry& e) {
-  json j = {{"id", e.id},
-            {"agent", e.agent},
-            {"session", e.session},
-            {"text", e.text},
-            {"metadata", e.metadata},
-            {"createdAt", rfc3339(e.created_ms)}};
+  json j = {{"id", e.id},     {"agent", e.agent},       {"session", e.session},
+            {"text", e.text}, {"metadata", e.metadata}, {"createdAt", rfc3339(e.created_ms)}};
   if (e.expires_ms) j["expiresAt"] = rfc3339(e.expires_ms);
   if (!e.embedding.empty()) j["embedding"] = e.embedding;
   return j;
 }
 
-void mount_memory_routes(httplib::Server& server, MemoryService& memory, cache::AuthCheck auth) {
-  server.Post("/v1/memory/search", [&memory, auth](const httplib::Request& req,
-                                                  httplib::Response& res) {
-    guarded(auth, req, res, [&] {
-      json j = json::parse(req.body, nullptr, false);
-      if (j.is_discarded() || !j.is_object()) return bad(res, "body must be a JSON object");
-      SearchRequest sr;
-      std::string why;
-      for (auto it = j.begin(); it != j.end(); ++it) {
-        const auto& k = it.key();
-        const json& v = it.value();
-        if (k == "query") {
-          if (!v.is_string()) return bad(res, "query must be a string");
-          sr.query = v.get<std::string>();
-        } else if (k == "vector") {
-          Vector vec;
-          if (!vector_of(v, &vec, &why, "vector")) return bad(res, why);
-          sr.vector = std::move(vec);
-        } else if (k == "k") {
-          if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > 100000)
-            return bad(res, "k must be a whole number >= 1");
-          sr.k = v.get<size_t>();
-        } else if (k == "minScore") {
-          if (!v.is_number()) return bad(res, "minScore must be a number");
-          sr.min_score = v.get<float>();
-        } else if (k == "session") {
-          if (!v.is_string()) return bad(res, "session must be a string");
-          sr.filter.session = v.get<std::string>();
-        } else if (k == "filter") {
-          if (!string_map(v, &sr.filter.metadata, &why, "filter")) return bad(res, why);
-        } else if (k == "agent") {
-          if (!v.is_string()) return bad(res, "agent must be a string");
-          sr.agent = v.get<std::string>();
-        } else {
-          return bad(res, "unknown field " + k);
-        }
-      }
-      auto r = memory.search(std::move(sr));
-      if (!r.ok()) return send_status(res, r.status());
-      json hits = json::array();
-      for (const auto& h : r->hits) {
-        json e = entry_json(h.entry);
-        e["score"] = h.score;
-        hits.push_back(std::move(e));
-      }
-      json out = {{"results", std::move(hits)}, {"exact", r->exact}, {"tookMs", r->took_ms}};
-      res.set_content(out.dump(), "application/json");
-    });
-  });
-  server.Post("/v1/memory", [&memory, auth](const httplib::Request& req, httplib::Response& res) {
-    guarded(auth, req, res, [&] {
+void mount_memory_routes(sidecar::Router& server, MemoryService& memory) {
+  // Reads are served from the in-process index and store. A text query needs an embedding, which
+  // leaves the process when the embedder is the provider; writes wait for durability (fsync or
+  // Redis). Those run on a worker.
+  const bool local_embedder = dynamic_cast<LocalEmbedder*>(&memory.embedder()) != nullptr;
+  sidecar::MayBlock search_blocks = local_embedder ? sidecar::non_blocking : sidecar::blocking;
+  server.Post(
+      "/v1/memory/search",
+      [&memory](const httplib::Request& req, httplib::Response& res) {
+        guarded(res, [&] {
+          json j = json::parse(req.body, nullptr, false);
+          if (j.is_discarded() || !j.is_object()) return bad(res, "body must be a JSON object");
+          SearchRequest sr;
+          std::string why;
+          for (auto it = j.begin(); it != j.end(); ++it) {
+            const auto& k = it.key();
+            const json& v = it.value();
+            if (k == "query") {
+              if (!v.is_string()) return bad(res, "query must be a string");
+              sr.query = v.get<std::string>();
+            } else if (k == "vector") {
+              Vector vec;
+              if (!vector_of(v, &vec, &why, "vector")) return bad(res, why);
+              sr.vector = std::move(vec);
+            } else if (k == "k") {
+              if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > 100000)
+                return bad(res, "k must be a whole number >= 1");
+              sr.k = v.get<size_t>();
+            } else if (k == "minScore") {
+              if (!v.is_number()) return bad(res, "minScore must be a number");
+              sr.min_score = v.get<float>();
+            } else if (k == "session") {
+              if (!v.is_string()) return bad(res, "session must be a string");
+              sr.filter.session = v.get<std::string>();
+            } else if (k == "filter") {
+              if (!string_map(v, &sr.filter.metadata, &why, "filter")) return bad(res, why);
+            } else if (k == "agent") {
+              if (!v.is_string()) return bad(res, "agent must be a string");
+              sr.agent = v.get<std::string>();
+            } else {
+              return bad(res, "unknown field " + k);
+            }
+          }
+          auto r = memory.search(std::move(sr));
+          if (!r.ok()) return send_status(res, r.status());
+          json hits = json::array();
+          for (const auto& h : r->hits) {
+            json e = entry_json(h.entry);
+            e["score"] = h.score;
+            hits.push_back(std::move(e));
+          }
+          json out = {{"results", std::move(hits)}, {"exact", r->exact}, {"tookMs", r->took_ms}};
+          res.set_content(out.dump(), "application/json");
+        });
+      },
+      search_blocks);
+  server.Post("/v1/memory", [&memory](const httplib::Request& req, httplib::Response& res) {
+    guarded(res, [&] {
       json j = json::parse(req.body, nullptr, false);
       if (j.is_discarded()) return bad(res, "body is not valid JSON");
       bool batch = j.is_object() && j.contains("entries");
@@ -233,41 +236,45 @@ void mount_memory_routes(httplib::Server& server, MemoryService& memory, cache::
       }
     });
   });
-  server.Get("/v1/memory", [&memory, auth](const httplib::Request& req, httplib::Response& res) {
-    guarded(auth, req, res, [&] {
-      size_t limit = 100;
-      if (req.has_param("limit")) {
-        const auto v = req.get_param_value("limit");
-        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), limit);
-        if (ec != std::errc() || p != v.data() + v.size() || limit < 1 || limit > 1000)
-          return bad(res, "limit must be a whole number between 1 and 1000");
-      }
-      std::string after;
-      if (req.has_param("continue") && !unhex(req.get_param_value("continue"), &after))
-        return bad(res, "continue token is not one this server issued");
-      std::optional<std::string> session;
-      if (req.has_param("session")) session = req.get_param_value("session");
-      auto r = memory.list(req.get_param_value("agent"), session, limit, after);
-      if (!r.ok()) return send_status(res, r.status());
-      json items = json::array();
-      for (const auto& e : r->items) items.push_back(entry_json(e));
-      json out = {{"items", std::move(items)}};
-      if (!r->last_id.empty()) out["continue"] = hex(r->last_id);
-      res.set_content(out.dump(), "application/json");
-    });
-  });
-  server.Get("/v1/memory/(.+)", [&memory, auth](const httplib::Request& req,
-                                               httplib::Response& res) {
-    guarded(auth, req, res, [&] {
-      bool with = req.get_param_value("embedding") == "true";
-      auto r = memory.get(req.get_param_value("agent"), req.matches[1], with);
-      if (!r.ok()) return send_status(res, r.status());
-      res.set_content(entry_json(r.value()).dump(), "application/json");
-    });
-  });
-  server.Delete("/v1/memory/(.+)", [&memory, auth](const httplib::Request& req,
-                                                  httplib::Response& res) {
-    guarded(auth, req, res, [&] {
+  server.Get(
+      "/v1/memory",
+      [&memory](const httplib::Request& req, httplib::Response& res) {
+        guarded(res, [&] {
+          size_t limit = 100;
+          if (req.has_param("limit")) {
+            const auto v = req.get_param_value("limit");
+            auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), limit);
+            if (ec != std::errc() || p != v.data() + v.size() || limit < 1 || limit > 1000)
+              return bad(res, "limit must be a whole number between 1 and 1000");
+          }
+          std::string after;
+          if (req.has_param("continue") && !unhex(req.get_param_value("continue"), &after))
+            return bad(res, "continue token is not one this server issued");
+          std::optional<std::string> session;
+          if (req.has_param("session")) session = req.get_param_value("session");
+          auto r = memory.list(req.get_param_value("agent"), session, limit, after);
+          if (!r.ok()) return send_status(res, r.status());
+          json items = json::array();
+          for (const auto& e : r->items) items.push_back(entry_json(e));
+          json out = {{"items", std::move(items)}};
+          if (!r->last_id.empty()) out["continue"] = hex(r->last_id);
+          res.set_content(out.dump(), "application/json");
+        });
+      },
+      sidecar::non_blocking);
+  server.Get(
+      "/v1/memory/(.+)",
+      [&memory](const httplib::Request& req, httplib::Response& res) {
+        guarded(res, [&] {
+          bool with = req.get_param_value("embedding") == "true";
+          auto r = memory.get(req.get_param_value("agent"), req.matches[1], with);
+          if (!r.ok()) return send_status(res, r.status());
+          res.set_content(entry_json(r.value()).dump(), "application/json");
+        });
+      },
+      sidecar::non_blocking);
+  server.Delete("/v1/memory/(.+)", [&memory](const httplib::Request& req, httplib::Response& res) {
+    guarded(res, [&] {
       auto s = memory.remove(req.get_param_value("agent"), req.matches[1]);
       if (!s) return send_status(res, s);
       res.status = 204;

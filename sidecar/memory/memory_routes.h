@@ -12,12 +12,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sidecar/api/router.h"
 #include "sidecar/cache/route_util.h"
 #include "sidecar/memory/memory_service.h"
 
 namespace agentry::memory {
 
-void mount_memory_routes(httplib::Server& server, MemoryService& memory, cache::AuthCheck auth);
+void mount_memory_routes(sidecar::Router& server, MemoryService& memory);
 
 nlohmann::json entry_json(const Entry& e);
 

@@ -2,8 +2,6 @@
 //   --port N  --dir PATH (embedded memory) | --redis HOST:PORT (cache L2 + memory in Redis)
 //   --token T (bearer token)  --max-entries N  --hnsw-min N
 // Prints "listening <port>" on stdout once it accepts connections; SIGTERM stops it cleanly.
-#include <httplib.h>
-
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -13,6 +11,8 @@
 #include "common/http_util.h"
 #include "common/log.h"
 #include "common/signals.h"
+#include "sidecar/api/http_server.h"
+#include "sidecar/api/router.h"
 #include "sidecar/cache/cache_routes.h"
 #include "sidecar/memory/memory_routes.h"
 
@@ -26,13 +26,20 @@ int main(int argc, char** argv) {
   size_t max_entries = 100000, hnsw_min = 2048, l1_entries = 100000;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
-    if (a == "--port") port = std::stoi(v);
-    else if (a == "--dir") dir = v;
-    else if (a == "--redis") redis = v;
-    else if (a == "--token") token = v;
-    else if (a == "--max-entries") max_entries = std::stoul(v);
-    else if (a == "--hnsw-min") hnsw_min = std::stoul(v);
-    else if (a == "--l1-entries") l1_entries = std::stoul(v);
+    if (a == "--port")
+      port = std::stoi(v);
+    else if (a == "--dir")
+      dir = v;
+    else if (a == "--redis")
+      redis = v;
+    else if (a == "--token")
+      token = v;
+    else if (a == "--max-entries")
+      max_entries = std::stoul(v);
+    else if (a == "--hnsw-min")
+      hnsw_min = std::stoul(v);
+    else if (a == "--l1-entries")
+      l1_entries = std::stoul(v);
     else {
       std::fprintf(stderr, "unknown flag %s\n", a.c_str());
       return 2;
@@ -59,30 +66,35 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "memory: %s\n", mem.status().to_string().c_str());
     return 1;
   }
-  cache::AuthCheck auth;
+  // The sidecar's own HTTP server, so the HTTP benchmarks measure what the sidecar serves with.
+  sidecar::Router router;
+  sidecar::HttpServerOptions so;
+  so.host = "127.0.0.1";
+  so.port = port;
+  so.keep_alive_max_requests = 1000000;  // benchmarks keep their connections
+  so.worker_threads = 64;  // like server.threads: concurrent writers share one fsync (group commit)
+  sidecar::HttpHooks hooks;
   if (!token.empty()) {
-    auth = [token](const httplib::Request& req, httplib::Response& res) {
-      if (req.get_header_value("Authorization") == "Bearer " + token) return true;
+    hooks.before = [token](const httplib::Request& req, httplib::Response& res) {
+      if (req.path == "/healthz" || req.path == "/readyz" || req.path == "/metrics") return false;
+      if (req.get_header_value("Authorization") == "Bearer " + token) return false;
       http::send_error(res, 401, "unauthenticated", "missing or wrong bearer token");
-      return false;
+      return true;
     };
   }
-  httplib::Server server;
-  server.set_keep_alive_max_count(1000000);  // benchmarks keep their connections
-  server.set_tcp_nodelay(true);
-  // Like the sidecar's server.threads: concurrent writers share one fsync (group commit).
-  server.new_task_queue = [] { return new httplib::ThreadPool(64); };
   HealthChecks live, ready;
   ready.add("cache", [&] { return cache.degraded_reason(); });
   ready.add("memory", [&] { return mem.value()->degraded_reason(); });
-  http::mount_operational_routes(server, live, ready);
-  cache::mount_cache_routes(server, cache, auth);
-  memory::mount_memory_routes(server, *mem.value(), auth);
-  if (!server.bind_to_port("127.0.0.1", port)) {
-    std::fprintf(stderr, "cannot listen on %d\n", port);
+  sidecar::mount_operational_routes(router, live, ready);
+  cache::mount_cache_routes(router, cache);
+  memory::mount_memory_routes(router, *mem.value());
+  sidecar::HttpServer server(router, so, hooks);
+  if (auto s = server.bind(); !s.is_ok()) {
+    std::fprintf(stderr, "%s\n", s.to_string().c_str());
     return 1;
   }
-  std::thread serve([&] { server.listen_after_bind(); });
+  port = server.port();
+  std::thread serve([&] { server.serve(); });
   std::printf("listening %d\n", port);
   std::fflush(stdout);
   wait_for_termination_signal();

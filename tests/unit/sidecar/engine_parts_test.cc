@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "sidecar/api/auth.h"
 #include "sidecar/api/server.h"
-#include "sidecar/api/task_queue.h"
+#include "sidecar/api/worker_pool.h"
 #include "sidecar/exec/cache_key.h"
 #include "sidecar/exec/engine.h"
 #include "sidecar/exec/pipeline.h"
@@ -126,14 +128,38 @@ TEST(SidecarDialects, OllamaStreamAndBodies) {
   EXPECT_EQ(provider_error_text(R"({"error":"nope"})"), "nope");
 }
 
-TEST(SidecarTaskQueue, BoundedQueueRunsEverything) {
+TEST(SidecarWorkerPool, RunsEverythingRefusesBeyondItsQueueAndShrinksWhenIdle) {
   std::atomic<int> ran{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  auto blocker = [&] {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return release; });
+    ++ran;
+  };
+  WorkerPool pool(2, 3, milliseconds(50));
+  ASSERT_TRUE(pool.try_submit(blocker));
+  ASSERT_TRUE(pool.try_submit(blocker));
+  // Both threads are taken once they picked their job; then three may wait and a fourth may not.
+  for (int i = 0; i < 200 && pool.queued() > 0; ++i) std::this_thread::sleep_for(milliseconds(5));
+  EXPECT_EQ(pool.threads(), 2u);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(pool.try_submit([&] { ++ran; })) << i;
+  EXPECT_FALSE(pool.try_submit([&] { ++ran; }));
+  EXPECT_EQ(pool.queued(), 3u);
   {
-    BoundedTaskQueue q(2, 3);
-    for (int i = 0; i < 50; ++i) q.enqueue([&] { ++ran; });
-    q.shutdown();
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
   }
-  EXPECT_EQ(ran.load(), 50);
+  cv.notify_all();
+  for (int i = 0; i < 200 && ran.load() < 5; ++i) std::this_thread::sleep_for(milliseconds(5));
+  EXPECT_EQ(ran.load(), 5);
+  for (int i = 0; i < 200 && pool.threads() > 0; ++i) std::this_thread::sleep_for(milliseconds(5));
+  EXPECT_EQ(pool.threads(), 0u);                 // idle threads left
+  EXPECT_TRUE(pool.try_submit([&] { ++ran; }));  // and come back on demand
+  pool.shutdown();
+  EXPECT_EQ(ran.load(), 6);
+  EXPECT_FALSE(pool.try_submit([&] { ++ran; }));
 }
 
 // An in-process provider: answers "echo: <last message>" after a delay, counting calls.

@@ -1,0 +1,64 @@
+// The sidecar's route table: a method, a path regex and a handler written against cpp-httplib's
+// Request/Response types, which stay the handlers' interface whatever serves the connection
+// (sidecar/api/http_server.h). Each route says whether its handler may block: disk, network and
+// waits run on the worker pool, everything else inline on an I/O thread.
+#pragma once
+
+#include <httplib.h>
+
+#include <functional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "common/health.h"
+
+namespace agentry::sidecar {
+
+using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+// Asked before the handler runs; true sends the request to the worker pool.
+using MayBlock = std::function<bool(const httplib::Request&)>;
+
+inline bool blocking(const httplib::Request&) {
+  return true;
+}
+inline bool non_blocking(const httplib::Request&) {
+  return false;
+}
+// Non-blocking unless the request asks to long-poll (?wait=).
+inline bool blocking_if_waits(const httplib::Request& req) {
+  return req.has_param("wait");
+}
+
+class Router {
+ public:
+  struct Route {
+    std::string method;
+    std::string prefix;  // the pattern's literal start: most misses skip the regex
+    std::regex pattern;
+    Handler handler;
+    MayBlock may_block;
+  };
+
+  Router& Get(const std::string& pattern, Handler h, MayBlock b = blocking);
+  Router& Post(const std::string& pattern, Handler h, MayBlock b = blocking);
+  Router& Put(const std::string& pattern, Handler h, MayBlock b = blocking);
+  Router& Delete(const std::string& pattern, Handler h, MayBlock b = blocking);
+  Router& Patch(const std::string& pattern, Handler h, MayBlock b = blocking);
+
+  // The first route (in registration order) for req.method whose pattern matches all of req.path;
+  // fills req.matches. nullptr when none.
+  const Route* match(httplib::Request& req) const;
+  // The methods that have a route for path, as an Allow header value; empty when none.
+  std::string allowed(const std::string& path) const;
+
+ private:
+  Router& add(const char* method, const std::string& pattern, Handler h, MayBlock b);
+  std::vector<Route> routes_;
+};
+
+// /metrics, /healthz, /livez and /readyz, served inline (they never block).
+void mount_operational_routes(Router& router, const HealthChecks& liveness,
+                              const HealthChecks& readiness);
+
+}  // namespace agentry::sidecar
