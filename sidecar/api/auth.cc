@@ -15,9 +15,12 @@ namespace agentry::sidecar {
 namespace {
 
 std::array<unsigned char, 32> digest(std::string_view s) {
+  // Fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm up on every digest, which cost
+  // as much as the hash itself on every request.
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   std::array<unsigned char, 32> d{};
   unsigned int len = 0;
-  EVP_Digest(s.data(), s.size(), d.data(), &len, EVP_sha256(), nullptr);
+  EVP_Digest(s.data(), s.size(), d.data(), &len, kSha256 ? kSha256 : EVP_sha256(), nullptr);
   return d;
 }
 

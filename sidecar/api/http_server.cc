@@ -7,7 +7,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -92,7 +91,17 @@ struct HttpServer::Impl {
         hooks(std::move(h)),
         workers(static_cast<size_t>(std::max(1, opts.worker_threads)),
                 static_cast<size_t>(std::max(0, opts.worker_queue))),
-        ioc(std::max(1, opts.io_threads)) {}
+        contexts(make_contexts(std::max(1, opts.io_threads))),
+        acceptor(*contexts[0]),
+        accept_retry(*contexts[0]) {}
+
+  // One single-threaded io_context per I/O thread, connections dealt round robin: no locking in
+  // the reactor and no wake-ups across threads for a connection's work.
+  static std::vector<std::unique_ptr<net::io_context>> make_contexts(int n) {
+    std::vector<std::unique_ptr<net::io_context>> v;
+    for (int i = 0; i < n; ++i) v.push_back(std::make_unique<net::io_context>(1));
+    return v;
+  }
 
   void accept();
   std::list<std::weak_ptr<Session>>::iterator enroll(std::weak_ptr<Session> s) {
@@ -110,24 +119,26 @@ struct HttpServer::Impl {
   const Router& router;
   const HttpServerOptions opts;
   const HttpHooks hooks;
-  // Declaration order is destruction order reversed: the io_context (and the sessions its pending
-  // handlers hold) goes before the registry those sessions leave, and before the worker pool.
+  // Declaration order is destruction order reversed: the io_contexts (and the sessions their
+  // pending handlers hold) go before the registry those sessions leave, and before the worker
+  // pool; the acceptor and timer before their io_context.
   mutable std::mutex mu;
   std::condition_variable drained;
   std::list<std::weak_ptr<Session>> sessions;
   size_t connections = 0;
   std::atomic<bool> stopping{false};
   WorkerPool workers;
-  net::io_context ioc;
-  tcp::acceptor acceptor{ioc};
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> guard;
-  net::steady_timer accept_retry{ioc};
+  std::vector<std::unique_ptr<net::io_context>> contexts;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
+  tcp::acceptor acceptor;
+  net::steady_timer accept_retry;
+  size_t next_context = 0;  // only the accepting thread deals
   int port = 0;
 };
 
 // One connection: reads a request, routes it, writes the answer, and reads the next one. Only one
-// thing happens on a connection at a time, on its strand (or, while a blocking handler runs, on a
-// worker that hands back to the strand).
+// thing happens on a connection at a time, on its io_context's thread (or, while a blocking
+// handler runs, on a worker that hands back to that thread).
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(HttpServer::Impl& srv, tcp::socket socket) : srv_(srv), stream_(std::move(socket)) {}
@@ -145,8 +156,8 @@ class Session : public std::enable_shared_from_this<Session> {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
   }
 
-  // On the strand: a connection waiting for its next request closes now; a busy one after its
-  // response.
+  // On the connection's thread: a connection waiting for its next request closes now; a busy one
+  // after its response.
   void stop() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
       if (self->idle_) self->close();
@@ -254,7 +265,8 @@ class Session : public std::enable_shared_from_this<Session> {
     respond();
   }
 
-  // Runs the handler (when route is set) and any stream on a worker, then answers on the strand.
+  // Runs the handler (when route is set) and any stream on a worker, then answers on the
+  // connection's thread.
   void to_worker(const Router::Route* route) {
     auto self = shared_from_this();
     bool queued = srv_.workers.try_submit([self, route] {
@@ -328,7 +340,7 @@ class Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
-  // On the strand: writes res_ with one gathered write.
+  // On the connection's thread: writes res_ with one gathered write.
   void respond() {
     httplib::Response& res = *res_;
     if (res.status == -1) res.status = 200;
@@ -448,7 +460,8 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 void HttpServer::Impl::accept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+  net::io_context& ctx = *contexts[next_context++ % contexts.size()];
+  acceptor.async_accept(ctx, [this](beast::error_code ec, tcp::socket socket) {
     if (stopping || !acceptor.is_open()) return;
     if (ec) {
       // EMFILE and friends: back off a little instead of spinning on accept().
@@ -475,7 +488,7 @@ Status HttpServer::bind() {
   std::string host = s.opts.host.empty() ? "0.0.0.0" : s.opts.host;
   auto addr = net::ip::make_address(host, ec);
   if (ec) {
-    tcp::resolver resolver(s.ioc);
+    tcp::resolver resolver(*s.contexts[0]);
     auto results = resolver.resolve(host, std::to_string(s.opts.port), ec);
     if (ec || results.empty()) return invalid_argument("cannot resolve listen host " + host);
     addr = results.begin()->endpoint().address();
@@ -498,20 +511,21 @@ int HttpServer::port() const {
 
 void HttpServer::serve() {
   Impl& s = *impl_;
-  s.guard.emplace(s.ioc.get_executor());
-  net::post(s.ioc, [&s] {
+  for (auto& ctx : s.contexts) s.guards.push_back(net::make_work_guard(*ctx));
+  net::post(*s.contexts[0], [&s] {
     if (!s.stopping) s.accept();
   });
   std::vector<std::thread> threads;
-  for (int i = 1; i < s.opts.io_threads; ++i) threads.emplace_back([&s] { s.ioc.run(); });
-  s.ioc.run();
+  for (size_t i = 1; i < s.contexts.size(); ++i)
+    threads.emplace_back([ctx = s.contexts[i].get()] { ctx->run(); });
+  s.contexts[0]->run();
   for (auto& t : threads) t.join();
 }
 
 void HttpServer::stop() {
   Impl& s = *impl_;
   if (s.stopping.exchange(true)) return;
-  net::post(s.ioc, [&s] {
+  net::post(*s.contexts[0], [&s] {
     beast::error_code ec;
     s.acceptor.close(ec);
     s.accept_retry.cancel();
@@ -531,8 +545,8 @@ void HttpServer::stop() {
                        [&] { return s.connections == 0; });
   }
   s.workers.shutdown();
-  s.guard.reset();
-  s.ioc.stop();
+  for (auto& g : s.guards) g.reset();
+  for (auto& ctx : s.contexts) ctx->stop();
 }
 
 HttpServer::Stats HttpServer::stats() const {
