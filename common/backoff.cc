@@ -5,6 +5,11 @@
 
 namespace agentry {
 
+uint64_t jitter_seed() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return rng();
+}
+
 Backoff::Backoff(BackoffPolicy policy, uint64_t seed) : policy_(policy), rng_(seed) {}
 
 std::chrono::milliseconds Backoff::base_delay(const BackoffPolicy& p, int attempt) {

@@ -84,6 +84,13 @@ bool header_equals(const std::string& v, const char* want) {
 
 class Session;
 
+struct Reply::State {
+  std::shared_ptr<Session> session;
+  std::atomic<bool> sent{false};
+  std::optional<net::steady_timer> deadline;  // touched on the connection's thread only
+};
+
+
 struct HttpServer::Impl {
   Impl(const Router& r, HttpServerOptions o, HttpHooks h)
       : router(r),
@@ -259,10 +266,33 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       return respond();
     }
+    if (route->async) return run_async(route);
     if (route->may_block(*req_)) return to_worker(route);
     run(route);
-    if (res_->content_provider_) return to_worker(nullptr);  // a stream: written from a worker
+    answer();
+  }
+
+ public:
+  // The handler is done with res_: write it (a stream is written from a worker).
+  void answer() {
+    if (res_->content_provider_) return to_worker(nullptr);
     respond();
+  }
+  net::any_io_executor executor() { return stream_.get_executor(); }
+
+ private:
+  void run_async(const Router::Route* route) {
+    auto state = std::make_shared<Reply::State>();
+    state->session = shared_from_this();
+    try {
+      route->async(*req_, *res_, Reply(state));
+    } catch (const std::exception& e) {
+      log::error("handler threw", {{"path", req_->path}, {"error", e.what()}});
+      if (state->sent.exchange(true)) return;
+      res_.emplace();
+      http::send_error(*res_, 500, "internal", "internal error (see the sidecar log)");
+      answer();
+    }
   }
 
   // Runs the handler (when route is set) and any stream on a worker, then answers on the
@@ -458,6 +488,22 @@ class Session : public std::enable_shared_from_this<Session> {
   int served_ = 0;
   bool idle_ = false, close_after_ = false;
 };
+
+void Reply::send() const {
+  if (!state_ || state_->sent.exchange(true)) return;
+  net::post(state_->session->executor(), [st = state_] {
+    if (st->deadline) st->deadline->cancel();
+    st->session->answer();
+  });
+}
+
+void Reply::after(std::chrono::milliseconds delay, std::function<void()> fn) const {
+  // Called from the handler, on the connection's thread.
+  auto& timer = state_->deadline.emplace(state_->session->executor(), delay);
+  timer.async_wait([st = state_, fn = std::move(fn)](beast::error_code ec) {
+    if (!ec && !st->sent) fn();
+  });
+}
 
 void HttpServer::Impl::accept() {
   net::io_context& ctx = *contexts[next_context++ % contexts.size()];

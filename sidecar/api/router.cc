@@ -18,26 +18,34 @@ bool starts_with(const std::string& s, const std::string& prefix) {
 
 }  // namespace
 
-Router& Router::add(const char* method, const std::string& pattern, Handler h, MayBlock b) {
-  routes_.push_back(
-      {method, literal_prefix(pattern), std::regex(pattern), std::move(h), std::move(b)});
+Router& Router::add(const char* method, const std::string& pattern, Handler h, AsyncHandler a,
+                    MayBlock b) {
+  routes_.push_back({method, literal_prefix(pattern), std::regex(pattern), std::move(h),
+                     std::move(a), std::move(b)});
   return *this;
 }
 
 Router& Router::Get(const std::string& p, Handler h, MayBlock b) {
-  return add("GET", p, std::move(h), std::move(b));
+  return add("GET", p, std::move(h), nullptr, std::move(b));
 }
 Router& Router::Post(const std::string& p, Handler h, MayBlock b) {
-  return add("POST", p, std::move(h), std::move(b));
+  return add("POST", p, std::move(h), nullptr, std::move(b));
 }
 Router& Router::Put(const std::string& p, Handler h, MayBlock b) {
-  return add("PUT", p, std::move(h), std::move(b));
+  return add("PUT", p, std::move(h), nullptr, std::move(b));
 }
 Router& Router::Delete(const std::string& p, Handler h, MayBlock b) {
-  return add("DELETE", p, std::move(h), std::move(b));
+  return add("DELETE", p, std::move(h), nullptr, std::move(b));
 }
 Router& Router::Patch(const std::string& p, Handler h, MayBlock b) {
-  return add("PATCH", p, std::move(h), std::move(b));
+  return add("PATCH", p, std::move(h), nullptr, std::move(b));
+}
+
+Router& Router::GetAsync(const std::string& p, AsyncHandler h) {
+  return add("GET", p, nullptr, std::move(h), non_blocking);
+}
+Router& Router::PostAsync(const std::string& p, AsyncHandler h) {
+  return add("POST", p, nullptr, std::move(h), non_blocking);
 }
 
 const Router::Route* Router::match(httplib::Request& req) const {

@@ -6,7 +6,9 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <functional>
+#include <memory>
 #include <regex>
 #include <string>
 #include <vector>
@@ -16,6 +18,24 @@
 namespace agentry::sidecar {
 
 using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+
+// Lets a handler answer later without holding a thread (long-polls): the request and response
+// stay alive until send(). Copies share one state; only the first send() counts.
+class Reply {
+ public:
+  struct State;
+  explicit Reply(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  // Writes the response as the handler left it. Any thread; once.
+  void send() const;
+  // Runs fn on the connection's thread after delay, unless send() came first (a deadline).
+  void after(std::chrono::milliseconds delay, std::function<void()> fn) const;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+// Runs inline on the I/O thread and must not block; answers through reply.send().
+using AsyncHandler =
+    std::function<void(const httplib::Request&, httplib::Response&, const Reply& reply)>;
 // Asked before the handler runs; true sends the request to the worker pool.
 using MayBlock = std::function<bool(const httplib::Request&)>;
 
@@ -36,7 +56,8 @@ class Router {
     std::string method;
     std::string prefix;  // the pattern's literal start: most misses skip the regex
     std::regex pattern;
-    Handler handler;
+    Handler handler;     // or
+    AsyncHandler async;  // which answers later
     MayBlock may_block;
   };
 
@@ -45,6 +66,8 @@ class Router {
   Router& Put(const std::string& pattern, Handler h, MayBlock b = blocking);
   Router& Delete(const std::string& pattern, Handler h, MayBlock b = blocking);
   Router& Patch(const std::string& pattern, Handler h, MayBlock b = blocking);
+  Router& GetAsync(const std::string& pattern, AsyncHandler h);
+  Router& PostAsync(const std::string& pattern, AsyncHandler h);
 
   // The first route (in registration order) for req.method whose pattern matches all of req.path;
   // fills req.matches. nullptr when none.
@@ -53,7 +76,8 @@ class Router {
   std::string allowed(const std::string& path) const;
 
  private:
-  Router& add(const char* method, const std::string& pattern, Handler h, MayBlock b);
+  Router& add(const char* method, const std::string& pattern, Handler h, AsyncHandler a,
+              MayBlock b);
   std::vector<Route> routes_;
 };
 

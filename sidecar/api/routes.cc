@@ -75,58 +75,95 @@ void stream_execution(httplib::Response& res, std::shared_ptr<Execution> ex, boo
       });
 }
 
+// A 400 for submit_execution, whose nullptr says the answer is in res.
+std::shared_ptr<Execution> invalid(httplib::Response& res, const char* code, const char* message) {
+  http::send_error(res, 400, code, message);
+  return nullptr;
+}
+
+// Renders the execution into res and sends it once it is terminal or `wait` has passed, whichever
+// comes first, without holding a thread.
+template <typename Render>
+void when_terminal(httplib::Response& res, const Reply& reply, const std::shared_ptr<Execution>& ex,
+                   milliseconds wait, Render render) {
+  if (wait.count() <= 0 || terminal(ex->state())) {
+    render(res);
+    return reply.send();
+  }
+  auto once = std::make_shared<std::atomic<bool>>(false);
+  auto done = [&res, reply, once, render] {
+    if (once->exchange(true)) return;  // the other of deadline and completion came first
+    render(res);
+    reply.send();
+  };
+  reply.after(wait, done);
+  ex->on_terminal(done);
+}
+
+// Validates and submits a POST /v1/executions. nullptr when res already holds the answer (an error
+// or a stream); else the execution, to answer with once terminal or after *wait.
+std::shared_ptr<Execution> submit_execution(Engine& engine, int max_wait,
+                                            const httplib::Request& req, httplib::Response& res,
+                                            milliseconds* wait, bool* replayed) {
+  if (!wait_param(req, max_wait, wait))
+    return invalid(res, "invalid_argument", "wait: want a duration like 30s or 500ms");
+  json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded()) return invalid(res, "invalid_json", "request body is not valid JSON");
+  if (!body.is_object())
+    return invalid(res, "invalid_argument", "request body must be a JSON object");
+  ExecutionRequest er;
+  if (!body.contains("input") || !body["input"].is_string() ||
+      body["input"].get<std::string>().empty())
+    return invalid(res, "invalid_argument", "input: required non-empty string");
+  er.input = body["input"].get<std::string>();
+  if (body.contains("sessionId")) {
+    if (!body["sessionId"].is_string())
+      return invalid(res, "invalid_argument", "sessionId: want a string");
+    er.session_id = body["sessionId"].get<std::string>();
+  }
+  if (body.contains("parameters")) {
+    if (!body["parameters"].is_object())
+      return invalid(res, "invalid_argument", "parameters: want an object");
+    er.parameters = body["parameters"];
+  }
+  if (body.contains("stream")) {
+    if (!body["stream"].is_boolean())
+      return invalid(res, "invalid_argument", "stream: want true or false");
+    er.stream = body["stream"].get<bool>();
+  }
+  er.idempotency_key = req.get_header_value("Idempotency-Key");
+  if (er.idempotency_key.size() > kMaxIdempotencyKey)
+    return invalid(res, "invalid_argument", "Idempotency-Key: longer than 256 characters");
+  const bool stream = er.stream;
+  auto sub = engine.submit(std::move(er));
+  if (!sub.ok()) {
+    send_status(res, sub.status(), engine.retry_after_seconds());
+    return nullptr;
+  }
+  auto ex = sub->execution;
+  if (stream && ex->request().stream) {
+    stream_execution(res, ex, !sub->created);
+    return nullptr;  // res streams it
+  }
+  *replayed = !sub->created;
+  return ex;
+}
+
 }  // namespace
 
 void mount_execution_routes(Router& http, Engine& engine, const ServerConfig& cfg) {
   const int max_wait = cfg.max_wait_seconds;
-  // Submitting never blocks (the engine queues); only ?wait= does. A stream is written from a
-  // worker by the server.
-  http.Post(
-      "/v1/executions",
-      [&engine, max_wait](const httplib::Request& req, httplib::Response& res) {
-        milliseconds wait;
-        if (!wait_param(req, max_wait, &wait))
-          return http::send_error(res, 400, "invalid_argument",
-                                  "wait: want a duration like 30s or 500ms");
-        json body = json::parse(req.body, nullptr, false);
-        if (body.is_discarded())
-          return http::send_error(res, 400, "invalid_json", "request body is not valid JSON");
-        if (!body.is_object())
-          return http::send_error(res, 400, "invalid_argument",
-                                  "request body must be a JSON object");
-        ExecutionRequest er;
-        if (!body.contains("input") || !body["input"].is_string() ||
-            body["input"].get<std::string>().empty())
-          return http::send_error(res, 400, "invalid_argument", "input: required non-empty string");
-        er.input = body["input"].get<std::string>();
-        if (body.contains("sessionId")) {
-          if (!body["sessionId"].is_string())
-            return http::send_error(res, 400, "invalid_argument", "sessionId: want a string");
-          er.session_id = body["sessionId"].get<std::string>();
-        }
-        if (body.contains("parameters")) {
-          if (!body["parameters"].is_object())
-            return http::send_error(res, 400, "invalid_argument", "parameters: want an object");
-          er.parameters = body["parameters"];
-        }
-        if (body.contains("stream")) {
-          if (!body["stream"].is_boolean())
-            return http::send_error(res, 400, "invalid_argument", "stream: want true or false");
-          er.stream = body["stream"].get<bool>();
-        }
-        er.idempotency_key = req.get_header_value("Idempotency-Key");
-        if (er.idempotency_key.size() > kMaxIdempotencyKey)
-          return http::send_error(res, 400, "invalid_argument",
-                                  "Idempotency-Key: longer than 256 characters");
-        const bool stream = er.stream;
-        auto sub = engine.submit(std::move(er));
-        if (!sub.ok()) return send_status(res, sub.status(), engine.retry_after_seconds());
-        auto ex = sub->execution;
-        if (stream && ex->request().stream) return stream_execution(res, ex, !sub->created);
-        if (wait.count() > 0) ex->wait(wait);
-        respond_execution(res, *ex, !sub->created);
-      },
-      blocking_if_waits);
+  // Submitting never blocks (the engine queues) and ?wait= holds no thread: the answer is sent
+  // when the execution ends or the wait is over. A stream is written from a worker.
+  http.PostAsync("/v1/executions", [&engine, max_wait](const httplib::Request& req,
+                                                       httplib::Response& res, const Reply& reply) {
+    milliseconds wait{0};
+    bool replayed = false;
+    auto ex = submit_execution(engine, max_wait, req, res, &wait, &replayed);
+    if (!ex) return reply.send();
+    when_terminal(res, reply, ex, wait,
+                  [ex, replayed](httplib::Response& r) { respond_execution(r, *ex, replayed); });
+  });
 
   http.Get(
       "/v1/executions",
@@ -151,20 +188,22 @@ void mount_execution_routes(Router& http, Engine& engine, const ServerConfig& cf
       },
       non_blocking);
 
-  http.Get(R"(/v1/executions/([^/]+))",
-           [&engine, max_wait](const httplib::Request& req, httplib::Response& res) {
-             milliseconds wait;
-             if (!wait_param(req, max_wait, &wait))
-               return http::send_error(res, 400, "invalid_argument",
-                                       "wait: want a duration like 30s or 500ms");
-             auto ex = engine.get(req.matches[1]);
-             if (!ex)
-               return http::send_error(res, 404, "not_found",
-                                       "execution " + std::string(req.matches[1]) + " not found");
-             if (wait.count() > 0) ex->wait(wait);
-             send_json(res, 200, ex->to_json());
-           },
-           blocking_if_waits);
+  http.GetAsync(
+      R"(/v1/executions/([^/]+))",
+      [&engine, max_wait](const httplib::Request& req, httplib::Response& res, const Reply& reply) {
+        milliseconds wait;
+        auto ex = engine.get(req.matches[1]);
+        if (!wait_param(req, max_wait, &wait)) {
+          http::send_error(res, 400, "invalid_argument", "wait: want a duration like 30s or 500ms");
+        } else if (!ex) {
+          http::send_error(res, 404, "not_found",
+                           "execution " + std::string(req.matches[1]) + " not found");
+        } else {
+          return when_terminal(res, reply, ex, wait,
+                               [ex](httplib::Response& r) { send_json(r, 200, ex->to_json()); });
+        }
+        reply.send();
+      });
 
   http.Delete(
       R"(/v1/executions/([^/]+))", [&engine](const httplib::Request& req, httplib::Response& res) {

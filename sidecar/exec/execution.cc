@@ -56,9 +56,11 @@ bool Execution::mark_running() {
 }
 
 void Execution::finish(ExecutionResult r) {
+  std::vector<std::function<void()>> callbacks;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (terminal(state_)) return;
+    callbacks.swap(on_terminal_);
     state_ = r.state;
     result_ = std::move(r);
     finished_ = SysClock::now();
@@ -67,6 +69,18 @@ void Execution::finish(ExecutionResult r) {
     if (req_.stream) frames_.push_back(sse_frame("done", to_json_locked()));
   }
   cv_.notify_all();
+  for (auto& fn : callbacks) fn();
+}
+
+void Execution::on_terminal(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!terminal(state_)) {
+      on_terminal_.push_back(std::move(fn));
+      return;
+    }
+  }
+  fn();
 }
 
 bool Execution::wait(std::chrono::milliseconds timeout) const {

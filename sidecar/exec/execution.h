@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -58,6 +59,9 @@ class Execution {
   void finish(ExecutionResult r);
   // Waits until terminal or timeout; true if terminal.
   bool wait(std::chrono::milliseconds timeout) const;
+  // Runs fn once terminal: at once on this thread when it already is, else on the thread that
+  // finishes it. fn must not block (the HTTP server's long-polls answer from here).
+  void on_terminal(std::function<void()> fn);
   Clock::time_point started_steady() const;
   Clock::time_point finished_steady() const;
   nlohmann::json to_json() const;
@@ -83,6 +87,7 @@ class Execution {
   SysClock::time_point started_{}, finished_{};
   Clock::time_point started_steady_{}, finished_steady_{};
   std::vector<std::string> frames_;
+  std::vector<std::function<void()>> on_terminal_;
 };
 
 // "text/event-stream" frame: "event: <event>\ndata: <json>\n\n".

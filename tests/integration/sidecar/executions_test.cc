@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <thread>
+#include <vector>
 
 #include "tests/integration/sidecar/harness.h"
 
@@ -69,6 +70,38 @@ TEST(SidecarExecutions, WaitIsBoundedAndAnswers202WhenNotDone) {
   EXPECT_EQ(r->status, 202);
   EXPECT_LT(took, milliseconds(2500));  // answered before the 3 s provider call ended
   EXPECT_EQ(sc.wait_terminal(body_of(r)["id"], seconds(10))["state"], "succeeded");
+}
+
+// ?wait= long-polls are answered when the execution ends, without a thread each: with two worker
+// threads and a queue of one, 40 callers waiting at once all get their answer (a thread-per-wait
+// server would refuse 37 of them with 503).
+TEST(SidecarExecutions, LongPollsHoldNoWorkerThread) {
+  FakeLlm llm({"--latency-ms", "1000"});
+  auto o = options_for(llm);
+  o.server_yaml = "  threads: 2\n  queue: 1\n";
+  Sidecar sc(o);
+  auto slow = body_of(sc.post_execution({{"input", "watched"}}));
+  ASSERT_TRUE(slow.contains("id")) << slow;
+  const std::string id = slow["id"];
+  constexpr int kCallers = 40;
+  std::vector<int> status(kCallers, 0);
+  std::vector<std::string> state(kCallers);
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCallers; ++i) {
+    callers.emplace_back([&, i] {
+      // Half submit and wait, half long-poll the first execution.
+      auto r = i % 2 ? sc.post_execution({{"input", "wait " + std::to_string(i)}}, "?wait=20s")
+                     : sc.get("/v1/executions/" + id + "?wait=20s");
+      if (!r) return;
+      status[i] = r->status;
+      state[i] = body_of(r).value("state", "");
+    });
+  }
+  for (auto& t : callers) t.join();
+  for (int i = 0; i < kCallers; ++i) {
+    EXPECT_EQ(status[i], 200) << i;
+    EXPECT_EQ(state[i], "succeeded") << i;
+  }
 }
 
 TEST(SidecarExecutions, IdempotencyKeyNeverRunsTwice) {
