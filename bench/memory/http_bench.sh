@@ -7,6 +7,8 @@ set -euo pipefail
 BUILD=${1:?build dir}
 SECS=${2:-10}
 TESTD=$BUILD/agentry-memory-testd
+[ -x "$TESTD" ] || TESTD=$BUILD/tests/agentry-memory-testd
+[ -x "$TESTD" ] || { echo "no agentry-memory-testd under $BUILD (build the target first)" >&2; exit 2; }
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }

@@ -97,9 +97,28 @@ void VectorIndex::remove(Slot s) {
     ++version_[s];
     --live_count_;
     free_.push_back(s);
+    if (has_graph()) unmarked_.emplace_back(s, version_[s]);
   }
+  if (opts_.background)
+    bg_cv_.notify_one();
+  else
+    mark_deleted();
+}
+
+void VectorIndex::mark_deleted() {
+  std::vector<std::pair<Slot, uint64_t>> todo;
+  {
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    todo.swap(unmarked_);
+  }
+  if (todo.empty()) return;
   std::unique_lock<std::shared_mutex> g(graph_mu_);
-  if (graph_) {
+  if (!graph_) return;
+  for (auto& [s, ver] : todo) {
+    {
+      std::shared_lock<std::shared_mutex> lock(mu_);
+      if (version_[s] != ver) continue;  // reused since: its insertion replaces the point
+    }
     try {
       graph_->markDelete(s);
     } catch (const std::exception&) {
@@ -118,7 +137,9 @@ size_t VectorIndex::pending() const {
   return pending_.size();
 }
 
-bool VectorIndex::has_graph() const { return graph_ready_.load(std::memory_order_acquire); }
+bool VectorIndex::has_graph() const {
+  return graph_ready_.load(std::memory_order_acquire);
+}
 
 std::vector<float> VectorIndex::vector(Slot s) const {
   std::shared_lock<std::shared_mutex> lock(mu_);
@@ -210,6 +231,7 @@ void VectorIndex::ensure_graph_locked() {
 }
 
 void VectorIndex::index_pending(size_t max_batch) {
+  mark_deleted();
   if (size() < opts_.hnsw_min && !has_graph()) return;
   std::vector<std::pair<Slot, uint64_t>> batch;
   std::vector<float> vecs;
@@ -271,6 +293,7 @@ void VectorIndex::index_loop() {
   while (!stop_) {
     bg_cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stop_; });
     if (stop_) break;
+    mark_deleted();
     while (!stop_ && pending() > 0 && (size() >= opts_.hnsw_min || has_graph())) {
       index_pending(256);
     }

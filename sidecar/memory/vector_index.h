@@ -31,8 +31,8 @@ struct IndexOptions {
   size_t M = 16;
   size_t ef_construction = 100;
   size_t ef_search = 96;
-  size_t overfetch = 4;     // filtered searches ask the graph for k * overfetch candidates
-  bool background = true;   // false: the graph is updated by the writer (tests, benchmarks)
+  size_t overfetch = 4;    // filtered searches ask the graph for k * overfetch candidates
+  bool background = true;  // false: the graph is updated by the writer (tests, benchmarks)
 };
 
 class VectorIndex {
@@ -73,6 +73,7 @@ class VectorIndex {
   void index_loop();
   void ensure_graph_locked();
   void index_pending(size_t max_batch);
+  void mark_deleted();
 
   int dim_;
   IndexOptions opts_;
@@ -82,6 +83,10 @@ class VectorIndex {
   std::vector<uint64_t> version_;
   std::vector<Slot> free_;
   std::vector<std::pair<Slot, uint64_t>> pending_;
+  // Removed slots (and their version then) still to be marked deleted in the graph. Marking takes
+  // the graph's lock alone, which would make a write wait for a whole insert batch; the indexer
+  // does it instead, and searches skip dead slots by live_ meanwhile.
+  std::vector<std::pair<Slot, uint64_t>> unmarked_;
   size_t live_count_ = 0;
 
   // The graph: searches and inserts share its lock (hnswlib locks internally), resize and
