@@ -12,6 +12,11 @@ agentry_test(sidecar_unit_test LABEL unit SOURCES
   LIBS agentry_sidecar_lib
 )
 
+agentry_test(sidecar_http_server_test LABEL integration SOURCES
+  integration/sidecar/http_server_test.cc
+  LIBS agentry_http
+)
+
 set(SIDECAR_IT_DEFS
   AGENTRY_SIDECAR_BIN="$<TARGET_FILE:agentry-sidecar>"
   AGENTRY_FAKE_LLM_BIN="$<TARGET_FILE:agentry-fake-llm>")

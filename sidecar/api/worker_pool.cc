@@ -11,7 +11,9 @@ WorkerPool::~WorkerPool() {
 
 bool WorkerPool::try_submit(std::function<void()> fn) {
   std::unique_lock<std::mutex> lock(mu_);
-  if (shutdown_ || jobs_.size() >= max_queued_ + idle_threads_) return false;
+  // Jobs beyond what idle threads and threads yet to start will take must fit in the queue.
+  if (shutdown_ || jobs_.size() >= max_queued_ + idle_threads_ + (max_threads_ - live_))
+    return false;
   jobs_.push_back(std::move(fn));
   if (jobs_.size() > idle_threads_ && live_ < max_threads_) {
     ++live_;
