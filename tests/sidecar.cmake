@@ -12,7 +12,8 @@ agentry_test(sidecar_unit_test LABEL unit SOURCES
   LIBS agentry_sidecar_lib
 )
 
-agentry_test(sidecar_http_server_test LABEL integration SOURCES
+# In-process (server and raw client sockets on loopback): labelled unit so it runs under ASan too.
+agentry_test(sidecar_http_server_unit_test LABEL unit SOURCES
   integration/sidecar/http_server_test.cc
   LIBS agentry_http
 )
