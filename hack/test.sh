@@ -18,6 +18,8 @@ mkdir -p "$build_root"
 step "build the unit tests with ASan+UBSan in $build_root/asan"
 cmake_configure "$build_root/asan" -DCMAKE_BUILD_TYPE=Debug -DAGENTRY_SANITIZE=ON
 # Only the unit suites run under the sanitizers (the integration suites run in the release tree).
+# Regenerate first so suites added since the last configure are in the target list.
+ninja -C "$build_root/asan" build.ninja >/dev/null
 BUILD_TARGETS=$(ninja -C "$build_root/asan" -t targets all | sed -n 's/^\([a-z_]*_unit_test\): phony$/\1/p' | tr '\n' ' ') \
   cmake_build "$build_root/asan"
 step "build (release) in $build_root/release"
