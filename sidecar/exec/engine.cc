@@ -318,6 +318,13 @@ void Engine::writer_loop() {
     lock.lock();
     --mem_inflight_;
     mem_cv_.notify_all();
+    if (mem_queue_.empty() && !mem_stop_) {
+      // Gather before waiting again (see MemoryService::remember_loop): without it this thread is
+      // woken once per execution; while it sleeps, enqueue_memory_update's notify finds no waiter.
+      lock.unlock();
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      lock.lock();
+    }
   }
 }
 

@@ -350,6 +350,8 @@ void MemoryService::drop_repeated(std::vector<NewEntry>* batch, std::vector<uint
   *batch = std::move(kept);
 }
 
+constexpr cache::Ms kRememberGather{10};
+
 void MemoryService::remember_loop() {
   Backoff backoff({.initial = cache::Ms(50), .max = cache::Ms(2000), .full_jitter = true});
   std::unique_lock<std::mutex> lock(q_mu_);
@@ -393,6 +395,13 @@ void MemoryService::remember_loop() {
     lock.lock();
     in_flight_ = 0;
     q_done_cv_.notify_all();
+    if (stop_) continue;
+    // Gather for a moment before waiting again: an engine remembering an exchange per execution
+    // would otherwise wake this thread once per execution (a context switch each); while it
+    // sleeps, remember() finds no waiter and its notify costs nothing.
+    lock.unlock();
+    std::this_thread::sleep_for(kRememberGather);
+    lock.lock();
   }
 }
 
