@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # HTTP figures for issue 6, each beside its target: memory reads (get/search mix) and writes via the
 # API with Redis, cache GET via the API with L1 miss / L2 hit, and redis-benchmark -t get on the same
-# machine. Needs a build with agentry-memory-testd, wrk, redis-server, redis-benchmark.
+# machine. The write figures run below the entry cap (--max-entries 1000000): writes at the cap
+# also evict, which is measured separately (docs/sidecar.md). Needs a build with agentry-memory-testd, wrk, redis-server, redis-benchmark.
 # Usage: bench/memory/http_bench.sh BUILD_DIR [SECONDS]
 set -euo pipefail
 BUILD=${1:?build dir}
@@ -26,7 +27,7 @@ PIDS+=($!)
 wait_port "$RPORT"
 
 PORT=$(free_port)
-"$TESTD" --port "$PORT" --redis "127.0.0.1:$RPORT" --l1-entries 16 > "$WORK/testd.log" 2>&1 &
+"$TESTD" --port "$PORT" --redis "127.0.0.1:$RPORT" --l1-entries 16 --max-entries 1000000 > "$WORK/testd.log" 2>&1 &
 PIDS+=($!)
 wait_port "$PORT"
 BASE=http://127.0.0.1:$PORT
@@ -104,7 +105,7 @@ R=$(wrk -t1 -c64 -d"${SECS}s" -s "$WORK/writes.lua" "$BASE" 2>&1)
 printf '| %-56s | %-34s | %-26s |\n' "  same with appendfsync everysec (up to 1 s of loss)" "$(echo "$R" | rps) req/s ($(echo "$R" | lat))" ">= 10,000/s"
 redis-cli -p "$RPORT" CONFIG SET appendfsync always > /dev/null
 EPORT=$(free_port)
-"$TESTD" --port "$EPORT" --dir "$WORK/embedded" > "$WORK/testd-embedded.log" 2>&1 &
+"$TESTD" --port "$EPORT" --dir "$WORK/embedded" --max-entries 1000000 > "$WORK/testd-embedded.log" 2>&1 &
 PIDS+=($!)
 wait_port "$EPORT"
 R=$(wrk -t1 -c64 -d"${SECS}s" -s "$WORK/writes.lua" "http://127.0.0.1:$EPORT" 2>&1)
