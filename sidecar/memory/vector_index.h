@@ -21,7 +21,8 @@
 namespace hnswlib {
 template <typename T>
 class HierarchicalNSW;
-class InnerProductSpace;
+template <typename T>
+class SpaceInterface;
 }  // namespace hnswlib
 
 namespace agentry::memory {
@@ -92,7 +93,7 @@ class VectorIndex {
   // The graph: searches and inserts share its lock (hnswlib locks internally), resize and
   // markDelete take it alone.
   mutable std::shared_mutex graph_mu_;
-  std::unique_ptr<hnswlib::InnerProductSpace> space_;
+  std::unique_ptr<hnswlib::SpaceInterface<float>> space_;
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph_;
   size_t graph_capacity_ = 0;
   std::atomic<bool> graph_ready_{false};
