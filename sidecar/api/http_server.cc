@@ -86,12 +86,14 @@ class Session;
 
 struct Reply::State {
   std::shared_ptr<Session> session;
+  // A reply may come after the server is gone (an execution finishing after shutdown): then there
+  // is nobody to answer. Held while posting, it keeps the io_contexts alive.
+  std::weak_ptr<HttpServer::Impl> server;
   std::atomic<bool> sent{false};
   std::optional<net::steady_timer> deadline;  // touched on the connection's thread only
 };
 
-
-struct HttpServer::Impl {
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Impl(const Router& r, HttpServerOptions o, HttpHooks h)
       : router(r),
         opts(std::move(o)),
@@ -134,6 +136,7 @@ struct HttpServer::Impl {
   std::list<std::weak_ptr<Session>> sessions;
   size_t connections = 0;
   std::atomic<bool> stopping{false};
+  std::atomic<bool> stopped{false};  // the io_contexts no longer run
   WorkerPool workers;
   std::vector<std::unique_ptr<net::io_context>> contexts;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
@@ -214,8 +217,7 @@ class Session : public std::enable_shared_from_this<Session> {
       httplib::detail::parse_query_text(req.target.substr(q + 1), req.params);
 
     if (auto len = parser_->content_length(); len && *len > opts().max_body_bytes)
-      return reply_early(413, "request body larger than server.maxBodyBytes (" +
-                                  std::to_string(opts().max_body_bytes) + " bytes)");
+      return reply_too_large();
     if (srv_.hooks.before && srv_.hooks.before(req, *res_)) return answer_unread();
     if (parser_->is_done()) return dispatch();
     parser_->body_limit(opts().max_body_bytes);
@@ -239,9 +241,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_body(beast::error_code ec) {
-    if (ec == bhttp::error::body_limit)
-      return reply_early(413, "request body larger than server.maxBodyBytes (" +
-                                  std::to_string(opts().max_body_bytes) + " bytes)");
+    if (ec == bhttp::error::body_limit) return reply_too_large();
     if (ec) {
       if (is_parse_error(ec)) return reply_early(400, "malformed request body: " + ec.message());
       finished(false);
@@ -284,6 +284,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void run_async(const Router::Route* route) {
     auto state = std::make_shared<Reply::State>();
     state->session = shared_from_this();
+    state->server = srv_.weak_from_this();
     try {
       route->async(*req_, *res_, Reply(state));
     } catch (const std::exception& e) {
@@ -323,6 +324,11 @@ class Session : public std::enable_shared_from_this<Session> {
       res_.emplace();
       http::send_error(*res_, 500, "internal", "internal error (see the sidecar log)");
     }
+  }
+
+  void reply_too_large() {
+    reply_early(413, "request body larger than server.maxBodyBytes (" +
+                         std::to_string(opts().max_body_bytes) + " bytes)");
   }
 
   bool expects_continue() const {
@@ -491,6 +497,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
 void Reply::send() const {
   if (!state_ || state_->sent.exchange(true)) return;
+  auto server = state_->server.lock();
+  if (!server || server->stopped) return;
   net::post(state_->session->executor(), [st = state_] {
     if (st->deadline) st->deadline->cancel();
     st->session->answer();
@@ -592,6 +600,7 @@ void HttpServer::stop() {
   }
   s.workers.shutdown();
   for (auto& g : s.guards) g.reset();
+  s.stopped = true;
   for (auto& ctx : s.contexts) ctx->stop();
 }
 
