@@ -62,6 +62,18 @@ SidecarMetrics build() {
                                .Help("Executions refused with 429 (queue full)")
                                .Register(reg)
                                .Add({});
+  auto gauge = [&reg](const char* name, const char* help) {
+    return &prometheus::BuildGauge().Name(name).Help(help).Register(reg).Add({});
+  };
+  m.http_connections = gauge("agentry_http_connections", "Open HTTP connections");
+  m.http_workers =
+      gauge("agentry_http_workers", "HTTP worker threads alive (server.threads bound)");
+  m.http_worker_queue = gauge("agentry_http_worker_queue",
+                              "Blocking requests waiting for a worker (server.queue bound)");
+  m.http_busy_refused =
+      gauge("agentry_http_busy_refused",
+            "Requests refused with 503 because every worker and queue slot was taken "
+            "(since start)");
   return m;
 }
 

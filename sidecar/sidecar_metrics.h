@@ -24,6 +24,11 @@ struct SidecarMetrics {
   prometheus::Family<prometheus::Histogram>* provider_duration;  // {provider}
   prometheus::Counter* memory_cleanups;
   prometheus::Counter* executions_rejected;  // 429s from backpressure
+  // The HTTP server, refreshed at each scrape.
+  prometheus::Gauge* http_connections;
+  prometheus::Gauge* http_workers;
+  prometheus::Gauge* http_worker_queue;
+  prometheus::Gauge* http_busy_refused;  // a count, kept as a gauge: it is copied, not counted
 
   void count_http(const std::string& method, const std::string& endpoint, int status,
                   double seconds);

@@ -137,6 +137,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   size_t connections = 0;
   std::atomic<bool> stopping{false};
   std::atomic<bool> stopped{false};  // the io_contexts no longer run
+  std::atomic<uint64_t> busy_refused{0};
   WorkerPool workers;
   std::vector<std::unique_ptr<net::io_context>> contexts;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
@@ -306,6 +307,7 @@ class Session : public std::enable_shared_from_this<Session> {
       net::post(self->stream_.get_executor(), [self] { self->respond(); });
     });
     if (queued) return;
+    ++srv_.busy_refused;
     res_.emplace();
     res_->set_header("Retry-After", "1");
     http::send_error(*res_, 503, "unavailable", "server busy: every worker is taken, retry");
@@ -612,6 +614,7 @@ HttpServer::Stats HttpServer::stats() const {
   }
   st.workers = impl_->workers.threads();
   st.queued = impl_->workers.queued();
+  st.busy_refused = impl_->busy_refused.load();
   return st;
 }
 

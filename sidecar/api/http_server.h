@@ -8,6 +8,7 @@
 
 #include <httplib.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -59,9 +60,10 @@ class HttpServer {
   void stop();
 
   struct Stats {
-    size_t connections = 0;
-    size_t workers = 0;
-    size_t queued = 0;
+    size_t connections = 0;     // open now
+    size_t workers = 0;         // worker threads alive (busy or idle)
+    size_t queued = 0;          // blocking requests waiting for a worker
+    uint64_t busy_refused = 0;  // 503s because the pool and its queue were full
   };
   Stats stats() const;
 

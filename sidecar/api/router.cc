@@ -70,8 +70,15 @@ std::string Router::allowed(const std::string& path) const {
 }
 
 void mount_operational_routes(Router& router, const HealthChecks& liveness,
-                              const HealthChecks& readiness) {
-  router.Get("/metrics", http::metrics_handler(), non_blocking);
+                              const HealthChecks& readiness, std::function<void()> before_scrape) {
+  auto serve = http::metrics_handler();
+  router.Get(
+      "/metrics",
+      [serve, before_scrape](const httplib::Request& req, httplib::Response& res) {
+        if (before_scrape) before_scrape();
+        serve(req, res);
+      },
+      non_blocking);
   router.Get("/healthz", http::health_handler(liveness), non_blocking);
   router.Get("/livez", http::health_handler(liveness), non_blocking);
   router.Get("/readyz", http::health_handler(readiness), non_blocking);

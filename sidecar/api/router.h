@@ -81,8 +81,10 @@ class Router {
   std::vector<Route> routes_;
 };
 
-// /metrics, /healthz, /livez and /readyz, served inline (they never block).
+// /metrics, /healthz, /livez and /readyz, served inline (they never block). before_scrape, when
+// set, runs before /metrics is serialized (to refresh gauges read from elsewhere).
 void mount_operational_routes(Router& router, const HealthChecks& liveness,
-                              const HealthChecks& readiness);
+                              const HealthChecks& readiness,
+                              std::function<void()> before_scrape = nullptr);
 
 }  // namespace agentry::sidecar

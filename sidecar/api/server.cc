@@ -81,7 +81,14 @@ ApiServer::ApiServer(const Config& cfg, Engine& engine, const TokenAuth& auth,
       auth_(auth),
       monitor_(monitor),
       http_(router_, http_options(cfg_.server), hooks()) {
-  mount_operational_routes(router_, live_, ready_);
+  mount_operational_routes(router_, live_, ready_, [this] {
+    auto st = http_.stats();
+    auto& m = metrics();
+    m.http_connections->Set(static_cast<double>(st.connections));
+    m.http_workers->Set(static_cast<double>(st.workers));
+    m.http_worker_queue->Set(static_cast<double>(st.queued));
+    m.http_busy_refused->Set(static_cast<double>(st.busy_refused));
+  });
   live_.add("ping", [] { return std::string(); });
   ready_.add("provider", [&engine] { return engine.provider().readiness(); });
   ready_.add("draining", [&engine] {

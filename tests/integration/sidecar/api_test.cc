@@ -51,6 +51,10 @@ TEST_F(SidecarApiTest, HealthReadyAndMetricsNeedNoToken) {
   EXPECT_EQ(m->status, 200);
   EXPECT_NE(m->body.find("executions_in_flight"), std::string::npos);
   EXPECT_NE(m->body.find("execution_queue_depth"), std::string::npos);
+  // The scrape's own connection is open while it is served.
+  EXPECT_EQ(m->body.find("agentry_http_connections 0"), std::string::npos) << m->body;
+  EXPECT_NE(m->body.find("agentry_http_connections "), std::string::npos);
+  EXPECT_NE(m->body.find("agentry_http_busy_refused 0"), std::string::npos);
 }
 
 TEST_F(SidecarApiTest, MissingTokenIs401) {

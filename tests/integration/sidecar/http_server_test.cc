@@ -199,6 +199,7 @@ TEST(SidecarHttpServer, AFullWorkerPoolAnswers503WithRetryAfter) {
   ASSERT_TRUE(refused.read_until("\r\n\r\n{")) << refused.got;
   EXPECT_NE(refused.got.find("HTTP/1.1 503"), std::string::npos) << refused.got;
   EXPECT_NE(refused.got.find("Retry-After: 1"), std::string::npos) << refused.got;
+  EXPECT_EQ(s.server().stats().busy_refused, 1u);
   // Inline routes still answer while the pool is full, and the busy one finishes.
   Raw inline_route(s.port());
   inline_route.send("GET /hello?n=3 HTTP/1.1\r\nHost: x\r\n\r\n");
