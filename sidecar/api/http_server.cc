@@ -33,6 +33,9 @@ namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
+namespace {
+
+// The {"error": {"code"}} value for an HTTP status the server answers by itself.
 const char* error_code_for_status(int status) {
   switch (status) {
     case 400:
@@ -63,8 +66,6 @@ const char* error_code_for_status(int status) {
       return status >= 500 ? "internal" : "error";
   }
 }
-
-namespace {
 
 constexpr size_t kMaxHeaderBytes = 16 * 1024;
 constexpr uint64_t kMaxDrainBytes = 16 << 20;  // see Session::answer_unread

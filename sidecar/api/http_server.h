@@ -73,7 +73,4 @@ class HttpServer {
   std::shared_ptr<Impl> impl_;
 };
 
-// The {"error": {"code"}} value the sidecar uses for an HTTP status ("not_found", ...).
-const char* error_code_for_status(int status);
-
 }  // namespace agentry::sidecar

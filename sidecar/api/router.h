@@ -45,10 +45,6 @@ inline bool blocking(const httplib::Request&) {
 inline bool non_blocking(const httplib::Request&) {
   return false;
 }
-// Non-blocking unless the request asks to long-poll (?wait=).
-inline bool blocking_if_waits(const httplib::Request& req) {
-  return req.has_param("wait");
-}
 
 class Router {
  public:

@@ -119,6 +119,13 @@ class Raw {
   bool connected_ = false, eof_ = false;
 };
 
+// Polls a condition every 5 ms for up to a second; its last value.
+template <typename Pred>
+bool eventually(Pred pred) {
+  for (int i = 0; i < 200 && !pred(); ++i) std::this_thread::sleep_for(milliseconds(5));
+  return pred();
+}
+
 size_t count(const std::string& s, const std::string& what) {
   size_t n = 0;
   for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
@@ -179,9 +186,7 @@ TEST(SidecarHttpServer, SlowOrSilentClientsAreCutByTheTimeouts) {
   ASSERT_TRUE(idle.read_until("hello 1"));
   EXPECT_TRUE(partial.closed_within(milliseconds(4000)));
   EXPECT_TRUE(idle.closed_within(milliseconds(4000)));  // idle keep-alive connection
-  for (int i = 0; i < 200 && s.server().stats().connections > 0; ++i)
-    std::this_thread::sleep_for(milliseconds(5));
-  EXPECT_EQ(s.server().stats().connections, 0u);
+  EXPECT_TRUE(eventually([&] { return s.server().stats().connections == 0; }));
 }
 
 TEST(SidecarHttpServer, AFullWorkerPoolAnswers503WithRetryAfter) {
@@ -191,9 +196,7 @@ TEST(SidecarHttpServer, AFullWorkerPoolAnswers503WithRetryAfter) {
   TestServer s(o);
   Raw busy(s.port());
   busy.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
-  for (int i = 0; i < 200 && s.slow_started.load() == 0; ++i)
-    std::this_thread::sleep_for(milliseconds(5));
-  ASSERT_EQ(s.slow_started.load(), 1);
+  ASSERT_TRUE(eventually([&] { return s.slow_started.load() == 1; }));
   Raw refused(s.port());
   refused.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(refused.read_until("\r\n\r\n{")) << refused.got;
@@ -214,9 +217,7 @@ TEST(SidecarHttpServer, StopFinishesARequestInFlightAndClosesIdleConnections) {
   ASSERT_TRUE(idle.read_until("hello 1"));
   Raw busy(s.port());
   busy.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
-  for (int i = 0; i < 200 && s.slow_started.load() == 0; ++i)
-    std::this_thread::sleep_for(milliseconds(5));
-  ASSERT_EQ(s.slow_started.load(), 1);
+  ASSERT_TRUE(eventually([&] { return s.slow_started.load() == 1; }));
   s.stop_and_join();
   EXPECT_TRUE(busy.read_until("slow done")) << busy.got;
   EXPECT_NE(busy.got.find("Connection: close"), std::string::npos) << busy.got;
