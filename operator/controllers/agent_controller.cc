@@ -1,6 +1,7 @@
 #include "operator/controllers/agent_controller.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "common/base64.h"
@@ -50,6 +51,39 @@ std::vector<SecretRef> referenced_secrets(const json& agent) {
   }
   return out;
 }
+
+}  // namespace
+
+json policy_status_patch(const json& policy, const std::map<std::string, int64_t>& counts,
+                         const std::string& watch_namespace) {
+  const json st = policy.value("status", json::object());
+  json reported = st.value("agentsByNamespace", json::object());
+  if (!reported.is_object()) reported = json::object();
+  // A scoped operator owns one key of the map; a cluster-wide one owns all of it.
+  json merged = watch_namespace.empty() ? json::object() : reported;
+  if (!watch_namespace.empty()) merged.erase(watch_namespace);
+  for (const auto& [ns, n] : counts) {
+    if (n > 0 && (watch_namespace.empty() || ns == watch_namespace)) merged[ns] = n;
+  }
+  int64_t total = 0;
+  for (const auto& [ns, n] : merged.items()) total += n.is_number_integer() ? n.get<int64_t>() : 0;
+  const int64_t generation = kube::generation(policy);
+  if (merged == reported && st.value("agents", int64_t{-1}) == total &&
+      st.value("observedGeneration", int64_t{-1}) == generation) {
+    return nullptr;
+  }
+  json by_namespace = merged;
+  for (const auto& [ns, n] : reported.items()) {
+    if (!merged.contains(ns)) by_namespace[ns] = nullptr;  // merge patch: remove the key
+  }
+  return {{"metadata", {{"resourceVersion", kube::resource_version(policy)}}},
+          {"status",
+           {{"agents", total},
+            {"agentsByNamespace", by_namespace},
+            {"observedGeneration", generation}}}};
+}
+
+namespace {
 
 class AgentReconciler {
  public:
@@ -390,17 +424,19 @@ class AgentReconciler {
   Result<ReconcileResult> reconcile_policy(const kube::ObjectKey& key) {
     ObjectPtr p = policies_->store().get(key.str());
     if (!p) return ReconcileResult{};
-    int64_t count = static_cast<int64_t>(agents_->store().count_by_index(kPolicyIndex, key.name));
-    const json& st = p->value("status", json::object());
-    if (st.value("agents", int64_t{-1}) == count &&
-        st.value("observedGeneration", int64_t{-1}) == kube::generation(*p)) {
-      return ReconcileResult{};
+    std::map<std::string, int64_t> counts;
+    for (const auto& a : agents_->store().by_index(kPolicyIndex, key.name)) {
+      ++counts[kube::namespace_of(*a)];
     }
-    auto r = mgr_.client()->patch(
-        res::kAgentPolicies, "", key.name, kube::PatchType::kMerge,
-        {{"status", {{"agents", count}, {"observedGeneration", kube::generation(*p)}}}}, "status");
-    if (!r.ok() && r.status().code() != Code::kNotFound) return r.status();
-    return ReconcileResult{};
+    json patch = policy_status_patch(*p, counts, settings_.watch_namespace);
+    if (patch.is_null()) return ReconcileResult{};
+    auto r = mgr_.client()->patch(res::kAgentPolicies, "", key.name, kube::PatchType::kMerge, patch,
+                                  "status");
+    if (r.ok() || r.status().code() == Code::kNotFound) return ReconcileResult{};
+    // Another operator (scoped to another namespace) wrote its count first: our cached copy is
+    // stale, and the next try merges into theirs.
+    if (kube::is_conflict(r.status())) return ReconcileResult{.requeue = true};
+    return r.status();
   }
 
   std::shared_ptr<runtime::Informer> cache_for(const kube::Resource& r) {

@@ -6,6 +6,8 @@
 // only when it changed. It never writes spec.replicas of a Deployment while an HPA owns it.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -20,6 +22,15 @@ void register_agent_controllers(runtime::Manager& mgr, const OperatorSettings& s
 
 // Creates the built-in AgentPolicies that do not exist yet (never overwrites).
 Status ensure_builtin_policies(kube::Client& client);
+
+// The merge patch for an AgentPolicy's status given the Agents this operator sees per namespace,
+// or null when the status already says so. status.agentsByNamespace is shared by operators scoped
+// to different namespaces: each writes only its own key (a cluster-wide one the whole map), and
+// status.agents is the map's sum. The patch carries the cached resourceVersion, so a write based
+// on a stale copy is a conflict instead of overwriting another operator's count.
+nlohmann::json policy_status_patch(const nlohmann::json& policy,
+                                   const std::map<std::string, int64_t>& counts,
+                                   const std::string& watch_namespace);
 
 // Whether what we would apply is already there: objects compared recursively, arrays element by
 // element.

@@ -311,6 +311,56 @@ TEST_F(AgentControllerTest, PolicyEditPropagatesAndUnknownPolicyIsReported) {
   cp_->kubectl({"delete", "agentpolicy/" + policy}, &out);
 }
 
+// AgentPolicies are cluster-wide, operators may be scoped to one namespace each (Helm's
+// watchNamespaces): their counts must add up, never overwrite each other.
+TEST_F(AgentControllerTest, OperatorsScopedToTwoNamespacesShareAPolicysCount) {
+  const std::string policy = ns_.substr(0, 40) + "-shared";
+  const std::string ns2 = ns_.substr(0, 60) + "-b";
+  std::string out;
+  ASSERT_EQ(cp_->kubectl({"create", "namespace", ns2}, &out), 0) << out;
+  OperatorHarness op2(cp_, ns2);
+  ASSERT_TRUE(op2.start());
+  apply("apiVersion: agentry.dev/v1alpha1\nkind: AgentPolicy\nmetadata: {name: " + policy +
+        "}\nspec:\n  autoscaling: {minReplicas: 1, maxReplicas: 3}\n");
+  auto agent = [&](const std::string& name) {
+    return "apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata: {name: " + name +
+           "}\nspec:\n  model: {provider: ollama, name: m}\n  policyRef: {name: " + policy + "}\n";
+  };
+  apply(agent("a1"));
+  for (const char* name : {"b1", "b2"}) {
+    ASSERT_EQ(cp_->kubectl_stdin({"apply", "-n", ns2, "-f", "-"}, agent(name), &out), 0) << out;
+  }
+  auto status = [&] { return get(res::kAgentPolicies, policy).value("status", json::object()); };
+  auto counts_are = [&](int64_t total, int64_t here, int64_t there, int64_t generation) {
+    json st = status();
+    json by = st.value("agentsByNamespace", json::object());
+    return st.value("agents", int64_t{-1}) == total && by.value(ns_, int64_t{0}) == here &&
+           by.value(ns2, int64_t{0}) == there &&
+           st.value("observedGeneration", int64_t{-1}) == generation;
+  };
+  EXPECT_TRUE(eventually([&] { return counts_are(3, 1, 2, 1); })) << status().dump();
+
+  // A spec edit makes both operators write the status at once; neither may lose the other's count.
+  ASSERT_EQ(cp_->kubectl({"patch", "agentpolicy/" + policy, "--type=merge", "-p",
+                          R"({"spec":{"autoscaling":{"maxReplicas":4}}})"},
+                         &out),
+            0)
+      << out;
+  EXPECT_TRUE(eventually([&] { return counts_are(3, 1, 2, 2); })) << status().dump();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_TRUE(counts_are(3, 1, 2, 2)) << status().dump();
+
+  ASSERT_EQ(cp_->kubectl({"-n", ns2, "delete", "agent/b1"}, &out), 0) << out;
+  EXPECT_TRUE(eventually([&] { return counts_are(2, 1, 1, 2); })) << status().dump();
+  ASSERT_EQ(cp_->kubectl({"-n", ns2, "delete", "agent/b2"}, &out), 0) << out;
+  EXPECT_TRUE(eventually([&] {
+    return counts_are(1, 1, 0, 2) && !status()["agentsByNamespace"].contains(ns2);
+  })) << status().dump();
+  op2.stop();
+  cp_->kubectl({"delete", "namespace", ns2, "--wait=false"}, &out);
+  cp_->kubectl({"delete", "agentpolicy/" + policy}, &out);
+}
+
 TEST_F(AgentControllerTest, RestartConvergesWithoutDuplicatesAndIdleWritesNothing) {
   apply_file("examples/agent.yaml");
   ASSERT_TRUE(wait_phase("researcher", "Ready"));
