@@ -141,6 +141,7 @@ std::string fmt(const char* f, double v) {
 }
 
 // Paced load: `rate` requests/s for `seconds` over `conns` keep-alive connections; latencies in ms.
+// A POST of `body`, or a GET when it is empty.
 std::vector<double> paced(int port, const std::string& path, const std::string& body,
                           bool with_auth, int rate, int seconds, int conns, int* errors) {
   std::vector<std::vector<double>> lat(conns);
@@ -159,7 +160,8 @@ std::vector<double> paced(int port, const std::string& path, const std::string& 
         auto due = start + std::chrono::microseconds(static_cast<int64_t>(i * 1e6 / rate));
         std::this_thread::sleep_until(due);
         auto t0 = Clock::now();
-        auto r = cli.Post(path.c_str(), h, body, "application/json");
+        auto r = body.empty() ? cli.Get(path.c_str(), h)
+                              : cli.Post(path.c_str(), h, body, "application/json");
         double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
         if (!r || r->status != 200)
           ++errs;
@@ -254,10 +256,16 @@ int main(int argc, char** argv) {
     if (only == 0 || only == 2) {
       const int rate = 1000, secs = 5, conns = 16;
       int err_direct = 0, err_via = 0;
+      auto llm_before = proc_stat(s.llm.pid());
+      auto d0 = Clock::now();
       auto direct =
           paced(s.llm_port, "/api/chat",
                 R"({"model":"fake","stream":false,"messages":[{"role":"user","content":"hi"}]})",
                 false, rate, secs, conns, &err_direct);
+      double direct_wall = std::chrono::duration<double>(Clock::now() - d0).count();
+      double llm_cores =
+          (proc_stat(s.llm.pid()).cpu_seconds - llm_before.cpu_seconds) / direct_wall;
+      double llm_per_k = llm_cores / (direct.size() / direct_wall / 1000.0);
       auto before = proc_stat(s.sc.pid());
       auto t0 = Clock::now();
       auto via = paced(s.sc_port, "/v1/executions?wait=10s", R"({"input":"hi"})", true, rate, secs,
@@ -276,6 +284,19 @@ int main(int argc, char** argv) {
       double per_k = cores / (achieved / 1000.0);
       row("CPU per 1,000 rps (executions through the sidecar)", fmt("%.3f cores", per_k),
           "< 0.15 cores", per_k < 0.15);
+      // The floor of this machine: one HTTP exchange on loopback, paced the same way, served by
+      // the fake provider (cpp-httplib) and by the sidecar's own /healthz. An execution is two
+      // exchanges (the caller's and the provider's) plus the work between them.
+      int err_health = 0;
+      auto h0 = proc_stat(s.sc.pid());
+      auto t1 = Clock::now();
+      auto health = paced(s.sc_port, "/healthz", "", false, rate, secs, conns, &err_health);
+      double health_wall = std::chrono::duration<double>(Clock::now() - t1).count();
+      double health_per_k = (proc_stat(s.sc.pid()).cpu_seconds - h0.cpu_seconds) / health_wall /
+                            (health.size() / health_wall / 1000.0);
+      row("  for scale: one exchange, the sidecar's /healthz", fmt("%.3f cores", health_per_k), "-",
+          true);
+      row("  for scale: one exchange, the fake provider", fmt("%.3f cores", llm_per_k), "-", true);
       std::printf(
           "|   (direct: %zu ok / %d errors; via sidecar: %zu ok / %d errors; %.0f rps achieved)\n",
           direct.size(), err_direct, via.size(), err_via, achieved);
