@@ -95,6 +95,11 @@ R=$(wrk -t1 -c8 -d"${SECS}s" --latency -s "$WORK/reads.lua" "$BASE" 2>&1)
 printf '| %-56s | %-34s | %-26s |\n' "memory reads via the API (90% get, 10% text search)" "$(echo "$R" | rps) req/s ($(echo "$R" | lat))" ">= 50,000/s"
 R=$(wrk -t1 -c8 -d"${SECS}s" "$BASE/v1/memory/$(head -1 /tmp/agentry-bench-ids.txt)" 2>&1)
 printf '| %-56s | %-34s | %-26s |\n' "memory get via the API (one id)" "$(echo "$R" | rps) req/s" ">= 50,000/s"
+R=$(wrk -t1 -c32 -d"${SECS}s" "$BASE/v1/memory/$(head -1 /tmp/agentry-bench-ids.txt)" 2>&1)
+printf '| %-56s | %-34s | %-26s |\n' "  same with 32 connections" "$(echo "$R" | rps) req/s" ">= 50,000/s"
+# The ceiling of this machine for any handler: the same server answering /healthz (no auth, no JSON).
+R=$(wrk -t1 -c32 -d"${SECS}s" "$BASE/healthz" 2>&1)
+printf '| %-56s | %-34s | %-26s |\n' "  for scale: GET /healthz, 32 connections" "$(echo "$R" | rps) req/s" "-"
 R=$(wrk -t1 -c64 -d"${SECS}s" -s "$WORK/writes.lua" "$BASE" 2>&1)
 printf '| %-56s | %-34s | %-26s |\n' "memory writes via the API (Redis, AOF fsync always, 64 conns)" "$(echo "$R" | rps) req/s ($(echo "$R" | lat))" ">= 10,000/s"
 R=$(wrk -t1 -c16 -d"${SECS}s" -s "$WORK/writes_batch.lua" "$BASE" 2>&1)

@@ -30,7 +30,8 @@ namespace agentry::memory {
 struct IndexOptions {
   size_t hnsw_min = 2048;  // below this many live vectors, search is exact
   size_t M = 16;
-  size_t ef_construction = 100;
+  // 100 cost 40% more per insert for the same recall@10 on clustered data (memory_bench).
+  size_t ef_construction = 64;
   size_t ef_search = 96;
   size_t overfetch = 4;    // filtered searches ask the graph for k * overfetch candidates
   bool background = true;  // false: the graph is updated by the writer (tests, benchmarks)
