@@ -225,8 +225,8 @@ TEST(OpWorkQueue, ShutDownWakesWorkersAndDrainWaitsForInFlight) {
     EXPECT_FALSE(q.get(&k));
     returned = true;
   });
-  q.add("busy");
-  // The idle worker may take "busy"; use a second queue for the drain part.
+  // Nothing is queued, so the worker blocks in get() (given 50 ms to get there) until shut_down.
+  std::this_thread::sleep_for(50ms);
   q.shut_down();
   idle.join();
   EXPECT_TRUE(returned.load());
