@@ -23,6 +23,7 @@ agentry_test(cache_redis_integration_test LABEL integration SOURCES
 )
 agentry_test(memory_unit_test LABEL unit SOURCES
   unit/memory/memory_test.cc
+  unit/memory/group_commit_test.cc
   LIBS agentry_memory
 )
 agentry_test(memory_redis_integration_test LABEL integration SOURCES

@@ -149,10 +149,54 @@ json entry_json(const Entry& e) {
   return j;
 }
 
+namespace {
+
+// The entries of a POST /v1/memory (one entry, or {"entries": [...]}); false when res already holds
+// the 400.
+bool parse_add(const httplib::Request& req, httplib::Response& res, std::vector<NewEntry>* entries,
+               bool* batch) {
+  bool ok = false;
+  guarded(res, [&] {
+    json j = json::parse(req.body, nullptr, false);
+    if (j.is_discarded()) return bad(res, "body is not valid JSON");
+    *batch = j.is_object() && j.contains("entries");
+    std::string why;
+    if (*batch) {
+      if (!j["entries"].is_array()) return bad(res, "entries must be an array");
+      for (const auto& x : j["entries"]) {
+        NewEntry e;
+        if (!parse_entry(x, &e, &why)) return bad(res, why);
+        entries->push_back(std::move(e));
+      }
+    } else {
+      NewEntry e;
+      if (!parse_entry(j, &e, &why)) return bad(res, why);
+      entries->push_back(std::move(e));
+    }
+    ok = true;
+  });
+  return ok;
+}
+
+void answer_add(httplib::Response& res, const Result<std::vector<Entry>>& r, bool batch) {
+  guarded(res, [&] {
+    if (!r.ok()) return send_status(res, r.status());
+    res.status = 201;
+    if (batch) {
+      json arr = json::array();
+      for (const auto& e : r.value()) arr.push_back(entry_json(e));
+      res.set_content(json{{"entries", std::move(arr)}}.dump(), "application/json");
+    } else {
+      res.set_content(entry_json(r->front()).dump(), "application/json");
+    }
+  });
+}
+
+}  // namespace
+
 void mount_memory_routes(sidecar::Router& server, MemoryService& memory) {
   // Reads are served from the in-process index and store. A text query needs an embedding, which
-  // leaves the process when the embedder is the provider; writes wait for durability (fsync or
-  // Redis). Those run on a worker.
+  // leaves the process when the embedder is the provider: then it runs on a worker.
   const bool local_embedder = dynamic_cast<LocalEmbedder*>(&memory.embedder()) != nullptr;
   sidecar::MayBlock search_blocks = local_embedder ? sidecar::non_blocking : sidecar::blocking;
   server.Post(
@@ -205,37 +249,28 @@ void mount_memory_routes(sidecar::Router& server, MemoryService& memory) {
         });
       },
       search_blocks);
-  server.Post("/v1/memory", [&memory](const httplib::Request& req, httplib::Response& res) {
-    guarded(res, [&] {
-      json j = json::parse(req.body, nullptr, false);
-      if (j.is_discarded()) return bad(res, "body is not valid JSON");
-      bool batch = j.is_object() && j.contains("entries");
+  // Writes wait for the group commit. With the local embedder nothing else blocks, so the request
+  // waits without holding a thread (the committer answers it); a provider embedder is an HTTP
+  // call, so there the route runs on a worker.
+  if (local_embedder) {
+    server.PostAsync("/v1/memory", [&memory](const httplib::Request& req, httplib::Response& res,
+                                             const sidecar::Reply& reply) {
+      bool batch = false;
       std::vector<NewEntry> entries;
-      std::string why;
-      if (batch) {
-        if (!j["entries"].is_array()) return bad(res, "entries must be an array");
-        for (const auto& x : j["entries"]) {
-          NewEntry e;
-          if (!parse_entry(x, &e, &why)) return bad(res, why);
-          entries.push_back(std::move(e));
-        }
-      } else {
-        NewEntry e;
-        if (!parse_entry(j, &e, &why)) return bad(res, why);
-        entries.push_back(std::move(e));
-      }
-      auto r = memory.add(std::move(entries));
-      if (!r.ok()) return send_status(res, r.status());
-      res.status = 201;
-      if (batch) {
-        json arr = json::array();
-        for (const auto& e : r.value()) arr.push_back(entry_json(e));
-        res.set_content(json{{"entries", std::move(arr)}}.dump(), "application/json");
-      } else {
-        res.set_content(entry_json(r->front()).dump(), "application/json");
-      }
+      if (!parse_add(req, res, &entries, &batch)) return reply.send();
+      memory.add_async(std::move(entries), [&res, reply, batch](Result<std::vector<Entry>> r) {
+        answer_add(res, r, batch);
+        reply.send();
+      });
     });
-  });
+  } else {
+    server.Post("/v1/memory", [&memory](const httplib::Request& req, httplib::Response& res) {
+      bool batch = false;
+      std::vector<NewEntry> entries;
+      if (!parse_add(req, res, &entries, &batch)) return;
+      answer_add(res, memory.add(std::move(entries)), batch);
+    });
+  }
   server.Get(
       "/v1/memory",
       [&memory](const httplib::Request& req, httplib::Response& res) {

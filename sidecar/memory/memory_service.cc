@@ -76,6 +76,9 @@ Result<std::unique_ptr<MemoryService>> MemoryService::open(MemoryOptions opts,
   if (s->backend_) {
     if (auto st = s->backend_->open(apply); !st) return st;
   }
+  s->committer_ = std::make_unique<GroupCommitter>(
+      [svc = s.get()](std::vector<GroupCommitter::Request>& group) { svc->flush_group(group); },
+      s->opts_.max_pending_writes);
   s->remember_ = std::thread([svc = s.get()] { svc->remember_loop(); });
   s->maintenance_ = std::thread([svc = s.get()] { svc->maintenance_loop(); });
   return s;
@@ -92,7 +95,8 @@ MemoryService::~MemoryService() {
   m_cv_.notify_all();
   if (remember_.joinable()) remember_.join();
   if (maintenance_.joinable()) maintenance_.join();
-  backend_.reset();  // stops the follower before the pool goes
+  committer_.reset();  // flushes what is queued
+  backend_.reset();    // stops the follower before the pool goes
 }
 
 const std::string& MemoryService::agent_or_default(const std::string& agent) const {
@@ -144,7 +148,55 @@ Status MemoryService::commit_and_apply(const std::vector<Op>& ops) {
   return ok_status();
 }
 
+void MemoryService::flush_group(std::vector<GroupCommitter::Request>& group) {
+  std::shared_lock<std::shared_mutex> gate(gate_);
+  if (backend_) {
+    Status s;
+    if (group.size() == 1) {
+      s = backend_->commit(group[0].ops);
+    } else {
+      std::vector<Op> all;
+      for (const auto& r : group) all.insert(all.end(), r.ops.begin(), r.ops.end());
+      s = backend_->commit(all);
+    }
+    if (!s) {
+      for (auto& r : group) r.result = s;
+      return;
+    }
+  }
+  for (auto& r : group) {
+    for (const auto& op : r.ops) {
+      if (auto s = store_.apply(op); !s) {
+        r.result = s;
+        break;
+      }
+    }
+  }
+}
+
 Result<std::vector<Entry>> MemoryService::add(std::vector<NewEntry> batch) {
+  auto p = prepare_add(std::move(batch));
+  if (!p.ok()) return p.status();
+  if (auto s = committer_->commit(std::move(p->ops)); !s) return s;
+  return std::move(p->out);
+}
+
+void MemoryService::add_async(std::vector<NewEntry> batch, AddDone done) {
+  auto p = prepare_add(std::move(batch));
+  if (!p.ok()) return done(p.status());
+  auto out = std::make_shared<std::vector<Entry>>(std::move(p->out));
+  auto finish = std::make_shared<AddDone>(std::move(done));
+  bool queued = committer_->submit(std::move(p->ops), [out, finish](const Status& s) {
+    if (s) {
+      (*finish)(std::move(*out));
+    } else {
+      (*finish)(s);
+    }
+  });
+  if (!queued) (*finish)(Status(Code::kUnavailable, "memory write queue full; retry later", 503));
+}
+
+Result<MemoryService::PreparedAdd> MemoryService::prepare_add(std::vector<NewEntry> batch) {
   if (batch.empty()) return invalid_argument("no entries");
   if (batch.size() > opts_.limits.max_batch)
     return invalid_argument("more than " + std::to_string(opts_.limits.max_batch) +
@@ -209,8 +261,7 @@ Result<std::vector<Entry>> MemoryService::add(std::vector<NewEntry> batch) {
       ++evicted_;
     }
   }
-  if (auto s = commit_and_apply(ops); !s) return s;
-  return out;
+  return PreparedAdd{std::move(ops), std::move(out)};
 }
 
 Result<Entry> MemoryService::get(const std::string& agent, const std::string& id,

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -23,6 +24,7 @@
 #include "sidecar/cache/redis_pool.h"
 #include "sidecar/memory/backend.h"
 #include "sidecar/memory/embedder.h"
+#include "sidecar/memory/group_commit.h"
 #include "sidecar/memory/log_store.h"
 #include "sidecar/memory/memory_store.h"
 #include "sidecar/memory/redis_backend.h"
@@ -39,7 +41,8 @@ struct MemoryOptions {
   std::optional<cache::RedisOptions> redis;  // kRedis
   RedisBackendOptions redis_backend;
   size_t remember_queue = 4096;
-  cache::Ms sweep_interval{5000};  // TTL sweep and compaction check
+  size_t max_pending_writes = 4096;  // add() requests waiting for the group commit; beyond: 503
+  cache::Ms sweep_interval{5000};    // TTL sweep and compaction check
 };
 
 struct NewEntry {
@@ -81,7 +84,15 @@ class MemoryService {
   MemoryService(const MemoryService&) = delete;
   MemoryService& operator=(const MemoryService&) = delete;
 
+  // Validates, embeds and makes the batch durable (a group commit shared with concurrent writers),
+  // then applies it. The entries as stored, without embeddings.
   Result<std::vector<Entry>> add(std::vector<NewEntry> batch);
+  // add() without waiting: validation and embedding run on the calling thread (so only where the
+  // embedder does not block), and `done` runs once, on the calling thread for bad input, else on
+  // the committer thread once the write is durable and applied (or failed). kUnavailable (503)
+  // when too many writes are waiting already.
+  using AddDone = std::function<void(Result<std::vector<Entry>>)>;
+  void add_async(std::vector<NewEntry> batch, AddDone done);
   Result<Entry> get(const std::string& agent, const std::string& id, bool with_embedding);
   Status remove(const std::string& agent, const std::string& id);
   Result<MemoryStore::Page> list(const std::string& agent,
@@ -110,6 +121,12 @@ class MemoryService {
   MemoryService(MemoryOptions opts, std::shared_ptr<Embedder> embedder);
   Status validate(const NewEntry& e) const;
   Status commit_and_apply(const std::vector<Op>& ops);
+  struct PreparedAdd {
+    std::vector<Op> ops;     // the puts, then the evictions they cause
+    std::vector<Entry> out;  // what to answer
+  };
+  Result<PreparedAdd> prepare_add(std::vector<NewEntry> batch);
+  void flush_group(std::vector<GroupCommitter::Request>& group);
   void remember_loop();
   // Drops exchanges already stored in the same agent and session (see remember_loop).
   void drop_repeated(std::vector<NewEntry>* batch, std::vector<uint64_t>* keys);
@@ -120,6 +137,7 @@ class MemoryService {
   MemoryStore store_;
   std::unique_ptr<cache::RedisPool> pool_;
   std::unique_ptr<Backend> backend_;
+  std::unique_ptr<GroupCommitter> committer_;  // add()'s writes; before backend_ goes
   LogStore* log_ = nullptr;
   RedisBackend* redis_backend_ = nullptr;
   std::shared_mutex gate_;  // writers shared; compaction's rotation alone
