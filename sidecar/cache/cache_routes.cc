@@ -64,7 +64,10 @@ const char* api_code(const Status& s) {
 }
 
 void send_status(httplib::Response& res, const Status& s) {
-  http::send_error(res, http_status_for(s), api_code(s), s.message());
+  const int code = http_status_for(s);
+  http::send_error(res, code, api_code(s), s.message());
+  // Redis down or a full write queue: worth retrying, after a pause.
+  if (code == 503 || code == 429) res.set_header("Retry-After", "1");
 }
 
 namespace {

@@ -32,8 +32,12 @@ Status GroupCommitter::commit(std::vector<Op> ops) {
   auto result = std::make_shared<std::promise<Status>>();
   auto future = result->get_future();
   if (!submit(std::move(ops), [result](const Status& s) { result->set_value(s); }))
-    return Status(Code::kUnavailable, "memory write queue full; retry later", 503);
+    return refused();
   return future.get();
+}
+
+Status GroupCommitter::refused() {
+  return Status(Code::kUnavailable, "memory write queue full; retry later", 503);
 }
 
 size_t GroupCommitter::pending() const {

@@ -41,8 +41,10 @@ class GroupCommitter {
 
   // false (done is not called) when max_pending requests are already waiting or it is stopping.
   bool submit(std::vector<Op> ops, Done done);
-  // Submits and waits; kUnavailable when refused.
+  // Submits and waits; refused() when refused.
   Status commit(std::vector<Op> ops);
+  // What a refused write answers: kUnavailable, 503.
+  static Status refused();
 
   size_t pending() const;
   uint64_t groups() const;  // flushes so far (requests / groups is the batching achieved)

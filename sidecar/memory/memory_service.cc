@@ -193,7 +193,7 @@ void MemoryService::add_async(std::vector<NewEntry> batch, AddDone done) {
       (*finish)(s);
     }
   });
-  if (!queued) (*finish)(Status(Code::kUnavailable, "memory write queue full; retry later", 503));
+  if (!queued) (*finish)(GroupCommitter::refused());
 }
 
 Result<MemoryService::PreparedAdd> MemoryService::prepare_add(std::vector<NewEntry> batch) {
