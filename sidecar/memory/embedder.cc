@@ -70,8 +70,9 @@ Result<std::vector<Vector>> FunctionEmbedder::embed(const std::vector<std::strin
   auto r = fn_(texts);
   if (!r.ok()) return r.status();
   if (r->size() != texts.size())
-    return Status(Code::kInternal, "embedder returned " + std::to_string(r->size()) +
-                                       " vectors for " + std::to_string(texts.size()) + " texts",
+    return Status(Code::kInternal,
+                  "embedder returned " + std::to_string(r->size()) + " vectors for " +
+                      std::to_string(texts.size()) + " texts",
                   502);
   for (auto& v : r.value()) {
     if (static_cast<int>(v.size()) != dim_)

@@ -149,6 +149,17 @@ Status MemoryService::commit_and_apply(const std::vector<Op>& ops) {
 }
 
 void MemoryService::flush_group(std::vector<GroupCommitter::Request>& group) {
+  // Back-pressure from the index: while the graph is far behind, writes wait here (and further
+  // writers queue behind them, then get 503s), so searches never scan an unbounded backlog.
+  if (!store_.wait_indexed(opts_.index.max_pending, opts_.index_wait)) {
+    Status behind(Code::kUnavailable,
+                  "memory index is behind (" + std::to_string(store_.index_backlog()) +
+                      " vectors waiting); retry later",
+                  503);
+    for (auto& r : group) r.result = behind;
+    ++index_refused_;
+    return;
+  }
   std::shared_lock<std::shared_mutex> gate(gate_);
   if (backend_) {
     Status s;
@@ -503,6 +514,11 @@ nlohmann::json MemoryService::stats() const {
       {"embedder", embedder_->name()},
       {"dimension", embedder_->dimension()},
       {"evicted", evicted_.load()},
+      {"writes",
+       {{"waiting", committer_ ? committer_->pending() : 0},
+        {"groups", committer_ ? committer_->groups() : 0},
+        {"indexBacklog", store_.index_backlog()},
+        {"refusedIndexBehind", index_refused_.load()}}},
       {"remember",
        {{"written", remember_written_.load()},
         {"failed", remember_failed_.load()},

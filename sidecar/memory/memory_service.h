@@ -42,6 +42,7 @@ struct MemoryOptions {
   RedisBackendOptions redis_backend;
   size_t remember_queue = 4096;
   size_t max_pending_writes = 4096;  // add() requests waiting for the group commit; beyond: 503
+  cache::Ms index_wait{5000};        // most a write group waits for the index backlog; then 503
   cache::Ms sweep_interval{5000};    // TTL sweep and compaction check
 };
 
@@ -149,7 +150,7 @@ class MemoryService {
   size_t in_flight_ = 0;
   bool stop_ = false;
   std::atomic<uint64_t> remember_written_{0}, remember_failed_{0}, remember_repeated_{0},
-      evicted_{0};
+      evicted_{0}, index_refused_{0};
   // Recently remembered exchanges: hash of (agent, session, text) -> entry id; bounded, and only
   // touched by the remember thread.
   std::unordered_map<uint64_t, std::string> remembered_;

@@ -223,6 +223,30 @@ void MemoryStore::for_each(const std::function<void(const Entry&)>& fn) const {
   }
 }
 
+bool MemoryStore::wait_indexed(size_t max_pending, std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::shared_lock<std::shared_mutex> lock(mu_);  // clear() waits; indexes live as long as agents
+  for (const auto& [_, a] : agents_) {
+    VectorIndex* index;
+    {
+      std::shared_lock<std::shared_mutex> al(a->mu);
+      index = a->index.get();
+    }
+    if (index && !index->wait_indexed(max_pending, deadline)) return false;
+  }
+  return true;
+}
+
+size_t MemoryStore::index_backlog() const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  size_t n = 0;
+  for (const auto& [_, a] : agents_) {
+    std::shared_lock<std::shared_mutex> al(a->mu);
+    if (a->index) n += a->index->backlog();
+  }
+  return n;
+}
+
 void MemoryStore::clear() {
   std::unique_lock<std::shared_mutex> lock(mu_);
   for (auto& [name, a] : agents_) {

@@ -4,6 +4,7 @@
 // can be applied again without harm.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -60,6 +61,9 @@ class MemoryStore {
   void clear();
   // Builds pending HNSW work now (benchmarks, tests).
   void build_indexes();
+  // Waits until no agent has more than max_pending vectors awaiting its graph; false at timeout.
+  bool wait_indexed(size_t max_pending, std::chrono::milliseconds timeout) const;
+  size_t index_backlog() const;  // vectors awaiting a graph, all agents
   bool exact_only(const std::string& agent) const;
 
  private:

@@ -191,6 +191,18 @@ size_t VectorIndex::size() const {
   return live_count_;
 }
 
+size_t VectorIndex::backlog() const {
+  if (!opts_.background || (size() < opts_.hnsw_min && !has_graph())) return 0;
+  return pending();
+}
+
+bool VectorIndex::wait_indexed(size_t max_pending,
+                               std::chrono::steady_clock::time_point deadline) const {
+  auto done = [&] { return backlog() <= max_pending; };
+  std::unique_lock<std::mutex> lock(indexed_mu_);
+  return indexed_cv_.wait_until(lock, deadline, done);
+}
+
 size_t VectorIndex::pending() const {
   std::shared_lock<std::shared_mutex> lock(mu_);
   return pending_.size();
@@ -293,13 +305,19 @@ void VectorIndex::index_pending(size_t max_batch) {
   mark_deleted();
   if (size() < opts_.hnsw_min && !has_graph()) return;
   std::vector<std::pair<Slot, uint64_t>> batch;
+  std::vector<Slot> slots;  // each slot once: a slot reused within the batch is inserted once, with
+                            // its current vector (and two threads never add the same label)
   std::vector<float> vecs;
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
     size_t n = std::min(max_batch, pending_.size());
     batch.assign(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(n));
-    vecs.reserve(n * static_cast<size_t>(dim_));
-    for (auto& [s, ver] : batch) {
+    slots.reserve(n);
+    for (auto& [s, ver] : batch) slots.push_back(s);
+    std::sort(slots.begin(), slots.end());
+    slots.erase(std::unique(slots.begin(), slots.end()), slots.end());
+    vecs.reserve(slots.size() * static_cast<size_t>(dim_));
+    for (Slot s : slots) {
       auto b = data_.begin() + static_cast<ptrdiff_t>(s) * dim_;
       vecs.insert(vecs.end(), b, b + dim_);
     }
@@ -310,9 +328,20 @@ void VectorIndex::index_pending(size_t max_batch) {
     ensure_graph_locked();
   }
   {
+    // hnswlib's addPoint is thread-safe (a lock per node), and insertion is what bounds write
+    // throughput (writers wait for the backlog): a large batch is split over two threads.
     std::shared_lock<std::shared_mutex> g(graph_mu_);
-    for (size_t i = 0; i < batch.size(); ++i)
-      graph_->addPoint(&vecs[i * static_cast<size_t>(dim_)], batch[i].first);
+    auto insert = [&](size_t from, size_t to) {
+      for (size_t i = from; i < to; ++i)
+        graph_->addPoint(&vecs[i * static_cast<size_t>(dim_)], slots[i]);
+    };
+    if (slots.size() >= 64 && opts_.insert_threads > 1) {
+      std::thread helper(insert, slots.size() / 2, slots.size());
+      insert(0, slots.size() / 2);
+      helper.join();
+    } else {
+      insert(0, slots.size());
+    }
   }
   graph_ready_.store(true, std::memory_order_release);
   std::vector<Slot> dead;
@@ -323,6 +352,10 @@ void VectorIndex::index_pending(size_t max_batch) {
     for (auto& [s, ver] : batch)
       if (!live_[s]) dead.push_back(s);  // removed while being inserted
   }
+  {
+    std::lock_guard<std::mutex> lock(indexed_mu_);  // a waiter checks pending() under it
+  }
+  indexed_cv_.notify_all();
   if (!dead.empty()) {
     std::unique_lock<std::shared_mutex> g(graph_mu_);
     for (Slot s : dead) {

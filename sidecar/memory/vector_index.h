@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -33,8 +34,12 @@ struct IndexOptions {
   // 100 cost 40% more per insert for the same recall@10 on clustered data (memory_bench).
   size_t ef_construction = 64;
   size_t ef_search = 96;
-  size_t overfetch = 4;    // filtered searches ask the graph for k * overfetch candidates
-  bool background = true;  // false: the graph is updated by the writer (tests, benchmarks)
+  size_t overfetch = 4;  // filtered searches ask the graph for k * overfetch candidates
+  // Writers wait while more vectors than this await the graph: searches scan them exactly, so an
+  // unbounded backlog (a write flood the indexer cannot keep up with) would make every search slow.
+  size_t max_pending = 8192;
+  size_t insert_threads = 2;  // a backlog of 64 or more is inserted by this many threads
+  bool background = true;     // false: the graph is updated by the writer (tests, benchmarks)
 };
 
 class VectorIndex {
@@ -68,6 +73,11 @@ class VectorIndex {
   // Builds the graph now (instead of in the background) and waits until nothing is pending.
   void build_now();
   size_t pending() const;
+  // pending(), when an indexer works on it (else 0: small sets are searched exactly).
+  size_t backlog() const;
+  // Waits until at most max_pending vectors await the graph (true), or the deadline (false). True
+  // at once when there is no backlog to wait for (small sets are searched exactly, no indexer).
+  bool wait_indexed(size_t max_pending, std::chrono::steady_clock::time_point deadline) const;
   bool has_graph() const;
 
  private:
@@ -98,6 +108,9 @@ class VectorIndex {
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph_;
   size_t graph_capacity_ = 0;
   std::atomic<bool> graph_ready_{false};
+  // Signalled after each indexed batch, for wait_indexed().
+  mutable std::mutex indexed_mu_;
+  mutable std::condition_variable indexed_cv_;
 
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;

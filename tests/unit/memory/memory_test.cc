@@ -232,6 +232,38 @@ TEST(MemoryService, EvictsTheOldestBeyondTheCapAndExpiresByTtl) {
   for (auto& h : found->hits) EXPECT_NE(h.entry.id, r->front().id);
 }
 
+TEST(MemoryService, AWriteFloodWaitsForTheIndexThenIsRefusedNotLetGrowWithoutBound) {
+  MemoryOptions o;
+  o.index.hnsw_min = 64;
+  o.index.max_pending = 32;
+  o.index_wait = cache::Ms(1);
+  auto svc = open_service(o);
+  ASSERT_NE(svc, nullptr);
+  auto batch = [](int from) {
+    std::vector<NewEntry> b;
+    for (int i = 0; i < 200; ++i) b.push_back(text("flood entry " + std::to_string(from + i)));
+    return b;
+  };
+  // The first batch makes the graph due; the indexer wakes in up to 200 ms and takes a while for
+  // 200 vectors, so the next writes find a backlog above 32 and are refused.
+  ASSERT_TRUE(svc->add(batch(0)).ok());
+  Status refused;
+  for (int i = 1; i < 20 && refused.is_ok(); ++i) {
+    auto r = svc->add(batch(i * 200));
+    if (!r.ok()) refused = r.status();
+  }
+  ASSERT_FALSE(refused.is_ok()) << "no write waited for the index";
+  EXPECT_EQ(refused.code(), Code::kUnavailable);
+  EXPECT_EQ(refused.http_status(), 503);
+  EXPECT_NE(refused.message().find("index is behind"), std::string::npos) << refused.message();
+  EXPECT_GE(svc->stats()["writes"]["refusedIndexBehind"].get<uint64_t>(), 1u);
+  // Once the indexer catches up, writes go through again, and nothing acknowledged is missing.
+  ASSERT_TRUE(svc->store().wait_indexed(32, std::chrono::seconds(30)));
+  auto later = svc->add({text("after the flood")});
+  ASSERT_TRUE(later.ok()) << later.status().to_string();
+  EXPECT_TRUE(svc->get("", later->front().id, false).ok());
+}
+
 TEST(MemoryService, RememberQueuesAndRecallFinds) {
   auto m = open_service();
   for (int i = 0; i < 20; ++i)
