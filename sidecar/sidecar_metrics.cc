@@ -74,6 +74,16 @@ SidecarMetrics build() {
       gauge("agentry_http_busy_refused",
             "Requests refused with 503 because every worker and queue slot was taken "
             "(since start)");
+  m.memory_entries = gauge("agentry_memory_entries", "Memory entries held, all agents");
+  m.memory_index_backlog =
+      gauge("agentry_memory_index_backlog",
+            "Memory vectors waiting for the HNSW graph (searches scan them exactly; writes wait "
+            "above 8192 per agent)");
+  m.memory_writes_waiting =
+      gauge("agentry_memory_writes_waiting", "Memory writes waiting for the group commit");
+  m.memory_writes_refused =
+      gauge("agentry_memory_writes_refused",
+            "Memory writes refused with 503 because the index stayed behind (since start)");
   return m;
 }
 

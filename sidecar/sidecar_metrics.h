@@ -29,6 +29,11 @@ struct SidecarMetrics {
   prometheus::Gauge* http_workers;
   prometheus::Gauge* http_worker_queue;
   prometheus::Gauge* http_busy_refused;  // a count, kept as a gauge: it is copied, not counted
+  // Agent memory, refreshed at each scrape.
+  prometheus::Gauge* memory_entries;
+  prometheus::Gauge* memory_index_backlog;
+  prometheus::Gauge* memory_writes_waiting;
+  prometheus::Gauge* memory_writes_refused;  // 503s because the index was behind (since start)
 
   void count_http(const std::string& method, const std::string& endpoint, int status,
                   double seconds);

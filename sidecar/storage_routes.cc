@@ -1,5 +1,7 @@
 // Wires the cache (L1 + Redis L2) and agent memory into the sidecar: routes, engine hooks,
 // memory-pressure cleanup and readiness.
+#include "sidecar/storage_routes.h"
+
 #include <cstdlib>
 #include <memory>
 
@@ -13,7 +15,7 @@
 #include "sidecar/exec/providers/provider.h"
 #include "sidecar/exec/response_cache_hook.h"
 #include "sidecar/memory/memory_routes.h"
-#include "sidecar/storage_routes.h"
+#include "sidecar/sidecar_metrics.h"
 
 namespace agentry::sidecar {
 namespace {
@@ -158,25 +160,31 @@ void mount_storage_routes(ApiServer& server, const Config& cfg, Engine& engine) 
   if (cfg.agent.cache_responses)
     engine.set_response_cache_hook(std::make_shared<CacheHook>(*s.cache));
   engine.set_memory_hook(std::make_shared<MemoryHookImpl>(*s.memory));
-  server.memory_monitor().add_cleanup_hook("cache-l1", [c = s.cache.get()](double) {
-    c->l1().clear();
-  });
+  server.memory_monitor().add_cleanup_hook("cache-l1",
+                                           [c = s.cache.get()](double) { c->l1().clear(); });
   // Degraded (Redis down) still serves: L1 and memory reads work, writes report it. Readiness
   // fails on it only when asked to (cache.readyWhenDegraded: false), since every replica shares
   // the outage and failing them all would take the agent off its Service.
   bool ready_when_degraded = raw_or<bool>(cfg.cache.raw, "readyWhenDegraded", true);
   cache::CacheService* c = s.cache.get();
   memory::MemoryService* m = s.memory.get();
+  server.add_scrape_hook([m] {
+    auto st = m->stats();
+    auto& g = metrics();
+    g.memory_entries->Set(st["entries"].get<double>());
+    g.memory_index_backlog->Set(st["writes"]["indexBacklog"].get<double>());
+    g.memory_writes_waiting->Set(st["writes"]["waiting"].get<double>());
+    g.memory_writes_refused->Set(st["writes"]["refusedIndexBehind"].get<double>());
+  });
   server.readiness().add("storage", [c, m, ready_when_degraded]() -> std::string {
     if (ready_when_degraded) return "";
     std::string why = c->degraded_reason();
     if (why.empty()) why = m->degraded_reason();
     return why;
   });
-  log::info("cache and memory mounted",
-            {{"redis", redis.has_value()},
-             {"memory", m->stats()["persistence"]},
-             {"embedder", m->embedder().name()}});
+  log::info("cache and memory mounted", {{"redis", redis.has_value()},
+                                         {"memory", m->stats()["persistence"]},
+                                         {"embedder", m->embedder().name()}});
 }
 
 }  // namespace agentry::sidecar

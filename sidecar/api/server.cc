@@ -88,6 +88,7 @@ ApiServer::ApiServer(const Config& cfg, Engine& engine, const TokenAuth& auth,
     m.http_workers->Set(static_cast<double>(st.workers));
     m.http_worker_queue->Set(static_cast<double>(st.queued));
     m.http_busy_refused->Set(static_cast<double>(st.busy_refused));
+    for (const auto& hook : scrape_hooks_) hook();
   });
   live_.add("ping", [] { return std::string(); });
   ready_.add("provider", [&engine] { return engine.provider().readiness(); });

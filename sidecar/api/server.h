@@ -3,7 +3,9 @@
 // access logs and request metrics. Route groups are mounted on routes() before bind().
 #pragma once
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "common/health.h"
 #include "common/result.h"
@@ -24,6 +26,8 @@ class ApiServer {
   Router& routes() { return router_; }
   HealthChecks& liveness() { return live_; }
   HealthChecks& readiness() { return ready_; }
+  // Runs before each /metrics scrape (gauges copied from other parts). Call before serve().
+  void add_scrape_hook(std::function<void()> hook) { scrape_hooks_.push_back(std::move(hook)); }
   MemoryMonitor& memory_monitor() { return monitor_; }
   Engine& engine() { return engine_; }
 
@@ -39,6 +43,7 @@ class ApiServer {
   MemoryMonitor& monitor_;
   Router router_;
   HealthChecks live_, ready_;
+  std::vector<std::function<void()>> scrape_hooks_;
   HttpHooks hooks();
   HttpServer http_;
 };

@@ -34,7 +34,8 @@ struct Sidecar {
                        "provider:\n  type: ollama\n  endpoint: http://127.0.0.1:" +
                        std::to_string(llm_port) +
                        "\n  model: fake\n  connectTimeoutMs: 500\n  retries: 0\n"
-                       "agent:\n  name: test\n" + extra_yaml;
+                       "agent:\n  name: test\n" +
+                       extra_yaml;
     write_file(dir.file("config.yaml"), yaml);
     Process::Options o;
     o.argv = {AGENTRY_SIDECAR_BIN, "--config", dir.file("config.yaml")};
@@ -51,7 +52,9 @@ struct Sidecar {
   }
 };
 
-json body(const httplib::Result& r) { return r ? json::parse(r->body, nullptr, false) : json(); }
+json body(const httplib::Result& r) {
+  return r ? json::parse(r->body, nullptr, false) : json();
+}
 
 TEST(SidecarStorage, TwoSidecarsShareCacheAndMemoryThroughRedis) {
   RedisServer redis(RedisServer::Options{.appendonly = true});
@@ -73,16 +76,20 @@ TEST(SidecarStorage, TwoSidecarsShareCacheAndMemoryThroughRedis) {
   ASSERT_EQ(ca.Delete("/v1/cache/shared")->status, 204);
   EXPECT_TRUE(eventually([&] { return cb.Get("/v1/cache/shared")->status == 404; }, 1s, 1ms));
 
-  auto w = ca.Post("/v1/memory", R"({"text":"the on-call rotation changes every monday","session":"ops"})",
+  auto w = ca.Post("/v1/memory",
+                   R"({"text":"the on-call rotation changes every monday","session":"ops"})",
                    "application/json");
   ASSERT_EQ(w->status, 201) << w->body;
   std::string id = body(w)["id"];
-  EXPECT_TRUE(eventually([&] {
-    auto s = cb.Post("/v1/memory/search", R"({"query":"on-call rotation monday","k":1,"session":"ops"})",
-                     "application/json");
-    auto j = body(s);
-    return s && s->status == 200 && j["results"].size() == 1 && j["results"][0]["id"] == id;
-  }, 5s, 2ms));
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto s = cb.Post("/v1/memory/search",
+                         R"({"query":"on-call rotation monday","k":1,"session":"ops"})",
+                         "application/json");
+        auto j = body(s);
+        return s && s->status == 200 && j["results"].size() == 1 && j["results"][0]["id"] == id;
+      },
+      5s, 2ms));
   // Bad input is a JSON 4xx through the sidecar's own error handling too.
   auto bad = cb.Post("/v1/memory", R"({"text":"x","embedding":[1,2]})", "application/json");
   EXPECT_EQ(bad->status, 400);
@@ -113,6 +120,12 @@ TEST(SidecarStorage, EmbeddedMemorySurvivesKillNine) {
   ASSERT_TRUE(again.start(yaml, no_llm)) << again.proc->log_tail();
   auto c = again.client();
   for (const auto& id : acked) EXPECT_EQ(c.Get("/v1/memory/" + id)->status, 200) << id;
+  // The memory gauges, refreshed at the scrape, count what came back from the log.
+  auto m = c.Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->body.find("\nagentry_memory_entries 100\n"), std::string::npos) << m->body;
+  EXPECT_NE(m->body.find("\nagentry_memory_writes_waiting 0\n"), std::string::npos);
+  EXPECT_NE(m->body.find("\nagentry_memory_index_backlog "), std::string::npos);
 }
 
 #ifdef AGENTRY_FAKE_LLM_BIN
@@ -133,10 +146,12 @@ TEST(SidecarStorage, AnExecutionIsRememberedAndItsSessionRecalled) {
                   "application/json");
   ASSERT_TRUE(r);
   ASSERT_LT(r->status, 300) << r->body;
-  EXPECT_TRUE(eventually([&] {
-    auto l = c.Get("/v1/memory?session=u1");
-    return l && body(l)["items"].size() == 1;
-  }, 10s, 10ms));
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto l = c.Get("/v1/memory?session=u1");
+        return l && body(l)["items"].size() == 1;
+      },
+      10s, 10ms));
   auto l = body(c.Get("/v1/memory?session=u1"));
   EXPECT_NE(l["items"][0]["text"].get<std::string>().find("blue falcon"), std::string::npos);
 }
