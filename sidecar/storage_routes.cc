@@ -169,12 +169,12 @@ void mount_storage_routes(ApiServer& server, const Config& cfg, Engine& engine) 
   cache::CacheService* c = s.cache.get();
   memory::MemoryService* m = s.memory.get();
   server.add_scrape_hook([m] {
-    auto st = m->stats();
+    const auto w = m->write_stats();
     auto& g = metrics();
-    g.memory_entries->Set(st["entries"].get<double>());
-    g.memory_index_backlog->Set(st["writes"]["indexBacklog"].get<double>());
-    g.memory_writes_waiting->Set(st["writes"]["waiting"].get<double>());
-    g.memory_writes_refused->Set(st["writes"]["refusedIndexBehind"].get<double>());
+    g.memory_entries->Set(static_cast<double>(w.entries));
+    g.memory_index_backlog->Set(static_cast<double>(w.index_backlog));
+    g.memory_writes_waiting->Set(static_cast<double>(w.waiting));
+    g.memory_writes_refused->Set(static_cast<double>(w.refused_index_behind));
   });
   server.readiness().add("storage", [c, m, ready_when_degraded]() -> std::string {
     if (ready_when_degraded) return "";

@@ -138,20 +138,16 @@ Status MemoryService::validate(const NewEntry& e) const {
 }
 
 Status MemoryService::commit_and_apply(const std::vector<Op>& ops) {
-  std::shared_lock<std::shared_mutex> gate(gate_);
-  if (backend_) {
-    if (auto s = backend_->commit(ops); !s) return s;
-  }
-  for (const auto& op : ops) {
-    if (auto s = store_.apply(op); !s) return s;
-  }
-  return ok_status();
+  std::vector<GroupCommitter::Request> one(1);
+  one[0].ops = ops;
+  write_group(one);
+  return one[0].result;
 }
 
 void MemoryService::flush_group(std::vector<GroupCommitter::Request>& group) {
   // Back-pressure from the index: while the graph is far behind, writes wait here (and further
   // writers queue behind them, then get 503s), so searches never scan an unbounded backlog.
-  if (!store_.wait_indexed(opts_.index.max_pending, opts_.index_wait)) {
+  if (!store_.wait_indexed(opts_.index_wait)) {
     Status behind(Code::kUnavailable,
                   "memory index is behind (" + std::to_string(store_.index_backlog()) +
                       " vectors waiting); retry later",
@@ -160,6 +156,10 @@ void MemoryService::flush_group(std::vector<GroupCommitter::Request>& group) {
     ++index_refused_;
     return;
   }
+  write_group(group);
+}
+
+void MemoryService::write_group(std::vector<GroupCommitter::Request>& group) {
   std::shared_lock<std::shared_mutex> gate(gate_);
   if (backend_) {
     Status s;
@@ -507,18 +507,29 @@ void MemoryService::maintenance_loop() {
   }
 }
 
+MemoryService::WriteStats MemoryService::write_stats() const {
+  WriteStats w;
+  w.entries = store_.total();
+  w.waiting = committer_ ? committer_->pending() : 0;
+  w.groups = committer_ ? committer_->groups() : 0;
+  w.index_backlog = store_.index_backlog();
+  w.refused_index_behind = index_refused_.load();
+  return w;
+}
+
 nlohmann::json MemoryService::stats() const {
+  const WriteStats w = write_stats();
   nlohmann::json j = {
-      {"entries", store_.total()},
+      {"entries", w.entries},
       {"persistence", backend_ ? backend_->name() : "none"},
       {"embedder", embedder_->name()},
       {"dimension", embedder_->dimension()},
       {"evicted", evicted_.load()},
       {"writes",
-       {{"waiting", committer_ ? committer_->pending() : 0},
-        {"groups", committer_ ? committer_->groups() : 0},
-        {"indexBacklog", store_.index_backlog()},
-        {"refusedIndexBehind", index_refused_.load()}}},
+       {{"waiting", w.waiting},
+        {"groups", w.groups},
+        {"indexBacklog", w.index_backlog},
+        {"refusedIndexBehind", w.refused_index_behind}}},
       {"remember",
        {{"written", remember_written_.load()},
         {"failed", remember_failed_.load()},

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -110,6 +111,15 @@ class MemoryService {
   bool drain_for(cache::Ms timeout);
 
   Status compact();  // embedded: rotate the log and snapshot now
+  // The numbers the sidecar's gauges copy at each scrape (stats() has them too).
+  struct WriteStats {
+    size_t entries = 0;
+    size_t waiting = 0;  // add() requests waiting for the group commit
+    uint64_t groups = 0;
+    size_t index_backlog = 0;
+    uint64_t refused_index_behind = 0;
+  };
+  WriteStats write_stats() const;
   nlohmann::json stats() const;
   std::string degraded_reason() const;
   const std::string& agent_or_default(const std::string& agent) const;
@@ -121,13 +131,14 @@ class MemoryService {
  private:
   MemoryService(MemoryOptions opts, std::shared_ptr<Embedder> embedder);
   Status validate(const NewEntry& e) const;
-  Status commit_and_apply(const std::vector<Op>& ops);
+  Status commit_and_apply(const std::vector<Op>& ops);  // one request, not through the committer
   struct PreparedAdd {
     std::vector<Op> ops;     // the puts, then the evictions they cause
     std::vector<Entry> out;  // what to answer
   };
   Result<PreparedAdd> prepare_add(std::vector<NewEntry> batch);
-  void flush_group(std::vector<GroupCommitter::Request>& group);
+  void flush_group(std::vector<GroupCommitter::Request>& group);  // waits for the index first
+  void write_group(std::vector<GroupCommitter::Request>& group);  // one backend commit, then apply
   void remember_loop();
   // Drops exchanges already stored in the same agent and session (see remember_loop).
   void drop_repeated(std::vector<NewEntry>* batch, std::vector<uint64_t>* keys);

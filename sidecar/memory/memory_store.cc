@@ -223,7 +223,7 @@ void MemoryStore::for_each(const std::function<void(const Entry&)>& fn) const {
   }
 }
 
-bool MemoryStore::wait_indexed(size_t max_pending, std::chrono::milliseconds timeout) const {
+bool MemoryStore::wait_indexed(std::chrono::milliseconds timeout) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::shared_lock<std::shared_mutex> lock(mu_);  // clear() waits; indexes live as long as agents
   for (const auto& [_, a] : agents_) {
@@ -232,7 +232,7 @@ bool MemoryStore::wait_indexed(size_t max_pending, std::chrono::milliseconds tim
       std::shared_lock<std::shared_mutex> al(a->mu);
       index = a->index.get();
     }
-    if (index && !index->wait_indexed(max_pending, deadline)) return false;
+    if (index && !index->wait_indexed(deadline)) return false;
   }
   return true;
 }

@@ -61,8 +61,9 @@ class MemoryStore {
   void clear();
   // Builds pending HNSW work now (benchmarks, tests).
   void build_indexes();
-  // Waits until no agent has more than max_pending vectors awaiting its graph; false at timeout.
-  bool wait_indexed(size_t max_pending, std::chrono::milliseconds timeout) const;
+  // Waits until no agent has more than IndexOptions::max_pending vectors awaiting its graph; false
+  // at timeout.
+  bool wait_indexed(std::chrono::milliseconds timeout) const;
   size_t index_backlog() const;  // vectors awaiting a graph, all agents
   bool exact_only(const std::string& agent) const;
 

@@ -196,9 +196,8 @@ size_t VectorIndex::backlog() const {
   return pending();
 }
 
-bool VectorIndex::wait_indexed(size_t max_pending,
-                               std::chrono::steady_clock::time_point deadline) const {
-  auto done = [&] { return backlog() <= max_pending; };
+bool VectorIndex::wait_indexed(std::chrono::steady_clock::time_point deadline) const {
+  auto done = [&] { return backlog() <= opts_.max_pending; };
   std::unique_lock<std::mutex> lock(indexed_mu_);
   return indexed_cv_.wait_until(lock, deadline, done);
 }
@@ -304,16 +303,15 @@ void VectorIndex::ensure_graph_locked() {
 void VectorIndex::index_pending(size_t max_batch) {
   mark_deleted();
   if (size() < opts_.hnsw_min && !has_graph()) return;
-  std::vector<std::pair<Slot, uint64_t>> batch;
-  std::vector<Slot> slots;  // each slot once: a slot reused within the batch is inserted once, with
-                            // its current vector (and two threads never add the same label)
+  size_t n = 0;             // the front of pending_ taken
+  std::vector<Slot> slots;  // each slot once: a slot reused within the batch is inserted once,
+                            // with its current vector (and two threads never add the same label)
   std::vector<float> vecs;
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
-    size_t n = std::min(max_batch, pending_.size());
-    batch.assign(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(n));
+    n = std::min(max_batch, pending_.size());
     slots.reserve(n);
-    for (auto& [s, ver] : batch) slots.push_back(s);
+    for (size_t i = 0; i < n; ++i) slots.push_back(pending_[i].first);
     std::sort(slots.begin(), slots.end());
     slots.erase(std::unique(slots.begin(), slots.end()), slots.end());
     vecs.reserve(slots.size() * static_cast<size_t>(dim_));
@@ -322,34 +320,33 @@ void VectorIndex::index_pending(size_t max_batch) {
       vecs.insert(vecs.end(), b, b + dim_);
     }
   }
-  if (batch.empty()) return;
+  if (n == 0) return;
   {
     std::unique_lock<std::shared_mutex> g(graph_mu_);
     ensure_graph_locked();
   }
   {
     // hnswlib's addPoint is thread-safe (a lock per node), and insertion is what bounds write
-    // throughput (writers wait for the backlog): a large batch is split over two threads.
+    // throughput (writers wait for the backlog): a large batch is split over insert_threads.
     std::shared_lock<std::shared_mutex> g(graph_mu_);
     auto insert = [&](size_t from, size_t to) {
       for (size_t i = from; i < to; ++i)
         graph_->addPoint(&vecs[i * static_cast<size_t>(dim_)], slots[i]);
     };
-    if (slots.size() >= 64 && opts_.insert_threads > 1) {
-      std::thread helper(insert, slots.size() / 2, slots.size());
-      insert(0, slots.size() / 2);
-      helper.join();
-    } else {
-      insert(0, slots.size());
-    }
+    const size_t threads = slots.size() >= 64 ? std::max<size_t>(1, opts_.insert_threads) : 1;
+    std::vector<std::thread> helpers;
+    for (size_t t = 1; t < threads; ++t)
+      helpers.emplace_back(insert, slots.size() * t / threads, slots.size() * (t + 1) / threads);
+    insert(0, slots.size() / threads);
+    for (auto& h : helpers) h.join();
   }
   graph_ready_.store(true, std::memory_order_release);
   std::vector<Slot> dead;
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
     // The batch is the front of pending_ (only this function removes from it, under one caller).
-    pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(batch.size()));
-    for (auto& [s, ver] : batch)
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(n));
+    for (Slot s : slots)
       if (!live_[s]) dead.push_back(s);  // removed while being inserted
   }
   {

@@ -38,7 +38,7 @@ struct IndexOptions {
   // Writers wait while more vectors than this await the graph: searches scan them exactly, so an
   // unbounded backlog (a write flood the indexer cannot keep up with) would make every search slow.
   size_t max_pending = 8192;
-  size_t insert_threads = 2;  // a backlog of 64 or more is inserted by this many threads
+  size_t insert_threads = 2;  // a batch of 64 or more is inserted by this many threads
   bool background = true;     // false: the graph is updated by the writer (tests, benchmarks)
 };
 
@@ -75,9 +75,9 @@ class VectorIndex {
   size_t pending() const;
   // pending(), when an indexer works on it (else 0: small sets are searched exactly).
   size_t backlog() const;
-  // Waits until at most max_pending vectors await the graph (true), or the deadline (false). True
-  // at once when there is no backlog to wait for (small sets are searched exactly, no indexer).
-  bool wait_indexed(size_t max_pending, std::chrono::steady_clock::time_point deadline) const;
+  // Waits until at most IndexOptions::max_pending vectors await the graph (true), or the deadline
+  // (false). True at once when there is no backlog to wait for (small sets are searched exactly).
+  bool wait_indexed(std::chrono::steady_clock::time_point deadline) const;
   bool has_graph() const;
 
  private:
