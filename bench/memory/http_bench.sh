@@ -109,6 +109,25 @@ redis-cli -p "$RPORT" CONFIG SET appendfsync everysec > /dev/null
 R=$(wrk -t1 -c64 -d"${SECS}s" -s "$WORK/writes.lua" "$BASE" 2>&1)
 printf '| %-56s | %-34s | %-26s |\n' "  same with appendfsync everysec (up to 1 s of loss)" "$(echo "$R" | rps) req/s ($(echo "$R" | lat))" ">= 10,000/s"
 redis-cli -p "$RPORT" CONFIG SET appendfsync always > /dev/null
+# The write path's own ceiling on this machine: the same writes to a sidecar whose vector index is
+# off (every search exact), so no HNSW insertion is paid. The gap to the row above is the index.
+# Its own Redis: sharing the first one, the first sidecar would index these writes from the feed.
+R2PORT=$(free_port)
+mkdir -p "$WORK/redis2"
+redis-server --port "$R2PORT" --bind 127.0.0.1 --dir "$WORK/redis2" --appendonly yes \
+  --appendfsync always --save '' --daemonize no --logfile "$WORK/redis2.log" &
+R2PID=$!
+PIDS+=($R2PID)
+wait_port "$R2PORT"
+NPORT=$(free_port)
+"$TESTD" --port "$NPORT" --redis "127.0.0.1:$R2PORT" --l1-entries 16 --max-entries 1000000 \
+  --hnsw-min 1000000000 > "$WORK/testd-noindex.log" 2>&1 &
+NPID=$!
+PIDS+=($NPID)
+wait_port "$NPORT"
+R=$(wrk -t1 -c64 -d"${SECS}s" -s "$WORK/writes.lua" "http://127.0.0.1:$NPORT" 2>&1)
+printf '| %-56s | %-34s | %-26s |\n' "  for scale: same writes, vector index off (no HNSW)" "$(echo "$R" | rps) req/s ($(echo "$R" | lat))" "-"
+kill "$NPID" "$R2PID" 2>/dev/null || true
 EPORT=$(free_port)
 "$TESTD" --port "$EPORT" --dir "$WORK/embedded" --max-entries 1000000 > "$WORK/testd-embedded.log" 2>&1 &
 PIDS+=($!)

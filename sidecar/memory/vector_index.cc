@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <queue>
 
+#include "sidecar/memory/int8_codes.h"
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define AGENTRY_DOT_AVX2 1
@@ -14,9 +16,9 @@ namespace agentry::memory {
 namespace {
 
 #ifdef AGENTRY_DOT_AVX2
-// hnswlib 0.6.2 picks its SIMD at compile time, and Debian's baseline x86-64 build gets SSE, 4
-// floats at a time. Distances are most of the CPU of a search and of an insert, so this inner
-// product is compiled for AVX2+FMA (16 floats a step) and chosen at run time when the CPU has both.
+// Exact scans (small sets, pending vectors, re-scoring graph candidates) are float inner products:
+// compiled for AVX2+FMA (16 floats a step) and chosen at run time when the CPU has both, since
+// Debian's baseline x86-64 build would get SSE only.
 __attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* b, size_t n) {
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
   size_t i = 0;
@@ -37,31 +39,19 @@ bool has_avx2() {
   static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return yes;
 }
-
-float ip_distance_avx2(const void* a, const void* b, const void* dim) {
-  return 1.0f - dot_avx2(static_cast<const float*>(a), static_cast<const float*>(b),
-                         *static_cast<const size_t*>(dim));
-}
 #endif
 
-// hnswlib's inner-product space with the AVX2 distance when the CPU has it.
-class InnerProductSpace : public hnswlib::SpaceInterface<float> {
+// hnswlib's inner-product space over int8 codes (int8_codes.h): the graph navigates on codes,
+// search results are re-scored in float.
+class Int8Space : public hnswlib::SpaceInterface<float> {
  public:
-  explicit InnerProductSpace(size_t dim) : base_(dim), dim_(dim) {}
-  size_t get_data_size() override { return base_.get_data_size(); }
-  hnswlib::DISTFUNC<float> get_dist_func() override {
-#ifdef AGENTRY_DOT_AVX2
-    if (has_avx2()) return ip_distance_avx2;
-#endif
-    return base_.get_dist_func();
-  }
-  void* get_dist_func_param() override {
-    return &dim_;
-  }
+  explicit Int8Space(int dim) : dim_(dim) {}
+  size_t get_data_size() override { return int8_code_bytes(dim_); }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return int8_distance(); }
+  void* get_dist_func_param() override { return &dim_; }
 
  private:
-  hnswlib::InnerProductSpace base_;
-  size_t dim_;
+  int dim_;
 };
 
 struct Worse {
@@ -246,11 +236,14 @@ std::vector<VectorIndex::Hit> VectorIndex::search(const float* q, size_t k, cons
   if (!has_graph() || size() < opts_.hnsw_min) return exact_search(q, k, accept);
 
   *exact = false;
-  size_t want = accept ? k * opts_.overfetch : k;
+  // The graph ranks by int8 codes: it is asked for more than k, and the float re-score picks.
+  size_t want = k * (accept ? opts_.overfetch : opts_.rerank);
+  std::vector<unsigned char> code(int8_code_bytes(dim_));
+  int8_encode(q, dim_, code.data());
   std::vector<std::pair<float, hnswlib::labeltype>> found;
   {
     std::shared_lock<std::shared_mutex> g(graph_mu_);
-    auto pq = graph_->searchKnn(q, std::min(want, graph_->cur_element_count));
+    auto pq = graph_->searchKnn(code.data(), std::min(want, graph_->cur_element_count));
     while (!pq.empty()) {
       found.push_back(pq.top());
       pq.pop();
@@ -289,7 +282,7 @@ void VectorIndex::ensure_graph_locked() {
     need = live_.size();
   }
   if (!graph_) {
-    space_ = std::make_unique<InnerProductSpace>(static_cast<size_t>(dim_));
+    space_ = std::make_unique<Int8Space>(dim_);
     graph_capacity_ = std::max<size_t>(need * 2, 4096);
     graph_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(space_.get(), graph_capacity_,
                                                                opts_.M, opts_.ef_construction);
@@ -306,7 +299,8 @@ void VectorIndex::index_pending(size_t max_batch) {
   size_t n = 0;             // the front of pending_ taken
   std::vector<Slot> slots;  // each slot once: a slot reused within the batch is inserted once,
                             // with its current vector (and two threads never add the same label)
-  std::vector<float> vecs;
+  std::vector<unsigned char> codes;
+  const size_t code_bytes = int8_code_bytes(dim_);
   {
     std::unique_lock<std::shared_mutex> lock(mu_);
     n = std::min(max_batch, pending_.size());
@@ -314,11 +308,9 @@ void VectorIndex::index_pending(size_t max_batch) {
     for (size_t i = 0; i < n; ++i) slots.push_back(pending_[i].first);
     std::sort(slots.begin(), slots.end());
     slots.erase(std::unique(slots.begin(), slots.end()), slots.end());
-    vecs.reserve(slots.size() * static_cast<size_t>(dim_));
-    for (Slot s : slots) {
-      auto b = data_.begin() + static_cast<ptrdiff_t>(s) * dim_;
-      vecs.insert(vecs.end(), b, b + dim_);
-    }
+    codes.resize(slots.size() * code_bytes);
+    for (size_t i = 0; i < slots.size(); ++i)
+      int8_encode(&data_[static_cast<size_t>(slots[i]) * dim_], dim_, &codes[i * code_bytes]);
   }
   if (n == 0) return;
   {
@@ -330,8 +322,7 @@ void VectorIndex::index_pending(size_t max_batch) {
     // throughput (writers wait for the backlog): a large batch is split over insert_threads.
     std::shared_lock<std::shared_mutex> g(graph_mu_);
     auto insert = [&](size_t from, size_t to) {
-      for (size_t i = from; i < to; ++i)
-        graph_->addPoint(&vecs[i * static_cast<size_t>(dim_)], slots[i]);
+      for (size_t i = from; i < to; ++i) graph_->addPoint(&codes[i * code_bytes], slots[i]);
     };
     const size_t threads = slots.size() >= 64 ? std::max<size_t>(1, opts_.insert_threads) : 1;
     std::vector<std::thread> helpers;

@@ -1,5 +1,6 @@
 // Vectors of one agent: a flat slot array (exact search, and the truth every score is computed
-// from) plus an HNSW graph (hnswlib) for approximate search once the set is large.
+// from) plus an HNSW graph (hnswlib, over int8 codes of the vectors) for approximate search once
+// the set is large.
 //
 // Vectors are L2-normalised, so inner product is cosine similarity. New vectors are searchable at
 // once: until a background thread has put them into the graph they sit in a pending list that every
@@ -35,6 +36,7 @@ struct IndexOptions {
   size_t ef_construction = 64;
   size_t ef_search = 96;
   size_t overfetch = 4;  // filtered searches ask the graph for k * overfetch candidates
+  size_t rerank = 2;     // others for k * rerank (the graph ranks by int8 codes, see int8_codes.h)
   // Writers wait while more vectors than this await the graph: searches scan them exactly, so an
   // unbounded backlog (a write flood the indexer cannot keep up with) would make every search slow.
   size_t max_pending = 8192;

@@ -7,6 +7,7 @@
 #include <random>
 #include <set>
 
+#include "sidecar/memory/int8_codes.h"
 #include "sidecar/memory/memory_service.h"
 #include "sidecar/memory/vector_index.h"
 #include "tests/support/tempdir.h"
@@ -52,6 +53,56 @@ TEST(LocalEmbedder, DeterministicNormalisedAndLexicallySimilar) {
   auto b = e.embed_one("a cat sitting on a mat");
   auto c = e.embed_one("quarterly revenue grew by four percent");
   EXPECT_GT(dot(a, b), dot(a, c) + 0.2);
+}
+
+TEST(Int8Codes, ApproximateTheFloatInnerProductAndKeepNearNeighboursInOrder) {
+  std::mt19937 rng(11);
+  float exact_dot_tolerance[] = {0.01f, 0.03f};
+  int dims[] = {384, 37};  // 37: the code is padded to 64 with zeros
+  for (int d = 0; d < 2; ++d) {
+    const int dim = dims[d];
+    EXPECT_EQ(int8_code_bytes(dim), sizeof(float) + (dim + 31) / 32 * 32);
+    std::vector<unsigned char> ca(int8_code_bytes(dim)), cb(int8_code_bytes(dim));
+    for (int i = 0; i < 200; ++i) {
+      auto a = random_unit(rng, dim);
+      auto b = random_unit(rng, dim);
+      if (i % 2) {  // half the pairs close together, where the graph must still tell them apart
+        for (int j = 0; j < dim; ++j) b[j] = a[j] + 0.1f * b[j];
+        l2_normalize(b);
+      }
+      float exact = 0;
+      for (int j = 0; j < dim; ++j) exact += a[j] * b[j];
+      int8_encode(a.data(), dim, ca.data());
+      int8_encode(b.data(), dim, cb.data());
+      EXPECT_NEAR(int8_dot(ca.data(), cb.data(), dim), exact, exact_dot_tolerance[d]) << dim;
+      EXPECT_FLOAT_EQ(int8_distance()(ca.data(), cb.data(), &dim),
+                      1.0f - int8_dot(ca.data(), cb.data(), dim));
+    }
+    // A query, and two neighbours at increasing distance: the codes rank them as floats do.
+    for (int i = 0; i < 50; ++i) {
+      auto q = random_unit(rng, dim);
+      auto noise = random_unit(rng, dim);
+      auto near = q, far = q;
+      for (int j = 0; j < dim; ++j) {
+        near[j] += 0.05f * noise[j];
+        far[j] += 0.15f * noise[j];
+      }
+      l2_normalize(near);
+      l2_normalize(far);
+      std::vector<unsigned char> cq(ca.size()), cn(ca.size()), cf(ca.size());
+      int8_encode(q.data(), dim, cq.data());
+      int8_encode(near.data(), dim, cn.data());
+      int8_encode(far.data(), dim, cf.data());
+      EXPECT_GT(int8_dot(cq.data(), cn.data(), dim), int8_dot(cq.data(), cf.data(), dim));
+    }
+  }
+  // The zero vector (nothing to embed) has a code too, at inner product 0 with anything.
+  std::vector<float> zero(384, 0.0f);
+  auto one = random_unit(rng, 384);
+  std::vector<unsigned char> cz(int8_code_bytes(384)), co(int8_code_bytes(384));
+  int8_encode(zero.data(), 384, cz.data());
+  int8_encode(one.data(), 384, co.data());
+  EXPECT_EQ(int8_dot(cz.data(), co.data(), 384), 0.0f);
 }
 
 TEST(VectorIndex, HnswMatchesExactSearchAndHonoursDeletes) {
