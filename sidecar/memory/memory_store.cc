@@ -59,6 +59,13 @@ Status MemoryStore::apply(const Op& op) {
     return ok_status();
   }
   Agent& a = find_or_add(e.agent);
+  {
+    // The change feed brings back this replica's own writes, already applied: seeing that under
+    // the shared lock keeps reads of the agent running meanwhile.
+    std::shared_lock<std::shared_mutex> lock(a.mu);
+    auto it = a.entries.find(e.id);
+    if (it != a.entries.end() && it->second.entry.rev == e.rev) return ok_status();
+  }
   std::unique_lock<std::shared_mutex> lock(a.mu);
   if (!a.index) {
     if (e.embedding.empty()) return invalid_argument("entry has no embedding");

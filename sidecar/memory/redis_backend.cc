@@ -60,6 +60,8 @@ Status RedisBackend::load_all(std::string* last_id) {
   auto tail =
       pool_.command({"XREVRANGE", opts_.prefix + "feed", "+", "-", "COUNT", "1"}, cache::Ms(5000));
   if (!tail.ok()) return tail.status();
+  // An error reply (e.g. LOADING while Redis reads its AOF at start) says why; the caller retries.
+  if (tail->is_error()) return unavailable("redis XREVRANGE: " + tail->str);
   *last_id = "0-0";
   if (tail->type == Reply::Type::kArray && !tail->elements.empty())
     *last_id = tail->elements[0].elements[0].str;
@@ -69,6 +71,7 @@ Status RedisBackend::load_all(std::string* last_id) {
     auto scan = pool_.command({"SCAN", cursor, "MATCH", opts_.prefix + "e:*", "COUNT", "1000"},
                               cache::Ms(5000));
     if (!scan.ok()) return scan.status();
+    if (scan->is_error()) return unavailable("redis SCAN: " + scan->str);
     if (scan->type != Reply::Type::kArray || scan->elements.size() != 2)
       return internal_error("redis SCAN: unexpected reply");
     cursor = scan->elements[0].str;
