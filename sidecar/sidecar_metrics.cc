@@ -78,7 +78,7 @@ SidecarMetrics build() {
   m.memory_index_backlog =
       gauge("agentry_memory_index_backlog",
             "Memory vectors waiting for the HNSW graph (searches scan them exactly; writes wait "
-            "above 8192 per agent)");
+            "while an agent's backlog is above its bound)");
   m.memory_writes_waiting =
       gauge("agentry_memory_writes_waiting", "Memory writes waiting for the group commit");
   m.memory_writes_refused =

@@ -23,16 +23,29 @@ lat() { awk '/Latency/ {print $2" avg, "$4" max"; exit}'; }
 # each row starts on quiet cores (up to 8,192 vectors may be waiting for the graph).
 settle() { sleep 3; }
 
-RPORT=$(free_port)
-redis-server --port "$RPORT" --bind 127.0.0.1 --dir "$WORK" --appendonly yes --appendfsync always \
-  --save '' --daemonize no --logfile "$WORK/redis.log" &
-PIDS+=($!)
-wait_port "$RPORT"
+# start_redis PORT DIR / start_testd PORT LOG ARGS...: in the background, until the port answers.
+# The pid of the last one started is in STARTED.
+start_redis() {
+  mkdir -p "$2"
+  redis-server --port "$1" --bind 127.0.0.1 --dir "$2" --appendonly yes --appendfsync always \
+    --save '' --daemonize no --logfile "$2/redis.log" &
+  STARTED=$!
+  PIDS+=($STARTED)
+  wait_port "$1"
+}
+start_testd() {
+  local port=$1 log=$2
+  shift 2
+  "$TESTD" --port "$port" --max-entries 1000000 "$@" > "$log" 2>&1 &
+  STARTED=$!
+  PIDS+=($STARTED)
+  wait_port "$port"
+}
 
+RPORT=$(free_port)
+start_redis "$RPORT" "$WORK"
 PORT=$(free_port)
-"$TESTD" --port "$PORT" --redis "127.0.0.1:$RPORT" --l1-entries 16 --max-entries 1000000 > "$WORK/testd.log" 2>&1 &
-PIDS+=($!)
-wait_port "$PORT"
+start_testd "$PORT" "$WORK/testd.log" --redis "127.0.0.1:$RPORT" --l1-entries 16
 BASE=http://127.0.0.1:$PORT
 
 # 10,000 entries of text (embedded by the local embedder), in batches of 200.
@@ -119,26 +132,18 @@ redis-cli -p "$RPORT" CONFIG SET appendfsync always > /dev/null
 # Its own Redis: sharing the first one, the first sidecar would index these writes from the feed.
 settle
 R2PORT=$(free_port)
-mkdir -p "$WORK/redis2"
-redis-server --port "$R2PORT" --bind 127.0.0.1 --dir "$WORK/redis2" --appendonly yes \
-  --appendfsync always --save '' --daemonize no --logfile "$WORK/redis2.log" &
-R2PID=$!
-PIDS+=($R2PID)
-wait_port "$R2PORT"
+start_redis "$R2PORT" "$WORK/redis2"
+R2PID=$STARTED
 NPORT=$(free_port)
-"$TESTD" --port "$NPORT" --redis "127.0.0.1:$R2PORT" --l1-entries 16 --max-entries 1000000 \
-  --hnsw-min 1000000000 > "$WORK/testd-noindex.log" 2>&1 &
-NPID=$!
-PIDS+=($NPID)
-wait_port "$NPORT"
+start_testd "$NPORT" "$WORK/testd-noindex.log" --redis "127.0.0.1:$R2PORT" --l1-entries 16 \
+  --hnsw-min 1000000000
+NPID=$STARTED
 R=$(wrk -t1 -c64 -d"${SECS}s" -s "$WORK/writes.lua" "http://127.0.0.1:$NPORT" 2>&1)
 printf '| %-56s | %-34s | %-26s |\n' "  for scale: same writes, vector index off (no HNSW)" "$(echo "$R" | rps) req/s ($(echo "$R" | lat))" "-"
 kill "$NPID" "$R2PID" 2>/dev/null || true
 settle
 EPORT=$(free_port)
-"$TESTD" --port "$EPORT" --dir "$WORK/embedded" --max-entries 1000000 > "$WORK/testd-embedded.log" 2>&1 &
-PIDS+=($!)
-wait_port "$EPORT"
+start_testd "$EPORT" "$WORK/testd-embedded.log" --dir "$WORK/embedded"
 R=$(wrk -t1 -c64 -d"${SECS}s" -s "$WORK/writes.lua" "http://127.0.0.1:$EPORT" 2>&1)
 printf '| %-56s | %-34s | %-26s |\n' "memory writes via the API (embedded log, fdatasync, 64 conns)" "$(echo "$R" | rps) req/s ($(echo "$R" | lat))" ">= 10,000/s"
 settle
