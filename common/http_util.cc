@@ -3,6 +3,8 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "common/json_io.h"
+#include "common/log.h"
 #include "common/metrics.h"
 
 namespace agentry::http {
@@ -11,7 +13,7 @@ void send_error(httplib::Response& res, int status, std::string_view code,
                 std::string_view message) {
   res.status = status;
   nlohmann::json j = {{"error", {{"code", code}, {"message", message}}}};
-  res.set_content(j.dump(), "application/json");
+  res.set_content(json_io::dump(j), "application/json");
 }
 
 std::function<void(const httplib::Request&, httplib::Response&)> metrics_handler() {
@@ -27,6 +29,21 @@ std::function<void(const httplib::Request&, httplib::Response&)> health_handler(
     res.status = report.ok ? 200 : 503;
     res.set_content(report.body, "text/plain; charset=utf-8");
   };
+}
+
+void guard_server(httplib::Server& server) {
+  server.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown exception";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        log::error("HTTP handler threw", {{"path", req.path}, {"error", what}});
+        send_error(res, 500, "internal", "internal error (see the log)");
+      });
 }
 
 void mount_operational_routes(httplib::Server& server, const HealthChecks& liveness,

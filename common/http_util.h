@@ -21,6 +21,10 @@ std::function<void(const httplib::Request&, httplib::Response&)> metrics_handler
 std::function<void(const httplib::Request&, httplib::Response&)> health_handler(
     const HealthChecks& checks);
 
+// Makes an exception escaping any handler of server a logged 500 in the JSON error format, never a
+// terminated process (httplib's default answers it with the exception's text in a header).
+void guard_server(httplib::Server& server);
+
 // Serves /metrics from the process registry and /healthz, /readyz from the given checks.
 void mount_operational_routes(httplib::Server& server, const HealthChecks& liveness,
                               const HealthChecks& readiness);

@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libhiredis-dev libyaml-cpp-dev libhnswlib-dev zlib1g-dev
   redis-server redis-tools wrk clang-format clang-tidy
+  clang libclang-rt-14-dev
 )
 
 missing=()

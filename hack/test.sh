@@ -2,7 +2,7 @@
 # The README's test command: installs what it needs, builds (release and ASan+UBSan), brings up a
 # real local control plane, and runs the whole suite with CTest. Idempotent.
 #   hack/test.sh            everything
-#   hack/test.sh -R Regex   only tests matching (passed to ctest)
+#   hack/test.sh -R Regex   only tests matching (passed to ctest; the fuzz step is skipped)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$repo"
@@ -24,6 +24,12 @@ BUILD_TARGETS=$(ninja -C "$build_root/asan" -t targets all | sed -n 's/^\([a-z_]
   cmake_build "$build_root/asan"
 step "build (release) in $build_root/release"
 cmake_build "$build_root/release" "${release_options[@]}"
+
+# Every fuzz target briefly (bench/fuzz.sh runs them for an hour); a finding fails the run.
+if [ $# -eq 0 ]; then
+  step "fuzz targets, ${AGENTRY_FUZZ_SECONDS:-30} s each (clang, ASan+UBSan) in $build_root/fuzz"
+  hack/fuzz.sh "${AGENTRY_FUZZ_SECONDS:-30}"
+fi
 
 # One control plane for the whole run, stopped on any exit.
 cluster_dir=$(mktemp -d /tmp/agentry-test-cluster.XXXXXX)

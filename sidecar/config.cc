@@ -1,10 +1,14 @@
 #include "sidecar/config.h"
 
+#include <climits>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "common/http_util.h"
+#include "common/json_io.h"
 #include "common/tls_trust.h"
 #include "common/yaml_json.h"
 
@@ -133,11 +137,12 @@ Status parse_agent(const YAML::Node& n, AgentConfig* a) {
     for (size_t i = 0; i < t.size(); ++i) {
       std::string tp = "agent.tools[" + std::to_string(i) + "].";
       ToolConfig tc;
-      TRY(check_keys(t[i], tp, {"name", "description", "url", "method", "parameters"}));
+      TRY(check_keys(t[i], tp, {"name", "description", "url", "method", "timeoutMs", "parameters"}));
       TRY(get(t[i], "name", tp, &tc.name));
       TRY(get(t[i], "description", tp, &tc.description));
       TRY(get(t[i], "url", tp, &tc.url));
       TRY(get(t[i], "method", tp, &tc.method));
+      TRY(get(t[i], "timeoutMs", tp, &tc.timeout_ms));
       if (t[i]["parameters"]) {
         if (!t[i]["parameters"].IsMap())
           return field_error(tp + "parameters", "want a JSON schema object");
@@ -179,26 +184,30 @@ Status parse_pressure(const YAML::Node& n, MemoryPressureConfig* m) {
 }
 
 Status parse_cache(const YAML::Node& n, CacheConfig* c) {
-  if (!n) return ok_status();
-  if (!n.IsMap()) return field_error("cache", "want a mapping");
-  c->raw = n;
   const std::string p = "cache.";
+  TRY(check_keys(n, p,
+                 {"redisUrl", "l1MaxEntries", "l1MaxBytes", "defaultTtlSeconds",
+                  "readyWhenDegraded"}));
   TRY(get(n, "redisUrl", p, &c->redis_url));
   TRY(get(n, "l1MaxEntries", p, &c->l1_max_entries));
   TRY(get(n, "l1MaxBytes", p, &c->l1_max_bytes));
   TRY(get(n, "defaultTtlSeconds", p, &c->default_ttl_seconds));
+  TRY(get(n, "readyWhenDegraded", p, &c->ready_when_degraded));
   return ok_status();
 }
 
 Status parse_memory(const YAML::Node& n, MemoryConfig* m) {
-  if (!n) return ok_status();
-  if (!n.IsMap()) return field_error("memory", "want a mapping");
-  m->raw = n;
   const std::string p = "memory.";
+  TRY(check_keys(n, p,
+                 {"backend", "dir", "redisUrl", "maxEntries", "embeddingDim", "embedder",
+                  "ttlSeconds"}));
   TRY(get(n, "backend", p, &m->memory_backend));
   TRY(get(n, "dir", p, &m->memory_dir));
+  TRY(get(n, "redisUrl", p, &m->redis_url));
   TRY(get(n, "maxEntries", p, &m->memory_max_entries));
   TRY(get(n, "embeddingDim", p, &m->embedding_dim));
+  TRY(get(n, "embedder", p, &m->embedder));
+  TRY(get(n, "ttlSeconds", p, &m->ttl_seconds));
   return ok_status();
 }
 
@@ -250,52 +259,130 @@ Result<Config> parse_config(const std::string& yaml_text) {
   return c;
 }
 
+namespace {
+
+// One whole-number field of the config: its dotted path, bounds, and where it lives.
+struct IntField {
+  IntBound bound;
+  int64_t (*get)(const Config&);
+};
+
+#define FIELD(path, lo, hi, expr) \
+  IntField{{path, lo, hi}, [](const Config& c) -> int64_t { return static_cast<int64_t>(expr); }}
+
+constexpr int64_t kUnbounded = INT32_MAX;
+constexpr int64_t kWeek = 7 * 24 * 3600;  // the cache's longest TTL (CacheOptions::max_ttl)
+constexpr int64_t kYear = 365 * 24 * 3600;  // memory's longest TTL (memory::Limits::max_ttl_s)
+
+const std::vector<IntField>& int_fields() {
+  static const std::vector<IntField> fields = {
+      FIELD("server.ioThreads", 1, 64, c.server.io_threads),
+      FIELD("server.threads", 2, 4096, c.server.threads),
+      FIELD("server.queue", 1, kUnbounded, c.server.queue),
+      FIELD("server.listenBacklog", 1, kUnbounded, c.server.listen_backlog),
+      FIELD("server.keepAliveMaxRequests", 1, kUnbounded, c.server.keep_alive_max_requests),
+      FIELD("server.keepAliveTimeoutSeconds", 1, 3600, c.server.keep_alive_timeout_seconds),
+      FIELD("server.readTimeoutSeconds", 1, 3600, c.server.read_timeout_seconds),
+      FIELD("server.writeTimeoutSeconds", 1, 3600, c.server.write_timeout_seconds),
+      FIELD("server.maxBodyBytes", 1024, 1LL << 30, c.server.max_body_bytes),
+      FIELD("server.maxWaitSeconds", 0, 3600, c.server.max_wait_seconds),
+      FIELD("server.shutdownDrainSeconds", 0, 3600, c.server.shutdown_drain_seconds),
+      FIELD("server.shutdownGraceSeconds", 0, 3600, c.server.shutdown_grace_seconds),
+      FIELD("limits.maxConcurrency", 1, 10000, c.limits.max_concurrency),
+      FIELD("limits.queueSize", 0, 100000, c.limits.queue_size),
+      FIELD("limits.executionTimeoutSeconds", 1, 86400, c.limits.execution_timeout_seconds),
+      FIELD("limits.retainExecutions", 1, 10000000, c.limits.retain_executions),
+      FIELD("limits.retainSeconds", 1, 30 * 86400, c.limits.retain_seconds),
+      FIELD("provider.connectTimeoutMs", 1, 600000, c.provider.connect_timeout_ms),
+      FIELD("provider.readTimeoutMs", 1, 86400000, c.provider.read_timeout_ms),
+      FIELD("provider.retries", 0, 20, c.provider.retries),
+      FIELD("provider.backoffInitialMs", 1, 600000, c.provider.backoff_initial_ms),
+      FIELD("provider.backoffMaxMs", 1, 3600000, c.provider.backoff_max_ms),
+      FIELD("provider.maxRetryAfterSeconds", 0, 3600, c.provider.max_retry_after_seconds),
+      FIELD("provider.breakerFailures", 1, 10000, c.provider.breaker_failures),
+      FIELD("provider.breakerOpenSeconds", 1, 3600, c.provider.breaker_open_seconds),
+      FIELD("provider.maxIdleConnections", 0, 10000, c.provider.max_idle_connections),
+      FIELD("agent.maxToolTurns", 1, 64, c.agent.max_tool_turns),
+      FIELD("agent.toolTimeoutMs", 1, 600000, c.agent.tool_timeout_ms),
+      FIELD("agent.chunking.chunkChars", 100, 10485760, c.agent.chunking.chunk_chars),
+      FIELD("agent.chunking.maxParallel", 1, 64, c.agent.chunking.max_parallel),
+      FIELD("agent.responseCacheTtlSeconds", 1, kWeek, c.agent.response_cache_ttl_seconds),
+      FIELD("agent.memoryRecallK", 0, 100, c.agent.memory_recall_k),
+      FIELD("memoryPressure.intervalSeconds", 1, 3600, c.memory_pressure.interval_seconds),
+      FIELD("memoryPressure.cooldownSeconds", 0, 86400, c.memory_pressure.cooldown_seconds),
+      FIELD("memoryPressure.limitBytes", 0, INT64_MAX, c.memory_pressure.limit_bytes),
+      FIELD("cache.l1MaxEntries", 0, 100000000, c.cache.l1_max_entries),
+      FIELD("cache.l1MaxBytes", 0, 1LL << 40, c.cache.l1_max_bytes),
+      FIELD("cache.defaultTtlSeconds", 1, kWeek, c.cache.default_ttl_seconds),
+      FIELD("memory.maxEntries", 1, 100000000, c.memory.memory_max_entries),
+      FIELD("memory.embeddingDim", 0, 8192, c.memory.embedding_dim),
+      FIELD("memory.ttlSeconds", 0, kYear, c.memory.ttl_seconds),
+  };
+  return fields;
+}
+#undef FIELD
+
+Status check_redis_url(const std::string& field, const std::string& url) {
+  if (url.empty()) return ok_status();
+  if (url.rfind("rediss://", 0) == 0)
+    return field_error(field, "TLS to Redis (rediss://) is not supported yet; use redis://");
+  std::string host, password;
+  int port = 0;
+  if (!parse_redis_url(url, &host, &port, &password) || host.empty() || port == 0)
+    return field_error(field, "want redis://[:password@]host:port[/db], got '" + url + "'");
+  return ok_status();
+}
+
+}  // namespace
+
+const std::vector<IntBound>& int_bounds() {
+  static const std::vector<IntBound> bounds = [] {
+    std::vector<IntBound> v;
+    for (const auto& f : int_fields()) v.push_back(f.bound);
+    return v;
+  }();
+  return bounds;
+}
+
+std::string memory_redis_url(const Config& c) {
+  if (c.memory.memory_backend != "redis") return "";
+  return c.memory.redis_url.empty() ? c.cache.redis_url : c.memory.redis_url;
+}
+
+bool parse_redis_url(std::string url, std::string* host, int* port, std::string* password) {
+  if (url.rfind("redis://", 0) == 0) url = url.substr(8);
+  auto at = url.rfind('@');
+  if (at != std::string::npos) {
+    auto cred = url.substr(0, at);
+    auto colon = cred.find(':');
+    *password = colon == std::string::npos ? cred : cred.substr(colon + 1);
+    url = url.substr(at + 1);
+  }
+  auto slash = url.find('/');
+  if (slash != std::string::npos) url = url.substr(0, slash);
+  return http::parse_host_port(url, host, port);
+}
+
 Status validate(const Config& c) {
   std::string host;
   int port = 0;
-  auto colon = c.server.listen.rfind(':');
-  if (colon == std::string::npos) return field_error("server.listen", "want HOST:PORT or :PORT");
-  try {
-    port = std::stoi(c.server.listen.substr(colon + 1));
-  } catch (...) {
-    return field_error("server.listen", "port is not a number");
-  }
-  if (port < 0 || port > 65535) return field_error("server.listen", "port out of range");
+  if (!http::parse_host_port(c.server.listen, &host, &port))
+    return field_error("server.listen", "want HOST:PORT or :PORT with a port 0..65535");
   if (c.server.token_file.empty())
     return field_error("server.tokenFile", "required (the API token file)");
-  if (c.server.io_threads < 1 || c.server.io_threads > 64)
-    return field_error("server.ioThreads", "want 1..64");
-  if (c.server.threads < 2 || c.server.threads > 4096)
-    return field_error("server.threads", "want 2..4096");
-  if (c.server.queue < 1) return field_error("server.queue", "want >= 1");
-  if (c.server.listen_backlog < 1) return field_error("server.listenBacklog", "want >= 1");
-  if (c.server.keep_alive_max_requests < 1)
-    return field_error("server.keepAliveMaxRequests", "want >= 1");
-  if (c.server.max_body_bytes < 1024) return field_error("server.maxBodyBytes", "want >= 1024");
-  if (c.server.max_wait_seconds < 0) return field_error("server.maxWaitSeconds", "want >= 0");
-  if (c.server.shutdown_drain_seconds < 0)
-    return field_error("server.shutdownDrainSeconds", "want >= 0");
-  if (c.limits.max_concurrency < 1 || c.limits.max_concurrency > 10000)
-    return field_error("limits.maxConcurrency", "want 1..10000");
-  if (c.limits.queue_size < 0) return field_error("limits.queueSize", "want >= 0");
-  if (c.limits.execution_timeout_seconds < 1)
-    return field_error("limits.executionTimeoutSeconds", "want >= 1");
-  if (c.limits.retain_executions < 1) return field_error("limits.retainExecutions", "want >= 1");
-  if (c.limits.retain_seconds < 1) return field_error("limits.retainSeconds", "want >= 1");
+  for (const auto& f : int_fields()) {
+    int64_t v = f.get(c);
+    if (v < f.bound.min || v > f.bound.max)
+      return field_error(f.bound.field, "want " + std::to_string(f.bound.min) + ".." +
+                                            std::to_string(f.bound.max) + ", got " +
+                                            std::to_string(v));
+  }
   if (c.provider.type != "ollama" && c.provider.type != "openai")
     return field_error("provider.type", "want ollama or openai, got '" + c.provider.type + "'");
   if (!valid_url(c.provider.endpoint))
     return field_error("provider.endpoint",
                        "want an http:// or https:// URL, got '" + c.provider.endpoint + "'");
   if (c.provider.model.empty()) return field_error("provider.model", "required");
-  if (c.provider.connect_timeout_ms < 1)
-    return field_error("provider.connectTimeoutMs", "want >= 1");
-  if (c.provider.read_timeout_ms < 1) return field_error("provider.readTimeoutMs", "want >= 1");
-  if (c.provider.retries < 0 || c.provider.retries > 20)
-    return field_error("provider.retries", "want 0..20");
-  if (c.provider.breaker_failures < 1) return field_error("provider.breakerFailures", "want >= 1");
-  if (c.provider.breaker_open_seconds < 1)
-    return field_error("provider.breakerOpenSeconds", "want >= 1");
   for (size_t i = 0; i < c.agent.tools.size(); ++i) {
     const auto& t = c.agent.tools[i];
     std::string tp = "agent.tools[" + std::to_string(i) + "].";
@@ -303,20 +390,31 @@ Status validate(const Config& c) {
     if (!valid_url(t.url)) return field_error(tp + "url", "want an http:// or https:// URL");
     if (t.method != "POST" && t.method != "GET")
       return field_error(tp + "method", "want POST or GET");
+    if (t.timeout_ms < 0 || t.timeout_ms > 600000)
+      return field_error(tp + "timeoutMs", "want 0..600000 (0: agent.toolTimeoutMs)");
+    for (size_t j = 0; j < i; ++j)
+      if (c.agent.tools[j].name == t.name)
+        return field_error(tp + "name", "'" + t.name + "' is also agent.tools[" +
+                                            std::to_string(j) + "]'s name");
   }
-  if (c.agent.max_tool_turns < 1) return field_error("agent.maxToolTurns", "want >= 1");
-  if (c.agent.chunking.chunk_chars < 100)
-    return field_error("agent.chunking.chunkChars", "want >= 100");
-  if (c.agent.chunking.max_parallel < 1)
-    return field_error("agent.chunking.maxParallel", "want >= 1");
   if (c.agent.chunking.combine != "model" && c.agent.chunking.combine != "concat")
     return field_error("agent.chunking.combine", "want model or concat");
   if (c.memory_pressure.threshold <= 0 || c.memory_pressure.threshold > 1)
     return field_error("memoryPressure.threshold", "want a fraction in (0, 1]");
-  if (c.memory_pressure.interval_seconds < 1)
-    return field_error("memoryPressure.intervalSeconds", "want >= 1");
+  TRY(check_redis_url("cache.redisUrl", c.cache.redis_url));
+  TRY(check_redis_url("memory.redisUrl", c.memory.redis_url));
   if (c.memory.memory_backend != "embedded" && c.memory.memory_backend != "redis")
-    return field_error("memory.backend", "want embedded or redis");
+    return field_error("memory.backend", "want embedded or redis, got '" +
+                                             c.memory.memory_backend + "'");
+  if (c.memory.memory_backend == "redis" && memory_redis_url(c).empty())
+    return field_error("memory.backend",
+                       "redis needs memory.redisUrl (or cache.redisUrl): without it memory "
+                       "would not be persisted");
+  if (c.memory.memory_backend == "embedded" && !c.memory.redis_url.empty())
+    return field_error("memory.redisUrl", "set, but memory.backend is embedded: say redis");
+  if (c.memory.embedder != "local" && c.memory.embedder != "provider")
+    return field_error("memory.embedder", "want local or provider, got '" + c.memory.embedder +
+                                              "'");
   return ok_status();
 }
 
@@ -336,6 +434,9 @@ Result<Config> load_config(const std::string& path,
   if (auto v = env("AGENTRY_SIDECAR_TOKEN_FILE")) c.server.token_file = v;
   if (auto v = env("AGENTRY_PROVIDER_ENDPOINT")) c.provider.endpoint = v;
   if (auto v = env("AGENTRY_PROVIDER_MODEL")) c.provider.model = v;
+  // The operator passes Redis passwords from Secrets this way (spec.*.redis.passwordSecretRef).
+  if (auto v = env("AGENTRY_CACHE_REDIS_PASSWORD")) c.cache.redis_password = v;
+  if (auto v = env("AGENTRY_MEMORY_REDIS_PASSWORD")) c.memory.redis_password = v;
   for (const auto& [k, v] : overrides) {
     if (k == "server.listen")
       c.server.listen = v;
@@ -366,29 +467,9 @@ Result<Config> load_config(const std::string& path,
 }
 
 bool parse_duration(const std::string& text, std::chrono::milliseconds* out) {
-  if (text.empty()) return false;
-  size_t i = 0;
-  while (i < text.size() && (isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-  if (i == 0) return false;
-  double v = 0;
-  try {
-    v = std::stod(text.substr(0, i));
-  } catch (...) {
-    return false;
-  }
-  std::string unit = text.substr(i);
-  double ms;
-  if (unit.empty() || unit == "s")
-    ms = v * 1000;
-  else if (unit == "ms")
-    ms = v;
-  else if (unit == "m")
-    ms = v * 60000;
-  else if (unit == "h")
-    ms = v * 3600000;
-  else
-    return false;
-  *out = std::chrono::milliseconds(static_cast<int64_t>(ms));
+  auto d = json_io::parse_duration(text, "duration", std::chrono::hours(24 * 366));
+  if (!d.ok()) return false;
+  *out = *d;
   return true;
 }
 

@@ -67,6 +67,7 @@ struct ToolConfig {
   std::string description;
   std::string url;
   std::string method = "POST";
+  int timeout_ms = 0;  // 0: agent.toolTimeoutMs
   nlohmann::json parameters = nlohmann::json::object();  // JSON schema
 };
 
@@ -99,22 +100,25 @@ struct MemoryPressureConfig {
   int cooldown_seconds = 30;
 };
 
-// Owned by the cache/memory code; parsed here so one file configures the pod. `raw` keeps the
-// whole YAML section for fields added later.
+// Read by the cache and memory code; parsed here, like every section, with unknown keys refused.
 struct CacheConfig {
-  std::string redis_url;
+  std::string redis_url;  // "": L1 only
   int64_t l1_max_entries = 10000;
   int64_t l1_max_bytes = 64ll << 20;
   int default_ttl_seconds = 300;
-  YAML::Node raw;
+  bool ready_when_degraded = true;  // /readyz stays ok while Redis is down
+  std::string redis_password;       // from $AGENTRY_CACHE_REDIS_PASSWORD (the operator's Secret ref)
 };
 
 struct MemoryConfig {
   std::string memory_backend = "embedded";  // embedded | redis
-  std::string memory_dir;
+  std::string memory_dir;                   // embedded: the log's folder ("": in process only)
+  std::string redis_url;                    // redis: its own Redis ("": cache.redisUrl)
   int64_t memory_max_entries = 100000;
-  int embedding_dim = 0;  // 0: whatever the provider returns
-  YAML::Node raw;
+  int embedding_dim = 0;           // 0: whatever the provider returns
+  std::string embedder = "local";  // local | provider
+  int64_t ttl_seconds = 0;         // lifetime of entries written without a ttl; 0: none
+  std::string redis_password;      // from $AGENTRY_MEMORY_REDIS_PASSWORD
 };
 
 struct Config {
@@ -132,8 +136,24 @@ Result<Config> parse_config(const std::string& yaml_text);
 // Reads the file, parses, applies env overrides, resolves the API key and validates.
 Result<Config> load_config(const std::string& path,
                            const std::map<std::string, std::string>& env_overrides = {});
-// Checks ranges and cross-field rules; the message names the field.
+// Checks ranges and cross-field rules; the message names the field. Reads nothing outside c, so
+// the operator runs it on every config it renders (one contract: docs/agents.md).
 Status validate(const Config& c);
+
+// The whole-number bounds validate() enforces, by the field's dotted path in the sidecar's
+// config: what the Agent CRD's minimum/maximum must equal or be stricter than (a test compares).
+struct IntBound {
+  const char* field;
+  int64_t min;
+  int64_t max;
+};
+const std::vector<IntBound>& int_bounds();
+
+// The Redis memory uses: memory.redisUrl, else cache.redisUrl; "" when memory is not on Redis.
+std::string memory_redis_url(const Config& c);
+
+// "redis://[:password@]host:port[/db]" or "host:port"; false when it is neither.
+bool parse_redis_url(std::string url, std::string* host, int* port, std::string* password);
 
 // "30s", "500ms", "2m", "1h" or a plain number of seconds.
 bool parse_duration(const std::string& text, std::chrono::milliseconds* out);

@@ -101,7 +101,11 @@ void MemoryMonitor::start() {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
       lock.unlock();
-      check();
+      try {
+        check();  // the thread's last line of defence: a failed check waits for the next one
+      } catch (const std::exception& e) {
+        log::error("memory pressure check threw", {{"error", e.what()}});
+      }
       lock.lock();
       cv_.wait_for(lock, std::chrono::seconds(cfg_.interval_seconds), [&] { return stop_; });
     }

@@ -25,12 +25,12 @@ class CacheHook : public ResponseCacheHook {
  public:
   explicit CacheHook(cache::CacheService& c) : c_(c) {}
   std::optional<std::string> get(const std::string& key) override {
-    auto v = c_.get("resp:" + key);
+    auto v = c_.get(cache::CacheService::KeySpace::kResponses, key);
     if (!v.ok()) return std::nullopt;
     return std::move(v->value);
   }
   void put(const std::string& key, const std::string& value, std::chrono::seconds ttl) override {
-    (void)c_.put("resp:" + key, value, std::chrono::duration_cast<cache::Ms>(ttl));
+    (void)c_.put(cache::CacheService::KeySpace::kResponses, key, value, std::chrono::duration_cast<cache::Ms>(ttl));
   }
 
  private:
@@ -66,32 +66,18 @@ Storage& storage() {
   return s;
 }
 
-// "redis://[:password@]host:port" or "host:port".
-bool parse_redis_url(std::string url, cache::RedisOptions* out) {
-  if (url.rfind("redis://", 0) == 0) url = url.substr(8);
-  auto at = url.rfind('@');
-  if (at != std::string::npos) {
-    auto cred = url.substr(0, at);
-    auto colon = cred.find(':');
-    out->password = colon == std::string::npos ? cred : cred.substr(colon + 1);
-    url = url.substr(at + 1);
-  }
-  auto slash = url.find('/');
-  if (slash != std::string::npos) url = url.substr(0, slash);
-  return http::parse_host_port(url, &out->host, &out->port);
-}
-
-template <typename T>
-T raw_or(const YAML::Node& raw, const char* key, T def) {
-  try {
-    if (raw && raw.IsMap() && raw[key]) return raw[key].as<T>();
-  } catch (const YAML::Exception&) {
-  }
-  return def;
+// validate() has checked the URL already. A password from a Secret wins over one in the URL.
+cache::RedisOptions redis_options(const std::string& url, const std::string& name,
+                                  const std::string& password) {
+  cache::RedisOptions ro;
+  ro.name = name;
+  parse_redis_url(url, &ro.host, &ro.port, &ro.password);
+  if (!password.empty()) ro.password = password;
+  return ro;
 }
 
 std::shared_ptr<memory::Embedder> make_embedder(const Config& cfg, Engine& engine) {
-  std::string kind = raw_or<std::string>(cfg.memory.raw, "embedder", "local");
+  const std::string& kind = cfg.memory.embedder;
   int dim = cfg.memory.embedding_dim > 0 ? cfg.memory.embedding_dim : 384;
   if (kind != "provider") return std::make_shared<memory::LocalEmbedder>(dim);
   auto provider = engine.provider_ptr();
@@ -114,16 +100,7 @@ std::shared_ptr<memory::Embedder> make_embedder(const Config& cfg, Engine& engin
 void mount_storage_routes(ApiServer& server, const Config& cfg, Engine& engine) {
   Storage& s = storage();
   std::optional<cache::RedisOptions> redis;
-  if (!cfg.cache.redis_url.empty()) {
-    cache::RedisOptions ro;
-    ro.name = cfg.agent.name;
-    if (parse_redis_url(cfg.cache.redis_url, &ro)) {
-      redis = ro;
-    } else {
-      log::error("cache.redisUrl is not redis://host:port; running without Redis",
-                 {{"url", cfg.cache.redis_url}});
-    }
-  }
+  if (!cfg.cache.redis_url.empty()) redis = redis_options(cfg.cache.redis_url, cfg.agent.name, cfg.cache.redis_password);
   cache::CacheOptions co;
   co.l1.name = cfg.agent.name;
   co.l1.max_entries = static_cast<size_t>(cfg.cache.l1_max_entries);
@@ -136,9 +113,12 @@ void mount_storage_routes(ApiServer& server, const Config& cfg, Engine& engine) 
   memory::MemoryOptions mo;
   mo.default_agent = cfg.agent.name;
   mo.limits.max_entries_per_agent = static_cast<size_t>(cfg.memory.memory_max_entries);
-  if (cfg.memory.memory_backend == "redis" && redis) {
+  mo.limits.default_ttl_s = cfg.memory.ttl_seconds;
+  if (cfg.memory.memory_backend == "redis") {  // validate(): it has a URL
     mo.persistence = memory::MemoryOptions::Persistence::kRedis;
-    mo.redis = redis;
+    const bool own = !cfg.memory.redis_url.empty();
+    mo.redis = redis_options(memory_redis_url(cfg), cfg.agent.name,
+                             own ? cfg.memory.redis_password : cfg.cache.redis_password);
     mo.redis_backend.prefix = "agentry:" + cfg.agent.name + ":mem:";
   } else if (!cfg.memory.memory_dir.empty()) {
     mo.persistence = memory::MemoryOptions::Persistence::kEmbedded;
@@ -165,7 +145,7 @@ void mount_storage_routes(ApiServer& server, const Config& cfg, Engine& engine) 
   // Degraded (Redis down) still serves: L1 and memory reads work, writes report it. Readiness
   // fails on it only when asked to (cache.readyWhenDegraded: false), since every replica shares
   // the outage and failing them all would take the agent off its Service.
-  bool ready_when_degraded = raw_or<bool>(cfg.cache.raw, "readyWhenDegraded", true);
+  const bool ready_when_degraded = cfg.cache.ready_when_degraded;
   cache::CacheService* c = s.cache.get();
   memory::MemoryService* m = s.memory.get();
   server.add_scrape_hook([m] {

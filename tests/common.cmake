@@ -1,6 +1,7 @@
 agentry_test(common_unit_test LABEL unit SOURCES
   unit/common/backoff_test.cc
   unit/common/health_test.cc
+  unit/common/json_io_test.cc
   unit/common/result_test.cc
   unit/common/tls_trust_test.cc
 )

@@ -26,6 +26,7 @@ agentry_test(sidecar_integration_test LABEL integration TIMEOUT 300 SOURCES
   integration/sidecar/harness.cc
   integration/sidecar/api_test.cc
   integration/sidecar/executions_test.cc
+  integration/sidecar/hostile_input_test.cc
   integration/sidecar/providers_test.cc
   integration/sidecar/shutdown_test.cc
   LIBS agentry_sidecar_lib

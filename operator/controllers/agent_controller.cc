@@ -180,14 +180,12 @@ class AgentReconciler {
     in.agent = agent;
     in.policy_spec = policy_spec;
     in.settings = settings_;
-    if (auto err = resolve(agent, policy_spec, &in.effective)) {
-      write_status(
-          agent, policy_name, "Failed",
-          {{"ConfigValid", false, "InvalidSpec", *err}, {"Ready", false, "InvalidSpec", *err}},
-          nullptr);
-      return runtime::terminal(invalid_argument(*err));
-    }
+    if (auto err = resolve(agent, policy_spec, &in.effective))
+      return invalid_spec(agent, policy_name, "InvalidSpec", *err);
     in.config = render_sidecar_config(agent, policy_spec);
+    // Nothing is applied that the sidecar would refuse: its own validator decides.
+    if (auto err = check_rendered_config(in.config))
+      return invalid_spec(agent, policy_name, "InvalidConfig", *err);
     auto token = existing_token(ns, name);
     if (!token.ok()) return token.status();
     in.token = token->empty() ? random_token() : *token;
@@ -232,7 +230,8 @@ class AgentReconciler {
               "apply failed",
               {{"agent", key.str()}, {"kind", w.obj->value("kind", "")}, {"error", s.to_string()}});
           // Say why in the Agent's status too (e.g. a quota or an admission webhook said no).
-          write_status(agent, policy_name,
+          // The apply's error is returned either way, so a failed status write is retried too.
+          (void)write_status(agent, policy_name,
                        agent.value("/status/phase"_json_pointer, std::string("Pending")),
                        {{"Ready", false, "ApplyFailed", what}},
                        deployments_->store().get(ns + "/" + obj_name));
@@ -252,7 +251,8 @@ class AgentReconciler {
          in.effective.warnings.empty() ? "configuration is valid"
                                        : "valid with adjustments: " + join(in.effective.warnings)}};
     std::string phase = deployment_phase(dep, &conds);
-    write_status(agent, policy_name, phase, conds, dep, in.config_hash);
+    if (Status s = write_status(agent, policy_name, phase, conds, dep, in.config_hash); !s.is_ok())
+      return s;
     return ReconcileResult{};
   }
 
@@ -292,11 +292,25 @@ class AgentReconciler {
   }
 
   // Something the Agent needs is missing: say what, and retry (the watches also heal it).
+  // The spec cannot work as it is: Failed with ConfigValid=False, and no retry until it changes.
+  // Terminal only once the status says so; a failed status write is retried.
+  Result<ReconcileResult> invalid_spec(const json& agent, const std::string& policy,
+                                       const std::string& reason, const std::string& message) {
+    if (Status s = write_status(
+            agent, policy, "Failed",
+            {{"ConfigValid", false, reason, message}, {"Ready", false, reason, message}}, nullptr);
+        !s.is_ok())
+      return s;
+    return runtime::terminal(invalid_argument(message));
+  }
+
   Result<ReconcileResult> wait_for(const json& agent, const std::string& policy,
                                    const std::string& reason, const std::string& message) {
-    write_status(agent, policy, "Pending",
-                 {{"ConfigValid", false, reason, message}, {"Ready", false, reason, message}},
-                 nullptr);
+    if (Status s = write_status(
+            agent, policy, "Pending",
+            {{"ConfigValid", false, reason, message}, {"Ready", false, reason, message}}, nullptr);
+        !s.is_ok())
+      return s;
     return ReconcileResult{.requeue = true};
   }
 
@@ -369,9 +383,11 @@ class AgentReconciler {
     return "Progressing";
   }
 
-  void write_status(const json& agent, const std::string& policy, const std::string& phase,
-                    const std::vector<Condition>& conds, const ObjectPtr& dep,
-                    const std::string& config_hash = "") {
+  // Writes the Agent's status (nothing when it would not change). A failed write is the caller's
+  // error: returned, so the reconcile is retried with backoff instead of leaving a false status.
+  Status write_status(const json& agent, const std::string& policy, const std::string& phase,
+                      const std::vector<Condition>& conds, const ObjectPtr& dep,
+                      const std::string& config_hash = "") {
     const json& old = agent.value("status", json::object());
     const int64_t gen = kube::generation(agent);
     json st = old;
@@ -397,13 +413,13 @@ class AgentReconciler {
     json conditions = old.value("conditions", json::array());
     for (const auto& c : conds) set_condition(&conditions, c, gen);
     st["conditions"] = conditions;
-    if (st == old) return;  // nothing changed: nothing written
+    if (st == old) return ok_status();  // nothing changed: nothing written
     auto r = mgr_.client()->patch(res::kAgents, kube::namespace_of(agent), kube::name(agent),
                                   kube::PatchType::kMerge, {{"status", st}}, "status");
     if (!r.ok()) {
       log::warn("status update failed",
                 {{"agent", kube::key_of(agent).str()}, {"error", r.status().to_string()}});
-      return;
+      return r.status();
     }
     const std::string before = old.value("phase", "");
     log::debug("status written", {{"agent", kube::key_of(agent).str()},
@@ -419,6 +435,7 @@ class AgentReconciler {
       }
       mgr_.events().record(agent, bad ? "Warning" : "Normal", phase, "Reconcile", note);
     }
+    return ok_status();
   }
 
   Result<ReconcileResult> reconcile_policy(const kube::ObjectKey& key) {

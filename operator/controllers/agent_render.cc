@@ -8,6 +8,7 @@
 
 #include "common/base64.h"
 #include "operator/planner/capacity_planner.h"
+#include "sidecar/config.h"
 
 namespace agentry::controllers {
 namespace {
@@ -142,7 +143,91 @@ std::string service_endpoint(const json& agent) {
          agent["metadata"].value("namespace", "default") + ".svc:" + std::to_string(kSidecarPort);
 }
 
+namespace {
+
+bool lower_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+// RFC 1035 label, as the API server checks a Service name: [a-z]([-a-z0-9]*[a-z0-9])?, <= 63.
+bool dns1035_label(const std::string& s) {
+  if (s.empty() || s.size() > 63 || !(s[0] >= 'a' && s[0] <= 'z') || !lower_alnum(s.back()))
+    return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return lower_alnum(c) || c == '-'; });
+}
+
+// A container env var name as the API server checks it: [-._a-zA-Z][-._a-zA-Z0-9]*.
+bool env_name(const std::string& s) {
+  auto ok = [](char c, bool first) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '-' ||
+           c == '.' || (!first && c >= '0' && c <= '9');
+  };
+  if (s.empty() || !ok(s[0], true)) return false;
+  return std::all_of(s.begin() + 1, s.end(), [&](char c) { return ok(c, false); });
+}
+
+// An IANA service name, as a port name must be: <= 15, [a-z0-9-], a letter, no "--", no edge '-'.
+bool iana_svc_name(const std::string& s) {
+  if (s.empty() || s.size() > 15 || s.front() == '-' || s.back() == '-' ||
+      s.find("--") != std::string::npos)
+    return false;
+  bool letter = false;
+  for (char c : s) {
+    if (!lower_alnum(c) && c != '-') return false;
+    letter |= c >= 'a' && c <= 'z';
+  }
+  return letter;
+}
+
+bool blank(const std::string& s) {
+  return s.find_first_not_of(" \t\r\n") == std::string::npos;
+}
+
+}  // namespace
+
+std::optional<std::string> check_names(const json& agent) {
+  const std::string name = agent["metadata"].value("name", "");
+  const std::string owned = owned_name(name);
+  if (!dns1035_label(owned))
+    return "metadata.name \"" + name + "\": the Agent's Service is named \"" + owned +
+           "\", which must be a DNS-1035 label (lower-case letters, digits and '-', starting with "
+           "a letter, at most 63 characters): use a name of at most " +
+           std::to_string(63 - (owned.size() - name.size())) + " such characters";
+  const json& spec = agent.at("spec");
+  if (spec.contains("sidecarImage") && blank(str_at(spec, "/sidecarImage")))
+    return std::string("spec.sidecarImage: empty; remove it to use the operator's image");
+  const json& c = at_or_null(spec, "/container");
+  if (!c.is_object()) return std::nullopt;
+  if (blank(c.value("image", ""))) return std::string("spec.container.image: empty");
+  const json& env = at_or_null(c, "/env");
+  for (size_t i = 0; env.is_array() && i < env.size(); ++i) {
+    std::string n = env[i].value("name", "");
+    if (!env_name(n))
+      return "spec.container.env[" + std::to_string(i) + "].name \"" + n +
+             "\": want letters, digits, '_', '-' or '.', not starting with a digit";
+  }
+  const json& ports = at_or_null(c, "/ports");
+  for (size_t i = 0; ports.is_array() && i < ports.size(); ++i) {
+    const std::string at = "spec.container.ports[" + std::to_string(i) + "]";
+    int64_t port = ports[i].value("containerPort", int64_t{0});
+    if (port == kSidecarPort)
+      return at + ".containerPort " + std::to_string(port) +
+             ": the sidecar listens there (the pod shares one network namespace); pick another";
+    std::string pname = ports[i].value("name", "");
+    if (!pname.empty() && (!iana_svc_name(pname) || pname == "http"))
+      return at + ".name \"" + pname +
+             "\": want at most 15 lower-case letters, digits and '-' with a letter, and not "
+             "\"http\" (the sidecar's)";
+    for (size_t j = 0; j < i; ++j)
+      if (ports[j].value("containerPort", int64_t{0}) == port)
+        return at + ".containerPort " + std::to_string(port) + ": also spec.container.ports[" +
+               std::to_string(j) + "]";
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> resolve(const json& agent, const json& policy, EffectiveSpec* out) {
+  if (auto err = check_names(agent)) return err;
   const json& spec = agent.at("spec");
   EffectiveSpec e;
   e.autoscaling = bool_at(spec, "/autoscaling/enabled", true);
@@ -199,6 +284,8 @@ std::string render_sidecar_config(const json& agent, const json& policy) {
                  {"description", t.value("description", "")},
                  {"url", t.value("url", "")},
                  {"method", t.value("method", "POST")}};
+    if (t.contains("timeoutSeconds") && t["timeoutSeconds"].is_number_integer())
+      tool["timeoutMs"] = t["timeoutSeconds"].get<int64_t>() * 1000;
     if (t.contains("parameters")) tool["parameters"] = t["parameters"];
     tools.push_back(tool);
   }
@@ -240,7 +327,8 @@ std::string render_sidecar_config(const json& agent, const json& policy) {
   json memory = {{"backend", str_at(spec, "/memory/backend", "embedded")},
                  {"dir", "/var/lib/agentry/memory"},
                  {"maxEntries", int_at(spec, "/memory/maxEntries", 100000)},
-                 {"embeddingDim", int_at(spec, "/memory/embeddingDimension", 384)}};
+                 {"embeddingDim", int_at(spec, "/memory/embeddingDimension", 384)},
+                 {"ttlSeconds", int_at(spec, "/memory/ttlSeconds", 0)}};
   if (!str_at(spec, "/memory/redis/url").empty())
     memory["redisUrl"] = str_at(spec, "/memory/redis/url");
   const std::string profile = str_at(policy, "/profile", "production");
@@ -261,6 +349,68 @@ std::string render_sidecar_config(const json& agent, const json& policy) {
       {"memory", memory},
   };
   return cfg.dump(2) + "\n";
+}
+
+namespace {
+
+// Where each field of the sidecar's config comes from in the Agent (render_sidecar_config): a
+// sidecar field path prefix and the Agent field it was rendered from.
+struct FieldSource {
+  const char* sidecar;
+  const char* agent;
+};
+constexpr FieldSource kFieldSources[] = {
+    {"limits.maxConcurrency", "spec.execution.maxConcurrency"},
+    {"limits.queueSize", "spec.execution.queueSize"},
+    {"limits.executionTimeoutSeconds", "spec.execution.timeoutSeconds"},
+    {"provider.type", "spec.model.provider"},
+    {"provider.endpoint", "spec.model.endpoint"},
+    {"provider.model", "spec.model.name"},
+    {"provider.retries", "spec.execution.retries"},
+    {"agent.systemPrompt", "spec.systemPrompt"},
+    {"agent.maxToolTurns", "spec.execution.maxToolTurns"},
+    {"agent.chunking.chunkChars", "spec.execution.chunkInputBytes"},
+    {"agent.responseCacheTtlSeconds", "spec.cache.ttlSeconds"},
+    {"agent.memoryRecallK", "spec.memory.recallTopK"},
+    {"cache.l1MaxEntries", "spec.cache.l1MaxEntries"},
+    {"cache.l1MaxBytes", "spec.cache.l1MaxBytes"},
+    {"cache.defaultTtlSeconds", "spec.cache.ttlSeconds"},
+    {"cache.redisUrl", "spec.cache.redis.url"},
+    {"memory.backend", "spec.memory.backend"},
+    {"memory.redisUrl", "spec.memory.redis.url"},
+    {"memory.maxEntries", "spec.memory.maxEntries"},
+    {"memory.embeddingDim", "spec.memory.embeddingDimension"},
+    {"memory.ttlSeconds", "spec.memory.ttlSeconds"},
+    {"memoryPressure.threshold", "the AgentPolicy's spec.memoryPressurePercent"},
+};
+
+}  // namespace
+
+std::string agent_field_for(const std::string& sidecar_field) {
+  for (const auto& f : kFieldSources)
+    if (sidecar_field == f.sidecar) return f.agent;
+  // agent.tools[i].x -> spec.tools[i].x (timeoutMs was rendered from timeoutSeconds)
+  if (sidecar_field.rfind("agent.tools[", 0) == 0) {
+    std::string rest = sidecar_field.substr(6);
+    auto dot = rest.rfind(".timeoutMs");
+    if (dot != std::string::npos) rest = rest.substr(0, dot) + ".timeoutSeconds";
+    return "spec." + rest;
+  }
+  return "";
+}
+
+std::optional<std::string> check_rendered_config(const std::string& config) {
+  auto parsed = sidecar::parse_config(config);
+  Status s = parsed.ok() ? sidecar::validate(*parsed) : parsed.status();
+  if (s.is_ok()) return std::nullopt;
+  const std::string& m = s.message();
+  auto colon = m.find(": ");
+  std::string field = colon == std::string::npos ? "" : m.substr(0, colon);
+  std::string agent_field = agent_field_for(field);
+  if (agent_field.empty())
+    return "the sidecar would refuse the config the operator rendered (a bug in the operator: "
+           "please report it): " + m;
+  return agent_field + ": " + m.substr(colon + 2) + " (the sidecar's " + field + ")";
 }
 
 RenderedObjects render(const RenderInput& in) {

@@ -34,8 +34,21 @@ struct EffectiveSpec {
 std::optional<std::string> resolve(const nlohmann::json& agent, const nlohmann::json& policy_spec,
                                    EffectiveSpec* out);
 
+// Names and ports the API server would refuse on the owned objects, as an error naming the
+// Agent's field (metadata.name, spec.container.ports[1].containerPort, ...). resolve() runs it.
+std::optional<std::string> check_names(const nlohmann::json& agent);
+
 // The sidecar's config file (YAML; rendered as JSON, which YAML reads as is).
 std::string render_sidecar_config(const nlohmann::json& agent, const nlohmann::json& policy_spec);
+
+// Runs the sidecar's own parser and validator (sidecar/config.h) on a rendered config: nullopt
+// when the sidecar will accept it, else the error with the Agent's field in front
+// ("spec.execution.maxToolTurns: want 1..64, got 0 (the sidecar's agent.maxToolTurns)").
+std::optional<std::string> check_rendered_config(const std::string& config);
+
+// The Agent field a sidecar config field is rendered from ("agent.maxToolTurns" ->
+// "spec.execution.maxToolTurns"); "" for fields the operator sets on its own.
+std::string agent_field_for(const std::string& sidecar_field);
 
 struct RenderInput {
   nlohmann::json agent;        // the Agent object

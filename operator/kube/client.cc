@@ -7,11 +7,14 @@
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>
 
+#include <algorithm>
 #include <csignal>
+#include <iterator>
 #include <mutex>
 #include <random>
 #include <thread>
 
+#include "common/json_io.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/tls_trust.h"
@@ -23,6 +26,7 @@ namespace {
 struct RestMetrics {
   prometheus::Family<prometheus::Counter>& requests;
   prometheus::Family<prometheus::Histogram>& latency;
+  prometheus::Family<prometheus::Counter>& resends;
 };
 
 RestMetrics& rest_metrics() {
@@ -34,6 +38,10 @@ RestMetrics& rest_metrics() {
       prometheus::BuildHistogram()
           .Name("rest_client_request_duration_seconds")
           .Help("Kubernetes API request latency, by method.")
+          .Register(*metrics::registry()),
+      prometheus::BuildCounter()
+          .Name("rest_client_stale_connection_resends_total")
+          .Help("Requests sent again on a fresh connection after a reused keep-alive one failed.")
           .Register(*metrics::registry())};
   return m;
 }
@@ -161,21 +169,31 @@ std::unique_ptr<httplib::ClientImpl> Client::new_connection(std::chrono::seconds
   return c;
 }
 
-std::unique_ptr<httplib::ClientImpl> Client::acquire() {
+std::unique_ptr<httplib::ClientImpl> Client::acquire(bool* reused) {
+  std::vector<Idle> stale;  // closed outside the lock
   {
     std::lock_guard<std::mutex> lock(pool_mu_);
+    const auto cutoff = std::chrono::steady_clock::now() - kMaxIdle;
+    // The oldest are first: drop every one idle past the cutoff, then take the newest.
+    auto fresh = std::find_if(pool_.begin(), pool_.end(),
+                              [&](const Idle& i) { return i.since >= cutoff; });
+    std::move(pool_.begin(), fresh, std::back_inserter(stale));
+    pool_.erase(pool_.begin(), fresh);
     if (!pool_.empty()) {
-      auto c = std::move(pool_.back());
+      auto c = std::move(pool_.back().conn);
       pool_.pop_back();
+      *reused = true;
       return c;
     }
   }
+  *reused = false;
   return new_connection(cfg_.timeout);
 }
 
 void Client::release(std::unique_ptr<httplib::ClientImpl> c) {
   std::lock_guard<std::mutex> lock(pool_mu_);
-  if (pool_.size() < cfg_.max_idle_connections) pool_.push_back(std::move(c));
+  if (pool_.size() < cfg_.max_idle_connections)
+    pool_.push_back({std::move(c), std::chrono::steady_clock::now()});
 }
 
 std::string Client::bearer_token() {
@@ -227,6 +245,24 @@ httplib::Request make_request(const Client::Request& r, const std::string& targe
 
 }  // namespace
 
+// Whether a request that failed on a reused keep-alive connection may be sent again at once on a
+// fresh one. A server closes an idle connection at its own moment, so the first request on it can
+// fail although the server never saw it (Go's net/http retries the same cases).
+// - The write failed: the request never reached a server that was still reading; safe for every
+//   verb, a POST (create) included.
+// - Reading the answer failed: the server may have acted before the connection died, so only
+//   verbs whose repetition changes nothing again: GET, HEAD, PUT (a full replacement carrying its
+//   resourceVersion: a repeat is at worst a 409), DELETE (a repeat is at worst a 404), and PATCH
+//   of the merge and apply kinds, which set fields to values. A JSON patch (add to an array) and
+//   a POST are not repeated.
+bool safe_to_resend(const Client::Request& r, httplib::Error err) {
+  if (err == httplib::Error::Write) return true;
+  if (err != httplib::Error::Read) return false;
+  if (r.method == "GET" || r.method == "HEAD" || r.method == "PUT" || r.method == "DELETE")
+    return true;
+  return r.method == "PATCH" && r.content_type != "application/json-patch+json";
+}
+
 Result<json> Client::send(const Request& r) {
   const int attempts = r.idempotent ? 4 : 1;
   std::mt19937 rng(std::random_device{}());
@@ -238,13 +274,23 @@ Result<json> Client::send(const Request& r) {
       std::this_thread::sleep_for(std::chrono::milliseconds(base + rng() % base));
     }
     limiter_.wait();
-    auto conn = acquire();
+    bool reused = false;
+    auto conn = acquire(&reused);
     httplib::Request req = make_request(r, target_path, bearer_token(), cfg_.user_agent);
     httplib::Response res;
     httplib::Error err = httplib::Error::Success;
     auto start = std::chrono::steady_clock::now();
     tls::clear_last_failure();
     bool ok = conn->send(req, res, err);
+    if (!ok && reused && safe_to_resend(r, err)) {
+      // Once, at once, on a fresh connection; not counted as an attempt.
+      rest_metrics().resends.Add({{"method", r.method}}).Increment();
+      conn = new_connection(cfg_.timeout);
+      res = httplib::Response();
+      err = httplib::Error::Success;
+      tls::clear_last_failure();
+      ok = conn->send(req, res, err);
+    }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!ok) {
       record(r.method, 0, secs);
@@ -255,8 +301,8 @@ Result<json> Client::send(const Request& r) {
     release(std::move(conn));
     if (res.status >= 200 && res.status < 300) {
       if (res.body.empty()) return json::object();
-      json j = json::parse(res.body, nullptr, /*allow_exceptions=*/false);
-      if (j.is_discarded()) return internal_error("invalid JSON from " + r.path);
+      auto j = json_io::parse(res.body, kMaxObjectDepth);
+      if (!j.ok()) return internal_error("invalid JSON from " + r.path + ": " + j.status().message());
       return j;
     }
     last = status_from_http(res.status, res.body);

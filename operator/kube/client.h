@@ -31,6 +31,10 @@ namespace agentry::kube {
 
 using json = nlohmann::json;
 
+// Responses and watch events nesting deeper than this are refused (json_io.h): far past any
+// object the API server holds, and far from what a recursive copy or compare of one can take.
+inline constexpr int kMaxObjectDepth = 512;
+
 struct ListOptions {
   std::string label_selector{};
   std::string field_selector{};
@@ -126,7 +130,9 @@ class Client {
   explicit Client(const Config& cfg);
   Status init();
   std::unique_ptr<httplib::ClientImpl> new_connection(std::chrono::seconds read_timeout);
-  std::unique_ptr<httplib::ClientImpl> acquire();
+  // A pooled connection (reused = true) or a new one. Connections idle longer than kMaxIdle are
+  // closed here rather than reused: the server may be closing them right now.
+  std::unique_ptr<httplib::ClientImpl> acquire(bool* reused);
   void release(std::unique_ptr<httplib::ClientImpl> c);
   std::string bearer_token();
   std::string target(const Request& req) const;
@@ -138,8 +144,15 @@ class Client {
   std::string base_path_;
   std::unique_ptr<Tls> tls_;
   TokenBucket limiter_;
+  // Well under the API server's idle timeout (Go's http.Server in kube-apiserver: 90 s), and under
+  // what proxies and load balancers in front of it commonly use (60 s).
+  static constexpr std::chrono::seconds kMaxIdle{30};
+  struct Idle {
+    std::unique_ptr<httplib::ClientImpl> conn;
+    std::chrono::steady_clock::time_point since;
+  };
   std::mutex pool_mu_;
-  std::vector<std::unique_ptr<httplib::ClientImpl>> pool_;
+  std::vector<Idle> pool_;  // guarded by pool_mu_; newest last
   std::mutex token_mu_;
   std::string token_;
   std::chrono::steady_clock::time_point token_read_{};

@@ -1,5 +1,7 @@
 #include "operator/kube/watch.h"
 
+#include "common/json_io.h"
+
 namespace agentry::kube {
 
 bool LineSplitter::feed(std::string_view data,
@@ -24,6 +26,20 @@ bool LineSplitter::feed(std::string_view data,
   return true;
 }
 
+Result<WatchEvent> decode_watch_event(std::string_view line) {
+  auto parsed = json_io::parse(line, kMaxObjectDepth);
+  json* j = parsed.ok() ? &parsed.value() : nullptr;
+  if (!j || !j->is_object() || !j->contains("type") || !(*j)["type"].is_string()) {
+    std::string start(line.substr(0, 200));
+    if (!json_io::valid_utf8(start)) start = "(not UTF-8)";
+    return internal_error("undecodable watch event: " + start);
+  }
+  WatchEvent ev;
+  ev.type = (*j)["type"].get<std::string>();
+  if (auto it = j->find("object"); it != j->end()) ev.object = std::move(*it);
+  return ev;
+}
+
 Status watch_once(Client& client, const Resource& r, std::string_view ns, const WatchOptions& o,
                   const std::function<bool(WatchEvent&&)>& on_event, StreamCanceller* canceller) {
   Client::Request req;
@@ -38,15 +54,12 @@ Status watch_once(Client& client, const Resource& r, std::string_view ns, const 
   LineSplitter lines;
   Status decode_error;
   auto on_line = [&](std::string_view line) {
-    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_object() || !j.contains("type") || !j["type"].is_string()) {
-      decode_error = internal_error("undecodable watch event: " + std::string(line.substr(0, 200)));
+    auto ev = decode_watch_event(line);
+    if (!ev.ok()) {
+      decode_error = ev.status();
       return false;
     }
-    WatchEvent ev;
-    ev.type = j["type"].get<std::string>();
-    if (auto it = j.find("object"); it != j.end()) ev.object = std::move(*it);
-    return on_event(std::move(ev));
+    return on_event(std::move(ev.value()));
   };
   Status s = client.stream(
       req, [&](std::string_view chunk) { return lines.feed(chunk, on_line); }, canceller,

@@ -37,6 +37,11 @@ class LineSplitter {
   std::string buf_;
 };
 
+// Decodes one line of a watch stream: a JSON object with a string "type" and, usually, an
+// "object". kInternal (naming the line's start) for anything else, nesting deeper than
+// kMaxObjectDepth included. Pure; never throws.
+Result<WatchEvent> decode_watch_event(std::string_view line);
+
 // Runs one watch until the server ends it (ok), on_event returns false (ok), cancel (kCancelled)
 // or an error (the API Status, e.g. kGone for a too old resourceVersion). ERROR events are passed
 // to on_event as they come; status_from_api_status() turns their object into a Status.

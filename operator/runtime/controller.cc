@@ -1,5 +1,6 @@
 #include "operator/runtime/controller.h"
 
+#include "common/guarded.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "operator/runtime/metrics.h"
@@ -116,7 +117,7 @@ void Controller::start() {
     return;
   }
   log::info("controller starting", {{"controller", name_}, {"workers", opts_.workers}});
-  for (int i = 0; i < opts_.workers; ++i) workers_.emplace_back([this] { worker(); });
+  for (int i = 0; i < opts_.workers; ++i) workers_.emplace_back([this] { run_guarded("controller-worker", [this] { worker(); }); });
 }
 
 void Controller::stop(bool drain) {

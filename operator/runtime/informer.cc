@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include "common/guarded.h"
 #include "common/log.h"
 #include "operator/kube/object.h"
 
@@ -50,12 +51,13 @@ void Informer::start() {
   if (running_.exchange(true)) return;
   finished_ = false;
   thread_ = std::thread([this] {
-    watcher_.run([this](WatcherEvent&& ev) { on_event(std::move(ev)); });
+    run_guarded("informer-watch",
+                [this] { watcher_.run([this](WatcherEvent&& ev) { on_event(std::move(ev)); }); });
     std::lock_guard<std::mutex> lock(mu_);
     finished_ = true;
     cv_.notify_all();
   });
-  if (opts_.resync.count() > 0) resync_thread_ = std::thread([this] { resync_loop(); });
+  if (opts_.resync.count() > 0) resync_thread_ = std::thread([this] { run_guarded("informer-resync", [this] { resync_loop(); }); });
 }
 
 void Informer::stop() {

@@ -120,6 +120,7 @@ Status Manager::run() {
       return invalid_argument("metrics address " + opts_.metrics_addr + ": want HOST:PORT");
     }
     server_ = std::make_unique<httplib::Server>();
+    http::guard_server(*server_);
     http::mount_operational_routes(*server_, liveness_, readiness_);
     if (port == 0) {
       port = server_->bind_to_any_port(host);

@@ -1,5 +1,6 @@
 #include "operator/runtime/workqueue.h"
 
+#include "common/guarded.h"
 #include "common/metrics.h"
 #include "operator/runtime/metrics.h"
 
@@ -13,7 +14,7 @@ WorkQueue::WorkQueue(std::string name, std::unique_ptr<RateLimiter> limiter)
   retries_ = &m.workqueue_retries.Add({{"name", name_}});
   queue_duration_ = &m.workqueue_queue_duration.Add({{"name", name_}}, metrics::latency_buckets());
   work_duration_ = &m.workqueue_work_duration.Add({{"name", name_}}, metrics::latency_buckets());
-  delay_thread_ = std::thread([this] { delay_loop(); });
+  delay_thread_ = std::thread([this] { run_guarded("workqueue-delay", [this] { delay_loop(); }); });
 }
 
 WorkQueue::~WorkQueue() {

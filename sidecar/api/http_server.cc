@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "common/http_util.h"
+#include "common/json_io.h"
 #include "common/log.h"
 #include "sidecar/api/worker_pool.h"
 
@@ -79,6 +80,31 @@ bool is_parse_error(const beast::error_code& ec) {
 
 bool header_equals(const std::string& v, const char* want) {
   return strcasecmp(v.c_str(), want) == 0;
+}
+
+// Runs an io_context until it stops. A handler that throws is a bug (every callback below is
+// guarded), but it must not end the process: log it and go on serving (Asio allows run() again
+// after an exception).
+void run_guarded(net::io_context& ctx) {
+  for (;;) {
+    try {
+      ctx.run();
+      return;
+    } catch (const std::exception& e) {
+      log::error("I/O handler threw; serving on", {{"error", e.what()}});
+    } catch (...) {
+      log::error("I/O handler threw; serving on", {});
+    }
+  }
+}
+
+// The path (percent-decoded) and every query parameter must be UTF-8: names a route reads (keys,
+// ids) are echoed back in JSON, and a key stored under bytes that cannot be echoed is a trap.
+std::string invalid_utf8_part(const httplib::Request& req) {
+  if (!json_io::valid_utf8(req.path)) return "the request path";
+  for (const auto& [k, v] : req.params)
+    if (!json_io::valid_utf8(k) || !json_io::valid_utf8(v)) return "a query parameter";
+  return "";
 }
 
 }  // namespace
@@ -168,6 +194,32 @@ class Session : public std::enable_shared_from_this<Session> {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
   }
 
+  // Every callback of a connection runs through here. An exception (a bug, or input no check
+  // foresaw) answers the request in hand with a 500 and closes the connection; the thread lives.
+  template <typename F>
+  void guarded(const char* where, F&& fn) noexcept {
+    try {
+      fn();
+      return;
+    } catch (const std::exception& e) {
+      log::error("HTTP handler threw", {{"where", where},
+                                        {"path", req_ ? req_->path : std::string()},
+                                        {"error", e.what()}});
+    } catch (...) {
+      log::error("HTTP handler threw", {{"where", where}});
+    }
+    try {
+      if (req_ && !out_) {
+        close_after_ = true;
+        res_.emplace();
+        http::send_error(*res_, 500, "internal", "internal error (see the sidecar log)");
+        return respond();
+      }
+    } catch (...) {
+    }
+    close();
+  }
+
   // On the connection's thread: a connection waiting for its next request closes now; a busy one
   // after its response.
   void stop() {
@@ -189,7 +241,9 @@ class Session : public std::enable_shared_from_this<Session> {
                                                             : opts().keep_alive_timeout_seconds));
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+        [self = shared_from_this()](beast::error_code ec, size_t) {
+          self->guarded("header", [&] { self->on_header(ec); });
+        });
   }
 
   void on_header(beast::error_code ec) {
@@ -239,7 +293,9 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_after(std::chrono::seconds(opts().read_timeout_seconds));
     bhttp::async_read(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_body(ec); });
+        [self = shared_from_this()](beast::error_code ec, size_t) {
+          self->guarded("body", [&] { self->on_body(ec); });
+        });
   }
 
   void on_body(beast::error_code ec) {
@@ -254,6 +310,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void dispatch() {
+    if (std::string part = invalid_utf8_part(*req_); !part.empty()) {
+      http::send_error(*res_, 400, "invalid_argument",
+                       part + " is not valid UTF-8 (after percent-decoding)");
+      return respond();
+    }
     const Router::Route* route = srv_.router.match(*req_);
     if (!route) {
       std::string allow = srv_.router.allowed(req_->path);
@@ -305,7 +366,8 @@ class Session : public std::enable_shared_from_this<Session> {
     bool queued = srv_.workers.try_submit([self, route] {
       if (route) self->run(route);
       if (self->res_->content_provider_) return self->stream();
-      net::post(self->stream_.get_executor(), [self] { self->respond(); });
+      net::post(self->stream_.get_executor(),
+                [self] { self->guarded("respond", [&] { self->respond(); }); });
     });
     if (queued) return;
     ++srv_.busy_refused;
@@ -399,7 +461,12 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_after(std::chrono::seconds(opts().write_timeout_seconds));
     bhttp::async_write(stream_, *out_, [self = shared_from_this()](beast::error_code ec, size_t) {
       self->out_.reset();
-      self->finished(!ec);
+      try {
+        self->finished(!ec);
+      } catch (const std::exception& e) {
+        log::error("after-request hook threw", {{"error", e.what()}});
+        self->close_after_ = true;
+      }
       if (ec || self->close_after_) return self->close();
       self->read_header();
     });
@@ -504,7 +571,7 @@ void Reply::send() const {
   if (!server || server->stopped) return;
   net::post(state_->session->executor(), [st = state_] {
     if (st->deadline) st->deadline->cancel();
-    st->session->answer();
+    st->session->guarded("reply", [&] { st->session->answer(); });
   });
 }
 
@@ -512,7 +579,7 @@ void Reply::after(std::chrono::milliseconds delay, std::function<void()> fn) con
   // Called from the handler, on the connection's thread.
   auto& timer = state_->deadline.emplace(state_->session->executor(), delay);
   timer.async_wait([st = state_, fn = std::move(fn)](beast::error_code ec) {
-    if (!ec && !st->sent) fn();
+    if (!ec && !st->sent) st->session->guarded("deadline", fn);
   });
 }
 
@@ -574,8 +641,8 @@ void HttpServer::serve() {
   });
   std::vector<std::thread> threads;
   for (size_t i = 1; i < s.contexts.size(); ++i)
-    threads.emplace_back([ctx = s.contexts[i].get()] { ctx->run(); });
-  s.contexts[0]->run();
+    threads.emplace_back([ctx = s.contexts[i].get()] { run_guarded(*ctx); });
+  run_guarded(*s.contexts[0]);
   for (auto& t : threads) t.join();
 }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "common/http_util.h"
+#include "common/json_io.h"
 #include "sidecar/api/server.h"
 #include "sidecar/exec/engine.h"
 
@@ -16,7 +17,7 @@ constexpr size_t kMaxIdempotencyKey = 256;
 
 void send_json(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  res.set_content(json_io::dump(body), "application/json");
 }
 
 void send_status(httplib::Response& res, const Status& s, int retry_after = 0) {
@@ -30,12 +31,14 @@ void send_status(httplib::Response& res, const Status& s, int retry_after = 0) {
   http::send_error(res, code, name, s.message());
 }
 
-// ?wait=: absent -> 0; bounded by server.maxWaitSeconds. False when unparseable.
+// ?wait=: absent -> 0; capped at server.maxWaitSeconds (documented). False when unparseable or
+// past a day, which no client means.
 bool wait_param(const httplib::Request& req, int max_wait_seconds, milliseconds* out) {
   *out = milliseconds(0);
   if (!req.has_param("wait")) return true;
-  if (!parse_duration(req.get_param_value("wait"), out)) return false;
-  *out = std::min(*out, milliseconds(static_cast<int64_t>(max_wait_seconds) * 1000));
+  auto w = json_io::parse_duration(req.get_param_value("wait"), "wait", std::chrono::hours(24));
+  if (!w.ok()) return false;
+  *out = std::min(*w, milliseconds(static_cast<int64_t>(max_wait_seconds) * 1000));
   return true;
 }
 
@@ -106,9 +109,13 @@ std::shared_ptr<Execution> submit_execution(Engine& engine, int max_wait,
                                             const httplib::Request& req, httplib::Response& res,
                                             milliseconds* wait, bool* replayed) {
   if (!wait_param(req, max_wait, wait))
-    return invalid(res, "invalid_argument", "wait: want a duration like 30s or 500ms");
-  json body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded()) return invalid(res, "invalid_json", "request body is not valid JSON");
+    return invalid(res, "invalid_argument", "wait: want a duration like 30s or 500ms, at most 24h");
+  auto parsed = json_io::parse(req.body);
+  if (!parsed.ok()) {
+    http::send_error(res, 400, "invalid_json", "request body: " + parsed.status().message());
+    return nullptr;
+  }
+  json& body = *parsed;
   if (!body.is_object())
     return invalid(res, "invalid_argument", "request body must be a JSON object");
   ExecutionRequest er;
@@ -170,13 +177,9 @@ void mount_execution_routes(Router& http, Engine& engine, const ServerConfig& cf
       [&engine](const httplib::Request& req, httplib::Response& res) {
         size_t limit = 100;
         if (req.has_param("limit")) {
-          try {
-            long v = std::stol(req.get_param_value("limit"));
-            if (v < 1 || v > 1000) throw std::out_of_range("limit");
-            limit = static_cast<size_t>(v);
-          } catch (...) {
-            return http::send_error(res, 400, "invalid_argument", "limit: want 1..1000");
-          }
+          auto v = json_io::parse_int(req.get_param_value("limit"), "limit", 1, 1000);
+          if (!v.ok()) return http::send_error(res, 400, "invalid_argument", v.status().message());
+          limit = static_cast<size_t>(*v);
         }
         auto page = engine.list(limit, req.get_param_value("continue"));
         if (!page.ok()) return send_status(res, page.status());
@@ -194,7 +197,8 @@ void mount_execution_routes(Router& http, Engine& engine, const ServerConfig& cf
         milliseconds wait;
         auto ex = engine.get(req.matches[1]);
         if (!wait_param(req, max_wait, &wait)) {
-          http::send_error(res, 400, "invalid_argument", "wait: want a duration like 30s or 500ms");
+          http::send_error(res, 400, "invalid_argument",
+                           "wait: want a duration like 30s or 500ms, at most 24h");
         } else if (!ex) {
           http::send_error(res, 404, "not_found",
                            "execution " + std::string(req.matches[1]) + " not found");

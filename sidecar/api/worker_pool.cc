@@ -1,5 +1,7 @@
 #include "sidecar/api/worker_pool.h"
 
+#include "common/log.h"
+
 namespace agentry::sidecar {
 
 WorkerPool::WorkerPool(size_t max_threads, size_t max_queued, std::chrono::milliseconds idle)
@@ -36,7 +38,13 @@ void WorkerPool::work() {
     auto fn = std::move(jobs_.front());
     jobs_.pop_front();
     lock.unlock();
-    fn();
+    try {
+      fn();  // jobs catch their own errors; this is the thread's last line of defence
+    } catch (const std::exception& e) {
+      log::error("worker job threw", {{"error", e.what()}});
+    } catch (...) {
+      log::error("worker job threw", {});
+    }
     fn = nullptr;  // captured state is released outside the lock
     lock.lock();
   }

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "common/json_io.h"
 #include "common/http_util.h"
 
 namespace agentry::cache {
@@ -94,13 +95,13 @@ void mount_cache_routes(sidecar::Router& server, CacheService& cache) {
   server.Get(
       "/v1/cache",
       [&cache](const httplib::Request&, httplib::Response& res) {
-        res.set_content(cache.stats().dump(), "application/json");
+        res.set_content(json_io::dump(cache.stats()), "application/json");
       },
       sidecar::non_blocking);
   server.Get(
       "/v1/cache/(.+)",
       [&cache](const httplib::Request& req, httplib::Response& res) {
-        auto v = cache.get(req.matches[1]);
+        auto v = cache.get(CacheService::KeySpace::kApi, req.matches[1]);
         if (!v.ok()) return send_status(res, v.status());
         res.set_header("X-Cache-Source", v->source);
         res.set_header("X-Cache-TTL-Ms", std::to_string(v->ttl_left.count()));
@@ -114,13 +115,19 @@ void mount_cache_routes(sidecar::Router& server, CacheService& cache) {
         std::string value = req.body;
         long long ttl_s = 0;
         if (req.get_header_value("Content-Type").rfind("application/json", 0) == 0) {
-          auto j = nlohmann::json::parse(req.body, nullptr, false);
-          if (j.is_discarded())
-            return http::send_error(res, 400, "invalid_json", "body is not valid JSON");
+          auto parsed = json_io::parse(req.body);
+          if (!parsed.ok())
+            return http::send_error(res, 400, "invalid_json", "body: " + parsed.status().message());
+          const nlohmann::json& j = *parsed;
           if (j.is_object() && j.contains("value")) {
-            value = j["value"].is_string() ? j["value"].get<std::string>() : j["value"].dump();
+            // The envelope: a misspelt field ("ttlSeconds") would otherwise be dropped silently.
+            for (const auto& [k, v] : j.items())
+              if (k != "value" && k != "ttl")
+                return http::send_error(res, 400, "invalid_argument",
+                                        "unknown field " + k + " (the envelope has value and ttl)");
+            value = j["value"].is_string() ? j["value"].get<std::string>() : json_io::dump(j["value"]);
             if (j.contains("ttl")) {
-              if (!j["ttl"].is_number_integer() || j["ttl"].get<long long>() < 1)
+              if (!j["ttl"].is_number_integer() || j["ttl"].get<double>() < 1)
                 return http::send_error(res, 400, "invalid_argument",
                                         "ttl must be a whole number of seconds >= 1");
               ttl_s = j["ttl"].get<long long>();
@@ -132,17 +139,17 @@ void mount_cache_routes(sidecar::Router& server, CacheService& cache) {
                                   "ttl must be a whole number of seconds >= 1");
         if (ttl_s > cache.options().max_ttl.count() / 1000)
           return send_status(res, cache.validate_ttl(cache.options().max_ttl + Ms(1)));
-        auto w = cache.put(req.matches[1], std::move(value), Ms(ttl_s * 1000));
+        auto w = cache.put(CacheService::KeySpace::kApi, req.matches[1], std::move(value), Ms(ttl_s * 1000));
         if (!w.ok()) return send_status(res, w.status());
         set_degraded(res, w->degraded);
         nlohmann::json out = {{"key", req.matches[1].str()}, {"degraded", w->degraded}};
-        res.set_content(out.dump(), "application/json");
+        res.set_content(json_io::dump(out), "application/json");
       },
       key_op);
   server.Delete(
       "/v1/cache/(.+)",
       [&cache](const httplib::Request& req, httplib::Response& res) {
-        auto w = cache.erase(req.matches[1]);
+        auto w = cache.erase(CacheService::KeySpace::kApi, req.matches[1]);
         if (!w.ok()) return send_status(res, w.status());
         set_degraded(res, w->degraded);
         res.status = 204;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/guarded.h"
 #include "common/log.h"
 #include "common/metrics.h"
 
@@ -32,9 +33,9 @@ CacheService::CacheService(CacheOptions opts) : opts_(std::move(opts)), l1_(opts
                             "1 while the Redis invalidation channel is subscribed", opts_.l1.name);
   if (opts_.redis) {
     pool_ = std::make_unique<RedisPool>(*opts_.redis);
-    listener_ = std::thread([this] { listener_loop(); });
+    listener_ = std::thread([this] { run_guarded("cache-listener", [this] { listener_loop(); }); });
   }
-  maintenance_ = std::thread([this] { maintenance_loop(); });
+  maintenance_ = std::thread([this] { run_guarded("cache-maintenance", [this] { maintenance_loop(); }); });
 }
 
 CacheService::~CacheService() {
@@ -47,11 +48,10 @@ CacheService::~CacheService() {
   maintenance_.join();
 }
 
-Status CacheService::validate_key(const std::string& key) const {
+Status CacheService::check_key(const std::string& key, size_t max_bytes) const {
   if (key.empty()) return invalid_argument("cache key is empty");
-  if (key.size() > opts_.max_key_bytes)
-    return invalid_argument("cache key longer than " + std::to_string(opts_.max_key_bytes) +
-                            " bytes");
+  if (key.size() > max_bytes)
+    return invalid_argument("cache key longer than " + std::to_string(max_bytes) + " bytes");
   for (unsigned char ch : key) {
     if (ch <= 0x20 || ch == 0x7f)
       return invalid_argument("cache key contains whitespace or a control character");
@@ -68,7 +68,7 @@ Status CacheService::validate_ttl(Ms ttl) const {
 }
 
 Result<CacheService::Value> CacheService::get(const std::string& key) {
-  if (auto s = validate_key(key); !s) return s;
+  if (auto s = check_key(key, opts_.max_key_bytes + kMaxTagBytes); !s) return s;
   if (!pool_) {
     auto hit = l1_.get(key);
     if (!hit) return not_found("cache key not found");
@@ -108,7 +108,7 @@ Result<CacheService::Value> CacheService::get(const std::string& key) {
 
 Result<CacheService::WriteResult> CacheService::put(const std::string& key, std::string value,
                                                     Ms ttl) {
-  if (auto s = validate_key(key); !s) return s;
+  if (auto s = check_key(key, opts_.max_key_bytes + kMaxTagBytes); !s) return s;
   if (ttl.count() == 0) ttl = opts_.default_ttl;
   if (auto s = validate_ttl(ttl); !s) return s;
   if (value.size() > opts_.max_value_bytes)
@@ -129,7 +129,7 @@ Result<CacheService::WriteResult> CacheService::put(const std::string& key, std:
 }
 
 Result<CacheService::WriteResult> CacheService::erase(const std::string& key) {
-  if (auto s = validate_key(key); !s) return s;
+  if (auto s = check_key(key, opts_.max_key_bytes + kMaxTagBytes); !s) return s;
   bool in_l1 = l1_.erase(key);
   if (pool_ && pool_->up()) {
     auto r = pool_->command({"DEL", opts_.key_prefix + key});

@@ -60,14 +60,38 @@ class CacheService {
     bool degraded = false;  // stored only in this replica's L1
   };
 
+  // Key spaces. The cache API's keys and the engine's cached model responses share one store but
+  // never a key: each space's keys are stored under its own tag ("api:", "resp:"), and no key of
+  // one space can produce another's tag. The HTTP routes use kApi only, the engine kResponses
+  // only, so no client can read or rewrite a cached model answer. (Memory lives under its own
+  // Redis prefix, outside this service's key_prefix altogether.)
+  enum class KeySpace { kApi, kResponses };
+
   // kNotFound on a miss; kUnavailable when Redis is down and L1 does not have the key.
-  Result<Value> get(const std::string& key);
+  Result<Value> get(KeySpace space, const std::string& key) {
+    if (auto s = validate_key(key); !s) return s;
+    return get(tagged(space, key));
+  }
   // ttl 0: default_ttl. kInvalidArgument for bad keys or TTLs, kResourceExhausted (413) for size.
-  Result<WriteResult> put(const std::string& key, std::string value, Ms ttl);
+  Result<WriteResult> put(KeySpace space, const std::string& key, std::string value, Ms ttl) {
+    if (auto s = validate_key(key); !s) return s;
+    return put(tagged(space, key), std::move(value), ttl);
+  }
   // kNotFound when the key was in neither layer.
+  Result<WriteResult> erase(KeySpace space, const std::string& key) {
+    if (auto s = validate_key(key); !s) return s;
+    return erase(tagged(space, key));
+  }
+
+  // The same on a raw key, outside any key space (the service's own tests and benches); such a
+  // key may be up to kMaxTagBytes longer than max_key_bytes, the room a tag takes.
+  Result<Value> get(const std::string& key);
+  Result<WriteResult> put(const std::string& key, std::string value, Ms ttl);
   Result<WriteResult> erase(const std::string& key);
 
-  Status validate_key(const std::string& key) const;
+  // A key as a caller gives it (without a tag): non-empty, max_key_bytes, no whitespace or control
+  // characters.
+  Status validate_key(const std::string& key) const { return check_key(key, opts_.max_key_bytes); }
   Status validate_ttl(Ms ttl) const;
 
   nlohmann::json stats() const;
@@ -81,6 +105,12 @@ class CacheService {
   const CacheOptions& options() const { return opts_; }
 
  private:
+  // A tag is at most kMaxTagBytes; raw keys get that much room beyond max_key_bytes.
+  static constexpr size_t kMaxTagBytes = 8;
+  Status check_key(const std::string& key, size_t max_bytes) const;
+  static std::string tagged(KeySpace space, const std::string& key) {
+    return (space == KeySpace::kApi ? "api:" : "resp:") + key;
+  }
   void listener_loop();
   void maintenance_loop();
   void on_invalidate(const Reply& payload);

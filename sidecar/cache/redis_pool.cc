@@ -4,7 +4,9 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <memory>
 
+#include "common/guarded.h"
 #include "common/log.h"
 #include "common/metrics.h"
 
@@ -45,6 +47,27 @@ Reply convert(const redisReply* r) {
   }
   return out;
 }
+
+}  // namespace
+
+Result<std::vector<Reply>> parse_resp(std::string_view bytes) {
+  std::unique_ptr<redisReader, void (*)(redisReader*)> reader(redisReaderCreate(),
+                                                                redisReaderFree);
+  if (!reader) return internal_error("out of memory");
+  if (redisReaderFeed(reader.get(), bytes.data(), bytes.size()) != REDIS_OK)
+    return invalid_argument(std::string("RESP: ") + reader->errstr);
+  std::vector<Reply> out;
+  for (;;) {
+    void* r = nullptr;
+    if (redisReaderGetReply(reader.get(), &r) != REDIS_OK)
+      return invalid_argument(std::string("RESP: ") + reader->errstr);
+    if (!r) return out;
+    out.push_back(convert(static_cast<redisReply*>(r)));
+    freeReplyObject(r);
+  }
+}
+
+namespace {
 
 void argv_arrays(const Argv& argv, std::vector<const char*>* p, std::vector<size_t>* l) {
   p->clear();
@@ -191,7 +214,7 @@ RedisPool::RedisPool(RedisOptions opts) : opts_(std::move(opts)) {
                                   "Calls that found no free connection in time", opts_.name);
   g_capacity_->Set(static_cast<double>(opts_.pool_size + opts_.max_overflow));
   g_up_->Set(1);
-  monitor_ = std::thread([this] { monitor_loop(); });
+  monitor_ = std::thread([this] { run_guarded("redis-monitor", [this] { monitor_loop(); }); });
 }
 
 RedisPool::~RedisPool() {

@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -43,6 +44,11 @@ struct Reply {
 };
 
 using Argv = std::vector<std::string>;
+
+// The replies in a buffer of RESP bytes, read with hiredis' own reader exactly as a connection
+// reads them (a trailing partial reply is left out); kInvalidArgument for a protocol error. For
+// tests and fuzzing of everything that reads replies.
+Result<std::vector<Reply>> parse_resp(std::string_view bytes);
 
 // One hiredis connection. Not thread-safe; the pool hands it to one caller at a time.
 class RedisConn {

@@ -29,7 +29,7 @@ std::string ResponseCache::key_for(const std::string& model, const std::string& 
 }
 
 std::optional<std::string> ResponseCache::get(const std::string& key) {
-  auto v = cache_.get(prefix_ + key);
+  auto v = cache_.get(CacheService::KeySpace::kResponses, prefix_ + key);
   if (v.ok()) return std::move(v->value);
   std::unique_lock<std::mutex> lock(mu_);
   auto now = std::chrono::steady_clock::now();
@@ -45,7 +45,7 @@ std::optional<std::string> ResponseCache::get(const std::string& key) {
   ++shared_waits_;
   f->cv.wait_until(lock, f->started + flight_wait_, [&] { return f->done; });
   lock.unlock();
-  v = cache_.get(prefix_ + key);
+  v = cache_.get(CacheService::KeySpace::kResponses, prefix_ + key);
   if (v.ok()) return std::move(v->value);
   return std::nullopt;  // the leader failed or did not cache: compute without leading
 }
@@ -61,7 +61,7 @@ void ResponseCache::finish(const std::string& key) {
 
 void ResponseCache::put(const std::string& key, const std::string& value,
                         std::chrono::seconds ttl) {
-  (void)cache_.put(prefix_ + key, value, std::chrono::duration_cast<Ms>(ttl));
+  (void)cache_.put(CacheService::KeySpace::kResponses, prefix_ + key, value, std::chrono::duration_cast<Ms>(ttl));
   finish(key);
 }
 

@@ -1,5 +1,7 @@
 #include "sidecar/exec/cache_key.h"
 
+#include "common/json_io.h"
+
 #include <openssl/evp.h>
 
 namespace agentry::sidecar {
@@ -26,7 +28,7 @@ std::string response_cache_key(const std::string& model, const ChatRequest& req)
   }
   nlohmann::json canon = {
       {"model", model}, {"messages", msgs}, {"options", req.options}, {"tools", req.tools}};
-  return "resp:" + sha256_hex(canon.dump());
+  return "resp:" + sha256_hex(json_io::dump(canon));
 }
 
 bool cacheable(const nlohmann::json& options) {

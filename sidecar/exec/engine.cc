@@ -1,9 +1,11 @@
 #include "sidecar/exec/engine.h"
 
+#include <charconv>
 #include <iterator>
 #include <random>
 #include <set>
 
+#include "common/guarded.h"
 #include "common/log.h"
 #include "sidecar/sidecar_metrics.h"
 
@@ -31,8 +33,8 @@ double seconds_between(Clock::time_point a, Clock::time_point b) {
 
 Engine::Engine(const Config& cfg, std::shared_ptr<Provider> provider)
     : cfg_(cfg), provider_(provider), pipeline_(cfg.agent, provider) {
-  writer_ = std::thread([this] { writer_loop(); });
-  supervisor_ = std::thread([this] { supervisor_loop(); });
+  writer_ = std::thread([this] { run_guarded("engine-memory-writer", [this] { writer_loop(); }); });
+  supervisor_ = std::thread([this] { run_guarded("engine-supervisor", [this] { supervisor_loop(); }); });
 }
 
 Engine::~Engine() {
@@ -228,13 +230,9 @@ Status Engine::cancel(const std::string& id) {
 Result<Engine::Page> Engine::list(size_t limit, const std::string& cont) const {
   uint64_t from = 0;
   if (!cont.empty()) {
-    try {
-      size_t used = 0;
-      from = std::stoull(cont, &used, 16);
-      if (used != cont.size()) throw std::invalid_argument("trailing");
-    } catch (...) {
+    auto [end, ec] = std::from_chars(cont.data(), cont.data() + cont.size(), from, 16);
+    if (ec != std::errc() || end != cont.data() + cont.size())
       return invalid_argument("continue: not a token from a previous page");
-    }
   }
   Page p;
   std::lock_guard<std::mutex> lock(mu_);

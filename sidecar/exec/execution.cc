@@ -1,5 +1,7 @@
 #include "sidecar/exec/execution.h"
 
+#include "common/json_io.h"
+
 #include <ctime>
 
 namespace agentry::sidecar {
@@ -146,7 +148,7 @@ std::vector<std::string> Execution::frames_from(size_t* next, std::chrono::milli
 }
 
 std::string sse_frame(const std::string& event, const nlohmann::json& data) {
-  return "event: " + event + "\ndata: " + data.dump() + "\n\n";
+  return "event: " + event + "\ndata: " + json_io::dump(data) + "\n\n";
 }
 
 }  // namespace agentry::sidecar

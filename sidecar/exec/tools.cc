@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include "common/json_io.h"
 #include "sidecar/exec/providers/client_pool.h"
 
 namespace agentry::sidecar {
@@ -30,16 +31,17 @@ std::string ToolRunner::call(const ToolCall& call, CancelToken* cancel) const {
   if (!tool) return "error: unknown tool '" + call.name + "'";
   auto ep = parse_endpoint(tool->url);
   if (!ep.ok()) return "error: " + ep.status().message();
-  ClientPool pool(*ep, PoolOptions{"", true, timeout_ms_, timeout_ms_, 0});
+  const int timeout_ms = tool->timeout_ms > 0 ? tool->timeout_ms : timeout_ms_;
+  ClientPool pool(*ep, PoolOptions{"", true, timeout_ms, timeout_ms, 0});
   std::string path, body;
   if (tool->method == "GET") {
     httplib::Params q;
     if (call.arguments.is_object())
       for (const auto& [k, v] : call.arguments.items())
-        q.emplace(k, v.is_string() ? v.get<std::string>() : v.dump());
+        q.emplace(k, v.is_string() ? v.get<std::string>() : json_io::dump(v));
     path = q.empty() ? "" : "?" + httplib::detail::params_to_query_str(q);
   } else {
-    body = call.arguments.dump();
+    body = json_io::dump(call.arguments);
   }
   HttpResult r = pool.request(tool->method, path, body, {}, cancel);
   if (r.cancelled) return "error: cancelled";

@@ -1,12 +1,14 @@
 #include "sidecar/memory/group_commit.h"
 
+#include "common/guarded.h"
+
 #include <future>
 
 namespace agentry::memory {
 
 GroupCommitter::GroupCommitter(Flush flush, size_t max_pending)
     : flush_(std::move(flush)), max_pending_(max_pending) {
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] { run_guarded("memory-group-commit", [this] { loop(); }); });
 }
 
 GroupCommitter::~GroupCommitter() {

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "common/guarded.h"
 #include "common/log.h"
 
 namespace agentry::memory {
@@ -174,7 +175,7 @@ Status LogStore::open(const Apply& apply) {
     if (auto s = open_segment_locked(last); !s) return s;
   }
   log::info("memory log opened", {{"dir", opts_.dir}, {"records", loaded}, {"segment", last}});
-  writer_ = std::thread([this] { writer_loop(); });
+  writer_ = std::thread([this] { run_guarded("memory-log-writer", [this] { writer_loop(); }); });
   return ok_status();
 }
 

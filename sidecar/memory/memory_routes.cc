@@ -1,9 +1,12 @@
 #include "sidecar/memory/memory_routes.h"
 
+#include <cfloat>
 #include <charconv>
+#include <cmath>
 #include <ctime>
 
 #include "common/http_util.h"
+#include "common/json_io.h"
 
 namespace agentry::memory {
 namespace {
@@ -72,8 +75,9 @@ bool vector_of(const json& j, Vector* out, std::string* why, const char* what) {
   }
   out->reserve(j.size());
   for (const auto& x : j) {
-    if (!x.is_number()) {
-      *why = std::string(what) + " must be a non-empty array of numbers";
+    // A double past float's range would be undefined behaviour to convert.
+    if (!x.is_number() || !std::isfinite(x.get<double>()) || std::fabs(x.get<double>()) > FLT_MAX) {
+      *why = std::string(what) + " must be a non-empty array of finite numbers";
       return false;
     }
     out->push_back(x.get<float>());
@@ -112,7 +116,7 @@ bool parse_entry(const json& j, NewEntry* e, std::string* why) {
       if (!vector_of(v, &vec, why, "embedding")) return false;
       e->embedding = std::move(vec);
     } else if (k == "ttl") {
-      if (!v.is_number_integer() || v.get<int64_t>() < 0) {
+      if (!v.is_number_integer() || v.get<int64_t>() < 0) {  // the range: MemoryService
         *why = "ttl must be a whole number of seconds >= 0";
         return false;
       }
@@ -157,8 +161,9 @@ bool parse_add(const httplib::Request& req, httplib::Response& res, std::vector<
                bool* batch) {
   bool ok = false;
   guarded(res, [&] {
-    json j = json::parse(req.body, nullptr, false);
-    if (j.is_discarded()) return bad(res, "body is not valid JSON");
+    auto parsed = json_io::parse(req.body);
+    if (!parsed.ok()) return bad(res, "body: " + parsed.status().message());
+    json& j = *parsed;
     *batch = j.is_object() && j.contains("entries");
     std::string why;
     if (*batch) {
@@ -185,9 +190,9 @@ void answer_add(httplib::Response& res, const Result<std::vector<Entry>>& r, boo
     if (batch) {
       json arr = json::array();
       for (const auto& e : r.value()) arr.push_back(entry_json(e));
-      res.set_content(json{{"entries", std::move(arr)}}.dump(), "application/json");
+      res.set_content(json_io::dump(json{{"entries", std::move(arr)}}), "application/json");
     } else {
-      res.set_content(entry_json(r->front()).dump(), "application/json");
+      res.set_content(json_io::dump(entry_json(r->front())), "application/json");
     }
   });
 }
@@ -203,8 +208,10 @@ void mount_memory_routes(sidecar::Router& server, MemoryService& memory) {
       "/v1/memory/search",
       [&memory](const httplib::Request& req, httplib::Response& res) {
         guarded(res, [&] {
-          json j = json::parse(req.body, nullptr, false);
-          if (j.is_discarded() || !j.is_object()) return bad(res, "body must be a JSON object");
+          auto parsed = json_io::parse(req.body);
+          if (!parsed.ok()) return bad(res, "body: " + parsed.status().message());
+          const json& j = *parsed;
+          if (!j.is_object()) return bad(res, "body must be a JSON object");
           SearchRequest sr;
           std::string why;
           for (auto it = j.begin(); it != j.end(); ++it) {
@@ -222,7 +229,8 @@ void mount_memory_routes(sidecar::Router& server, MemoryService& memory) {
                 return bad(res, "k must be a whole number >= 1");
               sr.k = v.get<size_t>();
             } else if (k == "minScore") {
-              if (!v.is_number()) return bad(res, "minScore must be a number");
+              if (!v.is_number() || !(v.get<double>() >= -1 && v.get<double>() <= 1))
+                return bad(res, "minScore must be a number in [-1, 1]");
               sr.min_score = v.get<float>();
             } else if (k == "session") {
               if (!v.is_string()) return bad(res, "session must be a string");
@@ -245,7 +253,7 @@ void mount_memory_routes(sidecar::Router& server, MemoryService& memory) {
             hits.push_back(std::move(e));
           }
           json out = {{"results", std::move(hits)}, {"exact", r->exact}, {"tookMs", r->took_ms}};
-          res.set_content(out.dump(), "application/json");
+          res.set_content(json_io::dump(out), "application/json");
         });
       },
       search_blocks);
@@ -277,10 +285,9 @@ void mount_memory_routes(sidecar::Router& server, MemoryService& memory) {
         guarded(res, [&] {
           size_t limit = 100;
           if (req.has_param("limit")) {
-            const auto v = req.get_param_value("limit");
-            auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), limit);
-            if (ec != std::errc() || p != v.data() + v.size() || limit < 1 || limit > 1000)
-              return bad(res, "limit must be a whole number between 1 and 1000");
+            auto v = json_io::parse_int(req.get_param_value("limit"), "limit", 1, 1000);
+            if (!v.ok()) return bad(res, v.status().message());
+            limit = static_cast<size_t>(*v);
           }
           std::string after;
           if (req.has_param("continue") && !unhex(req.get_param_value("continue"), &after))
@@ -293,7 +300,7 @@ void mount_memory_routes(sidecar::Router& server, MemoryService& memory) {
           for (const auto& e : r->items) items.push_back(entry_json(e));
           json out = {{"items", std::move(items)}};
           if (!r->last_id.empty()) out["continue"] = hex(r->last_id);
-          res.set_content(out.dump(), "application/json");
+          res.set_content(json_io::dump(out), "application/json");
         });
       },
       sidecar::non_blocking);
@@ -304,7 +311,7 @@ void mount_memory_routes(sidecar::Router& server, MemoryService& memory) {
           bool with = req.get_param_value("embedding") == "true";
           auto r = memory.get(req.get_param_value("agent"), req.matches[1], with);
           if (!r.ok()) return send_status(res, r.status());
-          res.set_content(entry_json(r.value()).dump(), "application/json");
+          res.set_content(json_io::dump(entry_json(r.value())), "application/json");
         });
       },
       sidecar::non_blocking);

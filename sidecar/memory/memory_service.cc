@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <random>
 
+#include "common/guarded.h"
 #include "common/log.h"
 
 namespace agentry::memory {
@@ -79,8 +80,10 @@ Result<std::unique_ptr<MemoryService>> MemoryService::open(MemoryOptions opts,
   s->committer_ = std::make_unique<GroupCommitter>(
       [svc = s.get()](std::vector<GroupCommitter::Request>& group) { svc->flush_group(group); },
       s->opts_.max_pending_writes);
-  s->remember_ = std::thread([svc = s.get()] { svc->remember_loop(); });
-  s->maintenance_ = std::thread([svc = s.get()] { svc->maintenance_loop(); });
+  s->remember_ = std::thread(
+      [svc = s.get()] { run_guarded("memory-remember", [svc] { svc->remember_loop(); }); });
+  s->maintenance_ = std::thread(
+      [svc = s.get()] { run_guarded("memory-maintenance", [svc] { svc->maintenance_loop(); }); });
   return s;
 }
 
@@ -247,7 +250,8 @@ Result<MemoryService::PreparedAdd> MemoryService::prepare_add(std::vector<NewEnt
     en.text = std::move(e.text);
     en.metadata = std::move(e.metadata);
     en.created_ms = now;
-    en.expires_ms = e.ttl_s > 0 ? now + e.ttl_s * 1000 : 0;
+    const int64_t ttl_s = e.ttl_s > 0 ? e.ttl_s : opts_.limits.default_ttl_s;
+    en.expires_ms = ttl_s > 0 ? now + ttl_s * 1000 : 0;
     en.rev = random64();
     if (!store_.get(en.agent, en.id, false)) ++adds_per_agent[en.agent];
     ops.push_back(std::move(op));

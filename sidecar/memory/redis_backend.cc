@@ -1,11 +1,52 @@
 #include "sidecar/memory/redis_backend.h"
 
+#include <charconv>
+
+#include "common/guarded.h"
 #include "common/log.h"
 
 namespace agentry::memory {
 
 using cache::Argv;
 using cache::Reply;
+
+std::optional<std::pair<uint64_t, uint64_t>> parse_stream_id(std::string_view id) {
+  auto dash = id.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  uint64_t ms = 0, seq = 0;
+  auto a = std::from_chars(id.data(), id.data() + dash, ms);
+  auto b = std::from_chars(id.data() + dash + 1, id.data() + id.size(), seq);
+  if (a.ec != std::errc() || a.ptr != id.data() + dash || b.ec != std::errc() ||
+      b.ptr != id.data() + id.size() || dash == 0)
+    return std::nullopt;
+  return std::make_pair(ms, seq);
+}
+
+std::string first_stream_id(const Reply& range) {
+  if (range.type != Reply::Type::kArray || range.elements.empty()) return "";
+  const Reply& item = range.elements[0];
+  if (item.type != Reply::Type::kArray || item.elements.empty() ||
+      item.elements[0].type != Reply::Type::kString || !parse_stream_id(item.elements[0].str))
+    return "";
+  return item.elements[0].str;
+}
+
+std::vector<FeedItem> feed_items(const Reply& xread) {
+  std::vector<FeedItem> out;
+  if (xread.type != Reply::Type::kArray) return out;  // nil: nothing new within BLOCK
+  for (const auto& stream : xread.elements) {
+    if (stream.elements.size() != 2) continue;
+    for (const auto& item : stream.elements[1].elements) {
+      if (item.elements.size() != 2 || !parse_stream_id(item.elements[0].str)) continue;
+      FeedItem f{item.elements[0].str, {}};
+      const auto& fields = item.elements[1].elements;
+      for (size_t i = 0; i + 1 < fields.size(); i += 2)
+        if (fields[i].str == "op") f.ops.push_back(fields[i + 1].str);
+      out.push_back(std::move(f));
+    }
+  }
+  return out;
+}
 
 RedisBackend::RedisBackend(cache::RedisPool& pool, RedisBackendOptions opts)
     : pool_(pool), opts_(std::move(opts)) {}
@@ -62,9 +103,8 @@ Status RedisBackend::load_all(std::string* last_id) {
   if (!tail.ok()) return tail.status();
   // An error reply (e.g. LOADING while Redis reads its AOF at start) says why; the caller retries.
   if (tail->is_error()) return unavailable("redis XREVRANGE: " + tail->str);
-  *last_id = "0-0";
-  if (tail->type == Reply::Type::kArray && !tail->elements.empty())
-    *last_id = tail->elements[0].elements[0].str;
+  *last_id = first_stream_id(*tail);
+  if (last_id->empty()) *last_id = "0-0";
   std::string cursor = "0";
   size_t n = 0;
   do {
@@ -105,7 +145,7 @@ Status RedisBackend::open(const Apply& apply) {
     std::lock_guard<std::mutex> lock(mu_);
     last_id_ = last;
   }
-  follower_ = std::thread([this] { follow_loop(); });
+  follower_ = std::thread([this] { run_guarded("memory-follower", [this] { follow_loop(); }); });
   return ok_status();
 }
 
@@ -154,12 +194,9 @@ void RedisBackend::follow_loop() {
         pause(backoff.next());
         continue;
       }
-      auto parse = [](const std::string& id) {
-        auto dash = id.find('-');
-        return std::make_pair(std::stoull(id.substr(0, dash)), std::stoull(id.substr(dash + 1)));
-      };
-      if (first->type == Reply::Type::kArray && !first->elements.empty()) {
-        if (parse(first->elements[0].elements[0].str) > parse(last)) {
+      std::string oldest = first_stream_id(*first);
+      if (!oldest.empty()) {
+        if (parse_stream_id(oldest) > parse_stream_id(last)) {
           log::warn("memory feed trimmed past our position; reloading", {{"last", last}});
           if (on_reload) on_reload();
           std::string fresh;
@@ -178,21 +215,14 @@ void RedisBackend::follow_loop() {
       auto r = c.command({"XREAD", "COUNT", "512", "BLOCK", std::to_string(opts_.block.count()),
                           "STREAMS", feed, last_id()});
       if (!r.ok()) break;
-      if (r->type != Reply::Type::kArray) continue;  // nil: nothing new within BLOCK
-      for (const auto& stream : r->elements) {
-        if (stream.elements.size() != 2) continue;
-        for (const auto& item : stream.elements[1].elements) {
-          if (item.elements.size() != 2) continue;
-          const auto& fields = item.elements[1].elements;
-          for (size_t i = 0; i + 1 < fields.size(); i += 2) {
-            if (fields[i].str != "op") continue;
-            auto op = decode(fields[i + 1].str);
-            if (op.ok()) apply_(op.value());
-          }
-          ++applied_;
-          std::lock_guard<std::mutex> lock(mu_);
-          last_id_ = item.elements[0].str;
+      for (const auto& item : feed_items(*r)) {
+        for (const auto& bytes : item.ops) {
+          auto op = decode(bytes);
+          if (op.ok()) apply_(op.value());
         }
+        ++applied_;
+        std::lock_guard<std::mutex> lock(mu_);
+        last_id_ = item.id;
       }
     }
     following_ = false;

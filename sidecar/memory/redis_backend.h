@@ -12,6 +12,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
 #include <string>
 #include <thread>
 
@@ -19,6 +23,21 @@
 #include "sidecar/memory/backend.h"
 
 namespace agentry::memory {
+
+// Pure readers of the stream replies the backend gets (XREAD, XRANGE, XREVRANGE): whatever Redis,
+// a proxy or a corrupt AOF sends, malformed parts are skipped and nothing throws.
+
+// A stream entry id "<ms>-<seq>" as a comparable pair; nullopt when it is not one.
+std::optional<std::pair<uint64_t, uint64_t>> parse_stream_id(std::string_view id);
+// The first entry's id of an XRANGE/XREVRANGE reply; "" when there is none.
+std::string first_stream_id(const cache::Reply& range);
+// The entries of an XREAD reply ([[stream, [[id, [field, value, ...]], ...]], ...]) in order: each
+// id with the values of its "op" fields.
+struct FeedItem {
+  std::string id;
+  std::vector<std::string> ops;
+};
+std::vector<FeedItem> feed_items(const cache::Reply& xread);
 
 struct RedisBackendOptions {
   std::string prefix = "agentry:mem:";

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <queue>
 
+#include "common/guarded.h"
 #include "sidecar/memory/int8_codes.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -83,7 +84,7 @@ std::vector<VectorIndex::Hit> drain(
 }  // namespace
 
 VectorIndex::VectorIndex(int dim, IndexOptions opts) : dim_(dim), opts_(opts) {
-  if (opts_.background) bg_ = std::thread([this] { index_loop(); });
+  if (opts_.background) bg_ = std::thread([this] { run_guarded("memory-indexer", [this] { index_loop(); }); });
 }
 
 VectorIndex::~VectorIndex() {

@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "common/json_io.h"
 #include "common/backoff.h"
 #include "common/log.h"
 #include "sidecar/sidecar_metrics.h"
@@ -153,7 +154,7 @@ Status HttpProvider::with_retries(const std::string& what, CancelToken* cancel, 
 
 Result<ChatResponse> HttpProvider::chat(const ChatRequest& req, const CallOptions& opts) {
   const bool stream = static_cast<bool>(opts.on_delta);
-  const std::string body = dialect_->chat_body(cfg_.model, req, stream).dump();
+  const std::string body = json_io::dump(dialect_->chat_body(cfg_.model, req, stream));
   ChatResponse out;
   bool emitted = false;
   Status s = with_retries("chat", opts.cancel, &emitted, [&]() -> Attempt {
@@ -223,7 +224,7 @@ Result<ChatResponse> HttpProvider::chat(const ChatRequest& req, const CallOption
 Result<std::vector<std::vector<float>>> HttpProvider::embed(
     const std::vector<std::string>& inputs) {
   const std::string model = cfg_.embedding_model.empty() ? cfg_.model : cfg_.embedding_model;
-  const std::string body = dialect_->embed_body(model, inputs).dump();
+  const std::string body = json_io::dump(dialect_->embed_body(model, inputs));
   std::vector<std::vector<float>> out;
   Status s = with_retries("embed", nullptr, nullptr, [&]() -> Attempt {
     auto t0 = Clock::now();

@@ -1,4 +1,5 @@
 // Ollama's /api/chat (NDJSON when streaming) and /api/embed.
+#include "common/json_io.h"
 #include "sidecar/exec/providers/dialect.h"
 
 namespace agentry::sidecar {
@@ -123,7 +124,7 @@ std::string provider_error_text(const std::string& body) {
     if (e.is_string()) return e.get<std::string>();
     if (e.is_object() && e.contains("message") && e["message"].is_string())
       return e["message"].get<std::string>();
-    return e.dump();
+    return json_io::dump(e);
   }
   return body.size() > 300 ? body.substr(0, 300) + "..." : body;
 }

@@ -1,5 +1,6 @@
 // OpenAI-compatible /v1/chat/completions (SSE when streaming) and /v1/embeddings; vLLM, LiteLLM,
 // llama.cpp's server and KubeAI speak the same.
+#include "common/json_io.h"
 #include "sidecar/exec/providers/dialect.h"
 
 namespace agentry::sidecar {
@@ -12,7 +13,7 @@ json tool_calls_to_json(const std::vector<ToolCall>& calls) {
   for (const auto& c : calls)
     a.push_back({{"id", c.id},
                  {"type", "function"},
-                 {"function", {{"name", c.name}, {"arguments", c.arguments.dump()}}}});
+                 {"function", {{"name", c.name}, {"arguments", json_io::dump(c.arguments)}}}});
   return a;
 }
 
