@@ -169,10 +169,9 @@ up() {
       --bind-address 127.0.0.1 --secure-port "$kcm_port" --leader-elect=false \
       --service-account-private-key-file "$dir/pki/sa.key" --root-ca-file "$dir/pki/ca.crt" \
       --use-service-account-credentials=true --controllers '*' --v 1 \
-      --kube-api-qps 300 --kube-api-burst 600 \
-      --node-monitor-grace-period 5m
+      --kube-api-qps 300 --kube-api-burst 600
     # kube-controller-manager's client default of 20 qps made 1,000 Deployments take 4 minutes to
-    # get their ReplicaSets and Pods; kwok's node lease renewals run late on a loaded 2-core box.
+    # get their ReplicaSets and Pods.
     start kube-scheduler "$bin/kube-scheduler" \
       --kubeconfig "$dir/scheduler.kubeconfig" \
       --authentication-kubeconfig "$dir/scheduler.kubeconfig" \
@@ -184,7 +183,12 @@ up() {
       --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
       --disregard-status-with-annotation-selector kwok.x-k8s.io/status=custom \
       --cidr 10.244.0.0/16 --node-ip 10.244.0.1 \
+      --node-lease-duration-seconds 40 \
       --server-address "127.0.0.1:$kwok_port"
+    # The node heartbeats through a Lease renewed every 10 s (a kubelet's cadence), which the node
+    # lifecycle controller reads against its default 50 s grace period. Without the flag kwok 0.7
+    # held no lease and patched the node's status only every 20-45 s, and the node flapped
+    # NotReady (taking every pod's readiness with it) whenever a patch came late.
     create_node
     wait_for "the kwok node to be Ready" 60 kwok \
       "$bin/kubectl" --kubeconfig "$dir/kubeconfig" wait --for=condition=Ready node/kwok-node-0 --timeout=2s

@@ -215,6 +215,11 @@ Status validate(const WorkflowSpec& spec) {
         return invalid_argument("step '" + s.name + "' input: unknown reference '{{ " + r +
                                 " }}': no step '" + n + "'");
       }
+      if (n == s.name) {
+        return invalid_argument("step '" + s.name + "' input: '{{ " + r +
+                                " }}' is this step's own output, which does not exist while it "
+                                "runs: reference an earlier step or the workflow's input");
+      }
       if (!anc.count(n)) {
         return invalid_argument("step '" + s.name + "' input: '{{ " + r + " }}' needs '" + n +
                                 "' in dependsOn (directly or through another step)");

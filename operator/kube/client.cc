@@ -7,6 +7,8 @@
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>
 
+#include <poll.h>
+
 #include <algorithm>
 #include <csignal>
 #include <iterator>
@@ -169,6 +171,20 @@ std::unique_ptr<httplib::ClientImpl> Client::new_connection(std::chrono::seconds
   return c;
 }
 
+namespace {
+
+// A pooled connection is usable when its socket has nothing to read: on an idle HTTP/1.1
+// connection, readable means the server closed it (EOF) or sent something unasked (TLS alert).
+// Checked before reuse, as Go's transport does with its background read, so a request is rarely
+// written into a connection already closed; the resend in send() covers the remaining race.
+bool idle_connection_alive(const httplib::ClientImpl& c) {
+  if (!c.is_socket_open()) return true;  // not connected yet: httplib connects on send
+  pollfd p{static_cast<int>(c.socket()), POLLIN, 0};
+  return ::poll(&p, 1, 0) == 0;
+}
+
+}  // namespace
+
 std::unique_ptr<httplib::ClientImpl> Client::acquire(bool* reused) {
   std::vector<Idle> stale;  // closed outside the lock
   {
@@ -179,9 +195,13 @@ std::unique_ptr<httplib::ClientImpl> Client::acquire(bool* reused) {
                               [&](const Idle& i) { return i.since >= cutoff; });
     std::move(pool_.begin(), fresh, std::back_inserter(stale));
     pool_.erase(pool_.begin(), fresh);
-    if (!pool_.empty()) {
+    while (!pool_.empty()) {
       auto c = std::move(pool_.back().conn);
       pool_.pop_back();
+      if (!idle_connection_alive(*c)) {
+        stale.push_back({std::move(c), {}});
+        continue;
+      }
       *reused = true;
       return c;
     }

@@ -2,6 +2,7 @@
 
 #include "common/guarded.h"
 #include "common/log.h"
+#include "operator/kube/errors.h"
 #include "common/metrics.h"
 #include "operator/runtime/metrics.h"
 
@@ -147,6 +148,10 @@ void Controller::worker() {
   }
 }
 
+namespace {
+constexpr std::chrono::seconds kTransientRetryMax{2};
+}  // namespace
+
 void Controller::process(const std::string& key) {
   auto& m = runtime_metrics();
   auto start = std::chrono::steady_clock::now();
@@ -166,6 +171,16 @@ void Controller::process(const std::string& key) {
       queue_->forget(key);
       log::error("reconcile failed (terminal)",
                  {{"controller", name_}, {"key", key}, {"error", r.status().to_string()}});
+    } else if (kube::is_transient(r.status())) {
+      // The API server is down, overloaded or restarting: not the object's fault, so its retries
+      // stay short (at most kTransientRetryMax) and it converges within seconds of the server
+      // coming back, instead of after a per-item backoff grown through the outage. The client's
+      // token bucket still bounds the total rate.
+      queue_->add_rate_limited(key, kTransientRetryMax);
+      log::warn("reconcile failed (transient)", {{"controller", name_},
+                                                 {"key", key},
+                                                 {"error", r.status().to_string()},
+                                                 {"requeues", queue_->num_requeues(key)}});
     } else {
       queue_->add_rate_limited(key);
       log::warn("reconcile failed", {{"controller", name_},

@@ -37,8 +37,12 @@ struct WatcherOptions {
   // Applied to every object as it arrives (list pages and events), before the sink sees it;
   // the informer drops managedFields here so a big initial list never holds them all at once.
   std::function<void(nlohmann::json&)> transform{};
+  // Retries of a failed list or watch: 0.5 s doubling to 2 s, times up to 2 with jitter, so a
+  // watch is back within about 4 s of the API server (client-go waits up to 30 s; after a restart
+  // that left every kind's watch asleep long after the server was ready). A few requests a second
+  // while the server is down cost it nothing.
   BackoffPolicy backoff{
-      std::chrono::milliseconds(800), std::chrono::milliseconds(30000), 2.0, 1.0, false,
+      std::chrono::milliseconds(500), std::chrono::milliseconds(2000), 2.0, 1.0, false,
       std::chrono::minutes(2)};
 };
 

@@ -1,5 +1,7 @@
 #include "operator/runtime/workqueue.h"
 
+#include <algorithm>
+
 #include "common/guarded.h"
 #include "common/metrics.h"
 #include "operator/runtime/metrics.h"
@@ -53,6 +55,11 @@ void WorkQueue::add_after(const std::string& key, Duration delay) {
 void WorkQueue::add_rate_limited(const std::string& key) {
   retries_->Increment();
   add_after(key, limiter_->when(key));
+}
+
+void WorkQueue::add_rate_limited(const std::string& key, Duration max) {
+  retries_->Increment();
+  add_after(key, std::min(limiter_->when(key), max));
 }
 
 void WorkQueue::forget(const std::string& key) {

@@ -42,6 +42,8 @@ class WorkQueue {
   void add(const std::string& key);
   void add_after(const std::string& key, Duration delay);
   void add_rate_limited(const std::string& key);
+  // The same, but never later than max from now (the limiter still counts the retry).
+  void add_rate_limited(const std::string& key, Duration max);
   void forget(const std::string& key);
   int num_requeues(const std::string& key);
 

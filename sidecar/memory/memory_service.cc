@@ -332,7 +332,8 @@ Result<SearchResult> MemoryService::search(SearchRequest req) {
     return invalid_argument("query vector dimension " + std::to_string(q.size()) +
                             " does not match agent " + agent + "'s " + std::to_string(dim));
   SearchResult out;
-  out.hits = store_.search(agent, q, req.k, req.min_score, req.filter, &out.exact);
+  out.hits = store_.search(agent, q, req.k, req.min_score, req.filter, &out.exact,
+                           req.query ? &*req.query : nullptr);
   out.took_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return out;

@@ -21,6 +21,27 @@ bool matches(const Entry& e, const Filter& f, int64_t now) {
 
 }  // namespace
 
+uint64_t MemoryStore::text_key(std::string_view text) {
+  uint64_t h = 1469598103934665603ULL;
+  auto mix = [&](unsigned char c) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  };
+  bool gap = false, started = false;
+  for (unsigned char c : text) {
+    bool ascii_word = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (c < 0x80 && !ascii_word) {
+      gap = started;
+      continue;
+    }
+    if (gap) mix(' ');
+    gap = false;
+    started = true;
+    mix(c >= 'A' && c <= 'Z' ? static_cast<unsigned char>(c - 'A' + 'a') : c);
+  }
+  return h;
+}
+
 MemoryStore::Agent* MemoryStore::find(const std::string& agent) const {
   std::shared_lock<std::shared_mutex> lock(mu_);
   auto it = agents_.find(agent);
@@ -45,6 +66,11 @@ void MemoryStore::erase_locked(Agent& a, std::map<std::string, Stored>::iterator
     if (s->second.empty()) a.sessions.erase(s);
   }
   a.by_age.erase({it->second.entry.created_ms, it->first});
+  auto t = a.by_text.find(text_key(it->second.entry.text));
+  if (t != a.by_text.end()) {
+    std::erase(t->second, slot);
+    if (t->second.empty()) a.by_text.erase(t);
+  }
   a.entries.erase(it);
 }
 
@@ -88,6 +114,7 @@ Status MemoryStore::apply(const Op& op) {
   a.by_slot[slot] = &pos->second;
   a.sessions[e.session].insert(slot);
   a.by_age.insert({e.created_ms, e.id});
+  a.by_text[text_key(e.text)].push_back(slot);
   return ok_status();
 }
 
@@ -129,7 +156,7 @@ MemoryStore::Page MemoryStore::list(const std::string& agent,
 
 std::vector<Hit> MemoryStore::search(const std::string& agent, const std::vector<float>& q,
                                      size_t k, float min_score, const Filter& filter,
-                                     bool* exact) const {
+                                     bool* exact, const std::string* query_text) const {
   *exact = true;
   std::vector<Hit> out;
   Agent* a = find(agent);
@@ -157,6 +184,21 @@ std::vector<Hit> MemoryStore::search(const std::string& agent, const std::vector
     }
   }
   auto hits = a->index->search(q.data(), k, accept, cand_ptr, exact);
+  if (query_text && !*exact) {
+    auto same = a->by_text.find(text_key(*query_text));
+    if (same != a->by_text.end()) {
+      bool ignored;
+      auto found = a->index->search(q.data(), k, accept, &same->second, &ignored);
+      hits.insert(hits.end(), found.begin(), found.end());
+      std::sort(hits.begin(), hits.end(), [](const auto& x, const auto& y) {
+        return x.score != y.score ? x.score > y.score : x.slot < y.slot;
+      });
+      hits.erase(std::unique(hits.begin(), hits.end(),
+                             [](const auto& x, const auto& y) { return x.slot == y.slot; }),
+                 hits.end());
+      if (hits.size() > k) hits.resize(k);
+    }
+  }
   for (const auto& h : hits) {
     if (h.score < min_score) continue;
     const Stored* st = a->by_slot[h.slot];

@@ -12,6 +12,8 @@
 #include <set>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/result.h"
@@ -45,8 +47,17 @@ class MemoryStore {
   // Entries in id order after `after`, optionally of one session, without embeddings.
   Page list(const std::string& agent, const std::optional<std::string>& session, size_t limit,
             const std::string& after) const;
+  // Top k by cosine to q. With query_text (the text q was embedded from), every entry whose text
+  // equals it up to case, spacing and punctuation (text_key) is scored too and merged in: the
+  // graph is approximate, and on many near-identical entries it can miss the very entry a user
+  // searches for by its own words. So an exact match is always found, whatever the graph does.
   std::vector<Hit> search(const std::string& agent, const std::vector<float>& q, size_t k,
-                          float min_score, const Filter& filter, bool* exact) const;
+                          float min_score, const Filter& filter, bool* exact,
+                          const std::string* query_text = nullptr) const;
+
+  // The key under which texts count as the same for that lookup: ASCII lower-cased, every run of
+  // ASCII space and punctuation one separator, trimmed; other bytes kept (FNV-1a 64 of that).
+  static uint64_t text_key(std::string_view text);
 
   int dimension(const std::string& agent) const;  // 0: not fixed yet
   size_t count(const std::string& agent) const;
@@ -78,6 +89,7 @@ class MemoryStore {
     std::map<std::string, Stored> entries;
     std::vector<Stored*> by_slot;
     std::map<std::string, std::set<VectorIndex::Slot>> sessions;
+    std::unordered_map<uint64_t, std::vector<VectorIndex::Slot>> by_text;  // text_key -> slots
     std::set<std::pair<int64_t, std::string>> by_age;
   };
   Agent* find(const std::string& agent) const;

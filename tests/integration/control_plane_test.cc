@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -90,6 +91,34 @@ spec:
     EXPECT_EQ(p["spec"]["nodeName"], "kwok-node-0");
   }
   cp_->kubectl({"delete", "namespace", ns, "--wait=false"}, &out);
+}
+
+// The kwok node heartbeats through its Lease (renewed every 10 s against the controller
+// manager's default 50 s grace period), so it never flaps NotReady on an idle or a loaded machine.
+TEST_F(ControlPlaneTest, TheKwokNodeRenewsItsLeaseAndStaysReady) {
+  auto renew_time = [&] {
+    std::string out;
+    if (cp_->kubectl({"get", "lease", "-n", "kube-node-lease", "kwok-node-0", "-o",
+                      "jsonpath={.spec.renewTime}"},
+                     &out) != 0)
+      return std::string();
+    return out;
+  };
+  std::string first = renew_time();
+  ASSERT_FALSE(first.empty()) << "kwok holds no node lease: the node would heartbeat by status only";
+  std::string later = first;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (later == first && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    later = renew_time();
+  }
+  EXPECT_NE(later, first) << "the node lease was not renewed within 30 s";
+  std::string ready;
+  ASSERT_EQ(cp_->kubectl({"get", "node", "kwok-node-0", "-o",
+                          "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"},
+                         &ready),
+            0);
+  EXPECT_EQ(ready, "True");
 }
 
 }  // namespace

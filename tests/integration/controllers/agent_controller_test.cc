@@ -419,6 +419,68 @@ TEST_F(AgentControllerTest, RestartConvergesWithoutDuplicatesAndIdleWritesNothin
       << counter_samples("rest_client_requests_total");
 }
 
+// A status write the API server refuses is an error of that reconcile, retried with backoff: once
+// the server accepts status writes again the Agent's status becomes true without any change to
+// the Agent. (It was logged and counted a success, and the status stayed wrong.) The refusal is
+// the API server's own: a ValidatingAdmissionPolicy on agents/status in this namespace.
+TEST_F(AgentControllerTest, AFailedStatusWriteIsRetriedUntilItLands) {
+  const std::string policy = "deny-agent-status-" + std::to_string(::getpid());
+  apply(R"(apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: )" + policy + R"(}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [agentry.dev], apiVersions: ["*"], operations: [UPDATE], resources: [agents/status]}
+  validations:
+  - {expression: "false", message: "status writes refused by the test"}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: )" + policy + R"(}
+spec:
+  policyName: )" + policy + R"(
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector:
+      matchLabels: {kubernetes.io/metadata.name: )" + ns_ + R"(}
+)");
+  // Policies take effect once the API server has loaded them: probe with a status write of ours.
+  apply("apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata: {name: probe}\n"
+        "spec: {model: {provider: ollama, name: m}, policyRef: {name: no-such-policy}}\n");
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto r = op_->client().patch(res::kAgents, ns_, "probe", kube::PatchType::kMerge,
+                                     {{"status", {{"phase", "Probe"}}}}, "status");
+        return !r.ok() && r.status().message().find("refused by the test") != std::string::npos;
+      },
+      std::chrono::seconds(30)))
+      << "the admission policy never took effect";
+
+  const double errors_before =
+      counter_sum("controller_runtime_reconcile_errors_total", {{"controller", "agent"}});
+  apply_file("examples/agent.yaml");
+  ASSERT_TRUE(eventually(
+      [&] {
+        return counter_sum("controller_runtime_reconcile_errors_total",
+                           {{"controller", "agent"}}) >= errors_before + 2;
+      },
+      std::chrono::seconds(30)))
+      << "refused status writes did not fail their reconciles\n"
+      << counter_samples("controller_runtime_reconcile_total");
+  EXPECT_EQ(phase("researcher"), "") << "no status can have been written";
+
+  std::string out;
+  ASSERT_EQ(cp_->kubectl({"delete", "validatingadmissionpolicybinding", policy}, &out), 0) << out;
+  ASSERT_EQ(cp_->kubectl({"delete", "validatingadmissionpolicy", policy}, &out), 0) << out;
+  // Nothing about the Agent changes now: only the retries can write its status.
+  ASSERT_TRUE(eventually([&] { return !phase("researcher").empty(); }, std::chrono::seconds(60)))
+      << "the refused status write was never retried: " << get(res::kAgents, "researcher").dump();
+  const json a = get(res::kAgents, "researcher");
+  EXPECT_EQ(condition(a, "ConfigValid").value("status", ""), "True") << a.dump();
+}
+
 TEST_F(AgentControllerTest, DeletingTheAgentRemovesEverythingItOwns) {
   apply_file("examples/agent.yaml");
   ASSERT_TRUE(wait_phase("researcher", "Ready"));

@@ -9,6 +9,7 @@
 #include "operator/kube/object.h"
 #include "operator/kube/watch.h"
 #include "tests/integration/operator/kube_fixture.h"
+#include "tests/integration/operator/tcp_proxy.h"
 
 namespace agentry::optest {
 namespace {
@@ -271,6 +272,44 @@ TEST_F(OpClientTest, RawWatchSeesAddUpdateDeleteInOrder) {
 
 // The kubeconfig's CA is the only trust anchor, and the certificate must name the host (or
 // tls-server-name): the cluster's certificate carries IP:127.0.0.1 and DNS:kubernetes.
+// Keep-alive connections the server (or anything between) closed while they sat in the pool:
+// every verb still succeeds, on a fresh connection, with no error and no duplicate.
+TEST_F(OpClientTest, PooledConnectionsClosedWhileIdleAreNotUsedAgain) {
+  TcpProxy proxy(cp_->apiserver_port());
+  auto c = client_for(*cp_, "https://127.0.0.1:" + std::to_string(proxy.port()));
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->create(kConfigMaps, ns_, config_map(ns_, "idle", {{"n", "0"}})).ok());
+  auto cut = [&] {  // every connection through the proxy closes; new ones work at once
+    proxy.set_blocked(true);
+    proxy.set_blocked(false);
+  };
+  for (int round = 1; round <= 3; ++round) {
+    const std::string n = std::to_string(round);
+    cut();
+    auto got = c->get(kConfigMaps, ns_, "idle");
+    ASSERT_TRUE(got.ok()) << "GET after a cut: " << got.status().to_string();
+    cut();
+    auto patched = c->patch(kConfigMaps, ns_, "idle", kube::PatchType::kMerge,
+                            {{"data", {{"n", n}}}});
+    ASSERT_TRUE(patched.ok()) << "PATCH after a cut: " << patched.status().to_string();
+    cut();
+    auto created = c->create(kConfigMaps, ns_, config_map(ns_, "made-" + n));
+    ASSERT_TRUE(created.ok()) << "POST after a cut: " << created.status().to_string();
+    cut();
+    json obj = *patched;
+    obj["data"]["m"] = n;
+    auto updated = c->update(kConfigMaps, obj);
+    ASSERT_TRUE(updated.ok()) << "PUT after a cut: " << updated.status().to_string();
+    cut();
+    auto removed = c->remove(kConfigMaps, ns_, "made-" + n);
+    ASSERT_TRUE(removed.ok()) << "DELETE after a cut: " << removed.status().to_string();
+  }
+  auto last = c_->get(kConfigMaps, ns_, "idle");
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ((*last)["data"]["n"], "3");
+  EXPECT_EQ((*last)["data"]["m"], "3");
+}
+
 TEST(OpClientTls, TrustsOnlyTheConfiguredCaAndChecksTheName) {
   AGENTRY_SHARED_CLUSTER(cp);
   auto base = kube::load_kubeconfig(cp->kubeconfig());

@@ -98,7 +98,7 @@ TEST_F(HostileInputTest, DeepJsonIsRefusedOnEveryRouteThatReadsJson) {
   const std::string deep = std::string(50000, '[') + std::string(50000, ']');
   const std::string deep_obj = "{\"input\": \"x\", \"parameters\": " + std::string(200, '[') +
                                std::string(200, ']') + "}";
-  for (const std::string& path : {"/v1/executions", "/v1/memory", "/v1/memory/search"}) {
+  for (const std::string path : {"/v1/executions", "/v1/memory", "/v1/memory/search"}) {
     expect_4xx(send("POST", path, deep), "POST " + path + " deep array");
     expect_4xx(send("POST", path, deep_obj), "POST " + path + " deep member");
   }
@@ -134,7 +134,9 @@ TEST_F(HostileInputTest, MalformedScalarsNameTheirParameter) {
   for (const auto& c : cases) {
     auto r = send(c.method, c.path, c.body);
     expect_4xx(r, c.method + " " + c.path + " " + c.body);
-    if (r) EXPECT_NE(r->body.find(c.needle), std::string::npos) << c.path << ": " << r->body;
+    if (r) {
+      EXPECT_NE(r->body.find(c.needle), std::string::npos) << c.path << ": " << r->body;
+    }
   }
 }
 

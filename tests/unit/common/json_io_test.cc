@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace agentry::json_io {
 namespace {
@@ -95,8 +96,10 @@ TEST(JsonIo, DurationsAreBoundedAndNeverWrap) {
   EXPECT_EQ(*parse_duration("1.5", "wait", day), milliseconds(1500));
   EXPECT_EQ(*parse_duration("0", "wait", day), milliseconds(0));
   // The observed wrap: a huge wait became negative. Now it is refused, whatever its size.
-  for (std::string bad : {"99999999999999999999h", "1e400", "25h", "86400001ms", "-1s", "1d",
-                          "s", "", "1.2.3s", "nan", "inf", std::string(40, '9')}) {
+  const std::vector<std::string> bads = {"99999999999999999999h", "1e400", "25h", "86400001ms",
+                                         "-1s", "1d", "s", "", "1.2.3s", "nan", "inf",
+                                         std::string(40, '9')};
+  for (const std::string& bad : bads) {
     auto r = parse_duration(bad, "wait", day);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.status().message().rfind("wait: ", 0), 0u);

@@ -31,7 +31,7 @@ agent:
     parameters: {type: object, properties: {city: {type: string}}}
   chunking: {enabled: true, chunkChars: 500, combine: concat}
 memoryPressure: {profile: development}
-cache: {redisUrl: "redis://r:6379", l1MaxEntries: 5, somethingNew: 1}
+cache: {redisUrl: "redis://r:6379", l1MaxEntries: 5, readyWhenDegraded: false}
 memory: {backend: redis, embeddingDim: 384}
 )");
   ASSERT_TRUE(c.ok()) << c.status().message();
@@ -44,7 +44,8 @@ memory: {backend: redis, embeddingDim: 384}
   EXPECT_TRUE(c->agent.chunking.enabled);
   EXPECT_DOUBLE_EQ(c->memory_pressure.threshold, 0.90);
   EXPECT_EQ(c->cache.redis_url, "redis://r:6379");
-  EXPECT_EQ(c->cache.raw["somethingNew"].as<int>(), 1);  // unknown cache fields are kept
+  EXPECT_FALSE(c->cache.ready_when_degraded);
+  EXPECT_EQ(memory_redis_url(*c), "redis://r:6379") << "memory falls back to the cache's Redis";
   EXPECT_EQ(c->memory.memory_backend, "redis");
   EXPECT_EQ(c->memory.embedding_dim, 384);
   EXPECT_TRUE(validate(*c).is_ok()) << validate(*c).message();
@@ -70,6 +71,21 @@ TEST(SidecarConfig, ErrorsNameTheField) {
       {"server: {}", "server.tokenFile"},
       {"bogus: 1", "bogus: unknown field"},
       {"server: [1, 2", "invalid YAML"},
+      // Typos in the cache and memory sections are errors too (they were kept silently).
+      {"server: {tokenFile: /t}\ncache: {redisURL: redis://r:1}", "cache.redisURL: unknown field"},
+      {"server: {tokenFile: /t}\nmemory: {maxEntires: 5}", "memory.maxEntires: unknown field"},
+      // A persistence that cannot be had is an error, not a silent downgrade.
+      {"server: {tokenFile: /t}\nmemory: {backend: redis}", "memory.backend: redis needs"},
+      {"server: {tokenFile: /t}\ncache: {redisUrl: rediss://r:6380}", "cache.redisUrl: TLS"},
+      {"server: {tokenFile: /t}\ncache: {redisUrl: r}", "cache.redisUrl: want redis://"},
+      {"server: {tokenFile: /t}\nmemory: {backend: embedded, redisUrl: redis://r:1}",
+       "memory.redisUrl: set, but"},
+      {"server: {tokenFile: /t}\nmemory: {embedder: bert}", "memory.embedder"},
+      {"server: {tokenFile: /t}\nagent: {maxToolTurns: 0}", "agent.maxToolTurns: want 1..64"},
+      {"server: {tokenFile: /t}\nagent: {responseCacheTtlSeconds: 2592000}",
+       "agent.responseCacheTtlSeconds"},
+      {"server: {tokenFile: /t}\nlimits: {queueSize: -1}", "limits.queueSize"},
+      {"server: {tokenFile: /t, threads: 99999999999}", "server.threads"},
   };
   for (const auto& b : cases) {
     auto c = parse_config(b.yaml);

@@ -107,6 +107,14 @@ TEST(WorkflowDag, ReferenceToANonDependencyIsRejected) {
           .is_ok());
 }
 
+TEST(WorkflowDag, AReferenceToTheStepsOwnOutputIsToldSoNotToDependOnItself) {
+  auto v = validate(spec_of({step("a", {}, "{{ steps.a.output }}")}));
+  ASSERT_FALSE(v.is_ok());
+  EXPECT_NE(v.message().find("this step's own output"), std::string::npos) << v.message();
+  EXPECT_EQ(v.message().find("dependsOn"), std::string::npos)
+      << "the advice must be possible: a step cannot depend on itself: " << v.message();
+}
+
 TEST(WorkflowDag, ReadyStepsFollowDependencies) {
   auto s = spec_of({step("a"), step("b", {"a"}), step("c", {"a"}), step("d", {"b", "c"})});
   EXPECT_EQ(ready_steps(s, {}), (std::vector<std::string>{"a"}));
