@@ -446,13 +446,22 @@ spec:
     namespaceSelector:
       matchLabels: {kubernetes.io/metadata.name: )" + ns_ + R"(}
 )");
+  struct Cleanup {  // cluster-scoped: removed whatever the test's outcome
+    ControlPlane* cp;
+    std::string name;
+    ~Cleanup() {
+      std::string out;
+      cp->kubectl({"delete", "--ignore-not-found", "validatingadmissionpolicybinding", name}, &out);
+      cp->kubectl({"delete", "--ignore-not-found", "validatingadmissionpolicy", name}, &out);
+    }
+  } cleanup{cp_, policy};
   // Policies take effect once the API server has loaded them: probe with a status write of ours.
   apply("apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata: {name: probe}\n"
         "spec: {model: {provider: ollama, name: m}, policyRef: {name: no-such-policy}}\n");
   ASSERT_TRUE(eventually(
       [&] {
         auto r = op_->client().patch(res::kAgents, ns_, "probe", kube::PatchType::kMerge,
-                                     {{"status", {{"phase", "Probe"}}}}, "status");
+                                     {{"status", {{"phase", "Degraded"}}}}, "status");
         return !r.ok() && r.status().message().find("refused by the test") != std::string::npos;
       },
       std::chrono::seconds(30)))

@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "common/metrics.h"
 #include "operator/kube/object.h"
 #include "operator/kube/watch.h"
 #include "tests/integration/operator/kube_fixture.h"
@@ -308,6 +309,58 @@ TEST_F(OpClientTest, PooledConnectionsClosedWhileIdleAreNotUsedAgain) {
   ASSERT_TRUE(last.ok());
   EXPECT_EQ((*last)["data"]["n"], "3");
   EXPECT_EQ((*last)["data"]["m"], "3");
+}
+
+// The race no check before reuse can see: the connection dies as the request is written, its bytes
+// lost. A request whose write failed never reached a server able to act on it (it was
+// incomplete), so every verb is sent again at once on a fresh connection, a create included, and
+// nothing is made twice. (A request fully written whose answer was lost is resent only for verbs
+// whose repetition changes nothing: safe_to_resend() in operator/kube/client.cc.)
+TEST_F(OpClientTest, ARequestLostWithAClosingConnectionIsResentOnAFreshOne) {
+  TcpProxy proxy(cp_->apiserver_port());
+  auto c = client_for(*cp_, "https://127.0.0.1:" + std::to_string(proxy.port()));
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c->create(kConfigMaps, ns_, config_map(ns_, "race", {{"n", "0"}})).ok());
+  auto resends = [] {
+    double sum = 0;
+    for (const auto& f : metrics::registry()->Collect())
+      if (f.name == "rest_client_stale_connection_resends_total")
+        for (const auto& m : f.metric) sum += m.counter.value;
+    return sum;
+  };
+  const double before = resends();
+  proxy.close_on_next_request();
+  auto got = c->get(kConfigMaps, ns_, "race");
+  ASSERT_TRUE(got.ok()) << "GET: " << got.status().to_string();
+  proxy.close_on_next_request();
+  auto patched =
+      c->patch(kConfigMaps, ns_, "race", kube::PatchType::kMerge, {{"data", {{"n", "1"}}}});
+  ASSERT_TRUE(patched.ok()) << "PATCH: " << patched.status().to_string();
+  proxy.close_on_next_request();
+  json obj = *patched;
+  obj["data"]["m"] = "1";
+  auto updated = c->update(kConfigMaps, obj);
+  ASSERT_TRUE(updated.ok()) << "PUT: " << updated.status().to_string();
+  EXPECT_GE(resends(), before + 3) << "each request was resent on a fresh connection";
+  // A create: resent when its write failed; when it was written whole and only the answer was
+  // lost (the connection died after the write), it is not resent, the caller sees a transient
+  // error and retries, and it is never made twice. Which of the two happens is the race's.
+  proxy.close_on_next_request();
+  auto created = c->create(kConfigMaps, ns_, config_map(ns_, "race-made"));
+  if (!created.ok()) {
+    EXPECT_TRUE(kube::is_transient(created.status())) << created.status().to_string();
+    EXPECT_FALSE(c_->get(kConfigMaps, ns_, "race-made").ok()) << "the lost create was not made";
+    created = c->create(kConfigMaps, ns_, config_map(ns_, "race-made"));
+  }
+  ASSERT_TRUE(created.ok()) << "POST: " << created.status().to_string();
+  proxy.close_on_next_request();
+  auto removed = c->remove(kConfigMaps, ns_, "race-made");
+  ASSERT_TRUE(removed.ok()) << "DELETE: " << removed.status().to_string();
+  auto last = c_->get(kConfigMaps, ns_, "race");
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ((*last)["data"]["m"], "1");
+  EXPECT_EQ(kube::resource_version(*last), kube::resource_version(*updated))
+      << "written once: no later write of the same change";
 }
 
 TEST(OpClientTls, TrustsOnlyTheConfiguredCaAndChecksTheName) {

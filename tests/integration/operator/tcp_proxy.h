@@ -1,6 +1,8 @@
 // A loopback TCP relay the tests can cut: set_blocked(true) closes every relayed connection and
-// refuses new ones, so a client's watch breaks while the API server keeps serving others. (A
-// byte pump, not a fake API server: TLS goes end to end.)
+// refuses new ones, so a client's watch breaks while the API server keeps serving others.
+// close_on_next_request() makes every open connection close as soon as the client next sends on
+// it, its bytes dropped: a server closing an idle keep-alive connection just as a request
+// arrives. (A byte pump, not a fake API server: TLS goes end to end.)
 #pragma once
 
 #include <arpa/inet.h>
@@ -47,6 +49,10 @@ class TcpProxy {
     blocked_ = blocked;
     if (blocked) cut_all();
   }
+  void close_on_next_request() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int fd : clients_) doomed_.insert(fd);
+  }
 
  private:
   void cut_all() {
@@ -78,6 +84,7 @@ class TcpProxy {
         std::lock_guard<std::mutex> lock(mu_);
         fds_.insert(c);
         fds_.insert(u);
+        clients_.insert(c);
       }
       pumps_.emplace_back([this, c, u] { pump(c, u); });
     }
@@ -95,6 +102,13 @@ class TcpProxy {
           done = true;
           break;
         }
+        if (i == 0) {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (doomed_.erase(a)) {
+            done = true;  // the request is dropped: nothing reaches the server
+            break;
+          }
+        }
         for (ssize_t off = 0; off < n && !done;) {
           ssize_t w = write(p[1 - i].fd, buf + off, n - off);
           if (w <= 0) done = true;
@@ -106,6 +120,8 @@ class TcpProxy {
     std::lock_guard<std::mutex> lock(mu_);
     fds_.erase(a);
     fds_.erase(b);
+    clients_.erase(a);
+    doomed_.erase(a);
     close(a);
     close(b);
   }
@@ -119,6 +135,8 @@ class TcpProxy {
   std::vector<std::thread> pumps_;
   std::mutex mu_;
   std::set<int> fds_;
+  std::set<int> clients_;  // the client side of each relayed connection
+  std::set<int> doomed_;   // clients whose next bytes close their connection
 };
 
 }  // namespace agentry::optest
