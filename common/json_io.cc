@@ -86,13 +86,12 @@ std::string quoted(std::string_view text) {
 
 }  // namespace
 
-Result<int64_t> parse_int(std::string_view text, std::string_view name, int64_t min,
-                          int64_t max) {
+Result<int64_t> parse_int(std::string_view text, std::string_view name, int64_t min, int64_t max) {
   int64_t v = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || v < min || v > max)
-    return invalid_argument(std::string(name) + ": want an integer " + std::to_string(min) +
-                            ".." + std::to_string(max) + ", got " + quoted(text));
+    return invalid_argument(std::string(name) + ": want an integer " + std::to_string(min) + ".." +
+                            std::to_string(max) + ", got " + quoted(text));
   return v;
 }
 

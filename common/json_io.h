@@ -47,8 +47,7 @@ bool valid_utf8(std::string_view s);
 
 // The whole of text as a base-10 integer in [min, max]; else kInvalidArgument whose message
 // starts with name ("limit: want an integer 1..1000, got '5abc'").
-Result<int64_t> parse_int(std::string_view text, std::string_view name, int64_t min,
-                          int64_t max);
+Result<int64_t> parse_int(std::string_view text, std::string_view name, int64_t min, int64_t max);
 
 // A duration: "500ms", "30s", "2m", "1h" or a plain number of seconds (fractions allowed), in
 // [0, max]; anything else, or a value past max, is kInvalidArgument naming the parameter. Never

@@ -137,7 +137,8 @@ Status parse_agent(const YAML::Node& n, AgentConfig* a) {
     for (size_t i = 0; i < t.size(); ++i) {
       std::string tp = "agent.tools[" + std::to_string(i) + "].";
       ToolConfig tc;
-      TRY(check_keys(t[i], tp, {"name", "description", "url", "method", "timeoutMs", "parameters"}));
+      TRY(check_keys(t[i], tp,
+                     {"name", "description", "url", "method", "timeoutMs", "parameters"}));
       TRY(get(t[i], "name", tp, &tc.name));
       TRY(get(t[i], "description", tp, &tc.description));
       TRY(get(t[i], "url", tp, &tc.url));
@@ -185,9 +186,8 @@ Status parse_pressure(const YAML::Node& n, MemoryPressureConfig* m) {
 
 Status parse_cache(const YAML::Node& n, CacheConfig* c) {
   const std::string p = "cache.";
-  TRY(check_keys(n, p,
-                 {"redisUrl", "l1MaxEntries", "l1MaxBytes", "defaultTtlSeconds",
-                  "readyWhenDegraded"}));
+  TRY(check_keys(
+      n, p, {"redisUrl", "l1MaxEntries", "l1MaxBytes", "defaultTtlSeconds", "readyWhenDegraded"}));
   TRY(get(n, "redisUrl", p, &c->redis_url));
   TRY(get(n, "l1MaxEntries", p, &c->l1_max_entries));
   TRY(get(n, "l1MaxBytes", p, &c->l1_max_bytes));
@@ -198,9 +198,9 @@ Status parse_cache(const YAML::Node& n, CacheConfig* c) {
 
 Status parse_memory(const YAML::Node& n, MemoryConfig* m) {
   const std::string p = "memory.";
-  TRY(check_keys(n, p,
-                 {"backend", "dir", "redisUrl", "maxEntries", "embeddingDim", "embedder",
-                  "ttlSeconds"}));
+  TRY(check_keys(
+      n, p,
+      {"backend", "dir", "redisUrl", "maxEntries", "embeddingDim", "embedder", "ttlSeconds"}));
   TRY(get(n, "backend", p, &m->memory_backend));
   TRY(get(n, "dir", p, &m->memory_dir));
   TRY(get(n, "redisUrl", p, &m->redis_url));
@@ -267,11 +267,13 @@ struct IntField {
   int64_t (*get)(const Config&);
 };
 
-#define FIELD(path, lo, hi, expr) \
-  IntField{{path, lo, hi}, [](const Config& c) -> int64_t { return static_cast<int64_t>(expr); }}
+#define FIELD(path, lo, hi, expr)                                                         \
+  IntField {                                                                              \
+    {path, lo, hi}, [](const Config& c) -> int64_t { return static_cast<int64_t>(expr); } \
+  }
 
 constexpr int64_t kUnbounded = INT32_MAX;
-constexpr int64_t kWeek = 7 * 24 * 3600;  // the cache's longest TTL (CacheOptions::max_ttl)
+constexpr int64_t kWeek = 7 * 24 * 3600;    // the cache's longest TTL (CacheOptions::max_ttl)
 constexpr int64_t kYear = 365 * 24 * 3600;  // memory's longest TTL (memory::Limits::max_ttl_s)
 
 const std::vector<IntField>& int_fields() {
@@ -394,8 +396,8 @@ Status validate(const Config& c) {
       return field_error(tp + "timeoutMs", "want 0..600000 (0: agent.toolTimeoutMs)");
     for (size_t j = 0; j < i; ++j)
       if (c.agent.tools[j].name == t.name)
-        return field_error(tp + "name", "'" + t.name + "' is also agent.tools[" +
-                                            std::to_string(j) + "]'s name");
+        return field_error(
+            tp + "name", "'" + t.name + "' is also agent.tools[" + std::to_string(j) + "]'s name");
   }
   if (c.agent.chunking.combine != "model" && c.agent.chunking.combine != "concat")
     return field_error("agent.chunking.combine", "want model or concat");
@@ -404,8 +406,8 @@ Status validate(const Config& c) {
   TRY(check_redis_url("cache.redisUrl", c.cache.redis_url));
   TRY(check_redis_url("memory.redisUrl", c.memory.redis_url));
   if (c.memory.memory_backend != "embedded" && c.memory.memory_backend != "redis")
-    return field_error("memory.backend", "want embedded or redis, got '" +
-                                             c.memory.memory_backend + "'");
+    return field_error("memory.backend",
+                       "want embedded or redis, got '" + c.memory.memory_backend + "'");
   if (c.memory.memory_backend == "redis" && memory_redis_url(c).empty())
     return field_error("memory.backend",
                        "redis needs memory.redisUrl (or cache.redisUrl): without it memory "
@@ -413,8 +415,8 @@ Status validate(const Config& c) {
   if (c.memory.memory_backend == "embedded" && !c.memory.redis_url.empty())
     return field_error("memory.redisUrl", "set, but memory.backend is embedded: say redis");
   if (c.memory.embedder != "local" && c.memory.embedder != "provider")
-    return field_error("memory.embedder", "want local or provider, got '" + c.memory.embedder +
-                                              "'");
+    return field_error("memory.embedder",
+                       "want local or provider, got '" + c.memory.embedder + "'");
   return ok_status();
 }
 

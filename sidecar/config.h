@@ -67,7 +67,7 @@ struct ToolConfig {
   std::string description;
   std::string url;
   std::string method = "POST";
-  int timeout_ms = 0;  // 0: agent.toolTimeoutMs
+  int timeout_ms = 0;                                    // 0: agent.toolTimeoutMs
   nlohmann::json parameters = nlohmann::json::object();  // JSON schema
 };
 
@@ -107,7 +107,7 @@ struct CacheConfig {
   int64_t l1_max_bytes = 64ll << 20;
   int default_ttl_seconds = 300;
   bool ready_when_degraded = true;  // /readyz stays ok while Redis is down
-  std::string redis_password;       // from $AGENTRY_CACHE_REDIS_PASSWORD (the operator's Secret ref)
+  std::string redis_password;  // from $AGENTRY_CACHE_REDIS_PASSWORD (the operator's Secret ref)
 };
 
 struct MemoryConfig {

@@ -30,7 +30,8 @@ class CacheHook : public ResponseCacheHook {
     return std::move(v->value);
   }
   void put(const std::string& key, const std::string& value, std::chrono::seconds ttl) override {
-    (void)c_.put(cache::CacheService::KeySpace::kResponses, key, value, std::chrono::duration_cast<cache::Ms>(ttl));
+    (void)c_.put(cache::CacheService::KeySpace::kResponses, key, value,
+                 std::chrono::duration_cast<cache::Ms>(ttl));
   }
 
  private:
@@ -100,7 +101,8 @@ std::shared_ptr<memory::Embedder> make_embedder(const Config& cfg, Engine& engin
 void mount_storage_routes(ApiServer& server, const Config& cfg, Engine& engine) {
   Storage& s = storage();
   std::optional<cache::RedisOptions> redis;
-  if (!cfg.cache.redis_url.empty()) redis = redis_options(cfg.cache.redis_url, cfg.agent.name, cfg.cache.redis_password);
+  if (!cfg.cache.redis_url.empty())
+    redis = redis_options(cfg.cache.redis_url, cfg.agent.name, cfg.cache.redis_password);
   cache::CacheOptions co;
   co.l1.name = cfg.agent.name;
   co.l1.max_entries = static_cast<size_t>(cfg.cache.l1_max_entries);

@@ -232,9 +232,9 @@ class AgentReconciler {
           // Say why in the Agent's status too (e.g. a quota or an admission webhook said no).
           // The apply's error is returned either way, so a failed status write is retried too.
           (void)write_status(agent, policy_name,
-                       agent.value("/status/phase"_json_pointer, std::string("Pending")),
-                       {{"Ready", false, "ApplyFailed", what}},
-                       deployments_->store().get(ns + "/" + obj_name));
+                             agent.value("/status/phase"_json_pointer, std::string("Pending")),
+                             {{"Ready", false, "ApplyFailed", what}},
+                             deployments_->store().get(ns + "/" + obj_name));
           return s;
         }
         log::debug("applied", {{"agent", key.str()}, {"kind", w.obj->value("kind", "")}});

@@ -159,8 +159,8 @@ bool dns1035_label(const std::string& s) {
 // A container env var name as the API server checks it: [-._a-zA-Z][-._a-zA-Z0-9]*.
 bool env_name(const std::string& s) {
   auto ok = [](char c, bool first) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '-' ||
-           c == '.' || (!first && c >= '0' && c <= '9');
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '-' || c == '.' ||
+           (!first && c >= '0' && c <= '9');
   };
   if (s.empty() || !ok(s[0], true)) return false;
   return std::all_of(s.begin() + 1, s.end(), [&](char c) { return ok(c, false); });
@@ -409,7 +409,8 @@ std::optional<std::string> check_rendered_config(const std::string& config) {
   std::string agent_field = agent_field_for(field);
   if (agent_field.empty())
     return "the sidecar would refuse the config the operator rendered (a bug in the operator: "
-           "please report it): " + m;
+           "please report it): " +
+           m;
   return agent_field + ": " + m.substr(colon + 2) + " (the sidecar's " + field + ")";
 }
 

@@ -3,11 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace agentry::controllers {
 
@@ -26,7 +25,7 @@ struct EffectiveSpec {
   int max_replicas = 1;
   int cpu_target = 70;
   int memory_target = 80;
-  nlohmann::json resources;  // {"requests": {...}, "limits": {...}}
+  nlohmann::json resources;           // {"requests": {...}, "limits": {...}}
   std::vector<std::string> warnings;  // e.g. a request capped at the policy ceiling
 };
 
@@ -69,8 +68,8 @@ struct RenderedObjects {
 RenderedObjects render(const RenderInput& in);
 
 // Names of the owned objects.
-std::string owned_name(const std::string& agent);          // "<agent>-agent"
-std::string token_secret_name(const std::string& agent);   // "<agent>-agent-token"
+std::string owned_name(const std::string& agent);           // "<agent>-agent"
+std::string token_secret_name(const std::string& agent);    // "<agent>-agent-token"
 std::string service_endpoint(const nlohmann::json& agent);  // http://<svc>.<ns>.svc:8080
 nlohmann::json selector_labels(const std::string& agent);
 std::string selector_string(const std::string& agent);  // "agentry.dev/agent=<name>"

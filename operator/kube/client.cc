@@ -4,10 +4,9 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <poll.h>
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>
-
-#include <poll.h>
 
 #include <algorithm>
 #include <csignal>
@@ -191,8 +190,8 @@ std::unique_ptr<httplib::ClientImpl> Client::acquire(bool* reused) {
     std::lock_guard<std::mutex> lock(pool_mu_);
     const auto cutoff = std::chrono::steady_clock::now() - kMaxIdle;
     // The oldest are first: drop every one idle past the cutoff, then take the newest.
-    auto fresh = std::find_if(pool_.begin(), pool_.end(),
-                              [&](const Idle& i) { return i.since >= cutoff; });
+    auto fresh =
+        std::find_if(pool_.begin(), pool_.end(), [&](const Idle& i) { return i.since >= cutoff; });
     std::move(pool_.begin(), fresh, std::back_inserter(stale));
     pool_.erase(pool_.begin(), fresh);
     while (!pool_.empty()) {
@@ -322,7 +321,8 @@ Result<json> Client::send(const Request& r) {
     if (res.status >= 200 && res.status < 300) {
       if (res.body.empty()) return json::object();
       auto j = json_io::parse(res.body, kMaxObjectDepth);
-      if (!j.ok()) return internal_error("invalid JSON from " + r.path + ": " + j.status().message());
+      if (!j.ok())
+        return internal_error("invalid JSON from " + r.path + ": " + j.status().message());
       return j;
     }
     last = status_from_http(res.status, res.body);

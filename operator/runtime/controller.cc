@@ -2,8 +2,8 @@
 
 #include "common/guarded.h"
 #include "common/log.h"
-#include "operator/kube/errors.h"
 #include "common/metrics.h"
+#include "operator/kube/errors.h"
 #include "operator/runtime/metrics.h"
 
 namespace agentry::runtime {
@@ -118,7 +118,8 @@ void Controller::start() {
     return;
   }
   log::info("controller starting", {{"controller", name_}, {"workers", opts_.workers}});
-  for (int i = 0; i < opts_.workers; ++i) workers_.emplace_back([this] { run_guarded("controller-worker", [this] { worker(); }); });
+  for (int i = 0; i < opts_.workers; ++i)
+    workers_.emplace_back([this] { run_guarded("controller-worker", [this] { worker(); }); });
 }
 
 void Controller::stop(bool drain) {

@@ -57,7 +57,9 @@ void Informer::start() {
     finished_ = true;
     cv_.notify_all();
   });
-  if (opts_.resync.count() > 0) resync_thread_ = std::thread([this] { run_guarded("informer-resync", [this] { resync_loop(); }); });
+  if (opts_.resync.count() > 0)
+    resync_thread_ =
+        std::thread([this] { run_guarded("informer-resync", [this] { resync_loop(); }); });
 }
 
 void Informer::stop() {

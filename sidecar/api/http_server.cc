@@ -202,9 +202,9 @@ class Session : public std::enable_shared_from_this<Session> {
       fn();
       return;
     } catch (const std::exception& e) {
-      log::error("HTTP handler threw", {{"where", where},
-                                        {"path", req_ ? req_->path : std::string()},
-                                        {"error", e.what()}});
+      log::error(
+          "HTTP handler threw",
+          {{"where", where}, {"path", req_ ? req_->path : std::string()}, {"error", e.what()}});
     } catch (...) {
       log::error("HTTP handler threw", {{"where", where}});
     }
@@ -239,11 +239,10 @@ class Session : public std::enable_shared_from_this<Session> {
     idle_ = true;
     stream_.expires_after(std::chrono::seconds(served_ == 0 ? opts().read_timeout_seconds
                                                             : opts().keep_alive_timeout_seconds));
-    bhttp::async_read_header(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) {
-          self->guarded("header", [&] { self->on_header(ec); });
-        });
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = shared_from_this()](beast::error_code ec, size_t) {
+                               self->guarded("header", [&] { self->on_header(ec); });
+                             });
   }
 
   void on_header(beast::error_code ec) {
@@ -291,11 +290,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read_body() {
     stream_.expires_after(std::chrono::seconds(opts().read_timeout_seconds));
-    bhttp::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) {
-          self->guarded("body", [&] { self->on_body(ec); });
-        });
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        self->guarded("body", [&] { self->on_body(ec); });
+                      });
   }
 
   void on_body(beast::error_code ec) {

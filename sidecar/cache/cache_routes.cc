@@ -3,8 +3,8 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
-#include "common/json_io.h"
 #include "common/http_util.h"
+#include "common/json_io.h"
 
 namespace agentry::cache {
 
@@ -125,7 +125,8 @@ void mount_cache_routes(sidecar::Router& server, CacheService& cache) {
               if (k != "value" && k != "ttl")
                 return http::send_error(res, 400, "invalid_argument",
                                         "unknown field " + k + " (the envelope has value and ttl)");
-            value = j["value"].is_string() ? j["value"].get<std::string>() : json_io::dump(j["value"]);
+            value =
+                j["value"].is_string() ? j["value"].get<std::string>() : json_io::dump(j["value"]);
             if (j.contains("ttl")) {
               if (!j["ttl"].is_number_integer() || j["ttl"].get<double>() < 1)
                 return http::send_error(res, 400, "invalid_argument",
@@ -139,7 +140,8 @@ void mount_cache_routes(sidecar::Router& server, CacheService& cache) {
                                   "ttl must be a whole number of seconds >= 1");
         if (ttl_s > cache.options().max_ttl.count() / 1000)
           return send_status(res, cache.validate_ttl(cache.options().max_ttl + Ms(1)));
-        auto w = cache.put(CacheService::KeySpace::kApi, req.matches[1], std::move(value), Ms(ttl_s * 1000));
+        auto w = cache.put(CacheService::KeySpace::kApi, req.matches[1], std::move(value),
+                           Ms(ttl_s * 1000));
         if (!w.ok()) return send_status(res, w.status());
         set_degraded(res, w->degraded);
         nlohmann::json out = {{"key", req.matches[1].str()}, {"degraded", w->degraded}};

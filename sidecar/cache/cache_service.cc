@@ -35,7 +35,8 @@ CacheService::CacheService(CacheOptions opts) : opts_(std::move(opts)), l1_(opts
     pool_ = std::make_unique<RedisPool>(*opts_.redis);
     listener_ = std::thread([this] { run_guarded("cache-listener", [this] { listener_loop(); }); });
   }
-  maintenance_ = std::thread([this] { run_guarded("cache-maintenance", [this] { maintenance_loop(); }); });
+  maintenance_ =
+      std::thread([this] { run_guarded("cache-maintenance", [this] { maintenance_loop(); }); });
 }
 
 CacheService::~CacheService() {

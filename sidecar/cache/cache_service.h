@@ -33,9 +33,9 @@ namespace agentry::cache {
 
 struct CacheOptions {
   L1Options l1;
-  std::optional<RedisOptions> redis;  // none: L1 only (single replica)
+  std::optional<RedisOptions> redis;          // none: L1 only (single replica)
   std::string key_prefix = "agentry:cache:";  // Redis key = prefix + key; also the BCAST prefix
-  Ms default_ttl{300000};                      // the guidelines' 300 s
+  Ms default_ttl{300000};                     // the guidelines' 300 s
   Ms max_ttl{7LL * 24 * 3600 * 1000};
   Ms l1_max_ttl{60000};  // an L1 copy never outlives this (backstop for the staleness bound)
   size_t max_key_bytes = 512;

@@ -51,8 +51,7 @@ Reply convert(const redisReply* r) {
 }  // namespace
 
 Result<std::vector<Reply>> parse_resp(std::string_view bytes) {
-  std::unique_ptr<redisReader, void (*)(redisReader*)> reader(redisReaderCreate(),
-                                                                redisReaderFree);
+  std::unique_ptr<redisReader, void (*)(redisReader*)> reader(redisReaderCreate(), redisReaderFree);
   if (!reader) return internal_error("out of memory");
   if (redisReaderFeed(reader.get(), bytes.data(), bytes.size()) != REDIS_OK)
     return invalid_argument(std::string("RESP: ") + reader->errstr);

@@ -97,10 +97,10 @@ struct RedisOptions {
   Ms connect_timeout{500};
   Ms op_timeout{1000};  // a call's whole budget: pool wait, I/O and retries
   int max_attempts = 3;
-  BackoffPolicy retry{.initial = Ms(5), .max = Ms(100), .factor = 2.0, .jitter = 1.0,
-                      .full_jitter = true};
-  BackoffPolicy reconnect{.initial = Ms(50), .max = Ms(2000), .factor = 2.0, .jitter = 1.0,
-                          .full_jitter = true};
+  BackoffPolicy retry{
+      .initial = Ms(5), .max = Ms(100), .factor = 2.0, .jitter = 1.0, .full_jitter = true};
+  BackoffPolicy reconnect{
+      .initial = Ms(50), .max = Ms(2000), .factor = 2.0, .jitter = 1.0, .full_jitter = true};
 };
 
 class RedisPool {

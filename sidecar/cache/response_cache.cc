@@ -61,11 +61,14 @@ void ResponseCache::finish(const std::string& key) {
 
 void ResponseCache::put(const std::string& key, const std::string& value,
                         std::chrono::seconds ttl) {
-  (void)cache_.put(CacheService::KeySpace::kResponses, prefix_ + key, value, std::chrono::duration_cast<Ms>(ttl));
+  (void)cache_.put(CacheService::KeySpace::kResponses, prefix_ + key, value,
+                   std::chrono::duration_cast<Ms>(ttl));
   finish(key);
 }
 
-void ResponseCache::abandon(const std::string& key) { finish(key); }
+void ResponseCache::abandon(const std::string& key) {
+  finish(key);
+}
 
 Result<std::string> ResponseCache::get_or_compute(
     const std::string& key, std::chrono::seconds ttl,

@@ -1,8 +1,8 @@
 #include "sidecar/exec/cache_key.h"
 
-#include "common/json_io.h"
-
 #include <openssl/evp.h>
+
+#include "common/json_io.h"
 
 namespace agentry::sidecar {
 

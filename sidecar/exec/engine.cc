@@ -34,7 +34,8 @@ double seconds_between(Clock::time_point a, Clock::time_point b) {
 Engine::Engine(const Config& cfg, std::shared_ptr<Provider> provider)
     : cfg_(cfg), provider_(provider), pipeline_(cfg.agent, provider) {
   writer_ = std::thread([this] { run_guarded("engine-memory-writer", [this] { writer_loop(); }); });
-  supervisor_ = std::thread([this] { run_guarded("engine-supervisor", [this] { supervisor_loop(); }); });
+  supervisor_ =
+      std::thread([this] { run_guarded("engine-supervisor", [this] { supervisor_loop(); }); });
 }
 
 Engine::~Engine() {

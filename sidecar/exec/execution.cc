@@ -1,8 +1,8 @@
 #include "sidecar/exec/execution.h"
 
-#include "common/json_io.h"
-
 #include <ctime>
+
+#include "common/json_io.h"
 
 namespace agentry::sidecar {
 namespace {

@@ -1,8 +1,8 @@
 #include "sidecar/memory/group_commit.h"
 
-#include "common/guarded.h"
-
 #include <future>
+
+#include "common/guarded.h"
 
 namespace agentry::memory {
 

@@ -155,8 +155,8 @@ MemoryStore::Page MemoryStore::list(const std::string& agent,
 }
 
 std::vector<Hit> MemoryStore::search(const std::string& agent, const std::vector<float>& q,
-                                     size_t k, float min_score, const Filter& filter,
-                                     bool* exact, const std::string* query_text) const {
+                                     size_t k, float min_score, const Filter& filter, bool* exact,
+                                     const std::string* query_text) const {
   *exact = true;
   std::vector<Hit> out;
   Agent* a = find(agent);

@@ -13,11 +13,11 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
-#include <string>
-#include <thread>
 
 #include "sidecar/cache/redis_pool.h"
 #include "sidecar/memory/backend.h"

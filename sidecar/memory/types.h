@@ -39,7 +39,8 @@ struct Limits {
   size_t max_batch = 256;
   size_t max_id_bytes = 128;
   int64_t max_ttl_s = 365LL * 24 * 3600;
-  int64_t default_ttl_s = 0;  // lifetime of an entry written without a ttl (memory.ttlSeconds); 0: none
+  int64_t default_ttl_s =
+      0;  // lifetime of an entry written without a ttl (memory.ttlSeconds); 0: none
   int max_k = 100;
 };
 

@@ -84,7 +84,8 @@ std::vector<VectorIndex::Hit> drain(
 }  // namespace
 
 VectorIndex::VectorIndex(int dim, IndexOptions opts) : dim_(dim), opts_(opts) {
-  if (opts_.background) bg_ = std::thread([this] { run_guarded("memory-indexer", [this] { index_loop(); }); });
+  if (opts_.background)
+    bg_ = std::thread([this] { run_guarded("memory-indexer", [this] { index_loop(); }); });
 }
 
 VectorIndex::~VectorIndex() {

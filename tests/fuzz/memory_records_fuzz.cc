@@ -38,9 +38,7 @@ void replay_log(std::string_view bytes) {
   }();
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  {
-    std::ofstream(dir + "/log-0.bin", std::ios::binary).write(bytes.data(), bytes.size());
-  }
+  { std::ofstream(dir + "/log-0.bin", std::ios::binary).write(bytes.data(), bytes.size()); }
   memory::LogOptions o;
   o.dir = dir;
   o.fsync = false;

@@ -1,14 +1,14 @@
 // The local control plane is real: TLS with the admin client certificate, RBAC on, and a
 // Deployment's pods scheduled onto the kwok node and Running.
-#include <httplib.h>
+#include "tests/support/control_plane.h"
+
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
-
-#include "tests/support/control_plane.h"
 
 namespace agentry::testing {
 namespace {
@@ -81,7 +81,8 @@ spec:
       containers: [{name: web, image: registry.example/web:1}]
 )";
   ASSERT_EQ(cp_->kubectl_stdin({"apply", "-n", ns, "-f", "-"}, manifest, &out), 0) << out;
-  ASSERT_EQ(cp_->kubectl({"-n", ns, "rollout", "status", "deployment/web", "--timeout=120s"}, &out), 0)
+  ASSERT_EQ(cp_->kubectl({"-n", ns, "rollout", "status", "deployment/web", "--timeout=120s"}, &out),
+            0)
       << out;
   ASSERT_EQ(cp_->kubectl({"-n", ns, "get", "pods", "-o", "json"}, &out), 0) << out;
   auto pods = nlohmann::json::parse(out)["items"];
@@ -105,7 +106,8 @@ TEST_F(ControlPlaneTest, TheKwokNodeRenewsItsLeaseAndStaysReady) {
     return out;
   };
   std::string first = renew_time();
-  ASSERT_FALSE(first.empty()) << "kwok holds no node lease: the node would heartbeat by status only";
+  ASSERT_FALSE(first.empty())
+      << "kwok holds no node lease: the node would heartbeat by status only";
   std::string later = first;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (later == first && std::chrono::steady_clock::now() < deadline) {

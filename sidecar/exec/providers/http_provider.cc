@@ -2,8 +2,8 @@
 
 #include <thread>
 
-#include "common/json_io.h"
 #include "common/backoff.h"
+#include "common/json_io.h"
 #include "common/log.h"
 #include "sidecar/sidecar_metrics.h"
 

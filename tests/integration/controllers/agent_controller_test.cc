@@ -427,7 +427,8 @@ TEST_F(AgentControllerTest, AFailedStatusWriteIsRetriedUntilItLands) {
   const std::string policy = "deny-agent-status-" + std::to_string(::getpid());
   apply(R"(apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy
-metadata: {name: )" + policy + R"(}
+metadata: {name: )" +
+        policy + R"(}
 spec:
   failurePolicy: Fail
   matchConstraints:
@@ -438,13 +439,16 @@ spec:
 ---
 apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicyBinding
-metadata: {name: )" + policy + R"(}
+metadata: {name: )" +
+        policy + R"(}
 spec:
-  policyName: )" + policy + R"(
+  policyName: )" +
+        policy + R"(
   validationActions: [Deny]
   matchResources:
     namespaceSelector:
-      matchLabels: {kubernetes.io/metadata.name: )" + ns_ + R"(}
+      matchLabels: {kubernetes.io/metadata.name: )" +
+        ns_ + R"(}
 )");
   struct Cleanup {  // cluster-scoped: removed whatever the test's outcome
     ControlPlane* cp;
@@ -456,8 +460,9 @@ spec:
     }
   } cleanup{cp_, policy};
   // Policies take effect once the API server has loaded them: probe with a status write of ours.
-  apply("apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata: {name: probe}\n"
-        "spec: {model: {provider: ollama, name: m}, policyRef: {name: no-such-policy}}\n");
+  apply(
+      "apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata: {name: probe}\n"
+      "spec: {model: {provider: ollama, name: m}, policyRef: {name: no-such-policy}}\n");
   ASSERT_TRUE(eventually(
       [&] {
         auto r = op_->client().patch(res::kAgents, ns_, "probe", kube::PatchType::kMerge,

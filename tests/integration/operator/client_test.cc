@@ -290,8 +290,8 @@ TEST_F(OpClientTest, PooledConnectionsClosedWhileIdleAreNotUsedAgain) {
     auto got = c->get(kConfigMaps, ns_, "idle");
     ASSERT_TRUE(got.ok()) << "GET after a cut: " << got.status().to_string();
     cut();
-    auto patched = c->patch(kConfigMaps, ns_, "idle", kube::PatchType::kMerge,
-                            {{"data", {{"n", n}}}});
+    auto patched =
+        c->patch(kConfigMaps, ns_, "idle", kube::PatchType::kMerge, {{"data", {{"n", n}}}});
     ASSERT_TRUE(patched.ok()) << "PATCH after a cut: " << patched.status().to_string();
     cut();
     auto created = c->create(kConfigMaps, ns_, config_map(ns_, "made-" + n));

@@ -37,8 +37,7 @@ class HostileInputTest : public ::testing::Test {
 
   // The answer is a 4xx with {"error": {"code", "message"}}, and the sidecar still serves.
   static void expect_4xx(const httplib::Result& r, const std::string& what, int want = 400) {
-    ASSERT_TRUE(r) << what << ": " << httplib::to_string(r.error()) << "\n"
-                   << sidecar_->log_tail();
+    ASSERT_TRUE(r) << what << ": " << httplib::to_string(r.error()) << "\n" << sidecar_->log_tail();
     EXPECT_EQ(r->status, want) << what << ": " << r->body;
     auto j = json::parse(r->body, nullptr, false);
     ASSERT_TRUE(j.is_object()) << what << ": " << r->body;
@@ -96,8 +95,8 @@ TEST_F(HostileInputTest, InvalidUtf8InPathsAndQueriesIs400NotACrash) {
 TEST_F(HostileInputTest, DeepJsonIsRefusedOnEveryRouteThatReadsJson) {
   // 50,000 levels in 100 KB overflowed the stack.
   const std::string deep = std::string(50000, '[') + std::string(50000, ']');
-  const std::string deep_obj = "{\"input\": \"x\", \"parameters\": " + std::string(200, '[') +
-                               std::string(200, ']') + "}";
+  const std::string deep_obj =
+      "{\"input\": \"x\", \"parameters\": " + std::string(200, '[') + std::string(200, ']') + "}";
   for (const std::string path : {"/v1/executions", "/v1/memory", "/v1/memory/search"}) {
     expect_4xx(send("POST", path, deep), "POST " + path + " deep array");
     expect_4xx(send("POST", path, deep_obj), "POST " + path + " deep member");

@@ -27,8 +27,8 @@ TEST(JsonIo, DeepNestingIsRefusedBeforeParsingAndShallowPasses) {
   // Exactly at the limit: fine. Brackets inside strings (escaped quotes too) do not count.
   std::string at_limit = std::string(64, '[') + std::string(64, ']');
   EXPECT_TRUE(parse(at_limit).ok());
-  std::string in_string = "{\"s\": \"" + std::string(1000, '[') + "\\\"" + std::string(10, '{') +
-                          "\"}";
+  std::string in_string =
+      "{\"s\": \"" + std::string(1000, '[') + "\\\"" + std::string(10, '{') + "\"}";
   auto s = parse(in_string);
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_EQ((*s)["s"].get<std::string>().size(), 1011u);
@@ -62,12 +62,11 @@ TEST(JsonIo, Utf8Validation) {
   EXPECT_TRUE(valid_utf8(""));
   EXPECT_TRUE(valid_utf8("plain ascii"));
   EXPECT_TRUE(valid_utf8("\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf"));
-  for (std::string bad : {
-           "\xff", "\xfe\xff", "\x80", "\xc3",          // stray, truncated
-           "\xc0\xaf", "\xe0\x80\xaf", "\xf0\x80\x80\xaf",  // overlong '/'
-           "\xed\xa0\x80",                                  // a UTF-16 surrogate
-           "\xf4\x90\x80\x80",                              // past U+10FFFF
-           "ok\xe4\xb8", "\xc3\x28"}) {
+  for (std::string bad : {"\xff", "\xfe\xff", "\x80", "\xc3",              // stray, truncated
+                          "\xc0\xaf", "\xe0\x80\xaf", "\xf0\x80\x80\xaf",  // overlong '/'
+                          "\xed\xa0\x80",                                  // a UTF-16 surrogate
+                          "\xf4\x90\x80\x80",                              // past U+10FFFF
+                          "ok\xe4\xb8", "\xc3\x28"}) {
     EXPECT_FALSE(valid_utf8(bad)) << testing::PrintToString(bad);
   }
 }
@@ -96,8 +95,17 @@ TEST(JsonIo, DurationsAreBoundedAndNeverWrap) {
   EXPECT_EQ(*parse_duration("1.5", "wait", day), milliseconds(1500));
   EXPECT_EQ(*parse_duration("0", "wait", day), milliseconds(0));
   // The observed wrap: a huge wait became negative. Now it is refused, whatever its size.
-  const std::vector<std::string> bads = {"99999999999999999999h", "1e400", "25h", "86400001ms",
-                                         "-1s", "1d", "s", "", "1.2.3s", "nan", "inf",
+  const std::vector<std::string> bads = {"99999999999999999999h",
+                                         "1e400",
+                                         "25h",
+                                         "86400001ms",
+                                         "-1s",
+                                         "1d",
+                                         "s",
+                                         "",
+                                         "1.2.3s",
+                                         "nan",
+                                         "inf",
                                          std::string(40, '9')};
   for (const std::string& bad : bads) {
     auto r = parse_duration(bad, "wait", day);

@@ -41,14 +41,13 @@ std::string rendered_error(const json& spec) {
 
 TEST(ConfigContract, TheDefaultsAndTheExamplesAreAccepted) {
   EXPECT_EQ(rendered_error(spec_with(json::object())), "");
-  EXPECT_EQ(rendered_error(spec_with({{"execution", {{"maxToolTurns", 1}, {"chunkInputBytes", 100}}},
-                                      {"memory", {{"backend", "redis"},
-                                                  {"redis", {{"url", "redis://r:6379"}}},
-                                                  {"ttlSeconds", 3600}}},
-                                      {"tools", {{{"name", "t"},
-                                                  {"url", "http://t:80/x"},
-                                                  {"timeoutSeconds", 300}}}}})),
-            "");
+  EXPECT_EQ(
+      rendered_error(spec_with(
+          {{"execution", {{"maxToolTurns", 1}, {"chunkInputBytes", 100}}},
+           {"memory",
+            {{"backend", "redis"}, {"redis", {{"url", "redis://r:6379"}}}, {"ttlSeconds", 3600}}},
+           {"tools", {{{"name", "t"}, {"url", "http://t:80/x"}, {"timeoutSeconds", 300}}}}})),
+      "");
 }
 
 TEST(ConfigContract, WhatTheSidecarRefusesIsNamedByTheAgentsField) {
@@ -88,12 +87,11 @@ TEST(ConfigContract, WhatTheSidecarRefusesIsNamedByTheAgentsField) {
 }
 
 TEST(ConfigContract, TheRenderedConfigCarriesWhatTheAgentAsked) {
-  auto a = agent(spec_with({{"memory",
-                             {{"backend", "redis"},
-                              {"redis", {{"url", "redis://mem:6379"}}},
-                              {"ttlSeconds", 60}}},
-                            {"cache", {{"redis", {{"url", "redis://cache:6379"}}}}},
-                            {"tools", {{{"name", "t"}, {"url", "http://t"}, {"timeoutSeconds", 7}}}}}));
+  auto a = agent(spec_with(
+      {{"memory",
+        {{"backend", "redis"}, {"redis", {{"url", "redis://mem:6379"}}}, {"ttlSeconds", 60}}},
+       {"cache", {{"redis", {{"url", "redis://cache:6379"}}}}},
+       {"tools", {{{"name", "t"}, {"url", "http://t"}, {"timeoutSeconds", 7}}}}}));
   auto cfg = sidecar::parse_config(render_sidecar_config(a, production_policy()["spec"]));
   ASSERT_TRUE(cfg.ok()) << cfg.status().message();
   EXPECT_EQ(cfg->memory.redis_url, "redis://mem:6379");
@@ -158,22 +156,28 @@ TEST(ConfigContract, NamesAndPortsTheApiServerWouldRefuseAreCaughtOnTheAgentsFie
       {"team.bot", json::object(), "metadata.name"},
       {"bot", {{"sidecarImage", " "}}, "spec.sidecarImage"},
       {"bot", {{"container", {{"image", ""}}}}, "spec.container.image"},
-      {"bot", {{"container", {{"image", "x"}, {"env", {{{"name", "1X"}}}}}}},
+      {"bot",
+       {{"container", {{"image", "x"}, {"env", {{{"name", "1X"}}}}}}},
        "spec.container.env[0].name"},
-      {"bot", {{"container", {{"image", "x"}, {"env", {{{"name", "A B"}}}}}}},
+      {"bot",
+       {{"container", {{"image", "x"}, {"env", {{{"name", "A B"}}}}}}},
        "spec.container.env[0].name"},
       {"bot", {{"container", {{"image", "x"}, {"env", {{{"name", "OK_1.x-y"}}}}}}}, ""},
-      {"bot", {{"container", {{"image", "x"}, {"ports", {{{"containerPort", 8080}}}}}}},
+      {"bot",
+       {{"container", {{"image", "x"}, {"ports", {{{"containerPort", 8080}}}}}}},
        "spec.container.ports[0].containerPort"},
       {"bot",
        {{"container",
          {{"image", "x"}, {"ports", {{{"containerPort", 9000}}, {{"containerPort", 9000}}}}}}},
        "spec.container.ports[1].containerPort"},
-      {"bot", {{"container", {{"image", "x"}, {"ports", {{{"containerPort", 9000}, {"name", "http"}}}}}}},
+      {"bot",
+       {{"container", {{"image", "x"}, {"ports", {{{"containerPort", 9000}, {"name", "http"}}}}}}},
        "spec.container.ports[0].name"},
-      {"bot", {{"container", {{"image", "x"}, {"ports", {{{"containerPort", 9000}, {"name", "Web"}}}}}}},
+      {"bot",
+       {{"container", {{"image", "x"}, {"ports", {{{"containerPort", 9000}, {"name", "Web"}}}}}}},
        "spec.container.ports[0].name"},
-      {"bot", {{"container", {{"image", "x"}, {"ports", {{{"containerPort", 9000}, {"name", "web"}}}}}}},
+      {"bot",
+       {{"container", {{"image", "x"}, {"ports", {{{"containerPort", 9000}, {"name", "web"}}}}}}},
        ""},
   };
   for (const auto& c : cases) {

@@ -321,8 +321,8 @@ TEST(MemoryService, AWriteFloodWaitsForTheIndexThenIsRefusedNotLetGrowWithoutBou
 // Variants in case, spacing and punctuation are found as surely.
 TEST(MemoryService, AnExactOrNearExactTextIsAlwaysFound) {
   MemoryOptions o;
-  o.index.hnsw_min = 256;       // the graph, not an exact scan, answers
-  o.index.background = false;   // built by the writer: deterministic for the test
+  o.index.hnsw_min = 256;      // the graph, not an exact scan, answers
+  o.index.background = false;  // built by the writer: deterministic for the test
   o.limits.max_entries_per_agent = 20000;
   auto m = open_service(o);
   ASSERT_NE(m, nullptr);
