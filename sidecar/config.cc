@@ -200,8 +200,16 @@ Status parse_memory(const YAML::Node& n, MemoryConfig* m) {
   const std::string p = "memory.";
   TRY(check_keys(
       n, p,
-      {"backend", "dir", "redisUrl", "maxEntries", "embeddingDim", "embedder", "ttlSeconds"}));
+      {"backend", "dir", "redisUrl", "maxEntries", "embeddingDim", "embedder", "ttlSeconds",
+       "onFull", "exchanges"}));
   TRY(get(n, "backend", p, &m->memory_backend));
+  TRY(get(n, "onFull", p, &m->on_full));
+  if (auto x = n["exchanges"]) {
+    const std::string xp = "memory.exchanges.";
+    TRY(check_keys(x, xp, {"maxEntries", "ttlSeconds"}));
+    TRY(get(x, "maxEntries", xp, &m->exchanges_max_entries));
+    TRY(get(x, "ttlSeconds", xp, &m->exchanges_ttl_seconds));
+  }
   TRY(get(n, "dir", p, &m->memory_dir));
   TRY(get(n, "redisUrl", p, &m->redis_url));
   TRY(get(n, "maxEntries", p, &m->memory_max_entries));
@@ -319,6 +327,8 @@ const std::vector<IntField>& int_fields() {
       FIELD("memory.maxEntries", 1, 100000000, c.memory.memory_max_entries),
       FIELD("memory.embeddingDim", 0, 8192, c.memory.embedding_dim),
       FIELD("memory.ttlSeconds", 0, kYear, c.memory.ttl_seconds),
+      FIELD("memory.exchanges.maxEntries", 1, 100000000, c.memory.exchanges_max_entries),
+      FIELD("memory.exchanges.ttlSeconds", 0, kYear, c.memory.exchanges_ttl_seconds),
   };
   return fields;
 }
@@ -414,6 +424,9 @@ Status validate(const Config& c) {
                        "would not be persisted");
   if (c.memory.memory_backend == "embedded" && !c.memory.redis_url.empty())
     return field_error("memory.redisUrl", "set, but memory.backend is embedded: say redis");
+  if (c.memory.on_full != "refuse" && c.memory.on_full != "evictOldest")
+    return field_error("memory.onFull",
+                       "want refuse or evictOldest, got '" + c.memory.on_full + "'");
   if (c.memory.embedder != "local" && c.memory.embedder != "provider")
     return field_error("memory.embedder",
                        "want local or provider, got '" + c.memory.embedder + "'");

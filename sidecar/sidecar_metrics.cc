@@ -84,6 +84,35 @@ SidecarMetrics build() {
   m.memory_writes_refused =
       gauge("agentry_memory_writes_refused",
             "Memory writes refused with 503 because the index stayed behind (since start)");
+  auto& by_kind = prometheus::BuildGauge()
+                      .Name("agentry_memory_entries_by_kind")
+                      .Help("Memory entries held, all agents, by kind (fact, exchange)")
+                      .Register(reg);
+  m.memory_facts = &by_kind.Add({{"kind", "fact"}});
+  m.memory_exchanges = &by_kind.Add({{"kind", "exchange"}});
+  auto& fill = prometheus::BuildGauge()
+                   .Name("agentry_memory_fill_ratio")
+                   .Help("The fullest agent's entries of a kind over that kind's bound "
+                         "(memory.maxEntries for facts, memory.exchanges.maxEntries)")
+                   .Register(reg);
+  m.memory_fill_facts = &fill.Add({{"kind", "fact"}});
+  m.memory_fill_exchanges = &fill.Add({{"kind", "exchange"}});
+  auto& ev = prometheus::BuildCounter()
+                 .Name("agentry_memory_evictions_total")
+                 .Help("Memory entries evicted, by kind and reason (bound: over the kind's bound; "
+                       "ttl: expired)")
+                 .Register(reg);
+  for (int k = 0; k < 2; ++k) {
+    for (int r = 0; r < 2; ++r) {
+      m.memory_evictions[k][r] =
+          &ev.Add({{"kind", k == 0 ? "fact" : "exchange"}, {"reason", r == 0 ? "bound" : "ttl"}});
+    }
+  }
+  m.memory_refused_full = &prometheus::BuildCounter()
+                               .Name("agentry_memory_writes_refused_full_total")
+                               .Help("Fact writes refused with 507 at memory.maxEntries")
+                               .Register(reg)
+                               .Add({});
   return m;
 }
 

@@ -34,6 +34,13 @@ struct SidecarMetrics {
   prometheus::Gauge* memory_index_backlog;
   prometheus::Gauge* memory_writes_waiting;
   prometheus::Gauge* memory_writes_refused;  // 503s because the index was behind (since start)
+  prometheus::Gauge* memory_facts;      // agentry_memory_entries_by_kind{kind="fact"}
+  prometheus::Gauge* memory_exchanges;  // {kind="exchange"}
+  prometheus::Gauge* memory_fill_facts;      // agentry_memory_fill_ratio{kind="fact"}
+  prometheus::Gauge* memory_fill_exchanges;  // {kind="exchange"}
+  // agentry_memory_evictions_total{kind,reason}: [kind: fact, exchange][reason: bound, ttl]
+  prometheus::Counter* memory_evictions[2][2];
+  prometheus::Counter* memory_refused_full;  // agentry_memory_writes_refused_full_total
 
   void count_http(const std::string& method, const std::string& endpoint, int status,
                   double seconds);

@@ -2,6 +2,7 @@
 // memory-pressure cleanup and readiness.
 #include "sidecar/storage_routes.h"
 
+#include <array>
 #include <cstdlib>
 #include <memory>
 
@@ -116,6 +117,10 @@ void mount_storage_routes(ApiServer& server, const Config& cfg, Engine& engine) 
   mo.default_agent = cfg.agent.name;
   mo.limits.max_entries_per_agent = static_cast<size_t>(cfg.memory.memory_max_entries);
   mo.limits.default_ttl_s = cfg.memory.ttl_seconds;
+  mo.limits.on_full = cfg.memory.on_full == "evictOldest" ? memory::Limits::OnFull::kEvictOldest
+                                                          : memory::Limits::OnFull::kRefuse;
+  mo.limits.max_exchanges_per_agent = static_cast<size_t>(cfg.memory.exchanges_max_entries);
+  mo.limits.exchange_ttl_s = cfg.memory.exchanges_ttl_seconds;
   if (cfg.memory.memory_backend == "redis") {  // validate(): it has a URL
     mo.persistence = memory::MemoryOptions::Persistence::kRedis;
     const bool own = !cfg.memory.redis_url.empty();
@@ -150,13 +155,34 @@ void mount_storage_routes(ApiServer& server, const Config& cfg, Engine& engine) 
   const bool ready_when_degraded = cfg.cache.ready_when_degraded;
   cache::CacheService* c = s.cache.get();
   memory::MemoryService* m = s.memory.get();
-  server.add_scrape_hook([m] {
+  // Counters advance by what the service counted since the last scrape.
+  server.add_scrape_hook([m, seen = std::make_shared<std::array<uint64_t, 5>>()] {
     const auto w = m->write_stats();
+    const auto ev = m->evictions();
     auto& g = metrics();
     g.memory_entries->Set(static_cast<double>(w.entries));
     g.memory_index_backlog->Set(static_cast<double>(w.index_backlog));
     g.memory_writes_waiting->Set(static_cast<double>(w.waiting));
     g.memory_writes_refused->Set(static_cast<double>(w.refused_index_behind));
+    g.memory_facts->Set(static_cast<double>(w.facts));
+    g.memory_exchanges->Set(static_cast<double>(w.exchanges));
+    const auto& lim = m->options().limits;
+    g.memory_fill_facts->Set(lim.max_entries_per_agent
+                                 ? static_cast<double>(w.max_facts) / lim.max_entries_per_agent
+                                 : 0);
+    g.memory_fill_exchanges->Set(
+        lim.max_exchanges_per_agent
+            ? static_cast<double>(w.max_exchanges) / lim.max_exchanges_per_agent
+            : 0);
+    const uint64_t now[5] = {ev.fact_bound, ev.fact_ttl, ev.exchange_bound, ev.exchange_ttl,
+                             w.refused_full};
+    prometheus::Counter* counters[5] = {g.memory_evictions[0][0], g.memory_evictions[0][1],
+                                        g.memory_evictions[1][0], g.memory_evictions[1][1],
+                                        g.memory_refused_full};
+    for (int i = 0; i < 5; ++i) {
+      if (now[i] > (*seen)[i]) counters[i]->Increment(static_cast<double>(now[i] - (*seen)[i]));
+      (*seen)[i] = now[i];
+    }
   });
   server.readiness().add("storage", [c, m, ready_when_degraded]() -> std::string {
     if (ready_when_degraded) return "";

@@ -3,6 +3,7 @@ agentry_test(controllers_unit_test LABEL unit SOURCES
   unit/controllers/agent_render_test.cc
   unit/controllers/config_contract_test.cc
   unit/controllers/policy_status_test.cc
+  unit/controllers/agent_memory_test.cc
   LIBS agentry_controllers
 )
 agentry_test(crd_validation_integration_test LABEL integration SOURCES

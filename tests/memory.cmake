@@ -24,10 +24,12 @@ agentry_test(cache_redis_integration_test LABEL integration SOURCES
 agentry_test(memory_unit_test LABEL unit SOURCES
   unit/memory/memory_test.cc
   unit/memory/group_commit_test.cc
+  unit/memory/retention_test.cc
   LIBS agentry_memory
 )
 agentry_test(memory_redis_integration_test LABEL integration SOURCES
   integration/memory/memory_redis_test.cc
+  integration/memory/memory_retention_redis_test.cc
   LIBS agentry_memory
   SERIAL
 )

@@ -6,8 +6,11 @@
 
 #include "common/base64.h"
 #include "common/log.h"
+#include "operator/controllers/agent_memory.h"
 #include "operator/controllers/builtin_policies.h"
 #include "operator/controllers/conditions.h"
+#include "operator/controllers/workflow_controller.h"
+#include "operator/controllers/workflow_sidecar.h"
 #include "operator/kube/errors.h"
 #include "operator/kube/object.h"
 
@@ -135,6 +138,14 @@ class AgentReconciler {
               by_index(kSecretIndex,
                        [](const json& s) { return kube::namespace_of(s) + "/" + kube::name(s); }),
               {runtime::predicates::resource_version_changed()});
+
+    // Memory fill: read from a sidecar about once a minute while the Agent is Ready.
+    if (settings_.memory_status_interval.count() > 0) {
+      auto& mc = mgr_.add_controller(
+          "agent-memory", [this](const kube::ObjectKey& k) { return reconcile_memory(k); },
+          {.workers = 1});
+      mc.watches_for(agents_, {runtime::predicates::resource_version_changed()});
+    }
 
     auto& pc = mgr_.add_controller("agentpolicy",
                                    [this](const kube::ObjectKey& k) { return reconcile_policy(k); },
@@ -438,6 +449,47 @@ class AgentReconciler {
     return ok_status();
   }
 
+  // Observes a sidecar's memory stats and writes status.memory (only when it changed), with a
+  // Warning event when the facts pass kMemoryWarnPercent of their bound. An unreachable sidecar
+  // is not an error of the Agent (its pods may be anywhere): it is tried again later, less often.
+  Result<ReconcileResult> reconcile_memory(const kube::ObjectKey& key) {
+    using std::chrono::minutes;
+    ObjectPtr agent = agents_->store().get(key.str());
+    if (!agent) return ReconcileResult{};
+    const json& spec = agent->value("spec", json::object());
+    if (!spec.value("memory", json::object()).value("enabled", true)) return ReconcileResult{};
+    std::string endpoint =
+        kube::annotations(*agent).value(kEndpointOverrideAnnotation, std::string());
+    if (endpoint.empty()) {
+      if (agent->value("/status/phase"_json_pointer, std::string()) != "Ready")
+        return ReconcileResult{};  // comes back when the status changes
+      endpoint = agent->value("/status/endpoint"_json_pointer, std::string());
+    }
+    auto token = existing_token(key.ns, key.name);
+    if (!token.ok()) return token.status();
+    if (endpoint.empty() || token->empty()) return ReconcileResult{};
+    auto stats = sidecars_.memory_stats(endpoint, *token);
+    if (!stats.ok()) {
+      log::debug("memory stats unavailable",
+                 {{"agent", key.str()}, {"error", stats.status().message()}});
+      return ReconcileResult{.requeue_after = minutes(5)};
+    }
+    const json old = agent->value("/status/memory"_json_pointer, json());
+    json now = memory_status(*stats, kube::now_rfc3339_micro());
+    // observedAt alone changing is not worth a write.
+    json a = now, b = old.is_object() ? old : json::object();
+    a.erase("observedAt");
+    b.erase("observedAt");
+    if (a != b) {
+      auto r = mgr_.client()->patch(res::kAgents, key.ns, key.name, kube::PatchType::kMerge,
+                                    {{"status", {{"memory", now}}}}, "status");
+      if (!r.ok()) return r.status();
+      if (auto note = memory_crossing_note(old, now))
+        mgr_.events().record(*agent, "Warning", "MemoryNearlyFull", "Observe", *note);
+    }
+    return ReconcileResult{.requeue_after = settings_.memory_status_interval};
+  }
+
   Result<ReconcileResult> reconcile_policy(const kube::ObjectKey& key) {
     ObjectPtr p = policies_->store().get(key.str());
     if (!p) return ReconcileResult{};
@@ -477,6 +529,9 @@ class AgentReconciler {
   OperatorSettings settings_;
   std::shared_ptr<runtime::Informer> agents_, policies_, secrets_, deployments_;
   std::map<const kube::Resource*, std::shared_ptr<runtime::Informer>> owned_;
+  workflow::SidecarClient sidecars_{{.connect_timeout = std::chrono::milliseconds(1000),
+                                     .read_timeout = std::chrono::milliseconds(3000),
+                                     .max_idle_per_endpoint = 1}};
 };
 
 }  // namespace

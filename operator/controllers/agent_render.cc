@@ -271,6 +271,18 @@ std::optional<std::string> resolve(const json& agent, const json& policy, Effect
   return std::nullopt;
 }
 
+int default_exchange_bound(const json& agent, const json& policy) {
+  EffectiveSpec eff;
+  int64_t limit = 0;
+  if (!resolve(agent, policy, &eff) && eff.resources.contains("limits") &&
+      eff.resources["limits"].contains("memory") &&
+      planner::parse_memory(quantity_str(eff.resources["limits"]["memory"]), &limit)) {
+    return static_cast<int>(
+        std::clamp<int64_t>(limit / 4 / kExchangeBytes, kMinExchanges, kMaxExchanges));
+  }
+  return kMaxExchanges;
+}
+
 std::string render_sidecar_config(const json& agent, const json& policy) {
   // The schema is the sidecar's (sidecar/config.h, docs/sidecar.md); the sidecar rejects unknown
   // fields, and a test feeds this output to `agentry-sidecar --check-config`.
@@ -324,11 +336,17 @@ std::string render_sidecar_config(const json& agent, const json& policy) {
                 {"defaultTtlSeconds", int_at(spec, "/cache/ttlSeconds", 300)}};
   if (!str_at(spec, "/cache/redis/url").empty())
     cache["redisUrl"] = str_at(spec, "/cache/redis/url");
-  json memory = {{"backend", str_at(spec, "/memory/backend", "embedded")},
-                 {"dir", "/var/lib/agentry/memory"},
-                 {"maxEntries", int_at(spec, "/memory/maxEntries", 100000)},
-                 {"embeddingDim", int_at(spec, "/memory/embeddingDimension", 384)},
-                 {"ttlSeconds", int_at(spec, "/memory/ttlSeconds", 0)}};
+  json memory = {
+      {"backend", str_at(spec, "/memory/backend", "embedded")},
+      {"dir", "/var/lib/agentry/memory"},
+      {"maxEntries", int_at(spec, "/memory/maxEntries", 100000)},
+      {"onFull", str_at(spec, "/memory/onFull", "refuse")},
+      {"exchanges",
+       {{"maxEntries",
+         int_at(spec, "/memory/exchanges/maxEntries", default_exchange_bound(agent, policy))},
+        {"ttlSeconds", int_at(spec, "/memory/exchanges/ttlSeconds", 604800)}}},
+      {"embeddingDim", int_at(spec, "/memory/embeddingDimension", 384)},
+      {"ttlSeconds", int_at(spec, "/memory/ttlSeconds", 0)}};
   if (!str_at(spec, "/memory/redis/url").empty())
     memory["redisUrl"] = str_at(spec, "/memory/redis/url");
   const std::string profile = str_at(policy, "/profile", "production");
@@ -379,6 +397,9 @@ constexpr FieldSource kFieldSources[] = {
     {"memory.backend", "spec.memory.backend"},
     {"memory.redisUrl", "spec.memory.redis.url"},
     {"memory.maxEntries", "spec.memory.maxEntries"},
+    {"memory.onFull", "spec.memory.onFull"},
+    {"memory.exchanges.maxEntries", "spec.memory.exchanges.maxEntries"},
+    {"memory.exchanges.ttlSeconds", "spec.memory.exchanges.ttlSeconds"},
     {"memory.embeddingDim", "spec.memory.embeddingDimension"},
     {"memory.ttlSeconds", "spec.memory.ttlSeconds"},
     {"memoryPressure.threshold", "the AgentPolicy's spec.memoryPressurePercent"},

@@ -2,6 +2,7 @@
 // whole mapping is unit-tested and the controller only applies what comes out (server-side apply).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -15,6 +16,8 @@ struct OperatorSettings {
   std::string operator_namespace = "agentry-system";
   std::string default_policy = "production";
   std::string watch_namespace;  // "": every namespace
+  // How often a Ready Agent's memory fill is read from its sidecar into status.memory; 0: never.
+  std::chrono::seconds memory_status_interval{60};
 };
 
 // The numbers the Agent will run with after merging its spec, its policy and the planner.
@@ -36,6 +39,15 @@ std::optional<std::string> resolve(const nlohmann::json& agent, const nlohmann::
 // Names and ports the API server would refuse on the owned objects, as an error naming the
 // Agent's field (metadata.name, spec.container.ports[1].containerPort, ...). resolve() runs it.
 std::optional<std::string> check_names(const nlohmann::json& agent);
+
+// memory.exchanges.maxEntries when the Agent does not set it: a quarter of the sidecar's memory
+// limit at kExchangeBytes an entry (its text, float vector and int8 codes, HNSW links and maps at
+// 384 dimensions: an estimate, see docs/sidecar.md), within [kMinExchanges, kMaxExchanges]. 512 MiB gives
+// 21,845. kMaxExchanges when the limit is unknown.
+inline constexpr int64_t kExchangeBytes = 6 * 1024;
+inline constexpr int64_t kMinExchanges = 1000;
+inline constexpr int64_t kMaxExchanges = 100000;
+int default_exchange_bound(const nlohmann::json& agent, const nlohmann::json& policy_spec);
 
 // The sidecar's config file (YAML; rendered as JSON, which YAML reads as is).
 std::string render_sidecar_config(const nlohmann::json& agent, const nlohmann::json& policy_spec);

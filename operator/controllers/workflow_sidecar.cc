@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include "common/json_io.h"
+
 namespace agentry::controllers::workflow {
 
 using nlohmann::json;
@@ -125,6 +127,17 @@ Status SidecarClient::cancel(const std::string& endpoint, const std::string& tok
     return ok_status();
   }
   return http_error("DELETE /v1/executions/" + id, r->status, r->body);
+}
+
+Result<nlohmann::json> SidecarClient::memory_stats(const std::string& endpoint,
+                                                  const std::string& token) {
+  auto r = send("GET", endpoint, token, "/v1/memory?limit=1", {}, "", opts_.read_timeout);
+  if (!r.ok()) return r.status();
+  if (r->status != 200) return http_error("GET /v1/memory", r->status, r->body);
+  auto j = json_io::parse(r->body);
+  if (!j.ok() || !j->is_object() || !j->contains("stats") || !(*j)["stats"].is_object())
+    return internal_error("GET /v1/memory: no stats in the answer");
+  return std::move((*j)["stats"]);
 }
 
 }  // namespace agentry::controllers::workflow

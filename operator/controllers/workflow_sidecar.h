@@ -53,6 +53,8 @@ class SidecarClient {
                         const std::string& id, std::chrono::seconds wait = std::chrono::seconds(0));
   // DELETE /v1/executions/{id}; NotFound (already gone) is success.
   Status cancel(const std::string& endpoint, const std::string& token, const std::string& id);
+  // The "stats" of GET /v1/memory?limit=1 (counts per kind, bounds, fill, evictions).
+  Result<nlohmann::json> memory_stats(const std::string& endpoint, const std::string& token);
 
  private:
   struct Reply {

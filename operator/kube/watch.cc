@@ -22,6 +22,11 @@ bool LineSplitter::feed(std::string_view data,
     start = nl + 1;
     if (!keep_going) return false;
   }
+  if (buf_.size() + (data.size() - start) > max_line_) {
+    overflowed_ = true;
+    buf_.clear();
+    return false;
+  }
   buf_.append(data.substr(start));
   return true;
 }
@@ -65,6 +70,9 @@ Status watch_once(Client& client, const Resource& r, std::string_view ns, const 
       req, [&](std::string_view chunk) { return lines.feed(chunk, on_line); }, canceller,
       o.read_timeout);
   if (!decode_error.is_ok()) return decode_error;
+  if (lines.overflowed())
+    return internal_error("watch event longer than " +
+                          std::to_string(LineSplitter::kDefaultMaxLine >> 20) + " MiB");
   return s;
 }
 

@@ -27,14 +27,23 @@ struct WatchOptions {
 };
 
 // Splits a byte stream into '\n'-terminated lines (a chunk may hold part of a line or many).
+// A line longer than max_line stops the split (feed returns false, overflowed() is true): a peer
+// that never sends '\n' cannot grow the buffer without bound. The default is far above the API
+// server's own limit on an object (etcd's 1.5 MiB request limit, as JSON with its envelope).
 class LineSplitter {
  public:
-  // Calls on_line for each complete line; stops early (returns false) if on_line does.
+  static constexpr size_t kDefaultMaxLine = 16u << 20;
+  explicit LineSplitter(size_t max_line = kDefaultMaxLine) : max_line_(max_line) {}
+  // Calls on_line for each complete line; stops early (returns false) if on_line does or if the
+  // unfinished line would exceed max_line.
   bool feed(std::string_view data, const std::function<bool(std::string_view)>& on_line);
   size_t buffered() const { return buf_.size(); }
+  bool overflowed() const { return overflowed_; }
 
  private:
+  size_t max_line_;
   std::string buf_;
+  bool overflowed_ = false;
 };
 
 // Decodes one line of a watch stream: a JSON object with a string "type" and, usually, an

@@ -1,5 +1,7 @@
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include "sidecar/memory/types.h"
 
@@ -49,11 +51,30 @@ int64_t now_ms() {
       .count();
 }
 
+const char* kind_name(Kind k) { return k == Kind::kExchange ? "exchange" : "fact"; }
+
+std::optional<Kind> parse_kind(std::string_view s) {
+  if (s == "fact") return Kind::kFact;
+  if (s == "exchange") return Kind::kExchange;
+  return std::nullopt;
+}
+
+std::string rfc3339_ms(int64_t ms) {
+  time_t secs = static_cast<time_t>(ms / 1000);
+  tm t{};
+  gmtime_r(&secs, &t);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900,
+                t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
 std::string encode(const Op& op) {
   const Entry& e = op.entry;
   std::string out;
   out.reserve(64 + e.text.size() + e.embedding.size() * 4);
-  put_raw<uint8_t>(out, 1);  // format version
+  put_raw<uint8_t>(out, 2);  // format version
   put_raw<uint8_t>(out, static_cast<uint8_t>(op.type));
   put_str(out, e.agent);
   put_str(out, e.id);
@@ -70,13 +91,16 @@ std::string encode(const Op& op) {
   put_raw<uint64_t>(out, e.rev);
   put_raw<uint32_t>(out, static_cast<uint32_t>(e.embedding.size()));
   out.append(reinterpret_cast<const char*>(e.embedding.data()), e.embedding.size() * sizeof(float));
+  put_raw<uint8_t>(out, static_cast<uint8_t>(e.kind));
   return out;
 }
 
 Result<Op> decode(std::string_view data) {
   Reader r{data};
   Op op;
-  if (r.raw<uint8_t>() != 1 || !r.ok) return internal_error("memory record: unknown format");
+  const auto version = r.raw<uint8_t>();
+  if ((version != 1 && version != 2) || !r.ok)
+    return internal_error("memory record: unknown format");
   auto t = r.raw<uint8_t>();
   if (t != 1 && t != 2) return internal_error("memory record: unknown op");
   op.type = static_cast<Op::Type>(t);
@@ -101,6 +125,14 @@ Result<Op> decode(std::string_view data) {
       r.d.remove_prefix(dim * sizeof(float));
     } else {
       r.ok = false;
+    }
+    if (version == 1) {
+      auto k = e.metadata.find("kind");
+      e.kind = k != e.metadata.end() && k->second == "exchange" ? Kind::kExchange : Kind::kFact;
+    } else {
+      auto k = r.raw<uint8_t>();
+      if (k > 1) return internal_error("memory record: unknown kind");
+      e.kind = static_cast<Kind>(k);
     }
   }
   if (!r.ok) return internal_error("memory record: truncated");

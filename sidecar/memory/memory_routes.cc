@@ -18,17 +18,6 @@ void bad(httplib::Response& res, const std::string& msg) {
   http::send_error(res, 400, msg.rfind("body", 0) == 0 ? "invalid_json" : "invalid_argument", msg);
 }
 
-std::string rfc3339(int64_t ms) {
-  time_t secs = static_cast<time_t>(ms / 1000);
-  tm t{};
-  gmtime_r(&secs, &t);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900,
-                t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
-}
-
 std::string hex(const std::string& s) {
   static const char* d = "0123456789abcdef";
   std::string out;
@@ -109,6 +98,13 @@ bool parse_entry(const json& j, NewEntry* e, std::string* why) {
       if (!str(&e->id)) return false;
     } else if (k == "agent") {
       if (!str(&e->agent)) return false;
+    } else if (k == "kind") {
+      auto kind = v.is_string() ? parse_kind(v.get<std::string>()) : std::nullopt;
+      if (!kind) {
+        *why = "kind must be \"fact\" or \"exchange\"";
+        return false;
+      }
+      e->kind = *kind;
     } else if (k == "metadata") {
       if (!string_map(v, &e->metadata, why, "metadata")) return false;
     } else if (k == "embedding") {
@@ -146,9 +142,14 @@ void guarded(httplib::Response& res, F&& fn) {
 }  // namespace
 
 json entry_json(const Entry& e) {
-  json j = {{"id", e.id},     {"agent", e.agent},       {"session", e.session},
-            {"text", e.text}, {"metadata", e.metadata}, {"createdAt", rfc3339(e.created_ms)}};
-  if (e.expires_ms) j["expiresAt"] = rfc3339(e.expires_ms);
+  json j = {{"id", e.id},
+            {"kind", kind_name(e.kind)},
+            {"agent", e.agent},
+            {"session", e.session},
+            {"text", e.text},
+            {"metadata", e.metadata},
+            {"createdAt", rfc3339_ms(e.created_ms)}};
+  if (e.expires_ms) j["expiresAt"] = rfc3339_ms(e.expires_ms);
   if (!e.embedding.empty()) j["embedding"] = e.embedding;
   return j;
 }
@@ -235,6 +236,9 @@ void mount_memory_routes(sidecar::Router& server, MemoryService& memory) {
             } else if (k == "session") {
               if (!v.is_string()) return bad(res, "session must be a string");
               sr.filter.session = v.get<std::string>();
+            } else if (k == "kind") {
+              sr.filter.kind = v.is_string() ? parse_kind(v.get<std::string>()) : std::nullopt;
+              if (!sr.filter.kind) return bad(res, "kind must be \"fact\" or \"exchange\"");
             } else if (k == "filter") {
               if (!string_map(v, &sr.filter.metadata, &why, "filter")) return bad(res, why);
             } else if (k == "agent") {
@@ -292,14 +296,21 @@ void mount_memory_routes(sidecar::Router& server, MemoryService& memory) {
           std::string after;
           if (req.has_param("continue") && !unhex(req.get_param_value("continue"), &after))
             return bad(res, "continue token is not one this server issued");
-          std::optional<std::string> session;
-          if (req.has_param("session")) session = req.get_param_value("session");
-          auto r = memory.list(req.get_param_value("agent"), session, limit, after);
+          Filter filter;
+          if (req.has_param("session")) filter.session = req.get_param_value("session");
+          if (req.has_param("kind")) {
+            filter.kind = parse_kind(req.get_param_value("kind"));
+            if (!filter.kind) return bad(res, "kind must be fact or exchange");
+          }
+          auto r = memory.list(req.get_param_value("agent"), filter, limit, after);
           if (!r.ok()) return send_status(res, r.status());
           json items = json::array();
           for (const auto& e : r->items) items.push_back(entry_json(e));
           json out = {{"items", std::move(items)}};
           if (!r->last_id.empty()) out["continue"] = hex(r->last_id);
+          // Counts per kind, bounds, fill and evictions (the operator reads these for the
+          // Agent's status).
+          out["stats"] = memory.stats();
           res.set_content(json_io::dump(out), "application/json");
         });
       },

@@ -7,6 +7,7 @@
 
 #include "common/guarded.h"
 #include "common/log.h"
+#include "sidecar/memory/bounds.h"
 
 namespace agentry::memory {
 namespace {
@@ -162,23 +163,61 @@ void MemoryService::flush_group(std::vector<GroupCommitter::Request>& group) {
   write_group(group);
 }
 
+// The bounds are decided here, where writes are serialised: by the Redis script for the Redis
+// backend (replicas share it), else by plan_bounds against this store. Each request is then
+// written whole (its puts and the evictions they cause) or refused whole.
 void MemoryService::write_group(std::vector<GroupCommitter::Request>& group) {
   std::shared_lock<std::shared_mutex> gate(gate_);
-  if (backend_) {
-    Status s;
-    if (group.size() == 1) {
-      s = backend_->commit(group[0].ops);
-    } else {
-      std::vector<Op> all;
-      for (const auto& r : group) all.insert(all.end(), r.ops.begin(), r.ops.end());
-      s = backend_->commit(all);
-    }
-    if (!s) {
-      for (auto& r : group) r.result = s;
+  std::vector<const std::vector<Op>*> requests;
+  requests.reserve(group.size());
+  for (const auto& r : group) requests.push_back(&r.ops);
+  std::vector<PlannedWrite> plans;
+  if (redis_backend_) {
+    auto r = redis_backend_->commit_bounded(requests, opts_.limits);
+    if (!r.ok()) {
+      for (auto& req : group) req.result = r.status();
       return;
     }
+    for (auto& o : *r) {
+      PlannedWrite p;
+      if (o.full) p.status = memory_full(o.full_agent, opts_.limits.max_entries_per_agent);
+      p.evictions = std::move(o.evictions);
+      plans.push_back(std::move(p));
+    }
+  } else {
+    BoundsView view;
+    view.count = [this](const std::string& a, Kind k) { return store_.count(a, k); };
+    view.oldest = [this](const std::string& a, Kind k, size_t n) {
+      return store_.oldest(a, k, n);
+    };
+    view.kind_of = [this](const std::string& a, const std::string& id) {
+      return store_.kind_of(a, id);
+    };
+    plans = plan_bounds(requests, opts_.limits, view);
+    if (backend_) {
+      std::vector<Op> all;
+      for (size_t i = 0; i < group.size(); ++i) {
+        if (!plans[i].status) continue;
+        all.insert(all.end(), plans[i].evictions.begin(), plans[i].evictions.end());
+        all.insert(all.end(), group[i].ops.begin(), group[i].ops.end());
+      }
+      if (!all.empty()) {
+        if (auto s = backend_->commit(all); !s) {
+          for (auto& req : group) req.result = s;
+          return;
+        }
+      }
+    }
   }
-  for (auto& r : group) {
+  for (size_t i = 0; i < group.size(); ++i) {
+    auto& r = group[i];
+    if (!plans[i].status) {
+      r.result = plans[i].status;
+      ++refused_full_;
+      continue;
+    }
+    for (const auto& op : plans[i].evictions) (void)store_.apply(op);
+    count_evictions(plans[i].evictions, /*ttl=*/false);
     for (const auto& op : r.ops) {
       if (auto s = store_.apply(op); !s) {
         r.result = s;
@@ -186,6 +225,40 @@ void MemoryService::write_group(std::vector<GroupCommitter::Request>& group) {
       }
     }
   }
+}
+
+void MemoryService::count_evictions(const std::vector<Op>& deletes, bool ttl) {
+  if (deletes.empty()) return;
+  uint64_t facts = 0;
+  for (const auto& d : deletes) {
+    ++evicted_[static_cast<size_t>(d.entry.kind)][ttl ? 1 : 0];
+    if (d.entry.kind == Kind::kFact) ++facts;
+  }
+  const int64_t now = now_ms();
+  last_eviction_ms_ = now;
+  // Never silent, never a flood: one line a minute at most, saying what went since.
+  int64_t logged = last_eviction_log_ms_.load();
+  if (now - logged >= 60000 && last_eviction_log_ms_.compare_exchange_strong(logged, now)) {
+    const Evictions e = evictions();
+    log::warn("memory entries evicted",
+              {{"reason", ttl ? "ttl" : "bound"},
+               {"facts_now", facts},
+               {"entries_now", deletes.size()},
+               {"facts_bound_total", e.fact_bound},
+               {"facts_ttl_total", e.fact_ttl},
+               {"exchanges_bound_total", e.exchange_bound},
+               {"exchanges_ttl_total", e.exchange_ttl}});
+  }
+}
+
+MemoryService::Evictions MemoryService::evictions() const {
+  Evictions e;
+  e.fact_bound = evicted_[0][0].load();
+  e.fact_ttl = evicted_[0][1].load();
+  e.exchange_bound = evicted_[1][0].load();
+  e.exchange_ttl = evicted_[1][1].load();
+  e.last_ms = last_eviction_ms_.load();
+  return e;
 }
 
 Result<std::vector<Entry>> MemoryService::add(std::vector<NewEntry> batch) {
@@ -228,7 +301,6 @@ Result<MemoryService::PreparedAdd> MemoryService::prepare_add(std::vector<NewEnt
     vecs = std::move(r.value());
   }
   std::vector<Op> ops;
-  std::map<std::string, size_t> adds_per_agent;
   int64_t now = now_ms();
   size_t vi = 0;
   for (auto& e : batch) {
@@ -245,15 +317,17 @@ Result<MemoryService::PreparedAdd> MemoryService::prepare_add(std::vector<NewEnt
       return invalid_argument("embedding dimension " + std::to_string(en.embedding.size()) +
                               " does not match agent " + e.agent + "'s " + std::to_string(dim));
     en.id = e.id.empty() ? new_id() : e.id;
+    en.kind = e.kind;
     en.agent = e.agent;
     en.session = std::move(e.session);
     en.text = std::move(e.text);
     en.metadata = std::move(e.metadata);
     en.created_ms = now;
-    const int64_t ttl_s = e.ttl_s > 0 ? e.ttl_s : opts_.limits.default_ttl_s;
+    const int64_t ttl_s = e.ttl_s > 0                   ? e.ttl_s
+                          : e.kind == Kind::kExchange ? opts_.limits.exchange_ttl_s
+                                                      : opts_.limits.default_ttl_s;
     en.expires_ms = ttl_s > 0 ? now + ttl_s * 1000 : 0;
     en.rev = random64();
-    if (!store_.get(en.agent, en.id, false)) ++adds_per_agent[en.agent];
     ops.push_back(std::move(op));
   }
   std::vector<Entry> out;
@@ -262,19 +336,6 @@ Result<MemoryService::PreparedAdd> MemoryService::prepare_add(std::vector<NewEnt
     Entry e = op.entry;
     e.embedding.clear();
     out.push_back(std::move(e));
-  }
-  // Over the cap: the oldest entries go, in the same durable write.
-  for (const auto& [agent, n] : adds_per_agent) {
-    size_t have = store_.count(agent);
-    if (have + n <= opts_.limits.max_entries_per_agent) continue;
-    for (auto& id : store_.oldest(agent, have + n - opts_.limits.max_entries_per_agent)) {
-      Op del;
-      del.type = Op::Type::kDelete;
-      del.entry.agent = agent;
-      del.entry.id = std::move(id);
-      ops.push_back(std::move(del));
-      ++evicted_;
-    }
   }
   return PreparedAdd{std::move(ops), std::move(out)};
 }
@@ -296,11 +357,10 @@ Status MemoryService::remove(const std::string& agent, const std::string& id) {
   return commit_and_apply({op});
 }
 
-Result<MemoryStore::Page> MemoryService::list(const std::string& agent,
-                                              const std::optional<std::string>& session,
+Result<MemoryStore::Page> MemoryService::list(const std::string& agent, const Filter& filter,
                                               size_t limit, const std::string& after) {
   if (limit < 1 || limit > 1000) return invalid_argument("limit must be between 1 and 1000");
-  return store_.list(agent_or_default(agent), session, limit, after);
+  return store_.list(agent_or_default(agent), filter, limit, after);
 }
 
 Result<SearchResult> MemoryService::search(SearchRequest req) {
@@ -356,6 +416,7 @@ std::vector<RecallHit> MemoryService::recall(const std::string& agent, const std
 void MemoryService::remember(const std::string& agent, const std::string& session,
                              const std::string& input, const std::string& output) {
   NewEntry e;
+  e.kind = Kind::kExchange;
   e.agent = agent;
   e.session = session;
   e.text = "User: " + input + "\nAssistant: " + output;
@@ -504,7 +565,9 @@ void MemoryService::maintenance_loop() {
     lock.unlock();
     // Expired entries leave the index; the log and Redis drop them by themselves (compaction,
     // PEXPIREAT), so this is not written anywhere.
-    for (const auto& op : store_.expired(now_ms())) (void)store_.apply(op);
+    const auto expired = store_.expired(now_ms());
+    for (const auto& op : expired) (void)store_.apply(op);
+    count_evictions(expired, /*ttl=*/true);
     if (log_ && log_->wants_compaction()) {
       if (auto s = compact(); !s) log::error("memory compaction failed", {{"error", s.message()}});
     }
@@ -515,6 +578,11 @@ void MemoryService::maintenance_loop() {
 MemoryService::WriteStats MemoryService::write_stats() const {
   WriteStats w;
   w.entries = store_.total();
+  w.facts = store_.total(Kind::kFact);
+  w.exchanges = store_.total(Kind::kExchange);
+  w.max_facts = store_.max_count(Kind::kFact);
+  w.max_exchanges = store_.max_count(Kind::kExchange);
+  w.refused_full = refused_full_.load();
   w.waiting = committer_ ? committer_->pending() : 0;
   w.groups = committer_ ? committer_->groups() : 0;
   w.index_backlog = store_.index_backlog();
@@ -524,12 +592,28 @@ MemoryService::WriteStats MemoryService::write_stats() const {
 
 nlohmann::json MemoryService::stats() const {
   const WriteStats w = write_stats();
+  const Evictions ev = evictions();
+  const uint64_t ev_total = ev.fact_bound + ev.fact_ttl + ev.exchange_bound + ev.exchange_ttl;
+  // The fullest agent's share of its bound (what an alert and the Agent's status look at).
+  auto fill = [](size_t n, size_t bound) {
+    return bound ? static_cast<double>(n) / static_cast<double>(bound) : 0.0;
+  };
   nlohmann::json j = {
       {"entries", w.entries},
       {"persistence", backend_ ? backend_->name() : "none"},
       {"embedder", embedder_->name()},
       {"dimension", embedder_->dimension()},
-      {"evicted", evicted_.load()},
+      {"facts", w.facts},
+      {"exchanges", w.exchanges},
+      {"evicted", ev_total},
+      {"evictions",
+       {{"fact", {{"bound", ev.fact_bound}, {"ttl", ev.fact_ttl}}},
+        {"exchange", {{"bound", ev.exchange_bound}, {"ttl", ev.exchange_ttl}}},
+        {"last", ev.last_ms ? nlohmann::json(rfc3339_ms(ev.last_ms)) : nlohmann::json()}}},
+      {"refusedFull", w.refused_full},
+      {"fill",
+       {{"facts", fill(w.max_facts, opts_.limits.max_entries_per_agent)},
+        {"exchanges", fill(w.max_exchanges, opts_.limits.max_exchanges_per_agent)}}},
       {"writes",
        {{"waiting", w.waiting},
         {"groups", w.groups},
@@ -541,9 +625,13 @@ nlohmann::json MemoryService::stats() const {
         {"repeated", remember_repeated_.load()}}},
       {"limits",
        {{"maxEntriesPerAgent", opts_.limits.max_entries_per_agent},
+        {"onFull",
+         opts_.limits.on_full == Limits::OnFull::kEvictOldest ? "evictOldest" : "refuse"},
+        {"exchangesMaxEntriesPerAgent", opts_.limits.max_exchanges_per_agent},
+        {"exchangesTtlSeconds", opts_.limits.exchange_ttl_s},
         {"maxTextBytes", opts_.limits.max_text_bytes},
         {"maxMetadataPairs", opts_.limits.max_metadata_pairs},
-        {"evictionPolicy", "oldest createdAt first"}}},
+        {"evictionPolicy", "exchanges: oldest createdAt first; facts: per onFull"}}},
   };
   if (log_) j["log"] = {{"bytes", log_->log_bytes()}, {"segment", log_->segment()}};
   if (redis_backend_)

@@ -48,6 +48,7 @@ struct MemoryOptions {
 };
 
 struct NewEntry {
+  Kind kind = Kind::kFact;
   std::string agent;  // empty: default_agent
   std::string id;     // empty: generated (time-ordered)
   std::string session;
@@ -97,8 +98,7 @@ class MemoryService {
   void add_async(std::vector<NewEntry> batch, AddDone done);
   Result<Entry> get(const std::string& agent, const std::string& id, bool with_embedding);
   Status remove(const std::string& agent, const std::string& id);
-  Result<MemoryStore::Page> list(const std::string& agent,
-                                 const std::optional<std::string>& session, size_t limit,
+  Result<MemoryStore::Page> list(const std::string& agent, const Filter& filter, size_t limit,
                                  const std::string& after);
   Result<SearchResult> search(SearchRequest req);
 
@@ -111,9 +111,18 @@ class MemoryService {
   bool drain_for(cache::Ms timeout);
 
   Status compact();  // embedded: rotate the log and snapshot now
+  // Evictions by kind and reason (bound: a write over the kind's bound; ttl: expired).
+  struct Evictions {
+    uint64_t fact_bound = 0, fact_ttl = 0, exchange_bound = 0, exchange_ttl = 0;
+    int64_t last_ms = 0;  // unix ms of the newest, 0: none yet
+  };
+  Evictions evictions() const;
   // The numbers the sidecar's gauges copy at each scrape (stats() has them too).
   struct WriteStats {
     size_t entries = 0;
+    size_t facts = 0, exchanges = 0;          // all agents
+    size_t max_facts = 0, max_exchanges = 0;  // the fullest agent's
+    uint64_t refused_full = 0;        // fact writes refused at memory.maxEntries
     size_t waiting = 0;  // add() requests waiting for the group commit
     uint64_t groups = 0;
     size_t index_backlog = 0;
@@ -143,6 +152,8 @@ class MemoryService {
   // Drops exchanges already stored in the same agent and session (see remember_loop).
   void drop_repeated(std::vector<NewEntry>* batch, std::vector<uint64_t>* keys);
   void maintenance_loop();
+  // Counts evictions (deletes with entry.kind set) and logs a warning at most once a minute.
+  void count_evictions(const std::vector<Op>& deletes, bool ttl);
 
   MemoryOptions opts_;
   std::shared_ptr<Embedder> embedder_;
@@ -161,7 +172,10 @@ class MemoryService {
   size_t in_flight_ = 0;
   bool stop_ = false;
   std::atomic<uint64_t> remember_written_{0}, remember_failed_{0}, remember_repeated_{0},
-      evicted_{0}, index_refused_{0};
+      index_refused_{0}, refused_full_{0};
+  // [kind][reason: 0 bound, 1 ttl]
+  std::atomic<uint64_t> evicted_[2][2] = {};
+  std::atomic<int64_t> last_eviction_ms_{0}, last_eviction_log_ms_{0};
   // Recently remembered exchanges: hash of (agent, session, text) -> entry id; bounded, and only
   // touched by the remember thread.
   std::unordered_map<uint64_t, std::string> remembered_;

@@ -12,6 +12,7 @@ constexpr size_t kExactCandidates = 20000;
 bool matches(const Entry& e, const Filter& f, int64_t now) {
   if (e.expires_ms != 0 && e.expires_ms <= now) return false;
   if (f.session && e.session != *f.session) return false;
+  if (f.kind && e.kind != *f.kind) return false;
   for (const auto& [k, v] : f.metadata) {
     auto it = e.metadata.find(k);
     if (it == e.metadata.end() || it->second != v) return false;
@@ -65,7 +66,7 @@ void MemoryStore::erase_locked(Agent& a, std::map<std::string, Stored>::iterator
     s->second.erase(slot);
     if (s->second.empty()) a.sessions.erase(s);
   }
-  a.by_age.erase({it->second.entry.created_ms, it->first});
+  a.by_age[static_cast<size_t>(it->second.entry.kind)].erase({it->second.entry.created_ms, it->first});
   auto t = a.by_text.find(text_key(it->second.entry.text));
   if (t != a.by_text.end()) {
     std::erase(t->second, slot);
@@ -113,7 +114,7 @@ Status MemoryStore::apply(const Op& op) {
   if (a.by_slot.size() <= slot) a.by_slot.resize(slot + 1, nullptr);
   a.by_slot[slot] = &pos->second;
   a.sessions[e.session].insert(slot);
-  a.by_age.insert({e.created_ms, e.id});
+  a.by_age[static_cast<size_t>(e.kind)].insert({e.created_ms, e.id});
   a.by_text[text_key(e.text)].push_back(slot);
   return ok_status();
 }
@@ -132,15 +133,12 @@ std::optional<Entry> MemoryStore::get(const std::string& agent, const std::strin
   return out;
 }
 
-MemoryStore::Page MemoryStore::list(const std::string& agent,
-                                    const std::optional<std::string>& session, size_t limit,
+MemoryStore::Page MemoryStore::list(const std::string& agent, const Filter& f, size_t limit,
                                     const std::string& after) const {
   Page page;
   Agent* a = find(agent);
   if (!a) return page;
   int64_t now = now_ms();
-  Filter f;
-  f.session = session;
   std::shared_lock<std::shared_mutex> lock(a->mu);
   auto it = after.empty() ? a->entries.begin() : a->entries.upper_bound(after);
   for (; it != a->entries.end(); ++it) {
@@ -164,7 +162,7 @@ std::vector<Hit> MemoryStore::search(const std::string& agent, const std::vector
   int64_t now = now_ms();
   std::shared_lock<std::shared_mutex> lock(a->mu);
   if (!a->index || static_cast<int>(q.size()) != a->index->dim()) return out;
-  bool filtered = filter.session || !filter.metadata.empty();
+  bool filtered = filter.session || filter.kind || !filter.metadata.empty();
   bool any_ttl = true;  // cheap enough to always check expiry in accept
   VectorIndex::Accept accept;
   if (filtered || any_ttl) {
@@ -205,6 +203,11 @@ std::vector<Hit> MemoryStore::search(const std::string& agent, const std::vector
     if (!st) continue;
     out.push_back(Hit{st->entry, h.score});
   }
+  // Equal scores: what someone chose to keep before the running conversation.
+  std::stable_sort(out.begin(), out.end(), [](const Hit& x, const Hit& y) {
+    if (x.score != y.score) return x.score > y.score;
+    return x.entry.kind == Kind::kFact && y.entry.kind != Kind::kFact;
+  });
   return out;
 }
 
@@ -222,6 +225,42 @@ size_t MemoryStore::count(const std::string& agent) const {
   return a->entries.size();
 }
 
+size_t MemoryStore::count(const std::string& agent, Kind kind) const {
+  Agent* a = find(agent);
+  if (!a) return 0;
+  std::shared_lock<std::shared_mutex> lock(a->mu);
+  return a->by_age[static_cast<size_t>(kind)].size();
+}
+
+std::optional<Kind> MemoryStore::kind_of(const std::string& agent, const std::string& id) const {
+  Agent* a = find(agent);
+  if (!a) return std::nullopt;
+  std::shared_lock<std::shared_mutex> lock(a->mu);
+  auto it = a->entries.find(id);
+  if (it == a->entries.end()) return std::nullopt;
+  return it->second.entry.kind;
+}
+
+size_t MemoryStore::total(Kind kind) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  size_t n = 0;
+  for (const auto& [_, a] : agents_) {
+    std::shared_lock<std::shared_mutex> al(a->mu);
+    n += a->by_age[static_cast<size_t>(kind)].size();
+  }
+  return n;
+}
+
+size_t MemoryStore::max_count(Kind kind) const {
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  size_t n = 0;
+  for (const auto& [_, a] : agents_) {
+    std::shared_lock<std::shared_mutex> al(a->mu);
+    n = std::max(n, a->by_age[static_cast<size_t>(kind)].size());
+  }
+  return n;
+}
+
 size_t MemoryStore::total() const {
   std::shared_lock<std::shared_mutex> lock(mu_);
   size_t n = 0;
@@ -232,13 +271,14 @@ size_t MemoryStore::total() const {
   return n;
 }
 
-std::vector<std::string> MemoryStore::oldest(const std::string& agent, size_t n) const {
+std::vector<std::string> MemoryStore::oldest(const std::string& agent, Kind kind,
+                                             size_t n) const {
   std::vector<std::string> out;
   Agent* a = find(agent);
   if (!a) return out;
   std::shared_lock<std::shared_mutex> lock(a->mu);
-  for (auto it = a->by_age.begin(); it != a->by_age.end() && out.size() < n; ++it)
-    out.push_back(it->second);
+  const auto& age = a->by_age[static_cast<size_t>(kind)];
+  for (auto it = age.begin(); it != age.end() && out.size() < n; ++it) out.push_back(it->second);
   return out;
 }
 
@@ -253,6 +293,7 @@ std::vector<Op> MemoryStore::expired(int64_t now) const {
         op.type = Op::Type::kDelete;
         op.entry.agent = name;
         op.entry.id = id;
+        op.entry.kind = st.entry.kind;  // for the eviction counters
         out.push_back(std::move(op));
       }
     }

@@ -24,6 +24,7 @@ namespace agentry::memory {
 
 struct Filter {
   std::optional<std::string> session;
+  std::optional<Kind> kind;
   std::map<std::string, std::string> metadata;  // every pair must match exactly
 };
 
@@ -44,10 +45,11 @@ class MemoryStore {
     std::vector<Entry> items;
     std::string last_id;  // set when more may follow
   };
-  // Entries in id order after `after`, optionally of one session, without embeddings.
-  Page list(const std::string& agent, const std::optional<std::string>& session, size_t limit,
+  // Entries in id order after `after` that match the filter (session, kind, metadata), without
+  // embeddings.
+  Page list(const std::string& agent, const Filter& filter, size_t limit,
             const std::string& after) const;
-  // Top k by cosine to q. With query_text (the text q was embedded from), every entry whose text
+  // Top k by cosine to q; at equal score a fact ranks before an exchange. With query_text (the text q was embedded from), every entry whose text
   // equals it up to case, spacing and punctuation (text_key) is scored too and merged in: the
   // graph is approximate, and on many near-identical entries it can miss the very entry a user
   // searches for by its own words. So an exact match is always found, whatever the graph does.
@@ -61,9 +63,15 @@ class MemoryStore {
 
   int dimension(const std::string& agent) const;  // 0: not fixed yet
   size_t count(const std::string& agent) const;
+  size_t count(const std::string& agent, Kind kind) const;
+  // The kind of a live entry; nullopt when there is none with that id.
+  std::optional<Kind> kind_of(const std::string& agent, const std::string& id) const;
   size_t total() const;
-  // Ids of the n oldest entries of the agent (eviction candidates).
-  std::vector<std::string> oldest(const std::string& agent, size_t n) const;
+  size_t total(Kind kind) const;
+  // The most entries of one kind any agent holds (the fill the bounds are compared with).
+  size_t max_count(Kind kind) const;
+  // Ids of the n oldest (createdAt) entries of one kind of the agent (eviction candidates).
+  std::vector<std::string> oldest(const std::string& agent, Kind kind, size_t n) const;
   // Deletes for entries whose TTL passed.
   std::vector<Op> expired(int64_t now) const;
   // Every live entry with its embedding (snapshots).
@@ -90,7 +98,7 @@ class MemoryStore {
     std::vector<Stored*> by_slot;
     std::map<std::string, std::set<VectorIndex::Slot>> sessions;
     std::unordered_map<uint64_t, std::vector<VectorIndex::Slot>> by_text;  // text_key -> slots
-    std::set<std::pair<int64_t, std::string>> by_age;
+    std::set<std::pair<int64_t, std::string>> by_age[2];  // per Kind: (createdAt, id)
   };
   Agent* find(const std::string& agent) const;
   Agent& find_or_add(const std::string& agent);

@@ -1,6 +1,7 @@
 #include "sidecar/memory/redis_backend.h"
 
 #include <charconv>
+#include <cstdint>
 
 #include "common/guarded.h"
 #include "common/log.h"
@@ -48,6 +49,148 @@ std::vector<FeedItem> feed_items(const Reply& xread) {
   return out;
 }
 
+Result<std::vector<ScriptOutcome>> parse_write_reply(const Reply& reply, size_t n) {
+  if (reply.is_error()) return internal_error("redis memory script: " + reply.str);
+  if (reply.type != Reply::Type::kArray || reply.elements.size() != n)
+    return internal_error("redis memory script: unexpected reply");
+  std::vector<ScriptOutcome> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    const auto& r = reply.elements[i];
+    if (r.type != Reply::Type::kArray || r.elements.empty() ||
+        r.elements[0].type != Reply::Type::kString)
+      return internal_error("redis memory script: unexpected reply");
+    const auto& el = r.elements;
+    if (el[0].str == "full" && el.size() == 2) {
+      out[i].full = true;
+      out[i].full_agent = el[1].str;
+      continue;
+    }
+    if (el[0].str != "ok" || (el.size() - 1) % 3 != 0)
+      return internal_error("redis memory script: unexpected reply");
+    for (size_t j = 1; j + 2 < el.size(); j += 3) {
+      Op del;
+      del.type = Op::Type::kDelete;
+      del.entry.agent = el[j].str;
+      del.entry.kind = el[j + 1].str == "1" ? Kind::kExchange : Kind::kFact;
+      del.entry.id = el[j + 2].str;
+      out[i].evictions.push_back(std::move(del));
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// The write script (see redis_backend.h). ARGV: prefix, maxFacts, maxExchanges, onFull ("refuse" |
+// "evict"), stream maxlen, now (unix ms), the number of requests; then per request its number of
+// ops and per op 9 values: "p" | "d", agent, id, kind ("0" fact, "1" exchange), createdAt,
+// expiresAt (0: none), the encoded op, session, text. Returns per request ["ok", agent, kind, id,
+// ...] (what it evicted) or ["full", agent] (nothing of that request written).
+constexpr const char* kWriteScript = R"lua(
+local prefix, maxf, maxx = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local evict_facts, maxlen, now = ARGV[4] == 'evict', ARGV[5], tonumber(ARGV[6])
+local feed = prefix .. 'feed'
+local function ekey(a, id) return prefix .. 'e:' .. a .. ':' .. id end
+local function zkey(a, k) return prefix .. 'z:' .. a .. ':' .. k end
+local function xkey(a, k) return prefix .. 'x:' .. a .. ':' .. k end
+local function forget(a, id)
+  redis.call('DEL', ekey(a, id))
+  for _, k in ipairs({'0', '1'}) do
+    redis.call('ZREM', zkey(a, k), id)
+    redis.call('ZREM', xkey(a, k), id)
+  end
+end
+local function del_record(a, id)
+  return struct.pack('<BBI4', 2, 2, #a) .. a .. struct.pack('<I4', #id) .. id
+end
+local pruned = {}
+local function prune(a, k)
+  if pruned[a .. '\0' .. k] then return end
+  pruned[a .. '\0' .. k] = true
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', xkey(a, k), '-inf', now, 'LIMIT', 0, 10000)) do
+    forget(a, id)
+  end
+end
+local i, out = 8, {}
+for r = 1, tonumber(ARGV[7]) do
+  local ops = {}
+  local n = tonumber(ARGV[i]); i = i + 1
+  for o = 1, n do
+    ops[o] = {ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5],
+              ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]}
+    i = i + 9
+  end
+  local adds, order, seen = {}, {}, {}
+  for _, op in ipairs(ops) do
+    local z = zkey(op[2], op[4])
+    if op[1] == 'p' and not seen[z .. '\0' .. op[3]] then
+      seen[z .. '\0' .. op[3]] = true
+      if not redis.call('ZSCORE', z, op[3]) then
+        if not adds[z] then
+          adds[z] = {a = op[2], k = op[4], n = 0}
+          order[#order + 1] = z
+        end
+        adds[z].n = adds[z].n + 1
+      end
+    end
+  end
+  local refused, evict = nil, {}
+  for _, z in ipairs(order) do
+    local a = adds[z]
+    prune(a.a, a.k)
+    local over = redis.call('ZCARD', z) + a.n - (a.k == '0' and maxf or maxx)
+    if over > 0 then
+      if a.k == '0' and not evict_facts then
+        refused = a.a
+        break
+      end
+      evict[#evict + 1] = {z = z, a = a.a, k = a.k, n = over}
+    end
+  end
+  if refused then
+    out[#out + 1] = {'full', refused}
+  else
+    local done = {'ok'}
+    for _, e in ipairs(evict) do
+      for _, id in ipairs(redis.call('ZRANGE', e.z, 0, e.n - 1)) do
+        forget(e.a, id)
+        redis.call('XADD', feed, 'MAXLEN', '~', maxlen, '*', 'op', del_record(e.a, id))
+        done[#done + 1] = e.a
+        done[#done + 1] = e.k
+        done[#done + 1] = id
+      end
+    end
+    for _, op in ipairs(ops) do
+      local a, id, k = op[2], op[3], op[4]
+      if op[1] == 'p' then
+        local other = k == '0' and '1' or '0'
+        redis.call('ZREM', zkey(a, other), id)
+        redis.call('ZREM', xkey(a, other), id)
+        redis.call('HSET', ekey(a, id), 'data', op[7], 'session', op[8], 'text', op[9],
+                   'createdAt', op[5], 'kind', k)
+        redis.call('ZADD', zkey(a, k), op[5], id)
+        if op[6] ~= '0' then
+          redis.call('PEXPIREAT', ekey(a, id), op[6])
+          redis.call('ZADD', xkey(a, k), op[6], id)
+        else
+          redis.call('PERSIST', ekey(a, id))
+          redis.call('ZREM', xkey(a, k), id)
+        end
+      else
+        forget(a, id)
+      end
+      redis.call('XADD', feed, 'MAXLEN', '~', maxlen, '*', 'op', op[7])
+    end
+    out[#out + 1] = done
+  end
+end
+return out
+)lua";
+
+const char* kind_arg(Kind k) { return k == Kind::kExchange ? "1" : "0"; }
+
+}  // namespace
+
 RedisBackend::RedisBackend(cache::RedisPool& pool, RedisBackendOptions opts)
     : pool_(pool), opts_(std::move(opts)) {}
 
@@ -69,30 +212,102 @@ std::string RedisBackend::last_id() const {
   return last_id_;
 }
 
-Status RedisBackend::commit(const std::vector<Op>& ops) {
-  std::vector<Argv> cmds;
-  cmds.push_back({"MULTI"});
-  std::string feed = opts_.prefix + "feed";
-  for (const auto& op : ops) {
-    std::string data = encode(op);
-    if (op.type == Op::Type::kPut) {
-      cmds.push_back({"HSET", entry_key(op.entry), "data", data, "session", op.entry.session,
-                      "text", op.entry.text, "createdAt", std::to_string(op.entry.created_ms)});
-      if (op.entry.expires_ms != 0)
-        cmds.push_back({"PEXPIREAT", entry_key(op.entry), std::to_string(op.entry.expires_ms)});
-    } else {
-      cmds.push_back({"DEL", entry_key(op.entry)});
-    }
-    cmds.push_back(
-        {"XADD", feed, "MAXLEN", "~", std::to_string(opts_.stream_maxlen), "*", "op", data});
+Result<Reply> RedisBackend::run_script(const Argv& args) {
+  std::string sha;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sha = script_sha_;
   }
-  cmds.push_back({"EXEC"});
-  auto r = pool_.pipeline(cmds, cache::Ms(5000));
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (sha.empty()) {
+      auto loaded = pool_.command({"SCRIPT", "LOAD", kWriteScript}, cache::Ms(5000));
+      if (!loaded.ok()) return loaded.status();
+      if (loaded->type != Reply::Type::kString)
+        return unavailable("redis SCRIPT LOAD: " + loaded->str);
+      sha = loaded->str;
+      std::lock_guard<std::mutex> lock(mu_);
+      script_sha_ = sha;
+    }
+    Argv argv = {"EVALSHA", sha, "0"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = pool_.command(argv, cache::Ms(5000));
+    if (!r.ok()) return r.status();
+    // A restarted Redis has forgotten the script: load it again once.
+    if (r->is_error() && r->str.rfind("NOSCRIPT", 0) == 0) {
+      sha.clear();
+      continue;
+    }
+    // LOADING, READONLY, OOM...: Redis cannot take the write now.
+    if (r->is_error() && r->str.rfind("ERR", 0) != 0) return unavailable("redis: " + r->str);
+    return r;
+  }
+  return unavailable("redis: the memory script could not be loaded");
+}
+
+Result<std::vector<ScriptOutcome>> RedisBackend::commit_bounded(
+    const std::vector<const std::vector<Op>*>& requests, const Limits& limits) {
+  Argv args = {opts_.prefix,
+               std::to_string(limits.max_entries_per_agent),
+               std::to_string(limits.max_exchanges_per_agent),
+               limits.on_full == Limits::OnFull::kEvictOldest ? "evict" : "refuse",
+               std::to_string(opts_.stream_maxlen),
+               std::to_string(now_ms()),
+               std::to_string(requests.size())};
+  for (const auto* ops : requests) {
+    args.push_back(std::to_string(ops->size()));
+    for (const auto& op : *ops) {
+      const Entry& e = op.entry;
+      const bool put = op.type == Op::Type::kPut;
+      args.push_back(put ? "p" : "d");
+      args.push_back(e.agent);
+      args.push_back(e.id);
+      args.push_back(kind_arg(e.kind));
+      args.push_back(std::to_string(e.created_ms));
+      args.push_back(std::to_string(put ? e.expires_ms : 0));
+      args.push_back(encode(op));
+      args.push_back(put ? e.session : "");
+      args.push_back(put ? e.text : "");
+    }
+  }
+  auto r = run_script(args);
   if (!r.ok()) return r.status();
-  const Reply& exec = r->back();
-  if (exec.type != Reply::Type::kArray) return unavailable("redis EXEC failed: " + exec.str);
-  for (const auto& e : exec.elements)
-    if (e.is_error()) return internal_error("redis: " + e.str);
+  return parse_write_reply(*r, requests.size());
+}
+
+Status RedisBackend::commit(const std::vector<Op>& ops) {
+  Limits unbounded;
+  unbounded.max_entries_per_agent = unbounded.max_exchanges_per_agent = SIZE_MAX / 2;
+  auto r = commit_bounded({&ops}, unbounded);
+  return r.ok() ? ok_status() : r.status();
+}
+
+// Data written before the kinds existed has no sorted sets: add every loaded entry to its set once
+// (ZADD NX: harmless when another replica does the same at the same time), then mark it done.
+Status RedisBackend::migrate_sets(const std::vector<Entry>& entries) {
+  std::vector<Argv> cmds;
+  auto flush = [&]() -> Status {
+    if (cmds.empty()) return ok_status();
+    auto r = pool_.pipeline(cmds, cache::Ms(10000));
+    cmds.clear();
+    if (!r.ok()) return r.status();
+    for (const auto& x : *r)
+      if (x.is_error()) return unavailable("redis ZADD: " + x.str);
+    return ok_status();
+  };
+  for (const auto& e : entries) {
+    const std::string k = kind_arg(e.kind);
+    cmds.push_back({"ZADD", opts_.prefix + "z:" + e.agent + ":" + k, "NX",
+                    std::to_string(e.created_ms), e.id});
+    if (e.expires_ms != 0)
+      cmds.push_back({"ZADD", opts_.prefix + "x:" + e.agent + ":" + k, "NX",
+                      std::to_string(e.expires_ms), e.id});
+    if (cmds.size() >= 1000)
+      if (auto s = flush(); !s) return s;
+  }
+  if (auto s = flush(); !s) return s;
+  auto done = pool_.command({"SET", opts_.prefix + "zver", "1"}, cache::Ms(5000));
+  if (!done.ok()) return done.status();
+  log::info("memory: per-kind sets built for data written before kinds", {{"entries", entries.size()}});
   return ok_status();
 }
 
@@ -105,6 +320,11 @@ Status RedisBackend::load_all(std::string* last_id) {
   if (tail->is_error()) return unavailable("redis XREVRANGE: " + tail->str);
   *last_id = first_stream_id(*tail);
   if (last_id->empty()) *last_id = "0-0";
+  auto ver = pool_.command({"GET", opts_.prefix + "zver"}, cache::Ms(5000));
+  if (!ver.ok()) return ver.status();
+  if (ver->is_error()) return unavailable("redis GET: " + ver->str);
+  const bool migrate = ver->str != "1";
+  std::vector<Entry> unindexed;  // migrate: what the sets need of each entry
   std::string cursor = "0";
   size_t n = 0;
   do {
@@ -124,11 +344,22 @@ Status RedisBackend::load_all(std::string* last_id) {
       if (v.type != Reply::Type::kString) continue;
       auto op = decode(v.str);
       if (op.ok()) {
+        if (migrate) {
+          Entry e;
+          e.agent = op->entry.agent;
+          e.id = op->entry.id;
+          e.kind = op->entry.kind;
+          e.created_ms = op->entry.created_ms;
+          e.expires_ms = op->entry.expires_ms;
+          unindexed.push_back(std::move(e));
+        }
         apply_(op.value());
         ++n;
       }
     }
   } while (cursor != "0");
+  if (migrate)
+    if (auto s = migrate_sets(unindexed); !s) return s;
   log::info("memory loaded from redis", {{"entries", n}, {"feed", *last_id}});
   return ok_status();
 }

@@ -5,8 +5,16 @@
 // it last applied, so after a restart or an outage it catches up with what it missed. If the
 // stream was trimmed past that id, the replica reloads everything.
 //
-// A write is acknowledged after EXEC succeeds; with Redis' appendonly + appendfsync always (the
-// tests' setting, recommended in the docs) an acknowledged write survives a Redis crash too.
+// Every write runs one Lua script (EVALSHA; atomic in Redis): it checks the bounds of bounds.h
+// against per-agent, per-kind sorted sets (<prefix>z:<agent>:<kind>, scored by createdAt;
+// <prefix>x:<agent>:<kind> scored by expiry drops expired entries from the count), refuses or
+// evicts, and writes the hashes, the sets and the feed records together. So replicas sharing one
+// Redis cannot overshoot a bound together, and evictions reach every replica through the feed.
+// Sets missing from data written before kinds existed are rebuilt once at load (<prefix>zver).
+// The script derives its keys from the prefix: one Redis (or one cluster slot), not a cluster.
+//
+// A write is acknowledged after the script succeeds; with Redis' appendonly + appendfsync always
+// (the tests' setting, recommended in the docs) an acknowledged write survives a Redis crash too.
 #pragma once
 
 #include <atomic>
@@ -39,6 +47,15 @@ struct FeedItem {
 };
 std::vector<FeedItem> feed_items(const cache::Reply& xread);
 
+// The write script's reply for n requests: per request ["ok", agent, kind, id, ...evicted] or
+// ["full", agent]. kInternal for anything else.
+struct ScriptOutcome {
+  bool full = false;
+  std::string full_agent;
+  std::vector<Op> evictions;  // deletes, entry.kind set
+};
+Result<std::vector<ScriptOutcome>> parse_write_reply(const cache::Reply& reply, size_t n);
+
 struct RedisBackendOptions {
   std::string prefix = "agentry:mem:";
   size_t stream_maxlen = 1000000;  // approximate trim (MAXLEN ~)
@@ -51,7 +68,12 @@ class RedisBackend : public Backend {
   ~RedisBackend() override;
 
   Status open(const Apply& apply) override;
+  // commit() without bounds (deletes; tests).
   Status commit(const std::vector<Op>& ops) override;
+  // The requests in order, each all or nothing, the bounds of `limits` enforced in Redis (see the
+  // top of this file). An error Status for all when Redis cannot be reached or fails the script.
+  Result<std::vector<ScriptOutcome>> commit_bounded(
+      const std::vector<const std::vector<Op>*>& requests, const Limits& limits);
   std::string degraded_reason() const override;
   std::string name() const override { return "redis"; }
 
@@ -65,6 +87,8 @@ class RedisBackend : public Backend {
   Status load_all(std::string* last_id);
   void follow_loop();
   std::string entry_key(const Entry& e) const;
+  Result<cache::Reply> run_script(const cache::Argv& args);
+  Status migrate_sets(const std::vector<Entry>& entries);
 
   cache::RedisPool& pool_;
   RedisBackendOptions opts_;
@@ -72,6 +96,7 @@ class RedisBackend : public Backend {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::string last_id_ = "0-0";
+  std::string script_sha_;  // guarded by mu_; empty until SCRIPT LOAD
   bool stop_ = false;
   std::atomic<bool> following_{false};
   std::atomic<bool> need_load_{false};

@@ -6,14 +6,25 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
 
 namespace agentry::memory {
 
+// What an entry is, and so how long it lives: a fact was chosen to be kept (written through the
+// API or by a tool) and is bounded by Limits::max_entries_per_agent; an exchange is the engine's
+// record of one execution, bounded on its own (max_exchanges_per_agent, exchange_ttl_s) and
+// evicted without ever pushing out a fact.
+enum class Kind : uint8_t { kFact = 0, kExchange = 1 };
+const char* kind_name(Kind k);  // "fact" | "exchange"
+// "fact" / "exchange"; nullopt for anything else.
+std::optional<Kind> parse_kind(std::string_view s);
+
 struct Entry {
   std::string id;
+  Kind kind = Kind::kFact;
   std::string agent;
   std::string session;
   std::string text;
@@ -31,7 +42,13 @@ struct Op {
 };
 
 struct Limits {
-  size_t max_entries_per_agent = 100000;  // beyond it the oldest (createdAt) entries are evicted
+  // What happens to a fact write that would exceed max_entries_per_agent: refused (507, nothing
+  // written) or the oldest facts are evicted in the same durable write.
+  enum class OnFull { kRefuse, kEvictOldest };
+  size_t max_entries_per_agent = 100000;     // facts (memory.maxEntries)
+  OnFull on_full = OnFull::kRefuse;          // memory.onFull
+  size_t max_exchanges_per_agent = 100000;   // memory.exchanges.maxEntries; oldest evicted first
+  int64_t exchange_ttl_s = 0;                // memory.exchanges.ttlSeconds; 0: no expiry
   size_t max_text_bytes = 32 * 1024;
   size_t max_metadata_pairs = 32;
   size_t max_metadata_key_bytes = 128;
@@ -44,10 +61,13 @@ struct Limits {
   int max_k = 100;
 };
 
-// Binary encoding of one Op (little-endian, length-prefixed strings, raw floats).
+// Binary encoding of one Op (little-endian, length-prefixed strings, raw floats). Format 2 adds the
+// kind after the embedding. Format 1 (written before kinds existed) still decodes: an entry whose
+// metadata says kind=exchange (what the engine wrote then) is an exchange, every other one a fact.
 std::string encode(const Op& op);
 Result<Op> decode(std::string_view data);
 
 int64_t now_ms();
+std::string rfc3339_ms(int64_t unix_ms);  // 2006-01-02T15:04:05.000Z
 
 }  // namespace agentry::memory

@@ -120,10 +120,10 @@ int ControlPlane::kubectl_stdin(const std::vector<std::string>& args, const std:
   return run_command({"bash", "-c", cmd}, out, std::chrono::seconds(120));
 }
 
-bool ControlPlane::kill_apiserver() {
-  int pid = pid_of("kube-apiserver");
+bool ControlPlane::kill_component(const std::string& component) {
+  int pid = pid_of(component);
   if (pid <= 0) return false;
-  saved_cmdline_ = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+  saved_cmdlines_[component] = read_file("/proc/" + std::to_string(pid) + "/cmdline");
   if (kill(pid, SIGKILL) != 0) return false;
   for (int i = 0; i < 500 && kill(pid, 0) == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -131,41 +131,47 @@ bool ControlPlane::kill_apiserver() {
   return true;
 }
 
-bool ControlPlane::start_apiserver_again(std::string* error) {
-  if (saved_cmdline_.empty()) {
-    if (error) *error = "kill_apiserver() was not called";
+bool ControlPlane::apiserver_ready() const {
+  std::string probe = "curl -s --max-time 2 --cacert '" + ca_file() + "' --cert '" +
+                      admin_cert_file() + "' --key '" + admin_key_file() + "' " + server_url() +
+                      "/readyz";
+  std::string out;
+  return run_command({"bash", "-c", probe}, &out, std::chrono::seconds(5)) == 0 &&
+         trim(out) == "ok";
+}
+
+bool ControlPlane::start_component_again(const std::string& component, std::string* error) {
+  const std::string& saved = saved_cmdlines_[component];
+  if (saved.empty()) {
+    if (error) *error = "kill_component(" + component + ") was not called";
     return false;
   }
   std::vector<std::string> argv;
   size_t start = 0;
-  for (size_t i = 0; i < saved_cmdline_.size(); ++i) {
-    if (saved_cmdline_[i] == '\0') {
-      argv.push_back(saved_cmdline_.substr(start, i - start));
+  for (size_t i = 0; i < saved.size(); ++i) {
+    if (saved[i] == '\0') {
+      argv.push_back(saved.substr(start, i - start));
       start = i + 1;
     }
   }
-  // Detach through a shell so the new apiserver outlives this Process object; record its pid
+  // Detach through a shell so the new process outlives this Process object; record its pid
   // where cluster.sh looks, so `down` stops it.
   std::string cmd;
   for (auto& a : argv) cmd += "'" + a + "' ";
-  cmd = "(" + cmd + ">>'" + dir_ + "/logs/kube-apiserver.log' 2>&1 & echo $! > '" + dir_ +
-        "/pids/kube-apiserver')";
+  cmd = "(setsid " + cmd + ">>'" + dir_ + "/logs/" + component + ".log' 2>&1 < /dev/null & echo $! > '" +
+        dir_ + "/pids/" + component + "')";
   std::string out;
   if (run_command({"bash", "-c", cmd}, &out, std::chrono::seconds(10)) != 0) {
-    if (error) *error = "restart failed: " + out;
+    if (error) *error = "restart of " + component + " failed: " + out;
     return false;
   }
-  std::string probe = "curl -s --max-time 2 --cacert '" + ca_file() + "' --cert '" +
-                      admin_cert_file() + "' --key '" + admin_key_file() + "' " + server_url() +
-                      "/readyz";
+  if (component != "kube-apiserver") return true;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (run_command({"bash", "-c", probe}, &out, std::chrono::seconds(5)) == 0 && trim(out) == "ok") {
-      return true;
-    }
+    if (apiserver_ready()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  if (error) *error = "kube-apiserver not ready after restart: " + out;
+  if (error) *error = "kube-apiserver not ready after restart";
   return false;
 }
 

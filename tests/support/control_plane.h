@@ -5,6 +5,7 @@
 // kill or restart parts of the control plane start their own with ControlPlane::start_private().
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,14 +45,25 @@ class ControlPlane {
 
   // Kills (SIGKILL) and restarts kube-apiserver with the same flags, waiting for /readyz.
   bool restart_apiserver(std::string* error);
-  bool kill_apiserver();
-  bool start_apiserver_again(std::string* error);
+  bool kill_apiserver() { return kill_component("kube-apiserver"); }
+  bool start_apiserver_again(std::string* error) {
+    return start_component_again("kube-apiserver", error);
+  }
+  // Any component ("etcd", "kwok", ...): SIGKILL, remembering its argv; then the same argv started
+  // again (detached, logging to the same file, its pid where `down` finds it). For kube-apiserver
+  // the start waits for /readyz.
+  bool kill_component(const std::string& component);
+  bool start_component_again(const std::string& component, std::string* error);
+  // True when kube-apiserver answers /readyz with "ok" within 2 s.
+  bool apiserver_ready() const;
 
  private:
   ControlPlane(std::string dir, bool owned) : dir_(std::move(dir)), owned_(owned) {}
   std::string dir_;
   bool owned_;
-  std::string saved_cmdline_;  // kube-apiserver's argv, NUL-separated, read before a kill
+  // argv of each killed component, NUL-separated, read before the kill. Not thread-safe: one
+  // caller kills and restarts.
+  std::map<std::string, std::string> saved_cmdlines_;
 };
 
 // Where the repository is (the tests are built with its path baked in).

@@ -354,6 +354,7 @@ TEST_F(ChartTest, AlertsCarryTheProfileThresholds) {
   EXPECT_EQ(prod["AgentryRedisPoolSaturated"], "80");
   EXPECT_EQ(prod["AgentryWorkflowStartSlow"], "0.5");
   EXPECT_EQ(prod.count("AgentryOperatorNoLeader"), 1u);
+  EXPECT_EQ(prod["AgentryMemoryFactsNearBound"], "0.9");  // 90% of memory.maxEntries
   auto dev = thresholds({"profile=development"});
   EXPECT_EQ(dev["AgentryAPILatencyP95High"], "2");
   EXPECT_EQ(dev["AgentryMemoryHigh"], "90");

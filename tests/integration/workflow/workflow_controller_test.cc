@@ -18,6 +18,43 @@ std::string workflow_yaml(const std::string& name, const std::string& spec_body)
 
 class WorkflowTest : public WorkflowTestBase {};
 
+// Issue 23: the Agent's status says how full its memory is, per kind, from the sidecar's own stats,
+// and a Warning event says so at 90% of the fact bound, before writes get 507.
+TEST_F(WorkflowTest, AgentStatusReportsMemoryFillPerKindFromTheSidecar) {
+  agent("memfill", /*with_sidecar=*/false);
+  auto* sc = start_sidecar("memfill", "memory:\n  maxEntries: 10\n");
+  for (int i = 0; i < 10; ++i) {
+    json out;
+    ASSERT_EQ(sc->post("/v1/memory", {{"text", "fact " + std::to_string(i)}}, &out), 201) << out;
+    EXPECT_EQ(out["kind"], "fact");
+  }
+  json refused;
+  EXPECT_EQ(sc->post("/v1/memory", {{"text", "one too many"}}, &refused), 507) << refused;
+  EXPECT_NE(refused.dump().find("memory.maxEntries"), std::string::npos) << refused;
+  // Any change of the Agent makes the operator look again (it also looks every minute).
+  std::string out;
+  ASSERT_EQ(cp_->kubectl({"-n", ns_, "label", "--overwrite", "agent", "memfill", "poke=1"}, &out),
+            0)
+      << out;
+  json mem;
+  EXPECT_TRUE(eventually(
+      [&] {
+        mem = get(kube::resources::kAgents, "memfill").value("/status/memory"_json_pointer, json());
+        return mem.is_object() && mem.value("facts", 0) == 10 && mem.value("refusedFull", 0) == 1;
+      },
+      std::chrono::seconds(30)))
+      << mem.dump();
+  EXPECT_EQ(mem.value("factsPercent", 0), 100);
+  EXPECT_EQ(mem.value("summary", "").rfind("facts 100% of bound (10/10)", 0), 0u) << mem;
+  EXPECT_TRUE(eventually([&] {
+    std::string ev;
+    cp_->kubectl({"-n", ns_, "get", "events", "--field-selector", "reason=MemoryNearlyFull", "-o",
+                  "name"},
+                 &ev);
+    return !ev.empty();
+  })) << "no MemoryNearlyFull event";
+}
+
 TEST_F(WorkflowTest, LinearChainPassesOutputsAlong) {
   auto* sc = agent("writer");
   apply(workflow_yaml("chain", R"(  input: "kubernetes operators"

@@ -103,6 +103,15 @@ class SidecarProcess {
     auto r = c.Get(path, {{"Authorization", "Bearer " + token_}});
     return r && r->status == 200 ? json::parse(r->body, nullptr, false) : json();
   }
+  // POSTs a JSON body; the HTTP status (0 when no answer), the parsed answer in *out.
+  int post(const std::string& path, const json& body, json* out = nullptr) {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(10, 0);
+    auto r = c.Post(path, {{"Authorization", "Bearer " + token_}}, body.dump(), "application/json");
+    if (!r) return 0;
+    if (out) *out = json::parse(r->body, nullptr, false);
+    return r->status;
+  }
   // Every execution the sidecar holds (oldest first).
   json executions() {
     json all = json::array();
@@ -202,7 +211,8 @@ class WorkflowTestBase : public ::testing::Test {
     if (!with_sidecar) return nullptr;
     return start_sidecar(name);
   }
-  SidecarProcess* start_sidecar(const std::string& name) {
+  // extra_yaml: top-level sections added to the sidecar's config (e.g. "memory:\n  maxEntries: 9\n").
+  SidecarProcess* start_sidecar(const std::string& name, const std::string& extra_yaml = "") {
     std::string token;
     bool ok = eventually([&] {
       json s = get(kube::resources::kSecrets, name + "-agent-token");
@@ -214,7 +224,7 @@ class WorkflowTestBase : public ::testing::Test {
     });
     EXPECT_TRUE(ok) << "no token Secret for agent " << name;
     while (!token.empty() && token.back() == '\n') token.pop_back();
-    sidecars_[name] = std::make_unique<SidecarProcess>(token, llm_->url());
+    sidecars_[name] = std::make_unique<SidecarProcess>(token, llm_->url(), extra_yaml);
     std::string out;
     EXPECT_EQ(cp_->kubectl({"-n", ns_, "annotate", "--overwrite", "agent", name,
                             std::string(controllers::kEndpointOverrideAnnotation) + "=" +

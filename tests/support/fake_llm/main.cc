@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -40,6 +41,9 @@ struct State {
   std::mt19937_64 rng{42};
   json stats = {{"chat", 0}, {"embed", 0}, {"faults", 0}, {"tools", 0}};
   json last = json::object();
+  // Chat requests whose last user message starts with "mark:NAME": how many times each NAME was
+  // asked (soak and workflow tests count how often a step reached the model).
+  std::map<std::string, int> marks;
   std::string api_key;
   int embed_dim = 16;
   std::atomic<bool> stopping{false};
@@ -135,12 +139,29 @@ bool authorized(const httplib::Request& req, httplib::Response& res) {
   return false;
 }
 
+// The NAME of a leading "mark:NAME" in the last user message of a chat body; empty if none.
+std::string mark_of(const json& body) {
+  if (!body.is_object() || !body.contains("messages") || !body["messages"].is_array()) return "";
+  std::string last_user;
+  for (const auto& m : body["messages"]) {
+    if (m.is_object() && m.value("role", "") == "user" && m.contains("content") &&
+        m["content"].is_string())
+      last_user = m["content"].get<std::string>();
+  }
+  if (last_user.rfind("mark:", 0) != 0) return "";
+  return last_user.substr(5, last_user.find_first_of(" \n", 5) - 5);
+}
+
 void record(const std::string& kind, const httplib::Request& req) {
   std::lock_guard<std::mutex> lock(g.mu);
   g.stats[kind] = g.stats[kind].get<int>() + 1;
   g.last = {{"path", req.path},
             {"authorization", req.get_header_value("Authorization")},
             {"body", json::parse(req.body, nullptr, false)}};
+  if (kind == "chat") {
+    std::string m = mark_of(g.last["body"]);
+    if (!m.empty()) ++g.marks[m];
+  }
 }
 
 struct Turn {
@@ -397,7 +418,7 @@ void usage() {
       "       [--stream-delay-ms N] [--api-key K] [--embed-dim N] [--seed N]\n"
       "       [--tls-cert FILE --tls-key FILE]\n"
       "admin: POST /admin/faults {latencyMs, mode, count, retryAfter, errorRate,\n"
-      "       streamDelayMs, hangMs, reset}; GET /admin/stats; GET /admin/last\n");
+      "       streamDelayMs, hangMs, reset}; GET /admin/stats; GET /admin/last; GET /admin/marks\n");
 }
 
 }  // namespace
@@ -499,6 +520,10 @@ int main(int argc, char** argv) {
     json out = g.stats;
     out["maxInflight"] = g_max_inflight.load();
     res.set_content(out.dump(), "application/json");
+  });
+  srv->Get("/admin/marks", [](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(g.mu);
+    res.set_content(json(g.marks).dump(), "application/json");
   });
   srv->Get("/admin/last", [](const httplib::Request&, httplib::Response& res) {
     std::lock_guard<std::mutex> lock(g.mu);

@@ -241,7 +241,7 @@ TEST(MemoryService, PaginatesWithOpaqueContinueAndSessionFilter) {
   std::string after;
   int pages = 0;
   for (; pages < 10; ++pages) {
-    auto p = m->list("", std::nullopt, 100, after);
+    auto p = m->list("", Filter{}, 100, after);
     ASSERT_TRUE(p.ok());
     for (auto& e : p->items) EXPECT_TRUE(seen.insert(e.id).second);
     if (p->last_id.empty()) break;
@@ -249,14 +249,16 @@ TEST(MemoryService, PaginatesWithOpaqueContinueAndSessionFilter) {
   }
   EXPECT_EQ(seen.size(), 250u);
   EXPECT_EQ(pages, 2);  // pages 0, 1 full, page 2 the last
-  auto odd = m->list("", std::string("odd"), 1000, "");
+  auto odd = m->list("", Filter{.session = "odd"}, 1000, "");
   EXPECT_EQ(odd->items.size(), 125u);
-  EXPECT_EQ(m->list("", std::nullopt, 0, "").status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(m->list("", Filter{}, 0, "").status().code(), Code::kInvalidArgument);
 }
 
+// memory.onFull: evictOldest (the opt-in rolling window).
 TEST(MemoryService, EvictsTheOldestBeyondTheCapAndExpiresByTtl) {
   MemoryOptions o;
   o.limits.max_entries_per_agent = 5;
+  o.limits.on_full = Limits::OnFull::kEvictOldest;
   auto m = open_service(o);
   std::vector<std::string> ids;
   for (int i = 0; i < 8; ++i) {

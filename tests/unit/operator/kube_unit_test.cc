@@ -223,6 +223,25 @@ TEST(OpLineSplitter, SplitsAcrossChunks) {
   EXPECT_EQ(calls, 1);
 }
 
+// A peer that never sends a newline cannot grow the buffer past the bound: the split stops.
+TEST(OpLineSplitter, ALineBeyondTheBoundStopsTheSplit) {
+  LineSplitter s(64);
+  int calls = 0;
+  auto on = [&](std::string_view) { return ++calls > 0; };
+  EXPECT_TRUE(s.feed(std::string(40, 'x'), on));
+  EXPECT_FALSE(s.overflowed());
+  EXPECT_FALSE(s.feed(std::string(40, 'y'), on));
+  EXPECT_TRUE(s.overflowed());
+  EXPECT_EQ(s.buffered(), 0u);
+  EXPECT_EQ(calls, 0);
+  // Lines within the bound are delivered even when the chunk itself is larger.
+  LineSplitter t(64);
+  std::string many;
+  for (int i = 0; i < 10; ++i) many += std::string(30, 'z') + "\n";
+  EXPECT_TRUE(t.feed(many, on));
+  EXPECT_EQ(calls, 10);
+}
+
 TEST(OpTokenBucket, BurstThenRate) {
   TokenBucket b(100, 10);  // 10 ms per token after the burst
   for (int i = 0; i < 10; ++i) EXPECT_EQ(b.reserve().count(), 0) << i;
