@@ -55,13 +55,11 @@ std::vector<PlannedWrite> plan_bounds(const std::vector<const std::vector<Op>*>&
         plan.status = memory_full(key.first, bound);
         break;
       }
-      // The oldest first, skipping what this group already removed.
-      auto ids = view.oldest(key.first, key.second,
-                             static_cast<size_t>(over) + gone[key].size());
+      // As if the request were written and then the oldest removed: what the store holds first
+      // (skipping what this group removed already), then, when the request alone is over the
+      // bound, its own first puts.
       long taken = 0;
-      for (auto& id : ids) {
-        if (taken == over) break;
-        if (gone[key].count(id)) continue;
+      auto evict = [&](std::string id) {
         Op del;
         del.type = Op::Type::kDelete;
         del.entry.agent = key.first;
@@ -69,6 +67,19 @@ std::vector<PlannedWrite> plan_bounds(const std::vector<const std::vector<Op>*>&
         del.entry.kind = key.second;
         plan.evictions.push_back(std::move(del));
         ++taken;
+      };
+      for (auto& id : view.oldest(key.first, key.second,
+                                  static_cast<size_t>(over) + gone[key].size())) {
+        if (taken == over) break;
+        if (!gone[key].count(id) && !added[key].count(id)) evict(std::move(id));
+      }
+      std::set<std::string> own;
+      for (const auto& op : *ops) {
+        if (taken == over) break;
+        if (op.type == Op::Type::kPut && op.entry.agent == key.first &&
+            op.entry.kind == key.second && own.insert(op.entry.id).second &&
+            !view.kind_of(op.entry.agent, op.entry.id))
+          evict(op.entry.id);
       }
     }
     if (plan.status) {

@@ -5,7 +5,8 @@
 // Write requests are planned in the order they will be made durable. For each request:
 //   - its puts of new ids are counted per agent and kind, beside what the store holds and what the
 //     earlier requests of the same group add;
-//   - exchanges over Limits::max_exchanges_per_agent evict the oldest exchanges;
+//   - exchanges over Limits::max_exchanges_per_agent evict the oldest exchanges (the request's own
+//     first puts too, when it alone is over the bound: as if written, then trimmed);
 //   - facts over Limits::max_entries_per_agent are refused (507 naming memory.maxEntries, nothing
 //     of the request written) or, with OnFull::kEvictOldest, evict the oldest facts;
 //   - an exchange never evicts a fact, and a fact never evicts an exchange.
@@ -33,7 +34,9 @@ struct BoundsView {
 
 struct PlannedWrite {
   Status status;             // ok, or the 507 for a fact bound with OnFull::kRefuse
-  std::vector<Op> evictions;  // deletes (entry.kind set) to make durable with the request
+  // Deletes (entry.kind set) to make durable right after the request's own ops (they may name
+  // ids the request puts).
+  std::vector<Op> evictions;
 };
 
 // One PlannedWrite per request, in order.

@@ -121,7 +121,9 @@ Result<Op> decode(std::string_view data) {
     auto dim = r.raw<uint32_t>();
     if (r.ok && r.d.size() >= dim * sizeof(float)) {
       e.embedding.resize(dim);
-      std::memcpy(e.embedding.data(), r.d.data(), dim * sizeof(float));
+      // An empty vector's data() may be null, and memcpy from or to null is undefined even for
+      // zero bytes (found by memory_records_fuzz).
+      if (dim > 0) std::memcpy(e.embedding.data(), r.d.data(), dim * sizeof(float));
       r.d.remove_prefix(dim * sizeof(float));
     } else {
       r.ok = false;

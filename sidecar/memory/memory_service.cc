@@ -198,8 +198,8 @@ void MemoryService::write_group(std::vector<GroupCommitter::Request>& group) {
       std::vector<Op> all;
       for (size_t i = 0; i < group.size(); ++i) {
         if (!plans[i].status) continue;
-        all.insert(all.end(), plans[i].evictions.begin(), plans[i].evictions.end());
         all.insert(all.end(), group[i].ops.begin(), group[i].ops.end());
+        all.insert(all.end(), plans[i].evictions.begin(), plans[i].evictions.end());
       }
       if (!all.empty()) {
         if (auto s = backend_->commit(all); !s) {
@@ -216,14 +216,14 @@ void MemoryService::write_group(std::vector<GroupCommitter::Request>& group) {
       ++refused_full_;
       continue;
     }
-    for (const auto& op : plans[i].evictions) (void)store_.apply(op);
-    count_evictions(plans[i].evictions, /*ttl=*/false);
     for (const auto& op : r.ops) {
       if (auto s = store_.apply(op); !s) {
         r.result = s;
         break;
       }
     }
+    for (const auto& op : plans[i].evictions) (void)store_.apply(op);
+    count_evictions(plans[i].evictions, /*ttl=*/false);
   }
 }
 

@@ -144,22 +144,13 @@ for r = 1, tonumber(ARGV[7]) do
         refused = a.a
         break
       end
-      evict[#evict + 1] = {z = z, a = a.a, k = a.k, n = over}
+      evict[#evict + 1] = {z = z, a = a.a, k = a.k}
     end
   end
   if refused then
     out[#out + 1] = {'full', refused}
   else
     local done = {'ok'}
-    for _, e in ipairs(evict) do
-      for _, id in ipairs(redis.call('ZRANGE', e.z, 0, e.n - 1)) do
-        forget(e.a, id)
-        redis.call('XADD', feed, 'MAXLEN', '~', maxlen, '*', 'op', del_record(e.a, id))
-        done[#done + 1] = e.a
-        done[#done + 1] = e.k
-        done[#done + 1] = id
-      end
-    end
     for _, op in ipairs(ops) do
       local a, id, k = op[2], op[3], op[4]
       if op[1] == 'p' then
@@ -180,6 +171,19 @@ for r = 1, tonumber(ARGV[7]) do
         forget(a, id)
       end
       redis.call('XADD', feed, 'MAXLEN', '~', maxlen, '*', 'op', op[7])
+    end
+    -- Written; now trim each set over its bound, oldest first (the request's own puts last).
+    for _, e in ipairs(evict) do
+      local over = redis.call('ZCARD', e.z) - (e.k == '0' and maxf or maxx)
+      if over > 0 then
+        for _, id in ipairs(redis.call('ZRANGE', e.z, 0, over - 1)) do
+          forget(e.a, id)
+          redis.call('XADD', feed, 'MAXLEN', '~', maxlen, '*', 'op', del_record(e.a, id))
+          done[#done + 1] = e.a
+          done[#done + 1] = e.k
+          done[#done + 1] = id
+        end
+      end
     end
     out[#out + 1] = done
   end

@@ -22,7 +22,7 @@ json stats(double fact_fill, int facts) {
 
 TEST(AgentMemoryStatus, SaysTheFillOfEachKindAgainstItsBound) {
   json m = memory_status(stats(0.98, 980), "2026-12-03T10:00:01Z");
-  EXPECT_EQ(m["summary"], "facts 98% of bound (980/1000), exchanges 40% (400/1000)");
+  EXPECT_EQ(m["summary"], "facts 98% of bound (980/1000), exchanges 40% of bound (400/1000)");
   EXPECT_EQ(m["factsPercent"], 98);
   EXPECT_EQ(m["factsBound"], 1000);
   EXPECT_EQ(m["exchangesBound"], 1000);

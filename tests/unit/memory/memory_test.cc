@@ -249,7 +249,9 @@ TEST(MemoryService, PaginatesWithOpaqueContinueAndSessionFilter) {
   }
   EXPECT_EQ(seen.size(), 250u);
   EXPECT_EQ(pages, 2);  // pages 0, 1 full, page 2 the last
-  auto odd = m->list("", Filter{.session = "odd"}, 1000, "");
+  Filter odd_session;
+  odd_session.session = "odd";
+  auto odd = m->list("", odd_session, 1000, "");
   EXPECT_EQ(odd->items.size(), 125u);
   EXPECT_EQ(m->list("", Filter{}, 0, "").status().code(), Code::kInvalidArgument);
 }

@@ -167,11 +167,13 @@ TEST(MemoryRetention, ExchangesNeverPushOutAFactAndStayWithinTheirBound) {
   EXPECT_EQ(ev.fact_bound, 0u);
   EXPECT_GT(ev.last_ms, 0);
   // The kind is returned and filterable.
-  Filter only_facts{.kind = Kind::kFact};
+  Filter only_facts;
+  only_facts.kind = Kind::kFact;
   auto page = m->list("", only_facts, 1000, "");
   ASSERT_TRUE(page.ok());
   EXPECT_EQ(page->items.size(), 20u);
-  Filter only_exchanges{.kind = Kind::kExchange};
+  Filter only_exchanges;
+  only_exchanges.kind = Kind::kExchange;
   auto ex = m->list("", only_exchanges, 1000, "");
   ASSERT_TRUE(ex.ok());
   EXPECT_EQ(ex->items.size(), 15u);
@@ -297,6 +299,19 @@ TEST(MemoryRetention, FormatOneRecordsLoadWithTheirKind) {
   EXPECT_EQ(decode(v2)->entry.kind, Kind::kExchange);
   v2.back() = 7;
   EXPECT_FALSE(decode(v2).ok());
+}
+
+// Found by memory_records_fuzz: a record with an empty vector made decode() memcpy from null
+// (undefined behaviour, caught by UBSan). It decodes, with no vector.
+TEST(MemoryCodec, ARecordWithAnEmptyVectorDecodes) {
+  Op op;
+  op.entry.agent = "a";
+  op.entry.id = "no-vector";
+  op.entry.text = "t";
+  auto d = decode(encode(op));
+  ASSERT_TRUE(d.ok()) << d.status().to_string();
+  EXPECT_TRUE(d->entry.embedding.empty());
+  EXPECT_EQ(d->entry.text, "t");
 }
 
 TEST(MemoryRetention, AtEqualScoreAFactRanksBeforeAnExchange) {
