@@ -9,8 +9,8 @@ if(TARGET agentry_test_support AND TARGET agentry-sidecar AND TARGET agentry-fak
     AGENTRY_FAKE_LLM_BIN="$<TARGET_FILE:agentry-fake-llm>")
   add_dependencies(agentry-soak agentry-operator agentry-sidecar agentry-fake-llm)
   if(AGENTRY_TESTS)
-    # Five minutes, one fault every 55 s: each kind of fault once.
-    add_test(NAME Soak.FiveMinutesWithFaults COMMAND agentry-soak --minutes 5 --fault-every 55)
+    # Five minutes, one fault every 50 s: each kind of fault once.
+    add_test(NAME Soak.FiveMinutesWithFaults COMMAND agentry-soak --minutes 5 --fault-every 50)
     set_tests_properties(Soak.FiveMinutesWithFaults PROPERTIES LABELS "soak;integration" TIMEOUT 900)
   endif()
 endif()

@@ -198,10 +198,9 @@ Status parse_cache(const YAML::Node& n, CacheConfig* c) {
 
 Status parse_memory(const YAML::Node& n, MemoryConfig* m) {
   const std::string p = "memory.";
-  TRY(check_keys(
-      n, p,
-      {"backend", "dir", "redisUrl", "maxEntries", "embeddingDim", "embedder", "ttlSeconds",
-       "onFull", "exchanges"}));
+  TRY(check_keys(n, p,
+                 {"backend", "dir", "redisUrl", "maxEntries", "embeddingDim", "embedder",
+                  "ttlSeconds", "onFull", "exchanges"}));
   TRY(get(n, "backend", p, &m->memory_backend));
   TRY(get(n, "onFull", p, &m->on_full));
   if (auto x = n["exchanges"]) {

@@ -114,14 +114,14 @@ struct MemoryConfig {
   std::string memory_backend = "embedded";  // embedded | redis
   std::string memory_dir;                   // embedded: the log's folder ("": in process only)
   std::string redis_url;                    // redis: its own Redis ("": cache.redisUrl)
-  int64_t memory_max_entries = 100000;  // facts per agent
-  std::string on_full = "refuse";        // refuse | evictOldest: a fact write at the bound
-  int64_t exchanges_max_entries = 100000;  // exchanges per agent (memory.exchanges.maxEntries)
-  int64_t exchanges_ttl_seconds = 0;       // memory.exchanges.ttlSeconds; 0: none
-  int embedding_dim = 0;           // 0: whatever the provider returns
-  std::string embedder = "local";  // local | provider
-  int64_t ttl_seconds = 0;         // lifetime of entries written without a ttl; 0: none
-  std::string redis_password;      // from $AGENTRY_MEMORY_REDIS_PASSWORD
+  int64_t memory_max_entries = 100000;      // facts per agent
+  std::string on_full = "refuse";           // refuse | evictOldest: a fact write at the bound
+  int64_t exchanges_max_entries = 100000;   // exchanges per agent (memory.exchanges.maxEntries)
+  int64_t exchanges_ttl_seconds = 0;        // memory.exchanges.ttlSeconds; 0: none
+  int embedding_dim = 0;                    // 0: whatever the provider returns
+  std::string embedder = "local";           // local | provider
+  int64_t ttl_seconds = 0;                  // lifetime of entries written without a ttl; 0: none
+  std::string redis_password;               // from $AGENTRY_MEMORY_REDIS_PASSWORD
 };
 
 struct Config {

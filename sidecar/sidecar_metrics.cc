@@ -92,15 +92,17 @@ SidecarMetrics build() {
   m.memory_exchanges = &by_kind.Add({{"kind", "exchange"}});
   auto& fill = prometheus::BuildGauge()
                    .Name("agentry_memory_fill_ratio")
-                   .Help("The fullest agent's entries of a kind over that kind's bound "
-                         "(memory.maxEntries for facts, memory.exchanges.maxEntries)")
+                   .Help(
+                       "The fullest agent's entries of a kind over that kind's bound "
+                       "(memory.maxEntries for facts, memory.exchanges.maxEntries)")
                    .Register(reg);
   m.memory_fill_facts = &fill.Add({{"kind", "fact"}});
   m.memory_fill_exchanges = &fill.Add({{"kind", "exchange"}});
   auto& ev = prometheus::BuildCounter()
                  .Name("agentry_memory_evictions_total")
-                 .Help("Memory entries evicted, by kind and reason (bound: over the kind's bound; "
-                       "ttl: expired)")
+                 .Help(
+                     "Memory entries evicted, by kind and reason (bound: over the kind's bound; "
+                     "ttl: expired)")
                  .Register(reg);
   for (int k = 0; k < 2; ++k) {
     for (int r = 0; r < 2; ++r) {

@@ -34,8 +34,8 @@ struct SidecarMetrics {
   prometheus::Gauge* memory_index_backlog;
   prometheus::Gauge* memory_writes_waiting;
   prometheus::Gauge* memory_writes_refused;  // 503s because the index was behind (since start)
-  prometheus::Gauge* memory_facts;      // agentry_memory_entries_by_kind{kind="fact"}
-  prometheus::Gauge* memory_exchanges;  // {kind="exchange"}
+  prometheus::Gauge* memory_facts;           // agentry_memory_entries_by_kind{kind="fact"}
+  prometheus::Gauge* memory_exchanges;       // {kind="exchange"}
   prometheus::Gauge* memory_fill_facts;      // agentry_memory_fill_ratio{kind="fact"}
   prometheus::Gauge* memory_fill_exchanges;  // {kind="exchange"}
   // agentry_memory_evictions_total{kind,reason}: [kind: fact, exchange][reason: bound, ttl]

@@ -170,10 +170,10 @@ void mount_storage_routes(ApiServer& server, const Config& cfg, Engine& engine) 
     g.memory_fill_facts->Set(lim.max_entries_per_agent
                                  ? static_cast<double>(w.max_facts) / lim.max_entries_per_agent
                                  : 0);
-    g.memory_fill_exchanges->Set(
-        lim.max_exchanges_per_agent
-            ? static_cast<double>(w.max_exchanges) / lim.max_exchanges_per_agent
-            : 0);
+    g.memory_fill_exchanges->Set(lim.max_exchanges_per_agent
+                                     ? static_cast<double>(w.max_exchanges) /
+                                           lim.max_exchanges_per_agent
+                                     : 0);
     const uint64_t now[5] = {ev.fact_bound, ev.fact_ttl, ev.exchange_bound, ev.exchange_ttl,
                              w.refused_full};
     prometheus::Counter* counters[5] = {g.memory_evictions[0][0], g.memory_evictions[0][1],

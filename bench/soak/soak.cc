@@ -39,6 +39,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -259,7 +260,7 @@ struct AgentRig {
   std::string token;
   std::unique_ptr<testing::TempDir> dir;
   std::unique_ptr<Restartable> sidecar;
-  std::mutex mu;  // guards acked
+  std::mutex mu;                                           // guards acked
   std::vector<std::pair<std::string, std::string>> acked;  // id, text
   Clock::time_point mismatch_since{};
   bool mismatch = false;
@@ -275,6 +276,13 @@ class Soak {
  public:
   explicit Soak(Options o) : opts_(o) {}
   ~Soak() { stop_all(); }
+
+  // Ends the run early (SIGINT/SIGTERM): the table is still printed and everything torn down.
+  void interrupt() {
+    interrupted_ = true;
+    stopping_ = true;
+    wake_.notify_all();
+  }
 
   int run() {
     std::string err;
@@ -293,11 +301,20 @@ class Soak {
     threads.emplace_back([&] { workflow_load(); });
     threads.emplace_back([&] { checker(); });
     threads.emplace_back([&] { faults(until); });
-    while (Clock::now() < until && !stopping_) sleep_s(1);
+    // The main thread starts every process again (Process children die with the thread that
+    // started them), so the faults thread hands restarts over through run_on_main().
+    while (Clock::now() < until && !stopping_) {
+      sleep_s(0.1);
+      run_main_tasks();
+    }
     stopping_ = true;
     wake_.notify_all();
     for (auto& t : threads) t.join();
-    final_checks();
+    if (interrupted_) {
+      ledger_.violation("the soak ran to its end", "interrupted");
+    } else {
+      final_checks();
+    }
     return ledger_.print() == 0 ? 0 : 1;
   }
 
@@ -338,12 +355,12 @@ class Soak {
     int op_port = testing::free_port();
     op_ = std::make_unique<Restartable>(
         "operator",
-        testing::Process::Options{{AGENTRY_OPERATOR_BIN, "--kubeconfig", cp_->kubeconfig(),
-                                   "--metrics-addr", "127.0.0.1:" + std::to_string(op_port),
-                                   "--log-level", "info"},
-                                  {},
-                                  dir_.file("operator.log"),
-                                  ""},
+        testing::Process::Options{
+            {AGENTRY_OPERATOR_BIN, "--kubeconfig", cp_->kubeconfig(), "--metrics-addr",
+             "127.0.0.1:" + std::to_string(op_port), "--log-level", "info"},
+            {},
+            dir_.file("operator.log"),
+            ""},
         op_port);
     if (!op_->start(err)) return false;
 
@@ -378,11 +395,12 @@ class Soak {
   }
 
   std::string agent_yaml(const AgentRig& a) const {
-    std::string y = "apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata:\n  name: " + a.name +
-                    "\nspec:\n  model: {provider: ollama, name: fake, endpoint: 'http://127.0.0.1:" +
-                    std::to_string(llm_port_) +
-                    "'}\n  replicas: 2\n  autoscaling: {enabled: false}\n"
-                    "  policyRef: {name: development}\n";
+    std::string y =
+        "apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata:\n  name: " + a.name +
+        "\nspec:\n  model: {provider: ollama, name: fake, endpoint: 'http://127.0.0.1:" +
+        std::to_string(llm_port_) +
+        "'}\n  replicas: 2\n  autoscaling: {enabled: false}\n"
+        "  policyRef: {name: development}\n";
     if (a.memory_backend == "redis") {
       y += "  memory: {backend: redis, redis: {url: '" + redis_->url() + "'}}\n";
       y += "  cache: {ttlSeconds: 60, redis: {url: '" + redis_->url() + "'}}\n";
@@ -415,12 +433,12 @@ class Soak {
     int port = testing::free_port();
     a.sidecar = std::make_unique<Restartable>(
         a.name,
-        testing::Process::Options{{AGENTRY_SIDECAR_BIN, "--config", a.dir->file("config.yaml"),
-                                   "--listen", "127.0.0.1:" + std::to_string(port), "--token-file",
-                                   a.dir->file("token")},
-                                  {},
-                                  a.dir->file("sidecar.log"),
-                                  ""},
+        testing::Process::Options{
+            {AGENTRY_SIDECAR_BIN, "--config", a.dir->file("config.yaml"), "--listen",
+             "127.0.0.1:" + std::to_string(port), "--token-file", a.dir->file("token")},
+            {},
+            a.dir->file("sidecar.log"),
+            ""},
         port, /*allowance_kb_per_unit=*/4);
     if (!a.sidecar->start(err)) return false;
     std::string out;
@@ -455,6 +473,31 @@ class Soak {
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
     return false;
+  }
+
+  // Runs fn on the main thread (see run()) and waits for it; false when the soak stopped first.
+  bool run_on_main(std::function<void()> fn) {
+    auto done = std::make_shared<std::promise<void>>();
+    auto f = done->get_future();
+    {
+      std::lock_guard<std::mutex> l(tasks_mu_);
+      tasks_.push_back([fn = std::move(fn), done] {
+        fn();
+        done->set_value();
+      });
+    }
+    while (f.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+      if (stopping_) return false;
+    }
+    return true;
+  }
+  void run_main_tasks() {
+    std::vector<std::function<void()>> tasks;
+    {
+      std::lock_guard<std::mutex> l(tasks_mu_);
+      tasks.swap(tasks_);
+    }
+    for (auto& t : tasks) t();
   }
 
   // Sleeps up to s seconds; returns early (false) when the soak stops.
@@ -517,8 +560,9 @@ class Soak {
     while (sleep_s(6)) {
       std::string wf = "wf-" + std::to_string(n++);
       auto step = [&](const std::string& s, const std::string& after, const std::string& in) {
-        return "  - {name: " + s + ", agentRef: {name: soak-flow}" + after + ", input: \"mark:" +
-               wf + "/" + s + " " + in + "\", retries: {limit: 5, backoffSeconds: 1}}\n";
+        return "  - {name: " + s + ", agentRef: {name: soak-flow}" + after +
+               ", input: \"mark:" + wf + "/" + s + " " + in +
+               "\", retries: {limit: 5, backoffSeconds: 1}}\n";
       };
       std::string y = "apiVersion: agentry.dev/v1alpha1\nkind: Workflow\nmetadata:\n  name: " + wf +
                       "\nspec:\n  input: go\n  steps:\n" + step("one", "", "{{ input }}") +
@@ -557,13 +601,17 @@ class Soak {
       } else if (f == "redis") {
         redis_->kill();
         sleep_s(2);
-        std::string err;
-        if (!redis_->start(&err)) ledger_.violation("fault recovery", "redis: " + err);
+        run_on_main([&] {
+          std::string err;
+          if (!redis_->start(&err)) ledger_.violation("fault recovery", "redis: " + err);
+        });
       } else if (f == "operator") {
         op_->kill9();
         sleep_s(2);
-        std::string err;
-        if (!op_->start(&err)) ledger_.violation("fault recovery", "operator: " + err);
+        run_on_main([&] {
+          std::string err;
+          if (!op_->start(&err)) ledger_.violation("fault recovery", "operator: " + err);
+        });
       } else if (f == "sidecar") {
         std::vector<AgentRig*> killable;
         for (auto& a : agents_) {
@@ -573,8 +621,10 @@ class Soak {
         ledger_.log("  sidecar of " + a->name);
         a->sidecar->kill9();
         sleep_s(2);
-        std::string err;
-        if (!a->sidecar->start(&err)) ledger_.violation("fault recovery", a->name + ": " + err);
+        run_on_main([&] {
+          std::string err;
+          if (!a->sidecar->start(&err)) ledger_.violation("fault recovery", a->name + ": " + err);
+        });
       } else if (f == "kwok") {
         const int pid = cp_->pid_of("kwok");
         ::kill(pid, SIGSTOP);
@@ -678,13 +728,12 @@ class Soak {
         continue;
       }
       if (secs_since(a->mismatch_since) > 15) {
-        ledger_.violation("Agent status matches its Deployment within 15 s",
-                          a->name + ": Agent says " + std::to_string(said) + " ready (phase " +
-                              ag->value("/status/phase"_json_pointer, std::string()) +
-                              "), Deployment has " + std::to_string(ready) + "/" +
-                              std::to_string(desired) + " for " +
-                              std::to_string(static_cast<int>(secs_since(a->mismatch_since))) +
-                              " s");
+        ledger_.violation(
+            "Agent status matches its Deployment within 15 s",
+            a->name + ": Agent says " + std::to_string(said) + " ready (phase " +
+                ag->value("/status/phase"_json_pointer, std::string()) + "), Deployment has " +
+                std::to_string(ready) + "/" + std::to_string(desired) + " for " +
+                std::to_string(static_cast<int>(secs_since(a->mismatch_since))) + " s");
         a->mismatch_since = Clock::now();  // report again only after another 15 s
       }
     }
@@ -749,14 +798,16 @@ class Soak {
         ledger_.checked("no Workflow step reached the model twice");
         ledger_.checked("every Workflow finishes (Succeeded) within 3 min");
         if (phase == "Failed")
-          ledger_.violation("every Workflow finishes (Succeeded) within 3 min",
-                            wf + " failed: " + w->value("/status/message"_json_pointer, std::string()));
+          ledger_.violation(
+              "every Workflow finishes (Succeeded) within 3 min",
+              wf + " failed: " + w->value("/status/message"_json_pointer, std::string()));
         ledger_.figure("workflow created -> finished (s)", secs_since(created));
         for (const char* s : {"one", "two", "three"}) {
           const int seen = marks.value(wf + "/" + s, 0);
           if (seen > 1)
-            ledger_.violation("no Workflow step reached the model twice",
-                              wf + "/" + s + " reached the model " + std::to_string(seen) + " times");
+            ledger_.violation(
+                "no Workflow step reached the model twice",
+                wf + "/" + s + " reached the model " + std::to_string(seen) + " times");
         }
         ledger_.count("workflows finished");
         (void)client_->remove(res::kWorkflows, kNs, wf);
@@ -824,10 +875,12 @@ class Soak {
   std::unique_ptr<Restartable> llm_;
   std::unique_ptr<Restartable> op_;
   std::vector<std::unique_ptr<AgentRig>> agents_;
-  std::mutex wf_mu_;  // guards workflows_
+  std::mutex tasks_mu_;                                 // guards tasks_
+  std::vector<std::function<void()>> tasks_;            // for the main thread (run_on_main)
+  std::mutex wf_mu_;                                    // guards workflows_
   std::map<std::string, Clock::time_point> workflows_;  // created, not yet finished
-  int probes_ = 0;  // the faults thread's own
-  std::atomic<bool> stopping_{false};
+  int probes_ = 0;                                      // the faults thread's own
+  std::atomic<bool> stopping_{false}, interrupted_{false};
   std::mutex wake_mu_;
   std::condition_variable wake_;
 };
@@ -838,17 +891,33 @@ int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--minutes" && i + 1 < argc) o.minutes = std::atoi(argv[++i]);
-    else if (a == "--fault-every" && i + 1 < argc) o.fault_every_s = std::atoi(argv[++i]);
-    else if (a == "--keep") o.keep = true;
+    if (a == "--minutes" && i + 1 < argc)
+      o.minutes = std::atoi(argv[++i]);
+    else if (a == "--fault-every" && i + 1 < argc)
+      o.fault_every_s = std::atoi(argv[++i]);
+    else if (a == "--keep")
+      o.keep = true;
     else {
       std::fprintf(stderr, "usage: agentry-soak [--minutes M] [--fault-every S] [--keep]\n");
       return 2;
     }
   }
   signal(SIGPIPE, SIG_IGN);
+  // SIGINT/SIGTERM are taken by a thread of ours, so an interrupted soak still stops its control
+  // plane and processes (their destructors) instead of leaving them behind.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   try {
     Soak soak(o);
+    std::thread([&soak, stop_signals] {
+      int sig = 0;
+      sigwait(&stop_signals, &sig);
+      std::fprintf(stderr, "soak: signal %d, stopping\n", sig);
+      soak.interrupt();
+    }).detach();
     return soak.run();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "soak: %s\n", e.what());

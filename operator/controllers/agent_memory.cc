@@ -71,7 +71,8 @@ std::optional<std::string> memory_crossing_note(const json& old_memory, const js
   };
   const int before = pct(old_memory), now = pct(new_memory);
   if (now < kMemoryWarnPercent || before >= kMemoryWarnPercent) return std::nullopt;
-  return "memory holds " + new_memory.value("summary", std::to_string(now) + "% of the fact bound") +
+  return "memory holds " +
+         new_memory.value("summary", std::to_string(now) + "% of the fact bound") +
          "; at 100% fact writes get 507 (raise spec.memory.maxEntries, delete facts, or set "
          "spec.memory.onFull: evictOldest)";
 }

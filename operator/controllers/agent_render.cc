@@ -336,17 +336,16 @@ std::string render_sidecar_config(const json& agent, const json& policy) {
                 {"defaultTtlSeconds", int_at(spec, "/cache/ttlSeconds", 300)}};
   if (!str_at(spec, "/cache/redis/url").empty())
     cache["redisUrl"] = str_at(spec, "/cache/redis/url");
-  json memory = {
-      {"backend", str_at(spec, "/memory/backend", "embedded")},
-      {"dir", "/var/lib/agentry/memory"},
-      {"maxEntries", int_at(spec, "/memory/maxEntries", 100000)},
-      {"onFull", str_at(spec, "/memory/onFull", "refuse")},
-      {"exchanges",
-       {{"maxEntries",
-         int_at(spec, "/memory/exchanges/maxEntries", default_exchange_bound(agent, policy))},
-        {"ttlSeconds", int_at(spec, "/memory/exchanges/ttlSeconds", 604800)}}},
-      {"embeddingDim", int_at(spec, "/memory/embeddingDimension", 384)},
-      {"ttlSeconds", int_at(spec, "/memory/ttlSeconds", 0)}};
+  json memory = {{"backend", str_at(spec, "/memory/backend", "embedded")},
+                 {"dir", "/var/lib/agentry/memory"},
+                 {"maxEntries", int_at(spec, "/memory/maxEntries", 100000)},
+                 {"onFull", str_at(spec, "/memory/onFull", "refuse")},
+                 {"exchanges",
+                  {{"maxEntries", int_at(spec, "/memory/exchanges/maxEntries",
+                                         default_exchange_bound(agent, policy))},
+                   {"ttlSeconds", int_at(spec, "/memory/exchanges/ttlSeconds", 604800)}}},
+                 {"embeddingDim", int_at(spec, "/memory/embeddingDimension", 384)},
+                 {"ttlSeconds", int_at(spec, "/memory/ttlSeconds", 0)}};
   if (!str_at(spec, "/memory/redis/url").empty())
     memory["redisUrl"] = str_at(spec, "/memory/redis/url");
   const std::string profile = str_at(policy, "/profile", "production");

@@ -42,8 +42,8 @@ std::optional<std::string> check_names(const nlohmann::json& agent);
 
 // memory.exchanges.maxEntries when the Agent does not set it: a quarter of the sidecar's memory
 // limit at kExchangeBytes an entry (its text, float vector and int8 codes, HNSW links and maps at
-// 384 dimensions: an estimate, see docs/sidecar.md), within [kMinExchanges, kMaxExchanges]. 512 MiB gives
-// 21,845. kMaxExchanges when the limit is unknown.
+// 384 dimensions: an estimate, see docs/sidecar.md), within [kMinExchanges, kMaxExchanges]. 512 MiB
+// gives 21,845. kMaxExchanges when the limit is unknown.
 inline constexpr int64_t kExchangeBytes = 6 * 1024;
 inline constexpr int64_t kMinExchanges = 1000;
 inline constexpr int64_t kMaxExchanges = 100000;

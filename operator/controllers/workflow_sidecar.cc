@@ -130,7 +130,7 @@ Status SidecarClient::cancel(const std::string& endpoint, const std::string& tok
 }
 
 Result<nlohmann::json> SidecarClient::memory_stats(const std::string& endpoint,
-                                                  const std::string& token) {
+                                                   const std::string& token) {
   auto r = send("GET", endpoint, token, "/v1/memory?limit=1", {}, "", opts_.read_timeout);
   if (!r.ok()) return r.status();
   if (r->status != 200) return http_error("GET /v1/memory", r->status, r->body);

@@ -45,8 +45,8 @@ std::vector<PlannedWrite> plan_bounds(const std::vector<const std::vector<Op>*>&
       }
     }
     for (const auto& key : touched) {
-      const size_t bound = key.second == Kind::kFact ? limits.max_entries_per_agent
-                                                     : limits.max_exchanges_per_agent;
+      const size_t bound =
+          key.second == Kind::kFact ? limits.max_entries_per_agent : limits.max_exchanges_per_agent;
       const long have = static_cast<long>(view.count(key.first, key.second)) + delta[key] -
                         static_cast<long>(gone[key].size());
       const long over = have + adds[key] - static_cast<long>(bound);
@@ -68,8 +68,8 @@ std::vector<PlannedWrite> plan_bounds(const std::vector<const std::vector<Op>*>&
         plan.evictions.push_back(std::move(del));
         ++taken;
       };
-      for (auto& id : view.oldest(key.first, key.second,
-                                  static_cast<size_t>(over) + gone[key].size())) {
+      for (auto& id :
+           view.oldest(key.first, key.second, static_cast<size_t>(over) + gone[key].size())) {
         if (taken == over) break;
         if (!gone[key].count(id) && !added[key].count(id)) evict(std::move(id));
       }
@@ -87,7 +87,8 @@ std::vector<PlannedWrite> plan_bounds(const std::vector<const std::vector<Op>*>&
       for (const auto& op : *ops) {
         if (op.type == Op::Type::kPut) added[{op.entry.agent, op.entry.kind}].insert(op.entry.id);
       }
-      for (const auto& del : plan.evictions) gone[{del.entry.agent, del.entry.kind}].insert(del.entry.id);
+      for (const auto& del : plan.evictions)
+        gone[{del.entry.agent, del.entry.kind}].insert(del.entry.id);
     } else {
       plan.evictions.clear();
     }

@@ -33,7 +33,7 @@ struct BoundsView {
 };
 
 struct PlannedWrite {
-  Status status;             // ok, or the 507 for a fact bound with OnFull::kRefuse
+  Status status;  // ok, or the 507 for a fact bound with OnFull::kRefuse
   // Deletes (entry.kind set) to make durable right after the request's own ops (they may name
   // ids the request puts).
   std::vector<Op> evictions;

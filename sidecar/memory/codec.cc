@@ -51,7 +51,9 @@ int64_t now_ms() {
       .count();
 }
 
-const char* kind_name(Kind k) { return k == Kind::kExchange ? "exchange" : "fact"; }
+const char* kind_name(Kind k) {
+  return k == Kind::kExchange ? "exchange" : "fact";
+}
 
 std::optional<Kind> parse_kind(std::string_view s) {
   if (s == "fact") return Kind::kFact;

@@ -187,9 +187,7 @@ void MemoryService::write_group(std::vector<GroupCommitter::Request>& group) {
   } else {
     BoundsView view;
     view.count = [this](const std::string& a, Kind k) { return store_.count(a, k); };
-    view.oldest = [this](const std::string& a, Kind k, size_t n) {
-      return store_.oldest(a, k, n);
-    };
+    view.oldest = [this](const std::string& a, Kind k, size_t n) { return store_.oldest(a, k, n); };
     view.kind_of = [this](const std::string& a, const std::string& id) {
       return store_.kind_of(a, id);
     };
@@ -240,14 +238,13 @@ void MemoryService::count_evictions(const std::vector<Op>& deletes, bool ttl) {
   int64_t logged = last_eviction_log_ms_.load();
   if (now - logged >= 60000 && last_eviction_log_ms_.compare_exchange_strong(logged, now)) {
     const Evictions e = evictions();
-    log::warn("memory entries evicted",
-              {{"reason", ttl ? "ttl" : "bound"},
-               {"facts_now", facts},
-               {"entries_now", deletes.size()},
-               {"facts_bound_total", e.fact_bound},
-               {"facts_ttl_total", e.fact_ttl},
-               {"exchanges_bound_total", e.exchange_bound},
-               {"exchanges_ttl_total", e.exchange_ttl}});
+    log::warn("memory entries evicted", {{"reason", ttl ? "ttl" : "bound"},
+                                         {"facts_now", facts},
+                                         {"entries_now", deletes.size()},
+                                         {"facts_bound_total", e.fact_bound},
+                                         {"facts_ttl_total", e.fact_ttl},
+                                         {"exchanges_bound_total", e.exchange_bound},
+                                         {"exchanges_ttl_total", e.exchange_ttl}});
   }
 }
 
@@ -323,7 +320,7 @@ Result<MemoryService::PreparedAdd> MemoryService::prepare_add(std::vector<NewEnt
     en.text = std::move(e.text);
     en.metadata = std::move(e.metadata);
     en.created_ms = now;
-    const int64_t ttl_s = e.ttl_s > 0                   ? e.ttl_s
+    const int64_t ttl_s = e.ttl_s > 0                 ? e.ttl_s
                           : e.kind == Kind::kExchange ? opts_.limits.exchange_ttl_s
                                                       : opts_.limits.default_ttl_s;
     en.expires_ms = ttl_s > 0 ? now + ttl_s * 1000 : 0;
@@ -625,8 +622,7 @@ nlohmann::json MemoryService::stats() const {
         {"repeated", remember_repeated_.load()}}},
       {"limits",
        {{"maxEntriesPerAgent", opts_.limits.max_entries_per_agent},
-        {"onFull",
-         opts_.limits.on_full == Limits::OnFull::kEvictOldest ? "evictOldest" : "refuse"},
+        {"onFull", opts_.limits.on_full == Limits::OnFull::kEvictOldest ? "evictOldest" : "refuse"},
         {"exchangesMaxEntriesPerAgent", opts_.limits.max_exchanges_per_agent},
         {"exchangesTtlSeconds", opts_.limits.exchange_ttl_s},
         {"maxTextBytes", opts_.limits.max_text_bytes},

@@ -66,7 +66,8 @@ void MemoryStore::erase_locked(Agent& a, std::map<std::string, Stored>::iterator
     s->second.erase(slot);
     if (s->second.empty()) a.sessions.erase(s);
   }
-  a.by_age[static_cast<size_t>(it->second.entry.kind)].erase({it->second.entry.created_ms, it->first});
+  a.by_age[static_cast<size_t>(it->second.entry.kind)].erase(
+      {it->second.entry.created_ms, it->first});
   auto t = a.by_text.find(text_key(it->second.entry.text));
   if (t != a.by_text.end()) {
     std::erase(t->second, slot);
@@ -271,8 +272,7 @@ size_t MemoryStore::total() const {
   return n;
 }
 
-std::vector<std::string> MemoryStore::oldest(const std::string& agent, Kind kind,
-                                             size_t n) const {
+std::vector<std::string> MemoryStore::oldest(const std::string& agent, Kind kind, size_t n) const {
   std::vector<std::string> out;
   Agent* a = find(agent);
   if (!a) return out;

@@ -49,10 +49,11 @@ class MemoryStore {
   // embeddings.
   Page list(const std::string& agent, const Filter& filter, size_t limit,
             const std::string& after) const;
-  // Top k by cosine to q; at equal score a fact ranks before an exchange. With query_text (the text q was embedded from), every entry whose text
-  // equals it up to case, spacing and punctuation (text_key) is scored too and merged in: the
-  // graph is approximate, and on many near-identical entries it can miss the very entry a user
-  // searches for by its own words. So an exact match is always found, whatever the graph does.
+  // Top k by cosine to q; at equal score a fact ranks before an exchange. With query_text (the text
+  // q was embedded from), every entry whose text equals it up to case, spacing and punctuation
+  // (text_key) is scored too and merged in: the graph is approximate, and on many near-identical
+  // entries it can miss the very entry a user searches for by its own words. So an exact match is
+  // always found, whatever the graph does.
   std::vector<Hit> search(const std::string& agent, const std::vector<float>& q, size_t k,
                           float min_score, const Filter& filter, bool* exact,
                           const std::string* query_text = nullptr) const;

@@ -191,7 +191,9 @@ end
 return out
 )lua";
 
-const char* kind_arg(Kind k) { return k == Kind::kExchange ? "1" : "0"; }
+const char* kind_arg(Kind k) {
+  return k == Kind::kExchange ? "1" : "0";
+}
 
 }  // namespace
 
@@ -311,7 +313,8 @@ Status RedisBackend::migrate_sets(const std::vector<Entry>& entries) {
   if (auto s = flush(); !s) return s;
   auto done = pool_.command({"SET", opts_.prefix + "zver", "1"}, cache::Ms(5000));
   if (!done.ok()) return done.status();
-  log::info("memory: per-kind sets built for data written before kinds", {{"entries", entries.size()}});
+  log::info("memory: per-kind sets built for data written before kinds",
+            {{"entries", entries.size()}});
   return ok_status();
 }
 

@@ -45,10 +45,10 @@ struct Limits {
   // What happens to a fact write that would exceed max_entries_per_agent: refused (507, nothing
   // written) or the oldest facts are evicted in the same durable write.
   enum class OnFull { kRefuse, kEvictOldest };
-  size_t max_entries_per_agent = 100000;     // facts (memory.maxEntries)
-  OnFull on_full = OnFull::kRefuse;          // memory.onFull
-  size_t max_exchanges_per_agent = 100000;   // memory.exchanges.maxEntries; oldest evicted first
-  int64_t exchange_ttl_s = 0;                // memory.exchanges.ttlSeconds; 0: no expiry
+  size_t max_entries_per_agent = 100000;    // facts (memory.maxEntries)
+  OnFull on_full = OnFull::kRefuse;         // memory.onFull
+  size_t max_exchanges_per_agent = 100000;  // memory.exchanges.maxEntries; oldest evicted first
+  int64_t exchange_ttl_s = 0;               // memory.exchanges.ttlSeconds; 0: no expiry
   size_t max_text_bytes = 32 * 1024;
   size_t max_metadata_pairs = 32;
   size_t max_metadata_key_bytes = 128;

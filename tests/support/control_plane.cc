@@ -38,7 +38,9 @@ int cluster_sh(const std::string& dir, const std::string& verb, const ControlPla
 
 }  // namespace
 
-std::string repo_dir() { return AGENTRY_REPO_DIR; }
+std::string repo_dir() {
+  return AGENTRY_REPO_DIR;
+}
 
 ControlPlane* ControlPlane::shared(std::string* error) {
   static std::once_flag once;
@@ -97,7 +99,9 @@ std::string ControlPlane::server_url() const {
 std::string ControlPlane::etcd_url() const {
   return "http://127.0.0.1:" + trim(read_file(dir_ + "/etcd.port"));
 }
-std::string ControlPlane::bin_dir() const { return trim(read_file(dir_ + "/bin")); }
+std::string ControlPlane::bin_dir() const {
+  return trim(read_file(dir_ + "/bin"));
+}
 
 int ControlPlane::pid_of(const std::string& component) const {
   std::string s = read_file(dir_ + "/pids/" + component);
@@ -158,8 +162,8 @@ bool ControlPlane::start_component_again(const std::string& component, std::stri
   // where cluster.sh looks, so `down` stops it.
   std::string cmd;
   for (auto& a : argv) cmd += "'" + a + "' ";
-  cmd = "(setsid " + cmd + ">>'" + dir_ + "/logs/" + component + ".log' 2>&1 < /dev/null & echo $! > '" +
-        dir_ + "/pids/" + component + "')";
+  cmd = "(setsid " + cmd + ">>'" + dir_ + "/logs/" + component +
+        ".log' 2>&1 < /dev/null & echo $! > '" + dir_ + "/pids/" + component + "')";
   std::string out;
   if (run_command({"bash", "-c", cmd}, &out, std::chrono::seconds(10)) != 0) {
     if (error) *error = "restart of " + component + " failed: " + out;

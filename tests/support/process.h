@@ -15,9 +15,9 @@ namespace agentry::testing {
 class Process {
  public:
   struct Options {
-    std::vector<std::string> argv;  // argv[0] is the program (PATH is searched)
+    std::vector<std::string> argv;           // argv[0] is the program (PATH is searched)
     std::map<std::string, std::string> env;  // added to (or overriding) the current environment
-    std::string log_path;  // stdout+stderr; /dev/null when empty
+    std::string log_path;                    // stdout+stderr; /dev/null when empty
     std::string cwd;
   };
 
@@ -29,7 +29,9 @@ class Process {
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
 
-  // Starts the process; false (with errno-based message in *error) if fork/exec failed.
+  // Starts the process; false (with errno-based message in *error) if fork/exec failed. The child
+  // gets SIGKILL when the *thread* that called start() exits (PR_SET_PDEATHSIG follows the
+  // thread, not the process): start long-lived children from a thread that outlives them.
   bool start(std::string* error = nullptr);
   pid_t pid() const { return pid_; }
   bool running();

@@ -33,7 +33,9 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-std::string chart_dir() { return repo_dir() + "/charts/agentry"; }
+std::string chart_dir() {
+  return repo_dir() + "/charts/agentry";
+}
 
 bool eventually(const std::function<bool()>& fn, std::chrono::milliseconds timeout = 60s) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -70,9 +72,11 @@ std::vector<json> yaml_documents(const std::string& text) {
   return out;
 }
 
-const json* find_doc(const std::vector<json>& docs, const std::string& kind, const std::string& name = "") {
+const json* find_doc(const std::vector<json>& docs, const std::string& kind,
+                     const std::string& name = "") {
   for (const auto& d : docs) {
-    if (d.value("kind", "") == kind && (name.empty() || d["metadata"].value("name", "") == name)) return &d;
+    if (d.value("kind", "") == kind && (name.empty() || d["metadata"].value("name", "") == name))
+      return &d;
   }
   return nullptr;
 }
@@ -86,16 +90,25 @@ class ChartTest : public ::testing::Test {
     std::string out;
     // The CRDs have one source (crds/); the shared cluster may have them from other tests already,
     // so the chart is installed with --skip-crds after this (the documented upgrade path too).
-    ASSERT_EQ(cp_->kubectl({"apply", "--server-side", "--force-conflicts", "-f", repo_dir() + "/crds/"}, &out), 0) << out;
-    ASSERT_EQ(cp_->kubectl({"wait", "--for=condition=Established", "--timeout=60s", "crd/agents.agentry.dev",
-                            "crd/agentpolicies.agentry.dev", "crd/workflows.agentry.dev"}, &out), 0) << out;
+    ASSERT_EQ(
+        cp_->kubectl({"apply", "--server-side", "--force-conflicts", "-f", repo_dir() + "/crds/"},
+                     &out),
+        0)
+        << out;
+    ASSERT_EQ(cp_->kubectl(
+                  {"wait", "--for=condition=Established", "--timeout=60s", "crd/agents.agentry.dev",
+                   "crd/agentpolicies.agentry.dev", "crd/workflows.agentry.dev"},
+                  &out),
+              0)
+        << out;
     helm_home_ = std::make_unique<TempDir>("chart-helm");
     id_ = std::to_string(::getpid());
   }
 
   // Runs the cluster's helm against the test cluster; the "found symbolic link" notices of the
   // crds/ symlink are dropped from the output.
-  int helm(const std::vector<std::string>& args, std::string* out, std::chrono::seconds timeout = 300s) {
+  int helm(const std::vector<std::string>& args, std::string* out,
+           std::chrono::seconds timeout = 300s) {
     std::vector<std::string> argv = {"env",
                                      "HELM_CACHE_HOME=" + helm_home_->file("cache"),
                                      "HELM_CONFIG_HOME=" + helm_home_->file("config"),
@@ -117,8 +130,8 @@ class ChartTest : public ::testing::Test {
   }
 
   // helm template with --set values; fails the test on a non-zero exit.
-  std::vector<json> render(const std::vector<std::string>& sets, const std::string& ns = "agentry-system",
-                           std::string* yaml = nullptr) {
+  std::vector<json> render(const std::vector<std::string>& sets,
+                           const std::string& ns = "agentry-system", std::string* yaml = nullptr) {
     std::vector<std::string> args = {"template", "agentry", chart_dir(), "-n", ns};
     for (const auto& s : sets) {
       args.push_back("--set");
@@ -131,7 +144,9 @@ class ChartTest : public ::testing::Test {
     return yaml_documents(out);
   }
 
-  int kubectl(const std::vector<std::string>& args, std::string* out) { return cp_->kubectl(args, out); }
+  int kubectl(const std::vector<std::string>& args, std::string* out) {
+    return cp_->kubectl(args, out);
+  }
 
   json get_json(const std::vector<std::string>& args) {
     std::string out;
@@ -158,8 +173,8 @@ TEST_F(ChartTest, LintIsCleanAndEveryVariantRenders) {
   EXPECT_FALSE(contains(out, "[WARNING]")) << out;
   EXPECT_FALSE(contains(out, "[ERROR]")) << out;
   ASSERT_EQ(helm({"lint", "--strict", chart_dir(), "--set", "profile=development", "--set",
-                  "watchNamespaces={team-a}", "--set", "monitoring.prometheusRule.enabled=true", "--set",
-                  "monitoring.serviceMonitor.enabled=true", "--set", "replicaCount=1"},
+                  "watchNamespaces={team-a}", "--set", "monitoring.prometheusRule.enabled=true",
+                  "--set", "monitoring.serviceMonitor.enabled=true", "--set", "replicaCount=1"},
                  &out),
             0)
       << out;
@@ -167,8 +182,8 @@ TEST_F(ChartTest, LintIsCleanAndEveryVariantRenders) {
   auto docs = render({});
   std::multiset<std::string> kinds;
   for (const auto& d : docs) kinds.insert(d["kind"].get<std::string>());
-  for (const char* k : {"Deployment", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
-                        "Service", "Lease", "PodDisruptionBudget"}) {
+  for (const char* k : {"Deployment", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role",
+                        "RoleBinding", "Service", "Lease", "PodDisruptionBudget"}) {
     EXPECT_EQ(kinds.count(k), 1u) << k;
   }
   EXPECT_EQ(kinds.count("AgentPolicy"), 2u);
@@ -176,7 +191,8 @@ TEST_F(ChartTest, LintIsCleanAndEveryVariantRenders) {
   EXPECT_EQ(kinds.count("PrometheusRule"), 0u);
   EXPECT_EQ(kinds.count("CustomResourceDefinition"), 0u) << "CRDs come from crds/, not templates";
 
-  auto full = render({"monitoring.prometheusRule.enabled=true", "monitoring.serviceMonitor.enabled=true"});
+  auto full =
+      render({"monitoring.prometheusRule.enabled=true", "monitoring.serviceMonitor.enabled=true"});
   EXPECT_NE(find_doc(full, "PrometheusRule"), nullptr);
   EXPECT_NE(find_doc(full, "ServiceMonitor", "agentry-operator"), nullptr);
   EXPECT_NE(find_doc(full, "ServiceMonitor", "agentry-agents"), nullptr);
@@ -192,21 +208,25 @@ TEST_F(ChartTest, RenderedManifestsPassServerSideDryRun) {
     std::string name;
     std::vector<std::string> sets;
   };
-  for (const Variant& v : {Variant{"default", {}},
-                           Variant{"namespaced-development",
-                                   {"profile=development", "watchNamespaces={" + apps + "}", "replicaCount=1",
-                                    "operator.leaderElect=false", "podDisruptionBudget.enabled=false"}}}) {
+  for (const Variant& v :
+       {Variant{"default", {}},
+        Variant{"namespaced-development",
+                {"profile=development", "watchNamespaces={" + apps + "}", "replicaCount=1",
+                 "operator.leaderElect=false", "podDisruptionBudget.enabled=false"}}}) {
     std::string yaml;
     render(v.sets, ns, &yaml);
     ASSERT_FALSE(yaml.empty());
     ASSERT_TRUE(write_file(tmp.file(v.name + ".yaml"), yaml));
     ASSERT_EQ(kubectl({"apply", "--dry-run=server", "-f", tmp.file(v.name + ".yaml")}, &out), 0)
-        << v.name << ":\n" << out;
+        << v.name << ":\n"
+        << out;
     // "created" or, for the cluster-scoped ones another installation may own, "configured".
     EXPECT_TRUE(contains(out, "deployment.apps/agentry-operator created (server dry run)")) << out;
     EXPECT_TRUE(contains(out, "clusterrole.rbac.authorization.k8s.io/agentry-operator ")) << out;
-    EXPECT_EQ(contains(out, "lease.coordination.k8s.io/agentry-operator created (server dry run)"), v.name == "default")
-        << "the chart's Lease exists only with leader election:\n" << out;
+    EXPECT_EQ(contains(out, "lease.coordination.k8s.io/agentry-operator created (server dry run)"),
+              v.name == "default")
+        << "the chart's Lease exists only with leader election:\n"
+        << out;
   }
   kubectl({"delete", "namespace", ns, apps, "--wait=false"}, &out);
 }
@@ -218,7 +238,8 @@ TEST_F(ChartTest, OperatorDeploymentIsHardenedAndProbed) {
   EXPECT_EQ((*dep)["spec"]["replicas"], 2);
   const json& pod = (*dep)["spec"]["template"]["spec"];
   // The NetworkPolicy the operator renders for each Agent admits exactly this label.
-  EXPECT_EQ((*dep)["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"], "agentry-operator");
+  EXPECT_EQ((*dep)["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"],
+            "agentry-operator");
   EXPECT_EQ(pod["serviceAccountName"], "agentry-operator");
   EXPECT_EQ(pod["securityContext"]["runAsNonRoot"], true);
   EXPECT_EQ(pod["securityContext"]["runAsUser"], 65532);
@@ -239,23 +260,27 @@ TEST_F(ChartTest, OperatorDeploymentIsHardenedAndProbed) {
   EXPECT_FALSE(c["resources"]["limits"]["memory"].is_null());
   std::set<std::string> args;
   for (const auto& a : c["args"]) args.insert(a.get<std::string>());
-  for (const char* want : {"--metrics-addr=:8081", "--leader-elect=true", "--leader-election-namespace=agentry-system",
-                           "--leader-election-id=agentry-operator", "--operator-namespace=agentry-system",
-                           "--sidecar-image=ghcr.io/agentry-dev/agentry-sidecar:0.1.0", "--default-policy=production"}) {
+  for (const char* want :
+       {"--metrics-addr=:8081", "--leader-elect=true", "--leader-election-namespace=agentry-system",
+        "--leader-election-id=agentry-operator", "--operator-namespace=agentry-system",
+        "--sidecar-image=ghcr.io/agentry-dev/agentry-sidecar:0.1.0",
+        "--default-policy=production"}) {
     EXPECT_EQ(args.count(want), 1u) << want;
   }
   // development profile: the default policy follows; a digest pins the images.
   const std::string digest = "sha256:" + std::string(64, 'a');
-  docs = render({"profile=development", "watchNamespaces={team-a}", "sidecar.image.digest=" + digest,
-                 "image.tag=1.2.3"});
+  docs = render({"profile=development", "watchNamespaces={team-a}",
+                 "sidecar.image.digest=" + digest, "image.tag=1.2.3"});
   dep = find_doc(docs, "Deployment");
   ASSERT_NE(dep, nullptr);
   args.clear();
-  for (const auto& a : (*dep)["spec"]["template"]["spec"]["containers"][0]["args"]) args.insert(a.get<std::string>());
+  for (const auto& a : (*dep)["spec"]["template"]["spec"]["containers"][0]["args"])
+    args.insert(a.get<std::string>());
   EXPECT_EQ(args.count("--default-policy=development"), 1u);
   EXPECT_EQ(args.count("--watch-namespace=team-a"), 1u);
   EXPECT_EQ(args.count("--sidecar-image=ghcr.io/agentry-dev/agentry-sidecar@" + digest), 1u);
-  EXPECT_EQ((*dep)["spec"]["template"]["spec"]["containers"][0]["image"], "ghcr.io/agentry-dev/agentry-operator:1.2.3");
+  EXPECT_EQ((*dep)["spec"]["template"]["spec"]["containers"][0]["image"],
+            "ghcr.io/agentry-dev/agentry-operator:1.2.3");
 }
 
 // Every flag the chart passes must be one the operator binary accepts (an unknown flag exits 2:
@@ -283,7 +308,8 @@ TEST_F(ChartTest, EveryFlagTheChartPassesIsAnOperatorFlag) {
 TEST_F(ChartTest, CrdsAreTheRepositoryCrds) {
   namespace fs = std::filesystem;
   fs::path link = fs::path(chart_dir()) / "crds";
-  ASSERT_TRUE(fs::is_symlink(link)) << link << " must be a symlink to ../../crds (one source of truth)";
+  ASSERT_TRUE(fs::is_symlink(link))
+      << link << " must be a symlink to ../../crds (one source of truth)";
   EXPECT_EQ(fs::canonical(link), fs::canonical(fs::path(repo_dir()) / "crds"));
   std::string shown;
   ASSERT_EQ(helm({"show", "crds", chart_dir()}, &shown), 0) << shown;
@@ -300,8 +326,9 @@ TEST_F(ChartTest, CrdsAreTheRepositoryCrds) {
   std::string out;
   ASSERT_EQ(helm({"package", chart_dir(), "-d", pkg.path()}, &out), 0) << out;
   ASSERT_EQ(run_command({"tar", "tzf", pkg.file("agentry-0.1.0.tgz")}, &out), 0) << out;
-  for (const char* f : {"agentry/crds/agentry.dev_agents.yaml", "agentry/crds/agentry.dev_workflows.yaml",
-                        "agentry/crds/agentry.dev_agentpolicies.yaml", "agentry/values.schema.json"}) {
+  for (const char* f :
+       {"agentry/crds/agentry.dev_agents.yaml", "agentry/crds/agentry.dev_workflows.yaml",
+        "agentry/crds/agentry.dev_agentpolicies.yaml", "agentry/values.schema.json"}) {
     EXPECT_TRUE(contains(out, f)) << f << " missing from the package:\n" << out;
   }
 }
@@ -315,8 +342,8 @@ TEST_F(ChartTest, PoliciesEqualTheOperatorBuiltins) {
     const json* got = find_doc(docs, "AgentPolicy", name);
     ASSERT_NE(got, nullptr) << name;
     EXPECT_EQ((*got)["apiVersion"], "agentry.dev/v1alpha1");
-    EXPECT_EQ((*got)["spec"], want["spec"]) << name << "\nchart:    " << (*got)["spec"].dump()
-                                            << "\noperator: " << want["spec"].dump();
+    EXPECT_EQ((*got)["spec"], want["spec"])
+        << name << "\nchart:    " << (*got)["spec"].dump() << "\noperator: " << want["spec"].dump();
     EXPECT_FALSE((*got)["metadata"].contains("namespace")) << "AgentPolicy is cluster-scoped";
   }
   docs = render({"policies.production.name=prod-b", "policies.extra.batch.profile=production",
@@ -424,7 +451,8 @@ TEST_F(ChartTest, RbacRulesAreExactlyTheOperatorsCalls) {
   EXPECT_EQ(find_doc(docs, "Role", "agentry-operator"), nullptr);
 
   docs = render({"watchNamespaces={team-a}"});
-  EXPECT_EQ(rules_of(find_doc(docs, "ClusterRole")), cluster) << "namespaced mode: no Secrets cluster-wide";
+  EXPECT_EQ(rules_of(find_doc(docs, "ClusterRole")), cluster)
+      << "namespaced mode: no Secrets cluster-wide";
   const json* role = find_doc(docs, "Role", "agentry-operator");
   ASSERT_NE(role, nullptr);
   EXPECT_EQ((*role)["metadata"]["namespace"], "team-a");
@@ -459,12 +487,15 @@ TEST_F(ChartTest, BadValuesFailWithAClearMessage) {
       {"operator.logLevel=verbose", "at '/operator/logLevel'"},
       {"policies.production.spec.autoscaling.targetCPUUtilizationPercentage=150",
        "targetCPUUtilizationPercentage': maximum: got 150, want 100"},
-      {"replicaCount=3,operator.leaderElect=false", "more than one operator replica needs leader election"},
+      {"replicaCount=3,operator.leaderElect=false",
+       "more than one operator replica needs leader election"},
       {"replicaCunt=3", "additional properties 'replicaCunt' not allowed"},
   };
   for (const auto& c : cases) {
     std::string out;
-    EXPECT_NE(helm({"template", "agentry", chart_dir(), "--set", c.set}, &out), 0) << c.set << " rendered:\n" << out;
+    EXPECT_NE(helm({"template", "agentry", chart_dir(), "--set", c.set}, &out), 0)
+        << c.set << " rendered:\n"
+        << out;
     EXPECT_TRUE(contains(out, c.message)) << c.set << ": want \"" << c.message << "\" in:\n" << out;
   }
   // helm install refuses them too, before creating anything.
@@ -472,11 +503,15 @@ TEST_F(ChartTest, BadValuesFailWithAClearMessage) {
   std::string out;
   ASSERT_EQ(kubectl({"create", "namespace", ns}, &out), 0) << out;
   for (const auto& c : std::vector<Case>{cases[0], cases[1], cases[2]}) {
-    EXPECT_NE(helm({"install", "bad", chart_dir(), "-n", ns, "--skip-crds", "--set", c.set}, &out), 0) << c.set;
+    EXPECT_NE(helm({"install", "bad", chart_dir(), "-n", ns, "--skip-crds", "--set", c.set}, &out),
+              0)
+        << c.set;
     EXPECT_TRUE(contains(out, c.message)) << out;
-    EXPECT_NE(helm({"status", "bad", "-n", ns}, &out), 0) << "a release exists after a refused install";
+    EXPECT_NE(helm({"status", "bad", "-n", ns}, &out), 0)
+        << "a release exists after a refused install";
   }
-  json left = get_json({"-n", ns, "get", "deployments,serviceaccounts,roles", "-l", "app.kubernetes.io/instance=bad"});
+  json left = get_json({"-n", ns, "get", "deployments,serviceaccounts,roles", "-l",
+                        "app.kubernetes.io/instance=bad"});
   ASSERT_FALSE(left.is_null());
   EXPECT_TRUE(left["items"].empty()) << left.dump();
   kubectl({"delete", "namespace", ns, "--wait=false"}, &out);
@@ -489,7 +524,8 @@ TEST_F(ChartTest, BadValuesFailWithAClearMessage) {
 // same code the binary runs; used whether or not the binary has the flags yet).
 class SaOperator {
  public:
-  ::testing::AssertionResult start(const std::string& kubeconfig, const controllers::OperatorSettings& s,
+  ::testing::AssertionResult start(const std::string& kubeconfig,
+                                   const controllers::OperatorSettings& s,
                                    const std::string& lease_ns) {
     auto cfg = kube::load_kubeconfig(kubeconfig);
     if (!cfg.ok()) return ::testing::AssertionFailure() << cfg.status().to_string();
@@ -498,7 +534,8 @@ class SaOperator {
     client_ = *client;
     // The operator creates the built-in policies when absent: allowed (create agentpolicies).
     if (auto st = controllers::ensure_builtin_policies(*client_); !st.is_ok()) {
-      return ::testing::AssertionFailure() << "ensure_builtin_policies as the ServiceAccount: " << st.to_string();
+      return ::testing::AssertionFailure()
+             << "ensure_builtin_policies as the ServiceAccount: " << st.to_string();
     }
     runtime::Manager::Options mo;
     mo.metrics_addr = "127.0.0.1:0";
@@ -509,7 +546,8 @@ class SaOperator {
     controllers::register_agent_controllers(*mgr_, s);
     thread_ = std::thread([this] { (void)mgr_->run(); });
     if (!eventually([&] { return mgr_->controllers_running(); }, 90s)) {
-      return ::testing::AssertionFailure() << "controllers did not start (leader election with the chart's Lease?)";
+      return ::testing::AssertionFailure()
+             << "controllers did not start (leader election with the chart's Lease?)";
     }
     return ::testing::AssertionSuccess();
   }
@@ -552,7 +590,8 @@ class ChartInstallTest : public ChartTest {
   }
 
   std::vector<std::string> install_values() const {
-    return {"--set", "watchNamespaces={" + apps_ + "}", "--set", "policies.production.name=" + prod_,
+    return {"--set", "watchNamespaces={" + apps_ + "}",
+            "--set", "policies.production.name=" + prod_,
             "--set", "policies.development.name=" + dev_};
   }
 
@@ -575,11 +614,12 @@ class ChartInstallTest : public ChartTest {
     std::string token;
     EXPECT_EQ(kubectl({"-n", ns_, "create", "token", sa_, "--duration=2h"}, &token), 0) << token;
     while (!token.empty() && isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-    std::string kc = "apiVersion: v1\nkind: Config\nclusters:\n- name: local\n  cluster:\n    server: " +
-                     cp_->server_url() + "\n    certificate-authority: " + cp_->ca_file() +
-                     "\nusers:\n- name: sa\n  user:\n    token: " + token +
-                     "\ncontexts:\n- name: sa\n  context:\n    cluster: local\n    user: sa\n    namespace: " + ns_ +
-                     "\ncurrent-context: sa\n";
+    std::string kc =
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: local\n  cluster:\n    server: " +
+        cp_->server_url() + "\n    certificate-authority: " + cp_->ca_file() +
+        "\nusers:\n- name: sa\n  user:\n    token: " + token +
+        "\ncontexts:\n- name: sa\n  context:\n    cluster: local\n    user: sa\n    namespace: " +
+        ns_ + "\ncurrent-context: sa\n";
     std::string path = dir.file("sa.kubeconfig");
     EXPECT_TRUE(write_file(path, kc));
     return path;
@@ -598,15 +638,18 @@ class ChartInstallTest : public ChartTest {
     return a.is_null() ? "" : a.value("/status/phase"_json_pointer, std::string());
   }
   ::testing::AssertionResult wait_ready(const std::string& name) {
-    if (eventually([&] { return agent_phase(name) == "Ready"; }, 240s)) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "Agent " << name << " is '" << agent_phase(name) << "': "
-                                         << get_json({"-n", apps_, "get", "agent", name}).value("status", json()).dump();
+    if (eventually([&] { return agent_phase(name) == "Ready"; }, 240s))
+      return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure()
+           << "Agent " << name << " is '" << agent_phase(name)
+           << "': " << get_json({"-n", apps_, "get", "agent", name}).value("status", json()).dump();
   }
   int hpa_cpu_target(const std::string& agent) {
     json h = get_json({"-n", apps_, "get", "hpa", agent + "-agent"});
     if (h.is_null()) return -1;
     for (const auto& m : h["spec"]["metrics"]) {
-      if (m["resource"]["name"] == "cpu") return m["resource"]["target"]["averageUtilization"].get<int>();
+      if (m["resource"]["name"] == "cpu")
+        return m["resource"]["target"]["averageUtilization"].get<int>();
     }
     return -1;
   }
@@ -621,7 +664,8 @@ TEST_F(ChartInstallTest, InstallRbacUpgradeUninstall) {
   auto vals = install_values();
   args.insert(args.end(), vals.begin(), vals.end());
   ASSERT_EQ(helm(args, &out), 0) << out;
-  EXPECT_TRUE(contains(out, "kubectl apply -n " + apps_ + " -f examples/agent.yaml")) << "NOTES:\n" << out;
+  EXPECT_TRUE(contains(out, "kubectl apply -n " + apps_ + " -f examples/agent.yaml")) << "NOTES:\n"
+                                                                                      << out;
 
   const std::string op = rel_ + "-operator";
   json dep = get_json({"-n", ns_, "get", "deployment", op});
@@ -690,7 +734,10 @@ TEST_F(ChartInstallTest, InstallRbacUpgradeUninstall) {
   // take the chart's Lease and reconcile an Agent (which references an API-key Secret) to Ready.
   TempDir tmp("chart-sa");
   const std::string kc = sa_kubeconfig(tmp);
-  ASSERT_EQ(kubectl({"-n", apps_, "create", "secret", "generic", "llm-key", "--from-literal=api-key=sk-test"}, &out), 0)
+  ASSERT_EQ(kubectl({"-n", apps_, "create", "secret", "generic", "llm-key",
+                     "--from-literal=api-key=sk-test"},
+                    &out),
+            0)
       << out;
   controllers::OperatorSettings settings;
   settings.watch_namespace = apps_;
@@ -700,8 +747,8 @@ TEST_F(ChartInstallTest, InstallRbacUpgradeUninstall) {
   ASSERT_TRUE(inproc.start(kc, settings, ns_));
   apply_agent("rbac-agent");
   ASSERT_TRUE(wait_ready("rbac-agent"));
-  for (const char* kind : {"deployment", "service", "configmap", "networkpolicy", "horizontalpodautoscaler",
-                           "poddisruptionbudget"}) {
+  for (const char* kind : {"deployment", "service", "configmap", "networkpolicy",
+                           "horizontalpodautoscaler", "poddisruptionbudget"}) {
     EXPECT_FALSE(get_json({"-n", apps_, "get", kind, "rbac-agent-agent"}).is_null()) << kind;
   }
   EXPECT_FALSE(get_json({"-n", apps_, "get", "secret", "rbac-agent-agent-token"}).is_null());
@@ -709,21 +756,31 @@ TEST_F(ChartInstallTest, InstallRbacUpgradeUninstall) {
   json lease = get_json({"-n", ns_, "get", "lease", "agentry-operator"});
   EXPECT_EQ(lease.value("/spec/holderIdentity"_json_pointer, std::string()), inproc.identity());
   // Events about the Agent were written (events.k8s.io create).
-  EXPECT_TRUE(eventually([&] {
-    json ev = get_json({"-n", apps_, "get", "events.events.k8s.io"});
-    for (const auto& e : ev.value("items", json::array())) {
-      if (e.value("/regarding/name"_json_pointer, std::string()) == "rbac-agent") return true;
-    }
-    return false;
-  }, 30s));
+  EXPECT_TRUE(eventually(
+      [&] {
+        json ev = get_json({"-n", apps_, "get", "events.events.k8s.io"});
+        for (const auto& e : ev.value("items", json::array())) {
+          if (e.value("/regarding/name"_json_pointer, std::string()) == "rbac-agent") return true;
+        }
+        return false;
+      },
+      30s));
 
   // ---- helm upgrade with a changed policy re-reconciles the Agents that use it.
-  args = {"upgrade", rel_, chart_dir(), "-n", ns_, "--skip-crds", "--reuse-values", "--set",
+  args = {"upgrade",
+          rel_,
+          chart_dir(),
+          "-n",
+          ns_,
+          "--skip-crds",
+          "--reuse-values",
+          "--set",
           "policies.production.spec.autoscaling.targetCPUUtilizationPercentage=60"};
   ASSERT_EQ(helm(args, &out), 0) << out;
   pol = get_json({"get", "agentpolicy", prod_});
   EXPECT_EQ(pol["spec"]["autoscaling"]["targetCPUUtilizationPercentage"], 60);
-  EXPECT_EQ(pol["spec"]["autoscaling"]["targetMemoryUtilizationPercentage"], 80) << "--reuse-values keeps the rest";
+  EXPECT_EQ(pol["spec"]["autoscaling"]["targetMemoryUtilizationPercentage"], 80)
+      << "--reuse-values keeps the rest";
   EXPECT_TRUE(eventually([&] { return hpa_cpu_target("rbac-agent") == 60; }, 90s))
       << "HPA cpu target is " << hpa_cpu_target("rbac-agent") << " after the policy changed to 60";
   lease = get_json({"-n", ns_, "get", "lease", "agentry-operator"});
@@ -735,9 +792,22 @@ TEST_F(ChartInstallTest, InstallRbacUpgradeUninstall) {
   // in-process elector released the Lease on stop, the binary takes it over.
   {
     Process::Options po;
-    po.argv = {AGENTRY_OPERATOR_BIN, "--kubeconfig", kc, "--metrics-addr", "127.0.0.1:0", "--leader-elect",
-               "--leader-election-namespace", ns_, "--leader-election-id", "agentry-operator",
-               "--watch-namespace", apps_, "--default-policy", prod_, "--operator-namespace", ns_};
+    po.argv = {AGENTRY_OPERATOR_BIN,
+               "--kubeconfig",
+               kc,
+               "--metrics-addr",
+               "127.0.0.1:0",
+               "--leader-elect",
+               "--leader-election-namespace",
+               ns_,
+               "--leader-election-id",
+               "agentry-operator",
+               "--watch-namespace",
+               apps_,
+               "--default-policy",
+               prod_,
+               "--operator-namespace",
+               ns_};
     po.log_path = tmp.file("operator.log");
     Process bin(po);
     ASSERT_TRUE(bin.start());
@@ -752,15 +822,22 @@ TEST_F(ChartInstallTest, InstallRbacUpgradeUninstall) {
   }
 
   // ---- helm uninstall: nothing of the release stays; the CRDs do.
-  ASSERT_EQ(kubectl({"-n", apps_, "delete", "agents", "--all", "--wait=true", "--timeout=60s"}, &out), 0) << out;
+  ASSERT_EQ(
+      kubectl({"-n", apps_, "delete", "agents", "--all", "--wait=true", "--timeout=60s"}, &out), 0)
+      << out;
   ASSERT_EQ(helm({"uninstall", rel_, "-n", ns_, "--wait", "--timeout", "120s"}, &out), 0) << out;
   json left;
-  EXPECT_TRUE(eventually([&] {
-    left = get_json({"-n", ns_, "get", "deployments,replicasets,pods,serviceaccounts,services,roles,rolebindings,leases,"
-                                     "poddisruptionbudgets,configmaps,secrets",
-                     "-l", "app.kubernetes.io/instance=" + rel_});
-    return !left.is_null() && left["items"].empty();
-  }, 120s)) << left.dump();
+  EXPECT_TRUE(eventually(
+      [&] {
+        left = get_json(
+            {"-n", ns_, "get",
+             "deployments,replicasets,pods,serviceaccounts,services,roles,rolebindings,leases,"
+             "poddisruptionbudgets,configmaps,secrets",
+             "-l", "app.kubernetes.io/instance=" + rel_});
+        return !left.is_null() && left["items"].empty();
+      },
+      120s))
+      << left.dump();
   EXPECT_TRUE(get_json({"-n", ns_, "get", "lease", "agentry-operator"}).is_null());
   EXPECT_TRUE(get_json({"-n", ns_, "get", "serviceaccount", sa_}).is_null());
   EXPECT_TRUE(get_json({"get", "clusterrole", op}).is_null());

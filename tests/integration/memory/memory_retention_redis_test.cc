@@ -77,9 +77,12 @@ TEST(MemoryRetentionRedis, TheFactBoundHoldsAcrossReplicasUnderConcurrentWriters
       MemoryService& m = t % 2 ? *b : *a;
       for (int i = 0; i < 40; ++i) {
         auto r = m.add({fact("writer " + std::to_string(t) + " fact " + std::to_string(i))});
-        if (r.ok()) ++ok;
-        else if (r.status().http_status() == 507) ++(t % 2 ? full_b : full_a);
-        else ++other;
+        if (r.ok())
+          ++ok;
+        else if (r.status().http_status() == 507)
+          ++(t % 2 ? full_b : full_a);
+        else
+          ++other;
       }
     });
   }
@@ -92,9 +95,12 @@ TEST(MemoryRetentionRedis, TheFactBoundHoldsAcrossReplicasUnderConcurrentWriters
   EXPECT_EQ(redis_int(redis, "ZCARD agentry:mem:z:default:0"), 150);
   EXPECT_EQ(hashes_of_kind(redis, "0"), 150);
   // Both replicas converge on the same 150.
-  EXPECT_TRUE(eventually([&] { return a->store().count("default", Kind::kFact) == 150 &&
-                                      b->store().count("default", Kind::kFact) == 150; },
-                         5s, 5ms));
+  EXPECT_TRUE(eventually(
+      [&] {
+        return a->store().count("default", Kind::kFact) == 150 &&
+               b->store().count("default", Kind::kFact) == 150;
+      },
+      5s, 5ms));
   // A delete frees a slot for exactly one more write.
   auto page = a->list("", Filter{}, 1, "");
   ASSERT_TRUE(page.ok() && !page->items.empty());
@@ -123,7 +129,8 @@ TEST(MemoryRetentionRedis, EvictOldestEvictsExactlyTheOldestFactsOnEveryReplica)
   EXPECT_EQ(redis_int(redis, "ZCARD agentry:mem:z:default:0"), 10);
   EXPECT_EQ(a->evictions().fact_bound + b->evictions().fact_bound, 20u);
   for (auto* m : {a.get(), b.get()}) {
-    EXPECT_TRUE(eventually([&] { return m->store().count("default", Kind::kFact) == 10; }, 5s, 5ms));
+    EXPECT_TRUE(
+        eventually([&] { return m->store().count("default", Kind::kFact) == 10; }, 5s, 5ms));
     for (int i = 0; i < 20; ++i) EXPECT_FALSE(m->get("", ids[i], false).ok()) << i;
     for (int i = 20; i < 30; ++i) EXPECT_TRUE(m->get("", ids[i], false).ok()) << i;
   }
@@ -153,8 +160,9 @@ TEST(MemoryRetentionRedis, ChurnOfExchangesWithARedisCrashKeepsEveryFact) {
   const int kExchanges = 20000;
   std::thread churn([&] {
     for (int i = 0; i < kExchanges; ++i)
-      (i % 2 ? *b : *a).remember("", "s" + std::to_string(i % 13), "q" + std::to_string(i),
-                                 "answer " + std::to_string(i));
+      (i % 2 ? *b : *a)
+          .remember("", "s" + std::to_string(i % 13), "q" + std::to_string(i),
+                    "answer " + std::to_string(i));
   });
   std::this_thread::sleep_for(500ms);
   redis.kill();
@@ -190,8 +198,7 @@ TEST(MemoryRetentionRedis, ChurnOfExchangesWithARedisCrashKeepsEveryFact) {
   const auto evb = b->evictions();
   EXPECT_EQ(ev.fact_bound + evb.fact_bound, 0u);
   EXPECT_GT(ev.exchange_bound + evb.exchange_bound, 0u);
-  std::printf("churn: %d exchanges remembered, %llu evicted, %llu+%llu failed writes\n",
-              kExchanges,
+  std::printf("churn: %d exchanges remembered, %llu evicted, %llu+%llu failed writes\n", kExchanges,
               static_cast<unsigned long long>(ev.exchange_bound + evb.exchange_bound),
               static_cast<unsigned long long>(a->stats()["remember"]["failed"].get<uint64_t>()),
               static_cast<unsigned long long>(b->stats()["remember"]["failed"].get<uint64_t>()));

@@ -48,9 +48,9 @@ TEST_F(WorkflowTest, AgentStatusReportsMemoryFillPerKindFromTheSidecar) {
   EXPECT_EQ(mem.value("summary", "").rfind("facts 100% of bound (10/10)", 0), 0u) << mem;
   EXPECT_TRUE(eventually([&] {
     std::string ev;
-    cp_->kubectl({"-n", ns_, "get", "events", "--field-selector", "reason=MemoryNearlyFull", "-o",
-                  "name"},
-                 &ev);
+    cp_->kubectl(
+        {"-n", ns_, "get", "events", "--field-selector", "reason=MemoryNearlyFull", "-o", "name"},
+        &ev);
     return !ev.empty();
   })) << "no MemoryNearlyFull event";
 }

@@ -211,7 +211,8 @@ class WorkflowTestBase : public ::testing::Test {
     if (!with_sidecar) return nullptr;
     return start_sidecar(name);
   }
-  // extra_yaml: top-level sections added to the sidecar's config (e.g. "memory:\n  maxEntries: 9\n").
+  // extra_yaml: top-level sections added to the sidecar's config (e.g. "memory:\n  maxEntries:
+  // 9\n").
   SidecarProcess* start_sidecar(const std::string& name, const std::string& extra_yaml = "") {
     std::string token;
     bool ok = eventually([&] {

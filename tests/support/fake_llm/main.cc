@@ -418,7 +418,8 @@ void usage() {
       "       [--stream-delay-ms N] [--api-key K] [--embed-dim N] [--seed N]\n"
       "       [--tls-cert FILE --tls-key FILE]\n"
       "admin: POST /admin/faults {latencyMs, mode, count, retryAfter, errorRate,\n"
-      "       streamDelayMs, hangMs, reset}; GET /admin/stats; GET /admin/last; GET /admin/marks\n");
+      "       streamDelayMs, hangMs, reset}; GET /admin/stats; GET /admin/last; GET "
+      "/admin/marks\n");
 }
 
 }  // namespace

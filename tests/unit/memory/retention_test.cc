@@ -236,8 +236,10 @@ TEST(MemoryRetention, ConcurrentWritersNeverOvershootTheFactBound) {
     ts.emplace_back([&, t] {
       for (int i = 0; i < 40; ++i) {
         auto r = m->add({fact("w" + std::to_string(t) + " " + std::to_string(i))});
-        if (r.ok()) ++ok;
-        else if (r.status().http_status() == 507) ++full;
+        if (r.ok())
+          ++ok;
+        else if (r.status().http_status() == 507)
+          ++full;
       }
     });
   }
@@ -257,7 +259,8 @@ TEST(MemoryRetention, KindsAndCountsSurviveARestartOfTheEmbeddedLog) {
   std::vector<std::string> facts;
   {
     auto m = open_service(o);
-    for (int i = 0; i < 5; ++i) facts.push_back(m->add({fact("kept " + std::to_string(i))})->front().id);
+    for (int i = 0; i < 5; ++i)
+      facts.push_back(m->add({fact("kept " + std::to_string(i))})->front().id);
     for (int i = 0; i < 10; ++i) m->remember("", "", "q" + std::to_string(i), "a");
     m->drain();
   }
