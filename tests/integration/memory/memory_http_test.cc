@@ -274,5 +274,78 @@ TEST(MemoryHttp, TwoProcessesShareOneRedis) {
   EXPECT_TRUE(b.proc->running());
 }
 
+// Issue 23 through real processes: two replicas on one Redis, 1,000 facts, then exchanges
+// churned through both while one replica and then Redis are killed with -9 and started again.
+// Every acknowledged fact is still there on both replicas, the fact count in Redis is exactly
+// 1,000, exchanges stay within their bound, and a restarted replica has the right kinds and counts.
+TEST(MemoryHttp, ExchangeChurnWithKillNineOfAReplicaAndOfRedisKeepsEveryFact) {
+  RedisServer redis(RedisServer::Options{.appendonly = true});
+  std::string err;
+  ASSERT_TRUE(redis.start(&err)) << err;
+  const std::vector<std::string> flags = {"--redis", "127.0.0.1:" + std::to_string(redis.port()),
+                                          "--max-entries", "1000", "--max-exchanges", "300"};
+  Testd a, b;
+  ASSERT_TRUE(a.start(flags) && b.start(flags));
+  std::vector<std::string> facts;
+  {
+    auto c = a.client();
+    for (int i = 0; i < 1000; i += 100) {
+      json batch = {{"entries", json::array()}};
+      for (int j = i; j < i + 100; ++j) batch["entries"].push_back({{"text", "kept fact " + std::to_string(j)}});
+      auto r = c.Post("/v1/memory", batch.dump(), "application/json");
+      ASSERT_TRUE(r && r->status == 201) << (r ? r->body : "no answer");
+      for (const auto& e : body(r)["entries"]) facts.push_back(e["id"]);
+    }
+    auto full = c.Post("/v1/memory", R"({"text":"the 1001st fact"})", "application/json");
+    ASSERT_TRUE(full);
+    EXPECT_EQ(full->status, 507) << full->body;
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> exchanges_ok{0};
+  auto churn = [&](Testd* d) {
+    for (int i = 0; !stop; ++i) {
+      auto c = d->client();
+      c.set_connection_timeout(0, 200000);
+      json e = {{"text", "User: q" + std::to_string(i) + "\nAssistant: a"}, {"kind", "exchange"}};
+      auto r = c.Post("/v1/memory", e.dump(), "application/json");
+      if (r && r->status == 201) ++exchanges_ok;
+      else std::this_thread::sleep_for(20ms);
+    }
+  };
+  std::thread ta(churn, &a), tb(churn, &b);
+  std::this_thread::sleep_for(1s);
+  a.proc->stop(SIGKILL);
+  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(a.start(flags));
+  std::this_thread::sleep_for(1s);
+  redis.kill();
+  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(redis.start(&err)) << err;
+  std::this_thread::sleep_for(2s);
+  stop = true;
+  ta.join();
+  tb.join();
+  EXPECT_GT(exchanges_ok.load(), 300) << "the churn did not get going";
+  EXPECT_EQ(redis.cli("ZCARD agentry:mem:z:default:0"), "1000");
+  EXPECT_LE(std::atoi(redis.cli("ZCARD agentry:mem:z:default:1").c_str()), 300);
+  for (Testd* d : {&a, &b}) {
+    auto c = d->client();
+    ASSERT_TRUE(eventually([&] {
+      auto r = c.Get("/v1/memory?limit=1");
+      return r && r->status == 200 && body(r)["stats"]["facts"] == 1000;
+    }, 10s)) << "replica on :" << d->port;
+    int missing = 0;
+    for (size_t i = 0; i < facts.size(); i += 7) {
+      auto r = c.Get("/v1/memory/" + facts[i]);
+      if (!r || r->status != 200 || body(r)["kind"] != "fact") ++missing;
+    }
+    EXPECT_EQ(missing, 0) << "replica on :" << d->port;
+    auto stats = body(c.Get("/v1/memory?limit=1"))["stats"];
+    EXPECT_LE(stats["exchanges"].get<int>(), 300) << stats;
+    EXPECT_EQ(stats["evictions"]["fact"]["bound"], 0) << stats;
+  }
+  std::printf("churn through two processes: %d exchanges acknowledged\n", exchanges_ok.load());
+}
+
 }  // namespace
 }  // namespace agentry::testing

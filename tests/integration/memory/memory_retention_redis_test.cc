@@ -136,7 +136,7 @@ TEST(MemoryRetentionRedis, EvictOldestEvictsExactlyTheOldestFactsOnEveryReplica)
   }
 }
 
-// 1,000 facts, then 20,000 exchanges remembered through both replicas (the engine's path), with
+// 1,000 facts, then 200,000 exchanges remembered through both replicas (the engine's path), with
 // Redis killed (-9) and restarted in the middle: every acknowledged fact is there and found by its
 // exact text, exchanges stay within their bound, and counts and kinds are right after a reload.
 TEST(MemoryRetentionRedis, ChurnOfExchangesWithARedisCrashKeepsEveryFact) {
@@ -157,7 +157,7 @@ TEST(MemoryRetentionRedis, ChurnOfExchangesWithARedisCrashKeepsEveryFact) {
     ASSERT_TRUE(r.ok()) << r.status().to_string();
     for (const auto& e : *r) facts.emplace_back(e.id, e.text);
   }
-  const int kExchanges = 20000;
+  const int kExchanges = 200000;
   std::thread churn([&] {
     for (int i = 0; i < kExchanges; ++i)
       (i % 2 ? *b : *a)

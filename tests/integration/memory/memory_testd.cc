@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   log::set_component("memory-testd");
   int port = 0;
   std::string dir, redis, token;
-  size_t max_entries = 100000, hnsw_min = 2048, l1_entries = 100000;
+  size_t max_entries = 100000, max_exchanges = 100000, hnsw_min = 2048, l1_entries = 100000;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
     if (a == "--port")
@@ -36,6 +36,8 @@ int main(int argc, char** argv) {
       token = v;
     else if (a == "--max-entries")
       max_entries = std::stoul(v);
+    else if (a == "--max-exchanges")
+      max_exchanges = std::stoul(v);
     else if (a == "--hnsw-min")
       hnsw_min = std::stoul(v);
     else if (a == "--l1-entries")
@@ -49,6 +51,7 @@ int main(int argc, char** argv) {
   co.l1.max_entries = l1_entries;
   memory::MemoryOptions mo;
   mo.limits.max_entries_per_agent = max_entries;
+  mo.limits.max_exchanges_per_agent = max_exchanges;
   mo.index.hnsw_min = hnsw_min;
   if (!redis.empty()) {
     cache::RedisOptions ro;
