@@ -313,7 +313,8 @@ Result<MemoryService::PreparedAdd> MemoryService::prepare_add(std::vector<NewEnt
     if (dim != 0 && static_cast<int>(en.embedding.size()) != dim)
       return invalid_argument("embedding dimension " + std::to_string(en.embedding.size()) +
                               " does not match agent " + e.agent + "'s " + std::to_string(dim));
-    en.id = e.id.empty() ? new_id() : e.id;
+    op.new_id = e.id.empty();
+    en.id = op.new_id ? new_id() : e.id;
     en.kind = e.kind;
     en.agent = e.agent;
     en.session = std::move(e.session);

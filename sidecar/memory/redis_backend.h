@@ -8,7 +8,8 @@
 // Every write runs one Lua script (EVALSHA; atomic in Redis): it checks the bounds of bounds.h
 // against per-agent, per-kind sorted sets (<prefix>z:<agent>:<kind>, scored by createdAt;
 // <prefix>x:<agent>:<kind> scored by expiry drops expired entries from the count), refuses or
-// evicts, and writes the hashes, the sets and the feed records together. So replicas sharing one
+// evicts, and writes the hashes, the sets and the feed records together (one stream entry per
+// request, its ops in order as repeated "op" fields, then its evictions). So replicas sharing one
 // Redis cannot overshoot a bound together, and evictions reach every replica through the feed.
 // Sets missing from data written before kinds existed are rebuilt once at load (<prefix>zver).
 // The script derives its keys from the prefix: one Redis (or one cluster slot), not a cluster.
