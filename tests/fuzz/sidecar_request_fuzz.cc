@@ -12,11 +12,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -87,16 +89,28 @@ struct World {
 };
 
 // Sends the bytes, half-closes, and reads until the server closes (bounded by 3 s).
+// The connection is reset at the end (SO_LINGER 0) rather than closed: a closing client keeps
+// each 4-tuple in TIME_WAIT for a minute, and at ~1,500 exchanges a second the loopback
+// ephemeral ports run out (connect: EADDRNOTAVAIL) in under a minute. A refused or failing
+// connect is retried for 2 s before it counts as the server being gone.
 void exchange(int port, const uint8_t* data, size_t size) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+  int fd = -1;
+  for (int attempt = 0;; ++attempt) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) break;
+    const int err = errno;
     ::close(fd);
-    World::die("cannot connect to the sidecar: is it still serving?");
+    if (attempt == 100)
+      World::die(std::string("cannot connect to the sidecar (") + std::strerror(err) +
+                 "): is it still serving?");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  linger no_wait{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &no_wait, sizeof no_wait);
   size_t sent = 0;
   while (sent < size) {
     ssize_t n = ::send(fd, data + sent, size - sent, MSG_NOSIGNAL);
