@@ -175,6 +175,32 @@ TEST(AgentRender, ConfigCarriesTheAgentSettings) {
   EXPECT_DOUBLE_EQ(cfg["memoryPressure"]["threshold"].get<double>(), 0.9);
 }
 
+// Issue 23: exchanges get a quarter of the sidecar's memory limit at 6 KiB an entry unless the
+// Agent says otherwise; facts are refused at the bound unless onFull says evictOldest.
+TEST(AgentRender, ExchangeBoundsComeFromTheMemoryBudget) {
+  auto prod = json::parse(render_sidecar_config(agent(base_spec()), production_policy()["spec"]));
+  EXPECT_EQ(prod["memory"]["exchanges"]["maxEntries"], 512 * 1024 * 1024 / 4 / (6 * 1024));
+  EXPECT_EQ(prod["memory"]["exchanges"]["ttlSeconds"], 604800);
+  EXPECT_EQ(prod["memory"]["onFull"], "refuse");
+  auto dev = json::parse(render_sidecar_config(agent(base_spec()), development_policy()["spec"]));
+  EXPECT_EQ(dev["memory"]["exchanges"]["maxEntries"], 256 * 1024 * 1024 / 4 / (6 * 1024));
+  auto spec = base_spec();
+  spec["memory"] = {{"onFull", "evictOldest"},
+                    {"exchanges", {{"maxEntries", 777}, {"ttlSeconds", 60}}}};
+  auto own = json::parse(render_sidecar_config(agent(spec), production_policy()["spec"]));
+  EXPECT_EQ(own["memory"]["exchanges"]["maxEntries"], 777);
+  EXPECT_EQ(own["memory"]["exchanges"]["ttlSeconds"], 60);
+  EXPECT_EQ(own["memory"]["onFull"], "evictOldest");
+  // A huge pod is capped at 100,000, a tiny one floored at 1,000.
+  spec = base_spec();
+  spec["resources"] = {{"limits", {{"memory", "16Gi"}}}, {"requests", {{"memory", "1Gi"}}}};
+  auto big = json::parse(render_sidecar_config(agent(spec), production_policy()["spec"]));
+  EXPECT_EQ(big["memory"]["exchanges"]["maxEntries"], 100000);
+  spec["resources"] = {{"limits", {{"memory", "8Mi"}}}, {"requests", {{"memory", "8Mi"}}}};
+  auto small = json::parse(render_sidecar_config(agent(spec), production_policy()["spec"]));
+  EXPECT_EQ(small["memory"]["exchanges"]["maxEntries"], 1000);
+}
+
 TEST(AgentRender, TokensAreRandomAndHashesStable) {
   auto a = random_token(), b = random_token();
   EXPECT_EQ(a.size(), 64u);
