@@ -154,6 +154,60 @@ TEST(SidecarStorage, AnExecutionIsRememberedAndItsSessionRecalled) {
       10s, 10ms));
   auto l = body(c.Get("/v1/memory?session=u1"));
   EXPECT_NE(l["items"][0]["text"].get<std::string>().find("blue falcon"), std::string::npos);
+  EXPECT_EQ(l["items"][0]["kind"], "exchange");
+}
+
+// Issue 23 at the seam: executions (the engine remembering each exchange) never push out a fact
+// written through the API; facts are refused at their bound with a 507 naming memory.maxEntries;
+// the evictions and the refusal are counted in /metrics and in the stats of GET /v1/memory.
+TEST(SidecarStorage, ExecutionsNeverPushOutFactsAndTheFactBoundRefuses) {
+  int llm_port = free_port();
+  TempDir logs("fake-llm");
+  Process::Options lo;
+  lo.argv = {AGENTRY_FAKE_LLM_BIN, "--port", std::to_string(llm_port)};
+  lo.log_path = logs.file("llm.log");
+  Process llm(lo);
+  ASSERT_TRUE(llm.start());
+  ASSERT_TRUE(wait_for_port(llm_port, 10s));
+  Sidecar s;
+  ASSERT_TRUE(s.start("memory:\n  maxEntries: 5\n  exchanges:\n    maxEntries: 3\n", llm_port))
+      << s.proc->log_tail();
+  auto c = s.client();
+  std::vector<std::string> facts;
+  for (int i = 0; i < 5; ++i) {
+    auto r = c.Post("/v1/memory", json{{"text", "kept fact " + std::to_string(i)}}.dump(),
+                    "application/json");
+    ASSERT_TRUE(r && r->status == 201) << (r ? r->body : "no answer");
+    facts.push_back(body(r)["id"]);
+  }
+  for (int i = 0; i < 20; ++i) {
+    auto r = c.Post("/v1/executions?wait=10",
+                    json{{"input", "question " + std::to_string(i)}}.dump(), "application/json");
+    ASSERT_TRUE(r && r->status < 300) << (r ? r->body : "no answer");
+  }
+  json stats;
+  EXPECT_TRUE(eventually(
+      [&] {
+        stats = body(c.Get("/v1/memory?limit=1"))["stats"];
+        return stats.is_object() && stats["evictions"]["exchange"]["bound"] == 17;
+      },
+      10s, 10ms))
+      << stats;
+  for (const auto& id : facts) EXPECT_EQ(c.Get("/v1/memory/" + id)->status, 200) << id;
+  EXPECT_EQ(stats["facts"], 5);
+  EXPECT_EQ(stats["exchanges"], 3);
+  auto full = c.Post("/v1/memory", R"({"text":"the sixth fact"})", "application/json");
+  ASSERT_TRUE(full);
+  EXPECT_EQ(full->status, 507) << full->body;
+  EXPECT_EQ(body(full)["error"]["code"], "resource_exhausted") << full->body;
+  EXPECT_NE(full->body.find("memory.maxEntries (5)"), std::string::npos) << full->body;
+  auto m = c.Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->body.find("agentry_memory_evictions_total{kind=\"exchange\",reason=\"bound\"} 17"),
+            std::string::npos)
+      << m->body;
+  EXPECT_NE(m->body.find("agentry_memory_writes_refused_full_total 1"), std::string::npos);
+  EXPECT_NE(m->body.find("agentry_memory_fill_ratio{kind=\"fact\"} 1"), std::string::npos);
 }
 #endif
 
