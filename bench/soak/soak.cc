@@ -11,8 +11,9 @@
 // Load: executions on every sidecar, memory writes on the first two, a 3-step Workflow every few
 // seconds on soak-flow.
 // Faults, one at a time in this order: kube-apiserver SIGKILL, Redis SIGKILL, operator SIGKILL,
-// sidecar SIGKILL (soak-redis and soak-embedded in turn), kwok SIGSTOP for 70 s. A killed process
-// is started again after 2 s, as a kubelet or systemd would.
+// sidecar SIGKILL (soak-redis and soak-embedded in turn), kwok SIGSTOP for 70 s (the node goes
+// NotReady; after it the unready pods are replaced, see heal_pods_after_node_outage). A killed
+// process is started again after 2 s, as a kubelet or systemd would.
 // Checks, every 10 s:
 //   - each Agent's status matches its Deployment (readyReplicas, and Ready iff the Deployment has
 //     all its replicas ready) within 15 s;
@@ -630,9 +631,27 @@ class Soak {
         ::kill(pid, SIGSTOP);
         sleep_s(70);
         ::kill(pid, SIGCONT);
+        heal_pods_after_node_outage();
       }
       sleep_s(opts_.fault_every_s / 2.0);
     }
+  }
+
+  // A stopped kwok lets the node go NotReady, and the node lifecycle controller marks its pods
+  // NotReady. A kubelet would report them Ready again once back; kwok 0.7 does not reset a Ready
+  // condition someone else cleared, so the pods would stay unready. Once the node is Ready again
+  // the soak deletes them, as an operator of the cluster would, and the Deployments replace them:
+  // the Agents must then go back to Ready (the status check follows them both ways).
+  void heal_pods_after_node_outage() {
+    std::string out;
+    wait_until(std::chrono::seconds(90), [&] {
+      return cp_->kubectl({"get", "node", "kwok-node-0", "-o",
+                           "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"},
+                          &out) == 0 &&
+             out == "True";
+    });
+    cp_->kubectl({"-n", kNs, "delete", "pods", "--all", "--wait=false"}, &out);
+    ledger_.log("  node Ready again; unready pods replaced");
   }
 
   // Right after the API server is back: an Agent and a bare Deployment (the Agent's own pod
