@@ -14,6 +14,7 @@ target_link_libraries(agentry-memory-testd PRIVATE agentry_memory agentry_cache)
 
 agentry_test(cache_unit_test LABEL unit SOURCES
   unit/memory/l1_cache_test.cc
+  unit/memory/resp_reader_test.cc
   LIBS agentry_cache
 )
 agentry_test(cache_redis_integration_test LABEL integration SOURCES

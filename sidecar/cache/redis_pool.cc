@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <mutex>
 
 #include "common/guarded.h"
 #include "common/log.h"
@@ -48,11 +49,38 @@ Reply convert(const redisReply* r) {
   return out;
 }
 
+// hiredis 0.14 (Debian's) allocates an array reply's element table from the count the peer
+// declares: "*2000000000" is a 16 GB calloc before a single element arrives (found by
+// memory_records_fuzz). No reply of ours holds more than kMaxReplyElements in one array (SCAN and
+// XREAD ask for 1,000 and 512), so a larger or negative count is refused as an out-of-memory
+// protocol error (the connection is dropped) before anything is allocated. hiredis has no
+// setting for this in 0.14, so its reply functions are wrapped: a copy of the reader's default
+// table, the same for every reader, with createArray checked.
+constexpr int kMaxReplyElements = 1 << 20;
+const redisReplyObjectFunctions* g_default_reply_functions = nullptr;  // set once, never changes
+redisReplyObjectFunctions g_checked_reply_functions;                   // likewise
+std::once_flag g_reply_functions_once;
+
+void* create_checked_array(const redisReadTask* task, int elements) {
+  if (elements < 0 || elements > kMaxReplyElements) return nullptr;
+  return g_default_reply_functions->createArray(task, elements);
+}
+
+void check_array_sizes(redisReader* reader) {
+  std::call_once(g_reply_functions_once, [reader] {
+    g_default_reply_functions = reader->fn;
+    g_checked_reply_functions = *reader->fn;
+    g_checked_reply_functions.createArray = create_checked_array;
+  });
+  reader->fn = &g_checked_reply_functions;
+}
+
 }  // namespace
 
 Result<std::vector<Reply>> parse_resp(std::string_view bytes) {
   std::unique_ptr<redisReader, void (*)(redisReader*)> reader(redisReaderCreate(), redisReaderFree);
   if (!reader) return internal_error("out of memory");
+  check_array_sizes(reader.get());
   if (redisReaderFeed(reader.get(), bytes.data(), bytes.size()) != REDIS_OK)
     return invalid_argument(std::string("RESP: ") + reader->errstr);
   std::vector<Reply> out;
@@ -97,6 +125,7 @@ Result<std::unique_ptr<RedisConn>> RedisConn::connect(const std::string& host, i
     redisFree(c);
     return unavailable(msg);
   }
+  check_array_sizes(c->reader);
   redisEnableKeepAlive(c);
   std::unique_ptr<RedisConn> conn(new RedisConn(c));
   conn->set_timeout(timeout);
