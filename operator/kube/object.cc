@@ -117,19 +117,24 @@ ObjectKey key_of(const json& obj) {
 }
 
 const json* controller_of(const json& obj) {
+  // Checked, not json::value(): a non-boolean "controller" must not throw (kube_watch_fuzz).
   for (const auto& ref : owner_references(obj)) {
-    if (ref.is_object() && ref.value("controller", false)) return &ref;
+    if (!ref.is_object()) continue;
+    auto c = ref.find("controller");
+    if (c != ref.end() && c->is_boolean() && c->get<bool>()) return &ref;
   }
   return nullptr;
 }
 
 json owner_reference(const json& owner, bool controller, bool block_owner_deletion) {
-  return {{"apiVersion", owner.value("apiVersion", "")},
-          {"kind", owner.value("kind", "")},
-          {"name", name(owner)},
-          {"uid", uid(owner)},
-          {"controller", controller},
-          {"blockOwnerDeletion", block_owner_deletion}};
+  std::string api_version;
+  if (owner.is_object()) {
+    auto v = owner.find("apiVersion");
+    if (v != owner.end() && v->is_string()) api_version = v->get<std::string>();
+  }
+  return {{"apiVersion", api_version}, {"kind", kind(owner)},
+          {"name", name(owner)},       {"uid", uid(owner)},
+          {"controller", controller},  {"blockOwnerDeletion", block_owner_deletion}};
 }
 
 void strip_managed_fields(json& obj) {

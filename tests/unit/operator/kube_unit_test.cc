@@ -195,6 +195,15 @@ TEST(OpObjects, Accessors) {
   EXPECT_EQ(name(empty), "");
   EXPECT_EQ(generation(empty), 0);
   EXPECT_EQ(controller_of(empty), nullptr);
+  // Found by kube_watch_fuzz: a "controller" that is not a boolean threw from json::value().
+  json odd = {
+      {"metadata",
+       {{"ownerReferences",
+         {{{"name", "a"}, {"controller", 1}}, "x", {{"name", "b"}, {"controller", true}}}}}}};
+  ASSERT_NO_THROW((void)controller_of(odd));
+  ASSERT_NE(controller_of(odd), nullptr);
+  EXPECT_EQ((*controller_of(odd))["name"], "b");
+  EXPECT_EQ(owner_reference(json{{"apiVersion", 7}, {"kind", false}})["apiVersion"], "");
   EXPECT_EQ(ObjectKey::parse("ns/name"), (ObjectKey{"ns", "name"}));
   EXPECT_EQ(ObjectKey::parse("cluster-obj"), (ObjectKey{"", "cluster-obj"}));
   json withmf = {{"metadata", {{"name", "a"}, {"managedFields", json::array({1, 2})}}}};
