@@ -32,8 +32,8 @@ std::vector<PlannedWrite> plan_bounds(const std::vector<const std::vector<Op>*>&
       const Key key{op.entry.agent, op.entry.kind};
       if (op.type != Op::Type::kPut) continue;
       if (!seen.insert({op.entry.agent, op.entry.id}).second) continue;
-      bool is_new = !added[key].count(op.entry.id);
-      if (is_new) {
+      bool is_new = op.new_id || !added[key].count(op.entry.id);
+      if (is_new && !op.new_id) {  // a generated id is new without looking
         auto existing = view.kind_of(op.entry.agent, op.entry.id);
         // An existing id is an update; its kind still changes the counts when it changes.
         is_new = !existing || gone[{op.entry.agent, *existing}].count(op.entry.id) ||
@@ -78,7 +78,7 @@ std::vector<PlannedWrite> plan_bounds(const std::vector<const std::vector<Op>*>&
         if (taken == over) break;
         if (op.type == Op::Type::kPut && op.entry.agent == key.first &&
             op.entry.kind == key.second && own.insert(op.entry.id).second &&
-            !view.kind_of(op.entry.agent, op.entry.id))
+            (op.new_id || !view.kind_of(op.entry.agent, op.entry.id)))
           evict(op.entry.id);
       }
     }

@@ -124,16 +124,23 @@ for r = 1, tonumber(ARGV[7]) do
   local adds, order, seen = {}, {}, {}
   for _, op in ipairs(ops) do
     if op[1] ~= 'd' then
-      local key = op[2] .. '\0' .. op[3]
-      if op[1] == 'p' then op.was = redis.call('HGET', ekey(op[2], op[3]), 'kind') end
-      if not seen[key] and op.was ~= op[4] then
+      local is_new = op[1] == 'n'
+      if not is_new then
+        local key = op[2] .. '\0' .. op[3]
+        op.was = redis.call('HGET', ekey(op[2], op[3]), 'kind')
+        is_new = not seen[key] and op.was ~= op[4]
         seen[key] = true
+      end
+      if is_new then
         local z = zkey(op[2], op[4])
-        if not adds[z] then
-          adds[z] = {a = op[2], k = op[4], n = 0}
+        op.z = z
+        local a = adds[z]
+        if not a then
+          a = {a = op[2], k = op[4], n = 0}
+          adds[z] = a
           order[#order + 1] = z
         end
-        adds[z].n = adds[z].n + 1
+        a.n = a.n + 1
       end
     end
   end
@@ -162,18 +169,22 @@ for r = 1, tonumber(ARGV[7]) do
         for _, kk in ipairs({'0', '1'}) do forget(a, id, kk) end
       else
         if op.was and op.was ~= k then forget(a, id, op.was) end
-        redis.call('HSET', ekey(a, id), 'data', op[7], 'session', op[8], 'text', op[9],
-                   'createdAt', op[5], 'kind', k)
-        local z = zkey(a, k)
-        if not zadds[z] then zadds[z] = {'ZADD', z} end
+        local ek = ekey(a, id)
+        redis.call('HSET', ek, 'data', op[7], 'session', op[8], 'text', op[9], 'createdAt', op[5],
+                   'kind', k)
+        local z = op.z or zkey(a, k)
         local za = zadds[z]
+        if not za then
+          za = {'ZADD', z}
+          zadds[z] = za
+        end
         za[#za + 1] = op[5]
         za[#za + 1] = id
         if op[6] ~= '0' then
-          redis.call('PEXPIREAT', ekey(a, id), op[6])
+          redis.call('PEXPIREAT', ek, op[6])
           redis.call('ZADD', xkey(a, k), op[6], id)
         elseif op.was then
-          redis.call('PERSIST', ekey(a, id))
+          redis.call('PERSIST', ek)
           redis.call('ZREM', xkey(a, k), id)
         end
       end
