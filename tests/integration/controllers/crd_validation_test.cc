@@ -71,6 +71,12 @@ TEST_F(CrdValidation, BadManifestsAreRejectedNamingTheField) {
        "spec.model.endpoint"},
       {"openai without key", agent_with("  model: {provider: openai, name: gpt}\n"), "apiKeySecretRef"},
       {"bad memory backend", agent_with(std::string(kModel) + "  memory: {backend: postgres}\n"), "spec.memory.backend"},
+      {"bad memory onFull", agent_with(std::string(kModel) + "  memory: {onFull: forget}\n"), "spec.memory.onFull"},
+      {"no exchanges at all", agent_with(std::string(kModel) + "  memory: {exchanges: {maxEntries: 0}}\n"),
+       "spec.memory.exchanges.maxEntries"},
+      {"exchange ttl over a year",
+       agent_with(std::string(kModel) + "  memory: {exchanges: {ttlSeconds: 40000000}}\n"),
+       "spec.memory.exchanges.ttlSeconds"},
       {"duplicate tool names",
        agent_with(std::string(kModel) + "  tools:\n  - {name: a, url: \"http://x\"}\n  - {name: a, url: \"http://y\"}\n"),
        "spec.tools"},
@@ -113,6 +119,10 @@ TEST_F(CrdValidation, DefaultsAreFilledAndCategoryListsAllKinds) {
   auto obj = nlohmann::json::parse(out);
   EXPECT_EQ(obj["spec"]["execution"]["maxConcurrency"], 200);
   EXPECT_EQ(obj["spec"]["model"]["temperature"], 0);
+  // Memory retention: facts refused at the bound unless asked otherwise, exchanges live a week.
+  EXPECT_EQ(obj["spec"]["memory"]["onFull"], "refuse");
+  EXPECT_EQ(obj["spec"]["memory"]["exchanges"]["ttlSeconds"], 604800);
+  EXPECT_FALSE(obj["spec"]["memory"]["exchanges"].contains("maxEntries")) << "sized by the operator";
   ASSERT_EQ(cp_->kubectl({"get", "agentry", "-A"}, &out), 0) << out;
   ASSERT_EQ(cp_->kubectl({"api-resources", "--categories=agentry", "-o", "name"}, &out), 0) << out;
   EXPECT_NE(out.find("agents.agentry.dev"), std::string::npos);
