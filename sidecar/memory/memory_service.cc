@@ -434,7 +434,12 @@ void MemoryService::remember(const std::string& agent, const std::string& sessio
     ++remember_written_;
   } else {
     ++remember_failed_;
-    log::error("memory remember failed", {{"error", r.status().message()}});
+    // One line a minute at most: during a Redis outage every execution lands here.
+    const int64_t now = now_ms();
+    int64_t logged = last_remember_error_log_ms_.load();
+    if (now - logged >= 60000 && last_remember_error_log_ms_.compare_exchange_strong(logged, now))
+      log::error("memory remember failed (exchanges not kept; counted in remember.failed)",
+                 {{"error", r.status().message()}, {"failed_total", remember_failed_.load()}});
   }
 }
 

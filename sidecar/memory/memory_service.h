@@ -175,7 +175,8 @@ class MemoryService {
       index_refused_{0}, refused_full_{0};
   // [kind][reason: 0 bound, 1 ttl]
   std::atomic<uint64_t> evicted_[2][2] = {};
-  std::atomic<int64_t> last_eviction_ms_{0}, last_eviction_log_ms_{0};
+  std::atomic<int64_t> last_eviction_ms_{0}, last_eviction_log_ms_{0},
+      last_remember_error_log_ms_{0};
   // Recently remembered exchanges: hash of (agent, session, text) -> entry id; bounded, and only
   // touched by the remember thread.
   std::unordered_map<uint64_t, std::string> remembered_;
