@@ -20,6 +20,7 @@
 #include "common/metrics.h"
 #include "common/tls_trust.h"
 #include "operator/kube/errors.h"
+#include "operator/kube/object.h"
 
 namespace agentry::kube {
 namespace {
@@ -406,7 +407,7 @@ Result<json> Client::list_all(const Resource& r, std::string_view ns, ListOption
       for (auto& item : *it) items.push_back(std::move(item));
     }
     std::string cont;
-    if (p.contains("metadata")) cont = p["metadata"].value("continue", "");
+    if (auto md = p.find("metadata"); md != p.end()) cont = string_at(*md, "continue");
     all = std::move(p);
     if (cont.empty()) break;
     opts.continue_token = cont;
@@ -502,16 +503,20 @@ Result<Resource> Client::discover(std::string_view api_version, std::string_view
   req.idempotent = true;
   auto doc = send(req);
   if (!doc.ok()) return doc.status();
-  for (const auto& res : doc->value("resources", json::array())) {
-    std::string n = res.value("name", "");
-    if (res.value("kind", "") != kind || n.find('/') != std::string::npos) continue;
+  auto resources = doc->is_object() ? doc->find("resources") : doc->end();
+  if (resources == doc->end() || !resources->is_array())
+    return not_found("NotFound: no resource for " + av + " " + std::string(kind));
+  for (const auto& res : *resources) {
+    std::string n = string_at(res, "name");
+    if (string_at(res, "kind") != kind || n.empty() || n.find('/') != std::string::npos) continue;
     Resource out;
     auto slash = av.find('/');
     out.group = slash == std::string::npos ? "" : av.substr(0, slash);
     out.version = slash == std::string::npos ? av : av.substr(slash + 1);
     out.kind = std::string(kind);
     out.plural = n;
-    out.namespaced = res.value("namespaced", true);
+    auto ns = res.find("namespaced");
+    out.namespaced = ns == res.end() || !ns->is_boolean() || ns->get<bool>();
     return out;
   }
   return not_found("NotFound: no resource for " + av + " " + std::string(kind));

@@ -2,6 +2,9 @@
 
 #include <cctype>
 
+#include "common/json_io.h"
+#include "operator/kube/client.h"  // kMaxObjectDepth
+
 namespace agentry::kube {
 namespace {
 
@@ -83,8 +86,12 @@ Status status_from_api_status(const nlohmann::json& st) {
 }
 
 Status status_from_http(int http, std::string_view body) {
-  nlohmann::json st = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (st.is_object() && st.value("kind", "") == "Status") {
+  // Depth-limited and type-checked: an error body is whatever the server (or a proxy) sent, and a
+  // "kind" that is not a string threw from json::value() (found by kube_watch_fuzz).
+  auto parsed = json_io::parse(body, kMaxObjectDepth);
+  nlohmann::json st = parsed.ok() ? std::move(*parsed) : nlohmann::json();
+  auto kind = st.is_object() ? st.find("kind") : st.end();
+  if (st.is_object() && kind != st.end() && kind->is_string() && *kind == "Status") {
     if (!st.contains("code")) st["code"] = http;
     st["code"] = http;  // the HTTP code rules; the body's may be 0 for some errors
     return status_from_api_status(st);

@@ -74,6 +74,12 @@ const std::string& kind(const json& obj) {
   return it != obj.end() && it->is_string() ? it->get_ref<const std::string&>() : kEmpty;
 }
 
+const std::string& string_at(const json& obj, const char* key) {
+  if (!obj.is_object()) return kEmpty;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get_ref<const std::string&>() : kEmpty;
+}
+
 const json& labels(const json& obj) {
   const json* f = meta_field(obj, "labels");
   return f && f->is_object() ? *f : kEmptyObject;

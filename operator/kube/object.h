@@ -27,6 +27,9 @@ const std::string& uid(const json& obj);
 const std::string& resource_version(const json& obj);
 int64_t generation(const json& obj);
 const std::string& kind(const json& obj);
+// obj[key] when obj is an object holding a string there, else "" (never throws: for what the API
+// server or a proxy sends, where json::value() would throw on a wrong type).
+const std::string& string_at(const json& obj, const char* key);
 const json& labels(const json& obj);
 const json& annotations(const json& obj);
 const json& owner_references(const json& obj);

@@ -67,9 +67,10 @@ void Watcher::run(const std::function<void(WatcherEvent&&)>& sink) {
             ev.objects.push_back(std::move(item));
           }
         }
-        auto& md = (*page)["metadata"];
-        rv = md.value("resourceVersion", "");
-        std::string cont = md.value("continue", "");
+        const nlohmann::json* md =
+            page->is_object() && page->contains("metadata") ? &(*page)["metadata"] : nullptr;
+        rv = md ? kube::string_at(*md, "resourceVersion") : "";
+        std::string cont = md ? kube::string_at(*md, "continue") : "";
         if (cont.empty()) break;
         lo.continue_token = cont;
       }

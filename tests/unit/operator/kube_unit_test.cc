@@ -146,6 +146,15 @@ TEST(OpErrors, HttpCodesMapToTypedStatus) {
   EXPECT_NE(s.message().find(": m"), std::string::npos);
   Status plain = status_from_http(502, "bad gateway\n");
   EXPECT_EQ(plain.code(), Code::kUnavailable);
+  // Found by kube_watch_fuzz: a "kind" that is not a string threw from json::value(); a deep body
+  // is not parsed at all (depth limit) but still becomes an error of the right class.
+  for (const std::string& body :
+       {std::string(R"({"kind":{"a":1},"code":"x"})"), std::string(R"({"kind":7})"),
+        std::string(100000, '['), std::string("\xff\xfe")}) {
+    Status odd;
+    ASSERT_NO_THROW(odd = status_from_http(503, body)) << body.substr(0, 40);
+    EXPECT_EQ(odd.code(), Code::kUnavailable);
+  }
   EXPECT_TRUE(is_transient(plain));
   EXPECT_FALSE(is_transient(st(404, "NotFound")));
   Status watch_err = status_from_api_status(
