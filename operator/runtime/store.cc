@@ -15,7 +15,9 @@ Store::Store() {
   indexes_[kOwnerUidIndex].fn = [](const nlohmann::json& o) {
     std::vector<std::string> out;
     for (const auto& ref : kube::owner_references(o)) {
-      if (ref.is_object()) out.push_back(ref.value("uid", ""));
+      // Checked: a non-string uid threw from json::value() (found by kube_watch_fuzz).
+      const std::string& uid = kube::string_at(ref, "uid");
+      if (!uid.empty()) out.push_back(uid);
     }
     return out;
   };

@@ -74,6 +74,19 @@ TEST(OpStore, UpsertGetEraseAndIndexes) {
   EXPECT_EQ(s.by_index(kNamespaceIndex, "c").size(), 1u);
 }
 
+// Found by kube_watch_fuzz: an owner reference whose uid is not a string threw while indexing.
+TEST(OpStore, OwnerReferencesOfAnyShapeAreIndexedWithoutThrowing) {
+  Store s;
+  auto odd = std::make_shared<const nlohmann::json>(nlohmann::json{
+      {"metadata",
+       {{"namespace", "n"},
+        {"name", "o"},
+        {"ownerReferences", {{{"uid", 5}}, {{"uid", "u1"}}, "x", {{"uid", {{"a", 1}}}}}}}}});
+  ASSERT_NO_THROW(s.upsert(odd));
+  EXPECT_EQ(s.by_index(kOwnerUidIndex, "u1").size(), 1u);
+  EXPECT_NE(s.get("n/o"), nullptr);
+}
+
 TEST(OpStore, KeepsObjectsPackedAndUnpacksThemEqual) {
   Store s;
   json big = *obj("ns", "big", "u1");
