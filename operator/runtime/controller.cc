@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "operator/kube/errors.h"
+#include "operator/kube/object.h"
 #include "operator/runtime/metrics.h"
 
 namespace agentry::runtime {
@@ -47,12 +48,13 @@ MapFn map_to_controller_owner(const kube::Resource& owner) {
           namespaced = owner.namespaced](const nlohmann::json& obj) {
     std::vector<kube::ObjectKey> out;
     const nlohmann::json* ref = kube::controller_of(obj);
-    if (!ref || ref->value("kind", "") != kind) return out;
-    std::string av = ref->value("apiVersion", "");
+    // Checked accessors: what the watch delivers may have any shape (kube::string_at).
+    if (!ref || kube::string_at(*ref, "kind") != kind) return out;
+    const std::string& av = kube::string_at(*ref, "apiVersion");
     auto slash = av.find('/');
     std::string g = slash == std::string::npos ? "" : av.substr(0, slash);
     if (g != group) return out;
-    out.push_back({namespaced ? kube::namespace_of(obj) : "", ref->value("name", "")});
+    out.push_back({namespaced ? kube::namespace_of(obj) : "", kube::string_at(*ref, "name")});
     return out;
   };
 }
