@@ -207,19 +207,26 @@ std::optional<std::string> check_names(const json& agent) {
              "\": want letters, digits, '_', '-' or '.', not starting with a digit";
   }
   const json& ports = at_or_null(c, "/ports");
+  // Checked reads: a containerPort of 1e300 converted to int64 is undefined behaviour, and a
+  // non-string name threw (both found by kube_watch_fuzz; the CRD refuses them, this code must
+  // not rely on it).
+  auto port_of = [](const json& p) {
+    const json& v = at_or_null(p, "/containerPort");
+    return v.is_number_integer() ? v.get<int64_t>() : int64_t{0};
+  };
   for (size_t i = 0; ports.is_array() && i < ports.size(); ++i) {
     const std::string at = "spec.container.ports[" + std::to_string(i) + "]";
-    int64_t port = ports[i].value("containerPort", int64_t{0});
+    int64_t port = port_of(ports[i]);
     if (port == kSidecarPort)
       return at + ".containerPort " + std::to_string(port) +
              ": the sidecar listens there (the pod shares one network namespace); pick another";
-    std::string pname = ports[i].value("name", "");
+    std::string pname = str_at(ports[i], "/name");
     if (!pname.empty() && (!iana_svc_name(pname) || pname == "http"))
       return at + ".name \"" + pname +
              "\": want at most 15 lower-case letters, digits and '-' with a letter, and not "
              "\"http\" (the sidecar's)";
     for (size_t j = 0; j < i; ++j)
-      if (ports[j].value("containerPort", int64_t{0}) == port)
+      if (port_of(ports[j]) == port)
         return at + ".containerPort " + std::to_string(port) + ": also spec.container.ports[" +
                std::to_string(j) + "]";
   }

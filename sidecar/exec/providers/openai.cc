@@ -62,7 +62,8 @@ class OpenAI : public Dialect {
       for (const auto& c : m["tool_calls"]) {
         ToolCall tc;
         tc.id = c.value("id", "call_" + std::to_string(r.tool_calls.size()));
-        const auto& f = c.value("function", json::object());
+        const auto fit = c.find("function");
+        const json& f = fit != c.end() && fit->is_object() ? *fit : json::object();
         tc.name = f.value("name", "");
         if (f.contains("arguments")) tc.arguments = parse_args(f["arguments"]);
         r.tool_calls.push_back(std::move(tc));
@@ -106,10 +107,19 @@ class OpenAI : public Dialect {
       auto& calls = (*state)["calls"];
       if (!calls.is_array()) calls = json::array();
       for (const auto& c : d["tool_calls"]) {
-        size_t idx = c.value("index", 0);
+        // The provider's index is untrusted: "index": 1e9 would have grown the list a billion
+        // entries (and a float index is undefined behaviour to convert). At most kMaxToolCalls
+        // calls per turn; others are ignored.
+        constexpr int64_t kMaxToolCalls = 128;
+        if (!c.is_object()) continue;
+        const auto ix = c.find("index");
+        const int64_t idx64 = ix == c.end() ? 0 : ix->is_number_integer() ? ix->get<int64_t>() : -1;
+        if (idx64 < 0 || idx64 >= kMaxToolCalls) continue;
+        const size_t idx = static_cast<size_t>(idx64);
         while (calls.size() <= idx) calls.push_back({{"id", ""}, {"name", ""}, {"args", ""}});
         if (c.contains("id") && c["id"].is_string()) calls[idx]["id"] = c["id"];
-        const auto& f = c.value("function", json::object());
+        const auto fit = c.find("function");
+        const json& f = fit != c.end() && fit->is_object() ? *fit : json::object();
         if (f.contains("name") && f["name"].is_string())
           calls[idx]["name"] = calls[idx]["name"].get<std::string>() + f["name"].get<std::string>();
         if (f.contains("arguments") && f["arguments"].is_string())

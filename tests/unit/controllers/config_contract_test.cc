@@ -179,6 +179,11 @@ TEST(ConfigContract, NamesAndPortsTheApiServerWouldRefuseAreCaughtOnTheAgentsFie
       {"bot",
        {{"container", {{"image", "x"}, {"ports", {{{"containerPort", 9000}, {"name", "web"}}}}}}},
        ""},
+      // Found by kube_watch_fuzz: a float port was converted to int64 (undefined behaviour under
+      // UBSan) and a non-string name threw. The CRD refuses both; check_names must not rely on it.
+      {"bot",
+       {{"container", {{"image", "x"}, {"ports", {{{"containerPort", 1e300}, {"name", 5}}, "x"}}}}},
+       ""},
   };
   for (const auto& c : cases) {
     auto err = check_names(agent(spec_with(c.patch), c.name));

@@ -105,6 +105,29 @@ TEST(SidecarDialects, OpenAiStreamAssemblesToolCallsAndText) {
   EXPECT_EQ(acc.prompt_tokens, 5);
 }
 
+// A provider's tool-call index is untrusted: 1e9 once grew the call list a billion entries (a hung,
+// then killed sidecar); negative, float and huge indexes are ignored, the stream goes on.
+TEST(SidecarDialects, OpenAiStreamIgnoresHostileToolCallIndexes) {
+  auto d = make_openai_dialect("/v1");
+  ChatResponse acc;
+  json state;
+  DeltaFn on = [](std::string_view) {};
+  const char* lines[] = {
+      R"(data: {"choices":[{"delta":{"tool_calls":[{"index":1000000000,"function":{"name":"x"}}]}}]})",
+      R"(data: {"choices":[{"delta":{"tool_calls":[{"index":-1,"function":{"name":"x"}}]}}]})",
+      R"(data: {"choices":[{"delta":{"tool_calls":[{"index":1e300,"function":{"name":"x"}}]}}]})",
+      R"(data: {"choices":[{"delta":{"tool_calls":["not an object",{"index":0,"function":7}]}}]})",
+      R"(data: {"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c1","function":{"name":"ok","arguments":"{}"}}]}}]})",
+  };
+  for (const char* l : lines) {
+    auto r = d->stream_line(l, &acc, &state, on);
+    ASSERT_TRUE(r.ok()) << l;
+  }
+  ASSERT_TRUE(d->stream_line("data: [DONE]", &acc, &state, on).ok());
+  ASSERT_EQ(acc.tool_calls.size(), 1u);
+  EXPECT_EQ(acc.tool_calls[0].name, "ok");
+}
+
 TEST(SidecarDialects, OllamaStreamAndBodies) {
   auto d = make_ollama_dialect();
   ChatRequest req{
