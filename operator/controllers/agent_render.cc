@@ -216,6 +216,9 @@ std::optional<std::string> check_names(const json& agent) {
   };
   for (size_t i = 0; ports.is_array() && i < ports.size(); ++i) {
     const std::string at = "spec.container.ports[" + std::to_string(i) + "]";
+    if (!ports[i].is_object()) return at + ": want an object with containerPort";
+    if (!at_or_null(ports[i], "/containerPort").is_number_integer())
+      return at + ".containerPort: want a whole number";
     int64_t port = port_of(ports[i]);
     if (port == kSidecarPort)
       return at + ".containerPort " + std::to_string(port) +

@@ -183,7 +183,10 @@ TEST(ConfigContract, NamesAndPortsTheApiServerWouldRefuseAreCaughtOnTheAgentsFie
       // UBSan) and a non-string name threw. The CRD refuses both; check_names must not rely on it.
       {"bot",
        {{"container", {{"image", "x"}, {"ports", {{{"containerPort", 1e300}, {"name", 5}}, "x"}}}}},
-       ""},
+       "spec.container.ports[0].containerPort"},
+      {"bot",
+       {{"container", {{"image", "x"}, {"ports", {{{"containerPort", 9000}, {"name", 5}}, "x"}}}}},
+       "spec.container.ports[1]"},
   };
   for (const auto& c : cases) {
     auto err = check_names(agent(spec_with(c.patch), c.name));
