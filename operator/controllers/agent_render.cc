@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 
 #include "common/base64.h"
@@ -306,8 +307,11 @@ std::string render_sidecar_config(const json& agent, const json& policy) {
                  {"description", t.value("description", "")},
                  {"url", t.value("url", "")},
                  {"method", t.value("method", "POST")}};
+    // Clamped before the multiplication: a huge timeoutSeconds would overflow (undefined); the
+    // sidecar's validator then refuses what is out of its bounds, naming the field.
     if (t.contains("timeoutSeconds") && t["timeoutSeconds"].is_number_integer())
-      tool["timeoutMs"] = t["timeoutSeconds"].get<int64_t>() * 1000;
+      tool["timeoutMs"] =
+          std::clamp<int64_t>(t["timeoutSeconds"].get<int64_t>(), -1, INT64_MAX / 1000) * 1000;
     if (t.contains("parameters")) tool["parameters"] = t["parameters"];
     tools.push_back(tool);
   }

@@ -25,11 +25,22 @@ bool parse_quantity(const std::string& q, double* value) {
   if (end == q.c_str() || !std::isfinite(number)) return false;
   std::string suffix(end);
   // strtod accepts "1e3" itself; reject leftovers like "1e" handled by the table below.
-  static const std::pair<const char*, double> kSuffixes[] = {
-      {"", 1},       {"n", 1e-9},   {"u", 1e-6},          {"m", 1e-3},          {"k", 1e3},
-      {"M", 1e6},    {"G", 1e9},    {"T", 1e12},          {"P", 1e15},          {"E", 1e18},
-      {"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0},
-      {"Pi", 1125899906842624.0}, {"Ei", 1152921504606846976.0}};
+  static const std::pair<const char*, double> kSuffixes[] = {{"", 1},
+                                                             {"n", 1e-9},
+                                                             {"u", 1e-6},
+                                                             {"m", 1e-3},
+                                                             {"k", 1e3},
+                                                             {"M", 1e6},
+                                                             {"G", 1e9},
+                                                             {"T", 1e12},
+                                                             {"P", 1e15},
+                                                             {"E", 1e18},
+                                                             {"Ki", 1024.0},
+                                                             {"Mi", 1048576.0},
+                                                             {"Gi", 1073741824.0},
+                                                             {"Ti", 1099511627776.0},
+                                                             {"Pi", 1125899906842624.0},
+                                                             {"Ei", 1152921504606846976.0}};
   for (auto& [s, mult] : kSuffixes) {
     if (suffix == s) {
       *value = number * mult;
@@ -42,6 +53,12 @@ bool parse_quantity(const std::string& q, double* value) {
 int64_t json_int(const nlohmann::json& j, const char* ptr, int64_t def) {
   auto p = nlohmann::json::json_pointer(ptr);
   if (!j.contains(p) || !j.at(p).is_number()) return def;
+  // A float out of int64's range is undefined behaviour to convert: clamp it first.
+  if (j.at(p).is_number_float()) {
+    const double v = j.at(p).get<double>();
+    if (!std::isfinite(v)) return def;
+    return static_cast<int64_t>(std::clamp(v, -9.0e18, 9.0e18));
+  }
   return j.at(p).get<int64_t>();
 }
 
@@ -87,7 +104,8 @@ Plan plan(const PlannerInputs& in) {
   const int min_r = std::max(1, in.min_replicas);
   const int max_r = std::max(min_r, in.max_replicas);
   const double per_replica = static_cast<double>(std::max<int64_t>(1, in.per_replica_rps));
-  int64_t needed = static_cast<int64_t>(std::ceil(static_cast<double>(in.target_rps) / per_replica));
+  int64_t needed =
+      static_cast<int64_t>(std::ceil(static_cast<double>(in.target_rps) / per_replica));
   p.replicas = static_cast<int>(std::clamp<int64_t>(needed, min_r, max_r));
   if (needed > max_r) {
     p.capped = true;
@@ -101,7 +119,8 @@ Plan plan(const PlannerInputs& in) {
   double cpu_demand_m = p.rps_per_replica * static_cast<double>(in.cpu_millicores_per_rps);
   p.cpu_request_millicores = std::max<int64_t>(10, ceil_to(cpu_demand_m / cpu_target, 10));
 
-  p.in_flight_per_replica = p.rps_per_replica * static_cast<double>(in.baseline_latency_ms) / 1000.0;
+  p.in_flight_per_replica =
+      p.rps_per_replica * static_cast<double>(in.baseline_latency_ms) / 1000.0;
   double mem = static_cast<double>(in.base_memory_bytes) +
                p.in_flight_per_replica * static_cast<double>(in.memory_per_request_bytes);
   p.memory_request_bytes = ceil_to(mem / mem_target, kMi);
@@ -112,7 +131,8 @@ Plan plan(const PlannerInputs& in) {
     if (ceiling <= 0) return;
     if (*request > ceiling) {
       p.capped = true;
-      p.note += std::string(p.note.empty() ? "" : "; ") + what + " request capped at the policy maximum";
+      p.note +=
+          std::string(p.note.empty() ? "" : "; ") + what + " request capped at the policy maximum";
       *request = ceiling;
     }
     *limit = std::min(*limit, ceiling);
@@ -124,7 +144,8 @@ Plan plan(const PlannerInputs& in) {
 
   p.estimated_latency_ms = static_cast<double>(in.baseline_latency_ms);
   p.redis_connections_max = (kRedisPoolBase + kRedisPoolOverflow) * p.replicas;
-  p.redis_connections_alert = p.redis_connections_max * std::clamp(in.redis_alert_percent, 1, 100) / 100;
+  p.redis_connections_alert =
+      p.redis_connections_max * std::clamp(in.redis_alert_percent, 1, 100) / 100;
   return p;
 }
 
@@ -132,10 +153,12 @@ PlannerInputs inputs_from_policy(const nlohmann::json& spec, int64_t target_rps)
   PlannerInputs in;
   in.target_rps = target_rps;
   in.baseline_rps = json_int(spec, "/capacity/baselineRPS", in.baseline_rps);
-  in.baseline_latency_ms = json_int(spec, "/capacity/baselineLatencyMillis", in.baseline_latency_ms);
+  in.baseline_latency_ms =
+      json_int(spec, "/capacity/baselineLatencyMillis", in.baseline_latency_ms);
   in.memory_per_request_bytes =
       json_int(spec, "/capacity/memoryPerRequestBytes", in.memory_per_request_bytes);
-  in.cpu_millicores_per_rps = json_int(spec, "/capacity/cpuMillicoresPerRPS", in.cpu_millicores_per_rps);
+  in.cpu_millicores_per_rps =
+      json_int(spec, "/capacity/cpuMillicoresPerRPS", in.cpu_millicores_per_rps);
   in.per_replica_rps = json_int(spec, "/capacity/perReplicaRPS", in.per_replica_rps);
   in.cpu_target_percent =
       static_cast<int>(json_int(spec, "/autoscaling/targetCPUUtilizationPercentage", 70));
@@ -154,10 +177,12 @@ nlohmann::json to_json(const Plan& p) {
   return {{"replicas", p.replicas},
           {"rpsPerReplica", p.rps_per_replica},
           {"resources",
-           {{"requests", {{"cpu", format_cpu(p.cpu_request_millicores)},
-                          {"memory", format_memory(p.memory_request_bytes)}}},
-            {"limits", {{"cpu", format_cpu(p.cpu_limit_millicores)},
-                        {"memory", format_memory(p.memory_limit_bytes)}}}}},
+           {{"requests",
+             {{"cpu", format_cpu(p.cpu_request_millicores)},
+              {"memory", format_memory(p.memory_request_bytes)}}},
+            {"limits",
+             {{"cpu", format_cpu(p.cpu_limit_millicores)},
+              {"memory", format_memory(p.memory_limit_bytes)}}}}},
           {"inFlightPerReplica", p.in_flight_per_replica},
           {"estimatedLatencyMillis", p.estimated_latency_ms},
           {"redisConnectionsMax", p.redis_connections_max},

@@ -201,6 +201,18 @@ TEST(AgentRender, ExchangeBoundsComeFromTheMemoryBudget) {
   EXPECT_EQ(small["memory"]["exchanges"]["maxEntries"], 1000);
 }
 
+// Hostile numbers never overflow (undefined) on the way to the sidecar's validator, which then
+// refuses them naming the field.
+TEST(AgentRender, HugeNumbersAreClampedNotOverflowed) {
+  auto spec = base_spec();
+  spec["tools"] = {{{"name", "t"}, {"url", "http://t"}, {"timeoutSeconds", INT64_MAX}}};
+  auto cfg = json::parse(render_sidecar_config(agent(spec), production_policy()["spec"]));
+  EXPECT_EQ(cfg["agent"]["tools"][0]["timeoutMs"], INT64_MAX / 1000 * 1000);
+  auto err = check_rendered_config(render_sidecar_config(agent(spec), production_policy()["spec"]));
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->find("spec.tools"), std::string::npos) << *err;
+}
+
 TEST(AgentRender, TokensAreRandomAndHashesStable) {
   auto a = random_token(), b = random_token();
   EXPECT_EQ(a.size(), 64u);
