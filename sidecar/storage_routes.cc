@@ -166,14 +166,8 @@ void mount_storage_routes(ApiServer& server, const Config& cfg, Engine& engine) 
     g.memory_writes_refused->Set(static_cast<double>(w.refused_index_behind));
     g.memory_facts->Set(static_cast<double>(w.facts));
     g.memory_exchanges->Set(static_cast<double>(w.exchanges));
-    const auto& lim = m->options().limits;
-    g.memory_fill_facts->Set(lim.max_entries_per_agent
-                                 ? static_cast<double>(w.max_facts) / lim.max_entries_per_agent
-                                 : 0);
-    g.memory_fill_exchanges->Set(lim.max_exchanges_per_agent
-                                     ? static_cast<double>(w.max_exchanges) /
-                                           lim.max_exchanges_per_agent
-                                     : 0);
+    g.memory_fill_facts->Set(w.fill_facts);
+    g.memory_fill_exchanges->Set(w.fill_exchanges);
     const uint64_t now[5] = {ev.fact_bound, ev.fact_ttl, ev.exchange_bound, ev.exchange_ttl,
                              w.refused_full};
     prometheus::Counter* counters[5] = {g.memory_evictions[0][0], g.memory_evictions[0][1],

@@ -583,8 +583,11 @@ MemoryService::WriteStats MemoryService::write_stats() const {
   w.entries = store_.total();
   w.facts = store_.total(Kind::kFact);
   w.exchanges = store_.total(Kind::kExchange);
-  w.max_facts = store_.max_count(Kind::kFact);
-  w.max_exchanges = store_.max_count(Kind::kExchange);
+  auto fill = [](size_t n, size_t bound) {
+    return bound ? static_cast<double>(n) / static_cast<double>(bound) : 0.0;
+  };
+  w.fill_facts = fill(store_.max_count(Kind::kFact), opts_.limits.max_entries_per_agent);
+  w.fill_exchanges = fill(store_.max_count(Kind::kExchange), opts_.limits.max_exchanges_per_agent);
   w.refused_full = refused_full_.load();
   w.waiting = committer_ ? committer_->pending() : 0;
   w.groups = committer_ ? committer_->groups() : 0;
@@ -597,10 +600,6 @@ nlohmann::json MemoryService::stats() const {
   const WriteStats w = write_stats();
   const Evictions ev = evictions();
   const uint64_t ev_total = ev.fact_bound + ev.fact_ttl + ev.exchange_bound + ev.exchange_ttl;
-  // The fullest agent's share of its bound (what an alert and the Agent's status look at).
-  auto fill = [](size_t n, size_t bound) {
-    return bound ? static_cast<double>(n) / static_cast<double>(bound) : 0.0;
-  };
   nlohmann::json j = {
       {"entries", w.entries},
       {"persistence", backend_ ? backend_->name() : "none"},
@@ -614,9 +613,7 @@ nlohmann::json MemoryService::stats() const {
         {"exchange", {{"bound", ev.exchange_bound}, {"ttl", ev.exchange_ttl}}},
         {"last", ev.last_ms ? nlohmann::json(rfc3339_ms(ev.last_ms)) : nlohmann::json()}}},
       {"refusedFull", w.refused_full},
-      {"fill",
-       {{"facts", fill(w.max_facts, opts_.limits.max_entries_per_agent)},
-        {"exchanges", fill(w.max_exchanges, opts_.limits.max_exchanges_per_agent)}}},
+      {"fill", {{"facts", w.fill_facts}, {"exchanges", w.fill_exchanges}}},
       {"writes",
        {{"waiting", w.waiting},
         {"groups", w.groups},

@@ -120,10 +120,11 @@ class MemoryService {
   // The numbers the sidecar's gauges copy at each scrape (stats() has them too).
   struct WriteStats {
     size_t entries = 0;
-    size_t facts = 0, exchanges = 0;          // all agents
-    size_t max_facts = 0, max_exchanges = 0;  // the fullest agent's
-    uint64_t refused_full = 0;                // fact writes refused at memory.maxEntries
-    size_t waiting = 0;                       // add() requests waiting for the group commit
+    size_t facts = 0, exchanges = 0;  // all agents
+    // The fullest agent's share of each kind's bound (what alerts and the Agent's status read).
+    double fill_facts = 0, fill_exchanges = 0;
+    uint64_t refused_full = 0;  // fact writes refused at memory.maxEntries
+    size_t waiting = 0;         // add() requests waiting for the group commit
     uint64_t groups = 0;
     size_t index_backlog = 0;
     uint64_t refused_index_behind = 0;
