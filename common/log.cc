@@ -8,6 +8,8 @@
 #include <mutex>
 #include <string>
 
+#include "common/time_format.h"
+
 namespace agentry::log {
 namespace {
 
@@ -24,32 +26,33 @@ std::string g_component;  // guarded by g_mu
 
 const char* level_name(Level l) {
   switch (l) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
   }
   return "info";
 }
 
 std::string timestamp() {
-  auto now = std::chrono::system_clock::now();
-  auto secs = std::chrono::system_clock::to_time_t(now);
-  auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
+  return now_rfc3339(TimePrecision::kMillis);
 }
 
 }  // namespace
 
-void set_level(Level l) { g_level = l; }
-Level level() { return g_level.load(std::memory_order_relaxed); }
-void set_text_format(bool text) { g_text = text; }
+void set_level(Level l) {
+  g_level = l;
+}
+Level level() {
+  return g_level.load(std::memory_order_relaxed);
+}
+void set_text_format(bool text) {
+  g_text = text;
+}
 
 void set_component(std::string_view component) {
   std::lock_guard<std::mutex> lock(g_mu);
@@ -57,11 +60,16 @@ void set_component(std::string_view component) {
 }
 
 bool parse_level(std::string_view name, Level* out) {
-  if (name == "debug") *out = Level::kDebug;
-  else if (name == "info") *out = Level::kInfo;
-  else if (name == "warn" || name == "warning") *out = Level::kWarn;
-  else if (name == "error") *out = Level::kError;
-  else return false;
+  if (name == "debug")
+    *out = Level::kDebug;
+  else if (name == "info")
+    *out = Level::kInfo;
+  else if (name == "warn" || name == "warning")
+    *out = Level::kWarn;
+  else if (name == "error")
+    *out = Level::kError;
+  else
+    return false;
   return true;
 }
 
@@ -76,8 +84,7 @@ void write(Level l, std::string_view msg, const nlohmann::json& fields) {
     line = timestamp() + " " + level_name(l) + " " + std::string(msg);
     if (fields.is_object()) {
       for (auto it = fields.begin(); it != fields.end(); ++it) {
-        line += " " + it.key() + "=" +
-                (it->is_string() ? it->get<std::string>() : it->dump());
+        line += " " + it.key() + "=" + (it->is_string() ? it->get<std::string>() : it->dump());
       }
     }
   } else {

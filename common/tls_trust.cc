@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/file_io.h"
+
 namespace agentry::tls {
 namespace {
 
@@ -58,11 +60,9 @@ Result<std::shared_ptr<Trust>> Trust::from_pem(const std::string& pem) {
 }
 
 Result<std::shared_ptr<Trust>> Trust::from_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return invalid_argument("cannot read CA bundle " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto t = from_pem(ss.str());
+  std::string pem;
+  if (!read_file(path, &pem)) return invalid_argument("cannot read CA bundle " + path);
+  auto t = from_pem(pem);
   if (!t.ok()) return invalid_argument(t.status().message() + " " + path);
   return t;
 }

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/signals.h"
 #include "operator/controllers/agent_controller.h"
+#include "operator/controllers/builtin_policies.h"
 #include "operator/controllers/plan_command.h"
 #include "operator/controllers/workflow_controller.h"
 #include "operator/kube/client.h"

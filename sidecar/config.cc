@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/file_io.h"
 #include "common/http_util.h"
 #include "common/json_io.h"
 #include "common/tls_trust.h"
@@ -216,15 +217,6 @@ Status parse_memory(const YAML::Node& n, MemoryConfig* m) {
   TRY(get(n, "embedder", p, &m->embedder));
   TRY(get(n, "ttlSeconds", p, &m->ttl_seconds));
   return ok_status();
-}
-
-bool read_file(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
 }
 
 std::string trim(std::string s) {

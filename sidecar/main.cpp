@@ -1,22 +1,15 @@
 // agentry-sidecar: executes agent requests against an LLM provider behind an authenticated HTTP
-// API.
-#include <malloc.h>
-
+// API. Parses the flags, loads the config and runs the Sidecar (sidecar/app/sidecar.h).
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <string>
-#include <thread>
 
 #include "agentry/version.h"
 #include "common/log.h"
 #include "common/signals.h"
-#include "sidecar/api/auth.h"
-#include "sidecar/api/server.h"
+#include "sidecar/app/sidecar.h"
 #include "sidecar/config.h"
-#include "sidecar/exec/engine.h"
-#include "sidecar/exec/providers/http_provider.h"
-#include "sidecar/memory_pressure.h"
-#include "sidecar/storage_routes.h"
 
 namespace {
 
@@ -88,61 +81,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "agentry-sidecar: config: %s\n", loaded.status().message().c_str());
     return 1;
   }
-  const sc::Config cfg = std::move(loaded.value());
-  auto auth = sc::TokenAuth::from_file(cfg.server.token_file);
-  if (!auth.ok()) {
-    std::fprintf(stderr, "agentry-sidecar: %s\n", auth.status().message().c_str());
+  auto sidecar = sc::Sidecar::create(std::move(loaded.value()));
+  if (!sidecar.ok()) {
+    std::fprintf(stderr, "agentry-sidecar: %s\n", sidecar.status().message().c_str());
     return 1;
   }
-  auto provider = sc::make_provider(cfg.provider);
-  if (!provider.ok()) {
-    std::fprintf(stderr, "agentry-sidecar: %s\n", provider.status().message().c_str());
+  if (auto s = (*sidecar)->start(); !s.is_ok()) {
+    agentry::log::error("cannot listen",
+                        {{"addr", (*sidecar)->config().server.listen}, {"error", s.message()}});
     return 1;
   }
-  auto http_provider = provider.value();
-
-  sc::Engine engine(cfg, http_provider);
-  sc::MemoryMonitor monitor(cfg.memory_pressure);
-  monitor.add_cleanup_hook("finished-executions", [&engine, &cfg](double) {
-    size_t n = engine.trim_finished(static_cast<size_t>(cfg.limits.retain_executions) / 2);
-    agentry::log::info("trimmed finished executions", {{"count", n}});
-  });
-  monitor.add_cleanup_hook("provider-idle-connections",
-                           [http_provider](double) { http_provider->pool().clear_idle(); });
-  monitor.add_cleanup_hook("malloc-trim", [](double) { malloc_trim(0); });
-
-  sc::ApiServer server(cfg, engine, *auth.value(), monitor);
-  sc::mount_storage_routes(server, cfg, engine);
-  if (auto s = server.bind(); !s.is_ok()) {
-    agentry::log::error("cannot listen", {{"addr", cfg.server.listen}, {"error", s.message()}});
-    return 1;
-  }
-  std::thread serve([&] { server.serve(); });
-  monitor.start();
-  agentry::log::info("started", {{"version", agentry::kVersion},
-                                 {"listen", cfg.server.listen},
-                                 {"port", server.port()},
-                                 {"provider", cfg.provider.type},
-                                 {"endpoint", cfg.provider.endpoint},
-                                 {"model", cfg.provider.model},
-                                 {"max_concurrency", cfg.limits.max_concurrency}});
-
-  int sig = agentry::wait_for_termination_signal();
-  agentry::log::info("shutting down: no new executions; draining",
-                     {{"signal", sig},
-                      {"running", engine.running()},
-                      {"queued", engine.queued()},
-                      {"deadline_seconds", cfg.server.shutdown_drain_seconds}});
-  auto report = engine.drain(std::chrono::seconds(cfg.server.shutdown_drain_seconds));
-  agentry::log::info("drained", {{"finished", report.finished},
-                                 {"cut", report.cut},
-                                 {"cut_count", report.cut.size()},
-                                 {"memory_updates_flushed", report.memory_updates_flushed}});
-  // Results stay readable briefly so callers polling for them see their final state.
-  std::this_thread::sleep_for(std::chrono::seconds(cfg.server.shutdown_grace_seconds));
-  server.stop();
-  serve.join();
-  monitor.stop();
-  agentry::log::info("stopped");
+  (*sidecar)->shutdown(agentry::wait_for_termination_signal());
   return 0;
 }

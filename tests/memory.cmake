@@ -1,11 +1,4 @@
-# Cache and memory (issue 6). The libraries live in sidecar/cache and sidecar/memory; the sidecar's
-# own CMakeLists adds them once it is wired, until then they are added from here.
-if(NOT TARGET agentry_cache)
-  add_subdirectory(${PROJECT_SOURCE_DIR}/sidecar/cache ${CMAKE_BINARY_DIR}/sidecar-cache)
-endif()
-if(NOT TARGET agentry_memory)
-  add_subdirectory(${PROJECT_SOURCE_DIR}/sidecar/memory ${CMAKE_BINARY_DIR}/sidecar-memory)
-endif()
+# Redis, cache and memory suites (sidecar/redis, sidecar/cache, sidecar/memory).
 
 # A small server of the cache and memory routes (embedded or Redis backed), for the kill -9 and
 # two-process tests and the HTTP benchmarks; the real sidecar serves the same routes.
@@ -13,12 +6,12 @@ add_executable(agentry-memory-testd ${CMAKE_CURRENT_LIST_DIR}/integration/memory
 target_link_libraries(agentry-memory-testd PRIVATE agentry_memory agentry_cache)
 
 agentry_test(cache_unit_test LABEL unit SOURCES
-  unit/memory/l1_cache_test.cc
-  unit/memory/resp_reader_test.cc
+  unit/cache/l1_cache_test.cc
+  unit/redis/resp_reader_test.cc
   LIBS agentry_cache
 )
 agentry_test(cache_redis_integration_test LABEL integration SOURCES
-  integration/memory/cache_redis_test.cc
+  integration/cache/cache_redis_test.cc
   LIBS agentry_cache
   SERIAL
 )
@@ -42,19 +35,13 @@ agentry_test(memory_http_integration_test LABEL integration SOURCES
 add_dependencies(memory_http_integration_test agentry-memory-testd)
 target_compile_definitions(memory_http_integration_test PRIVATE
   AGENTRY_MEMORY_TESTD_BIN="$<TARGET_FILE:agentry-memory-testd>")
-# The real sidecar with cache and memory mounted, once sidecar/storage_routes.cc is this area's.
-if(TARGET agentry-sidecar)
-  agentry_test(sidecar_storage_integration_test LABEL integration SOURCES
-    integration/memory/sidecar_storage_test.cc
-    LIBS agentry_common PkgConfig::HTTPLIB
-    SERIAL
-  )
-  target_compile_definitions(sidecar_storage_integration_test PRIVATE
-    AGENTRY_SIDECAR_BIN="$<TARGET_FILE:agentry-sidecar>")
-  add_dependencies(sidecar_storage_integration_test agentry-sidecar)
-  if(TARGET agentry-fake-llm)
-    target_compile_definitions(sidecar_storage_integration_test PRIVATE
-      AGENTRY_FAKE_LLM_BIN="$<TARGET_FILE:agentry-fake-llm>")
-    add_dependencies(sidecar_storage_integration_test agentry-fake-llm)
-  endif()
-endif()
+# The real sidecar with cache and memory mounted.
+agentry_test(sidecar_storage_integration_test LABEL integration SOURCES
+  integration/memory/sidecar_storage_test.cc
+  LIBS agentry_common PkgConfig::HTTPLIB
+  SERIAL
+)
+target_compile_definitions(sidecar_storage_integration_test PRIVATE
+  AGENTRY_SIDECAR_BIN="$<TARGET_FILE:agentry-sidecar>"
+  AGENTRY_FAKE_LLM_BIN="$<TARGET_FILE:agentry-fake-llm>")
+add_dependencies(sidecar_storage_integration_test agentry-sidecar agentry-fake-llm)

@@ -7,8 +7,12 @@ target_link_libraries(agentry-fake-llm PRIVATE PkgConfig::HTTPLIB nlohmann_json:
 agentry_test(sidecar_unit_test LABEL unit SOURCES
   unit/sidecar/config_test.cc
   unit/sidecar/breaker_test.cc
-  unit/sidecar/memory_pressure_test.cc
   unit/sidecar/engine_parts_test.cc
+  LIBS agentry_sidecar_lib
+)
+
+agentry_test(process_unit_test LABEL unit SOURCES
+  unit/process/ram_pressure_test.cc
   LIBS agentry_sidecar_lib
 )
 

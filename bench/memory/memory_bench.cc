@@ -268,8 +268,8 @@ std::vector<memory::Op> bench_ops(const std::string& tag, int n, memory::Kind ki
 }
 
 // The floor: what RedisBackend::commit sent before bounds (HSET + XADD per op in MULTI/EXEC).
-Status multi_exec(cache::RedisPool& pool, const std::vector<memory::Op>& ops) {
-  std::vector<cache::Argv> cmds = {{"MULTI"}};
+Status multi_exec(redis::RedisPool& pool, const std::vector<memory::Op>& ops) {
+  std::vector<redis::Argv> cmds = {{"MULTI"}};
   for (const auto& op : ops) {
     std::string data = memory::encode(op);
     cmds.push_back({"HSET", "floor:e:" + op.entry.agent + ":" + op.entry.id, "data", data,
@@ -278,7 +278,7 @@ Status multi_exec(cache::RedisPool& pool, const std::vector<memory::Op>& ops) {
     cmds.push_back({"XADD", "floor:feed", "MAXLEN", "~", "1000000", "*", "op", data});
   }
   cmds.push_back({"EXEC"});
-  auto r = pool.pipeline(cmds, cache::Ms(5000));
+  auto r = pool.pipeline(cmds, memory::Ms(5000));
   return r.ok() ? ok_status() : r.status();
 }
 
@@ -308,11 +308,11 @@ void bench_bounded_writes() {
     std::fprintf(stderr, "redis: %s\n", err.c_str());
     return;
   }
-  cache::RedisOptions ro;
+  redis::RedisOptions ro;
   ro.host = redis.host();
   ro.port = redis.port();
   ro.name = "bench";
-  cache::RedisPool pool(ro);
+  redis::RedisPool pool(ro);
   memory::RedisBackend backend(pool, {});
   (void)backend.open([](const memory::Op&) {});
   const double secs = 5;

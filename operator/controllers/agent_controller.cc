@@ -9,10 +9,12 @@
 #include "operator/controllers/agent_memory.h"
 #include "operator/controllers/builtin_policies.h"
 #include "operator/controllers/conditions.h"
+#include "operator/controllers/policy_controller.h"
 #include "operator/controllers/workflow_controller.h"
 #include "operator/controllers/workflow_sidecar.h"
 #include "operator/kube/errors.h"
 #include "operator/kube/object.h"
+#include "operator/runtime/subset_diff.h"
 
 namespace agentry::controllers {
 namespace {
@@ -22,13 +24,7 @@ using runtime::ObjectPtr;
 using runtime::ReconcileResult;
 namespace res = kube::resources;
 
-constexpr const char* kPolicyIndex = "agentry.dev/policy";
 constexpr const char* kSecretIndex = "agentry.dev/secret";
-
-std::string policy_of(const json& agent, const std::string& def) {
-  auto p = json::json_pointer("/spec/policyRef/name");
-  return agent.contains(p) && agent.at(p).is_string() ? agent.at(p).get<std::string>() : def;
-}
 
 struct SecretRef {
   std::string name, key, field;  // field: where the Agent names it (for messages)
@@ -57,35 +53,6 @@ std::vector<SecretRef> referenced_secrets(const json& agent) {
 
 }  // namespace
 
-json policy_status_patch(const json& policy, const std::map<std::string, int64_t>& counts,
-                         const std::string& watch_namespace) {
-  const json st = policy.value("status", json::object());
-  json reported = st.value("agentsByNamespace", json::object());
-  if (!reported.is_object()) reported = json::object();
-  // A scoped operator owns one key of the map; a cluster-wide one owns all of it.
-  json merged = watch_namespace.empty() ? json::object() : reported;
-  if (!watch_namespace.empty()) merged.erase(watch_namespace);
-  for (const auto& [ns, n] : counts) {
-    if (n > 0 && (watch_namespace.empty() || ns == watch_namespace)) merged[ns] = n;
-  }
-  int64_t total = 0;
-  for (const auto& [ns, n] : merged.items()) total += n.is_number_integer() ? n.get<int64_t>() : 0;
-  const int64_t generation = kube::generation(policy);
-  if (merged == reported && st.value("agents", int64_t{-1}) == total &&
-      st.value("observedGeneration", int64_t{-1}) == generation) {
-    return nullptr;
-  }
-  json by_namespace = merged;
-  for (const auto& [ns, n] : reported.items()) {
-    if (!merged.contains(ns)) by_namespace[ns] = nullptr;  // merge patch: remove the key
-  }
-  return {{"metadata", {{"resourceVersion", kube::resource_version(policy)}}},
-          {"status",
-           {{"agents", total},
-            {"agentsByNamespace", by_namespace},
-            {"observedGeneration", generation}}}};
-}
-
 namespace {
 
 class AgentReconciler {
@@ -95,6 +62,7 @@ class AgentReconciler {
     const std::string& ns = settings_.watch_namespace;
     agents_ = mgr.informer(res::kAgents, ns);
     policies_ = mgr.informer(res::kAgentPolicies);
+    index_agents_by_policy(*agents_, settings_.default_policy);
     secrets_ = mgr.informer(res::kSecrets, ns);
     deployments_ = mgr.informer(res::kDeployments, ns);
     for (const kube::Resource* r :
@@ -103,9 +71,6 @@ class AgentReconciler {
       owned_[r] = mgr.informer(*r, ns);
     }
 
-    const std::string def = settings_.default_policy;
-    agents_->add_index(
-        kPolicyIndex, [def](const json& a) { return std::vector<std::string>{policy_of(a, def)}; });
     agents_->add_index(kSecretIndex, [](const json& a) {
       std::vector<std::string> out;
       for (auto& r : referenced_secrets(a)) out.push_back(kube::namespace_of(a) + "/" + r.name);
@@ -146,14 +111,6 @@ class AgentReconciler {
           {.workers = 1});
       mc.watches_for(agents_, {runtime::predicates::resource_version_changed()});
     }
-
-    auto& pc = mgr_.add_controller("agentpolicy",
-                                   [this](const kube::ObjectKey& k) { return reconcile_policy(k); },
-                                   {.workers = 1});
-    pc.watches_for(policies_, {runtime::predicates::generation_changed()});
-    pc.watches(agents_, [this](const json& a) {
-      return std::vector<kube::ObjectKey>{{"", policy_of(a, settings_.default_policy)}};
-    });
   }
 
  private:
@@ -229,7 +186,7 @@ class AgentReconciler {
       ObjectPtr have = cache_for(*w.r)->store().get(ns + "/" + w.name);
       if (w.obj) {
         if (have) {
-          std::string diff = applied_difference(*w.obj, *have);
+          std::string diff = runtime::applied_difference(*w.obj, *have);
           if (diff.empty()) continue;
           log::debug(
               "re-applying",
@@ -337,11 +294,7 @@ class AgentReconciler {
         return kube::is_not_found(got.status()) ? Result<std::string>("") : got.status();
       live = std::move(*got);
     }
-    const json& s = cached ? *cached : live;
-    auto p = json::json_pointer("/data/token");
-    if (!s.contains(p) || !s.at(p).is_string()) return std::string();
-    auto decoded = base64_decode(s.at(p).get<std::string>());
-    return decoded.ok() ? *decoded : std::string();
+    return token_of_secret(cached ? *cached : live);
   }
 
   // Ready / Progressing / Degraded from the Deployment the informer sees.
@@ -490,24 +443,6 @@ class AgentReconciler {
     return ReconcileResult{.requeue_after = settings_.memory_status_interval};
   }
 
-  Result<ReconcileResult> reconcile_policy(const kube::ObjectKey& key) {
-    ObjectPtr p = policies_->store().get(key.str());
-    if (!p) return ReconcileResult{};
-    std::map<std::string, int64_t> counts;
-    for (const auto& a : agents_->store().by_index(kPolicyIndex, key.name)) {
-      ++counts[kube::namespace_of(*a)];
-    }
-    json patch = policy_status_patch(*p, counts, settings_.watch_namespace);
-    if (patch.is_null()) return ReconcileResult{};
-    auto r = mgr_.client()->patch(res::kAgentPolicies, "", key.name, kube::PatchType::kMerge, patch,
-                                  "status");
-    if (r.ok() || r.status().code() == Code::kNotFound) return ReconcileResult{};
-    // Another operator (scoped to another namespace) wrote its count first: our cached copy is
-    // stale, and the next try merges into theirs.
-    if (kube::is_conflict(r.status())) return ReconcileResult{.requeue = true};
-    return r.status();
-  }
-
   std::shared_ptr<runtime::Informer> cache_for(const kube::Resource& r) {
     if (&r == &res::kSecrets) return secrets_;
     if (&r == &res::kDeployments) return deployments_;
@@ -536,89 +471,11 @@ class AgentReconciler {
 
 }  // namespace
 
-namespace {
-// One JSON pointer step (RFC 6901: "~" and "/" escaped).
-std::string step(const std::string& key) {
-  std::string out = "/";
-  for (char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-const std::string kHere = "/";  // subset_difference: the value itself differs
-std::string join_path(const std::string& prefix, const std::string& rest) {
-  return rest == kHere ? prefix : prefix + rest;
-}
-}  // namespace
-
-std::string applied_difference(const json& want, const json& have) {
-  for (auto it = want.begin(); it != want.end(); ++it) {
-    if (it.key() == "apiVersion" || it.key() == "kind") continue;  // list items carry neither
-    if (it.key() == "metadata") {
-      for (const char* f : {"labels", "annotations", "ownerReferences"}) {
-        if (!it->contains(f)) continue;
-        const std::string path = std::string("/metadata/") + f;
-        if (!have.contains("metadata") || !have["metadata"].contains(f)) return path;
-        if (auto d = subset_difference((*it)[f], have["metadata"][f]); !d.empty()) {
-          return join_path(path, d);
-        }
-      }
-      continue;
-    }
-    const std::string path = step(it.key());
-    if (!have.contains(it.key())) return path;
-    if (auto d = subset_difference(*it, have[it.key()]); !d.empty()) return join_path(path, d);
-  }
-  return "";
-}
-
-std::string subset_difference(const json& want, const json& have) {
-  if (want.is_object()) {
-    if (!have.is_object()) return kHere;
-    for (auto it = want.begin(); it != want.end(); ++it) {
-      auto h = have.find(it.key());
-      if (h == have.end()) return step(it.key());
-      if (auto d = subset_difference(*it, *h); !d.empty()) return join_path(step(it.key()), d);
-    }
-    return "";
-  }
-  if (want.is_array()) {
-    if (!have.is_array() || want.size() != have.size()) return kHere;
-    for (size_t i = 0; i < want.size(); ++i) {
-      if (auto d = subset_difference(want[i], have[i]); !d.empty()) {
-        return join_path("/" + std::to_string(i), d);
-      }
-    }
-    return "";
-  }
-  if (want.is_number() && have.is_number()) {
-    return want.get<double>() == have.get<double>() ? "" : kHere;
-  }
-  return want == have ? "" : kHere;
-}
-
 void register_agent_controllers(runtime::Manager& mgr, const OperatorSettings& settings) {
-  // Lives as long as the process: the manager's controllers call into it until run() returns.
-  static std::vector<std::unique_ptr<AgentReconciler>> keep;
-  keep.push_back(std::make_unique<AgentReconciler>(mgr, settings));
-  keep.back()->register_controllers();
-}
-
-Status ensure_builtin_policies(kube::Client& client) {
-  for (const auto& p : builtin_policies()) {
-    auto r = client.create(res::kAgentPolicies, "", p);
-    if (!r.ok() && r.status().code() != Code::kAlreadyExists &&
-        r.status().code() != Code::kConflict) {
-      return r.status();
-    }
-  }
-  return ok_status();
+  auto r = std::make_shared<AgentReconciler>(mgr, settings);
+  r->register_controllers();
+  mgr.keep_alive(std::move(r));
+  register_policy_controller(mgr, settings);
 }
 
 }  // namespace agentry::controllers

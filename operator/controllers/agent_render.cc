@@ -125,25 +125,6 @@ json restricted_security_context() {
 
 }  // namespace
 
-std::string owned_name(const std::string& agent) {
-  return agent + "-agent";
-}
-std::string token_secret_name(const std::string& agent) {
-  return agent + "-agent-token";
-}
-
-json selector_labels(const std::string& agent) {
-  return {{"agentry.dev/agent", agent}};
-}
-std::string selector_string(const std::string& agent) {
-  return "agentry.dev/agent=" + agent;
-}
-
-std::string service_endpoint(const json& agent) {
-  return "http://" + owned_name(agent["metadata"]["name"].get<std::string>()) + "." +
-         agent["metadata"].value("namespace", "default") + ".svc:" + std::to_string(kSidecarPort);
-}
-
 namespace {
 
 bool lower_alnum(char c) {

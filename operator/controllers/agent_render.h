@@ -9,16 +9,10 @@
 #include <string>
 #include <vector>
 
-namespace agentry::controllers {
+#include "operator/controllers/agent_names.h"
+#include "operator/controllers/operator_settings.h"
 
-struct OperatorSettings {
-  std::string sidecar_image = "ghcr.io/agentry-dev/agentry-sidecar:0.1.0";
-  std::string operator_namespace = "agentry-system";
-  std::string default_policy = "production";
-  std::string watch_namespace;  // "": every namespace
-  // How often a Ready Agent's memory fill is read from its sidecar into status.memory; 0: never.
-  std::chrono::seconds memory_status_interval{60};
-};
+namespace agentry::controllers {
 
 // The numbers the Agent will run with after merging its spec, its policy and the planner.
 struct EffectiveSpec {
@@ -79,19 +73,9 @@ struct RenderedObjects {
 
 RenderedObjects render(const RenderInput& in);
 
-// Names of the owned objects.
-std::string owned_name(const std::string& agent);           // "<agent>-agent"
-std::string token_secret_name(const std::string& agent);    // "<agent>-agent-token"
-std::string service_endpoint(const nlohmann::json& agent);  // http://<svc>.<ns>.svc:8080
-nlohmann::json selector_labels(const std::string& agent);
-std::string selector_string(const std::string& agent);  // "agentry.dev/agent=<name>"
-
 // Hex SHA-256 (OpenSSL).
 std::string sha256_hex(const std::string& data);
 // 32 random bytes as hex from OpenSSL's CSPRNG.
 std::string random_token();
-
-inline constexpr int kSidecarPort = 8080;
-inline constexpr const char* kFieldManager = "agentry-operator";
 
 }  // namespace agentry::controllers

@@ -88,6 +88,19 @@ json development_policy() {
        {"redisPoolAlertPercent", 90}});
 }
 
-std::vector<json> builtin_policies() { return {production_policy(), development_policy()}; }
+std::vector<json> builtin_policies() {
+  return {production_policy(), development_policy()};
+}
+
+Status ensure_builtin_policies(kube::Client& client) {
+  for (const auto& p : builtin_policies()) {
+    auto r = client.create(kube::resources::kAgentPolicies, "", p);
+    if (!r.ok() && r.status().code() != Code::kAlreadyExists &&
+        r.status().code() != Code::kConflict) {
+      return r.status();
+    }
+  }
+  return ok_status();
+}
 
 }  // namespace agentry::controllers

@@ -5,6 +5,9 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "common/result.h"
+#include "operator/kube/client.h"
+
 namespace agentry::controllers {
 
 // "production": CPU 70%, memory 80%, API p95 200 ms, agent creation 2 s, workflow start 500 ms,
@@ -14,5 +17,8 @@ nlohmann::json production_policy();
 // memory retrieval 1 s, memory pressure and Redis pool alerts at 90%.
 nlohmann::json development_policy();
 std::vector<nlohmann::json> builtin_policies();
+
+// Creates the built-in AgentPolicies that do not exist yet (never overwrites).
+Status ensure_builtin_policies(kube::Client& client);
 
 }  // namespace agentry::controllers

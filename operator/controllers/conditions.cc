@@ -13,6 +13,11 @@ const nlohmann::json* find_condition(const nlohmann::json& conditions, const std
 }
 
 void set_condition(nlohmann::json* conditions, const Condition& c, int64_t generation) {
+  set_condition(conditions, c, generation, kube::now_rfc3339());
+}
+
+void set_condition(nlohmann::json* conditions, const Condition& c, int64_t generation,
+                   const std::string& now) {
   if (!conditions->is_array()) *conditions = nlohmann::json::array();
   const std::string status = c.status ? "True" : "False";
   nlohmann::json next = {{"type", c.type},
@@ -22,13 +27,12 @@ void set_condition(nlohmann::json* conditions, const Condition& c, int64_t gener
                          {"observedGeneration", generation}};
   for (auto& existing : *conditions) {
     if (existing.value("type", "") != c.type) continue;
-    next["lastTransitionTime"] = existing.value("status", "") == status
-                                     ? existing.value("lastTransitionTime", kube::now_rfc3339())
-                                     : kube::now_rfc3339();
+    next["lastTransitionTime"] =
+        existing.value("status", "") == status ? existing.value("lastTransitionTime", now) : now;
     existing = next;
     return;
   }
-  next["lastTransitionTime"] = kube::now_rfc3339();
+  next["lastTransitionTime"] = now;
   conditions->push_back(next);
 }
 

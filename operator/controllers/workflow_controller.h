@@ -18,7 +18,7 @@
 #include <map>
 #include <string>
 
-#include "operator/controllers/agent_render.h"
+#include "operator/controllers/operator_settings.h"
 #include "operator/runtime/manager.h"
 
 namespace agentry::controllers {

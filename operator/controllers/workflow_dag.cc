@@ -7,6 +7,8 @@
 #include <ctime>
 #include <functional>
 
+#include "common/time_format.h"
+
 namespace agentry::controllers::workflow {
 
 using nlohmann::json;
@@ -392,12 +394,7 @@ std::optional<int64_t> parse_rfc3339_ms(std::string_view ts) {
 }
 
 std::string format_rfc3339(int64_t unix_ms) {
-  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return format_rfc3339_ms(unix_ms);
 }
 
 }  // namespace agentry::controllers::workflow

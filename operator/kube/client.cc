@@ -15,6 +15,7 @@
 #include <random>
 #include <thread>
 
+#include "common/file_io.h"
 #include "common/json_io.h"
 #include "common/log.h"
 #include "common/metrics.h"

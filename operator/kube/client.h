@@ -67,7 +67,7 @@ class StreamCanceller {
  private:
   friend class Client;
   std::mutex mu_;
-  httplib::ClientImpl* active_ = nullptr;
+  httplib::ClientImpl* active_ = nullptr;  // guarded by mu_
   std::atomic<bool> cancelled_{false};
 };
 
@@ -154,8 +154,8 @@ class Client {
   std::mutex pool_mu_;
   std::vector<Idle> pool_;  // guarded by pool_mu_; newest last
   std::mutex token_mu_;
-  std::string token_;
-  std::chrono::steady_clock::time_point token_read_{};
+  std::string token_;                                   // guarded by token_mu_
+  std::chrono::steady_clock::time_point token_read_{};  // guarded by token_mu_
 };
 
 }  // namespace agentry::kube

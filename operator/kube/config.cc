@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/base64.h"
+#include "common/file_io.h"
 
 namespace agentry::kube {
 namespace {
@@ -51,15 +52,6 @@ Status data_or_file(const YAML::Node& n, const std::string& field, const std::st
 }
 
 }  // namespace
-
-bool read_file(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
-}
 
 Result<Config> parse_kubeconfig(const std::string& text, const std::string& dir,
                                 const std::string& context) {

@@ -42,7 +42,4 @@ Result<Config> in_cluster_config(
     const std::string& sa_dir = "/var/run/secrets/kubernetes.io/serviceaccount");
 Result<Config> load_config(const std::string& kubeconfig_flag = "");
 
-// Small helpers shared with tests.
-bool read_file(const std::string& path, std::string* out);
-
 }  // namespace agentry::kube

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "common/time_format.h"
+
 namespace agentry::kube {
 namespace {
 
@@ -22,24 +24,6 @@ const json* meta_field(const json& obj, const char* field) {
 const std::string& meta_string(const json& obj, const char* field) {
   const json* f = meta_field(obj, field);
   return f && f->is_string() ? f->get_ref<const std::string&>() : kEmpty;
-}
-
-std::string format_now(bool micro) {
-  auto now = std::chrono::system_clock::now();
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string s = buf;
-  if (micro) {
-    auto us =
-        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() %
-        1000000;
-    std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(us));
-    s += buf;
-  }
-  return s + "Z";
 }
 
 }  // namespace
@@ -150,10 +134,10 @@ void strip_managed_fields(json& obj) {
 }
 
 std::string now_rfc3339() {
-  return format_now(false);
+  return agentry::now_rfc3339(TimePrecision::kSeconds);
 }
 std::string now_rfc3339_micro() {
-  return format_now(true);
+  return agentry::now_rfc3339(TimePrecision::kMicros);
 }
 
 }  // namespace agentry::kube

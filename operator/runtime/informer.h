@@ -72,8 +72,10 @@ class Informer {
   Options opts_;
   Store store_;
   Watcher watcher_;
-  std::mutex handlers_mu_;  // also serializes dispatch, so handlers see events in order
-  std::vector<EventHandler> handlers_;
+  // Locks: handlers_mu_ guards handlers_ and also serializes dispatch, so handlers see events in
+  // order; mu_ (with cv_) only the thread's start and finish. Never both at once.
+  std::mutex handlers_mu_;
+  std::vector<EventHandler> handlers_;  // guarded by handlers_mu_
   std::atomic<bool> running_{false};
   std::atomic<bool> synced_{false};
   std::atomic<bool> finished_{false};

@@ -46,6 +46,11 @@ Manager::~Manager() {
   for (auto& [_, inf] : informers_) inf->stop();
 }
 
+void Manager::keep_alive(std::shared_ptr<void> part) {
+  std::lock_guard<std::mutex> lock(mu_);
+  parts_.push_back(std::move(part));
+}
+
 std::string Manager::identity() const {
   return elector_ ? elector_->identity() : "";
 }

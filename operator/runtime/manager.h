@@ -61,6 +61,9 @@ class Manager {
   Controller& add_controller(std::string name, ReconcileFn fn,
                              Controller::Options opts = {.workers = 0});
   EventRecorder& events();
+  // Keeps a part the controllers call into (a reconciler) alive for as long as the manager: it is
+  // released in ~Manager, after the controllers and informers have stopped. Call before run().
+  void keep_alive(std::shared_ptr<void> part);
   HealthChecks& liveness() { return liveness_; }
   HealthChecks& readiness() { return readiness_; }
 
@@ -79,6 +82,8 @@ class Manager {
   void start_controllers();
   void stop_controllers(bool drain);
 
+  // Declared first, so destroyed last: controllers and informer handlers call into these parts.
+  std::vector<std::shared_ptr<void>> parts_;  // guarded by mu_
   std::shared_ptr<kube::Client> client_;
   Options opts_;
   HealthChecks liveness_, readiness_;

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "common/file_io.h"
 #include "common/log.h"
 
 namespace agentry::sidecar {
@@ -52,11 +53,8 @@ Result<std::unique_ptr<TokenAuth>> TokenAuth::from_file(const std::string& path)
 }
 
 Status TokenAuth::load() {
-  std::ifstream in(path_, std::ios::binary);
-  if (!in) return invalid_argument("server.tokenFile: cannot read " + path_);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string token = ss.str();
+  std::string token;
+  if (!read_file(path_, &token)) return invalid_argument("server.tokenFile: cannot read " + path_);
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
     token.pop_back();
   if (token.size() < 16)

@@ -24,6 +24,7 @@
 #include "common/http_util.h"
 #include "common/json_io.h"
 #include "common/log.h"
+#include "sidecar/api/errors.h"
 #include "sidecar/api/worker_pool.h"
 
 namespace agentry::sidecar {
@@ -35,38 +36,6 @@ using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-// The {"error": {"code"}} value for an HTTP status the server answers by itself.
-const char* error_code_for_status(int status) {
-  switch (status) {
-    case 400:
-      return "bad_request";
-    case 401:
-      return "unauthenticated";
-    case 403:
-      return "forbidden";
-    case 404:
-      return "not_found";
-    case 405:
-      return "method_not_allowed";
-    case 408:
-      return "request_timeout";
-    case 413:
-      return "payload_too_large";
-    case 414:
-      return "uri_too_long";
-    case 415:
-      return "unsupported_media_type";
-    case 429:
-      return "too_many_requests";
-    case 431:
-      return "request_header_fields_too_large";
-    case 503:
-      return "unavailable";
-    default:
-      return status >= 500 ? "internal" : "error";
-  }
-}
 
 constexpr size_t kMaxHeaderBytes = 16 * 1024;
 constexpr uint64_t kMaxDrainBytes = 16 << 20;  // see Session::answer_unread
@@ -405,7 +374,7 @@ class Session : public std::enable_shared_from_this<Session> {
       started_ = Clock::now();
     }
     res_.emplace();
-    http::send_error(*res_, status, error_code_for_status(status), message);
+    http::send_error(*res_, status, api::error_code_for_http(status), message);
     if (parser_ && parser_->is_header_done()) return answer_unread();
     close_after_ = true;
     respond();
@@ -444,7 +413,7 @@ class Session : public std::enable_shared_from_this<Session> {
     httplib::Response& res = *res_;
     if (res.status == -1) res.status = 200;
     if (res.status >= 400 && res.body.empty())
-      http::send_error(res, res.status, error_code_for_status(res.status),
+      http::send_error(res, res.status, api::error_code_for_http(res.status),
                        "HTTP " + std::to_string(res.status));
     if (header_equals(res.get_header_value("Connection"), "close") || srv_.stopping)
       close_after_ = true;

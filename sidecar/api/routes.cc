@@ -4,12 +4,14 @@
 
 #include "common/http_util.h"
 #include "common/json_io.h"
+#include "sidecar/api/errors.h"
 #include "sidecar/api/server.h"
 #include "sidecar/exec/engine.h"
 
 namespace agentry::sidecar {
 namespace {
 
+using api::send_status;
 using nlohmann::json;
 using std::chrono::milliseconds;
 
@@ -18,17 +20,6 @@ constexpr size_t kMaxIdempotencyKey = 256;
 void send_json(httplib::Response& res, int status, const json& body) {
   res.status = status;
   res.set_content(json_io::dump(body), "application/json");
-}
-
-void send_status(httplib::Response& res, const Status& s, int retry_after = 0) {
-  int code = s.http_status() ? s.http_status() : 500;
-  if (code == 429 && retry_after > 0) res.set_header("Retry-After", std::to_string(retry_after));
-  const char* name = code == 429   ? "too_many_requests"
-                     : code == 503 ? "unavailable"
-                     : code == 404 ? "not_found"
-                     : code == 400 ? "invalid_argument"
-                                   : "internal";
-  http::send_error(res, code, name, s.message());
 }
 
 // ?wait=: absent -> 0; capped at server.maxWaitSeconds (documented). False when unparseable or

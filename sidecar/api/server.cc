@@ -74,13 +74,8 @@ HttpServerOptions http_options(const ServerConfig& s) {
   return o;
 }
 
-ApiServer::ApiServer(const Config& cfg, Engine& engine, const TokenAuth& auth,
-                     MemoryMonitor& monitor)
-    : cfg_(cfg),
-      engine_(engine),
-      auth_(auth),
-      monitor_(monitor),
-      http_(router_, http_options(cfg_.server), hooks()) {
+ApiServer::ApiServer(const Config& cfg, Engine& engine, const TokenAuth& auth)
+    : cfg_(cfg), engine_(engine), auth_(auth), http_(router_, http_options(cfg_.server), hooks()) {
   mount_operational_routes(router_, live_, ready_, [this] {
     auto st = http_.stats();
     auto& m = metrics();

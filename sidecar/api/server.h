@@ -13,7 +13,6 @@
 #include "sidecar/api/http_server.h"
 #include "sidecar/api/router.h"
 #include "sidecar/config.h"
-#include "sidecar/memory_pressure.h"
 
 namespace agentry::sidecar {
 
@@ -21,14 +20,13 @@ class Engine;
 
 class ApiServer {
  public:
-  ApiServer(const Config& cfg, Engine& engine, const TokenAuth& auth, MemoryMonitor& monitor);
+  ApiServer(const Config& cfg, Engine& engine, const TokenAuth& auth);
 
   Router& routes() { return router_; }
   HealthChecks& liveness() { return live_; }
   HealthChecks& readiness() { return ready_; }
   // Runs before each /metrics scrape (gauges copied from other parts). Call before serve().
   void add_scrape_hook(std::function<void()> hook) { scrape_hooks_.push_back(std::move(hook)); }
-  MemoryMonitor& memory_monitor() { return monitor_; }
   Engine& engine() { return engine_; }
 
   Status bind();  // server.listen
@@ -40,7 +38,6 @@ class ApiServer {
   Config cfg_;
   Engine& engine_;
   const TokenAuth& auth_;
-  MemoryMonitor& monitor_;
   Router router_;
   HealthChecks live_, ready_;
   std::vector<std::function<void()>> scrape_hooks_;

@@ -5,71 +5,11 @@
 
 #include "common/http_util.h"
 #include "common/json_io.h"
+#include "sidecar/api/errors.h"
 
 namespace agentry::cache {
 
-int http_status_for(const Status& s) {
-  if (s.http_status() != 0) return s.http_status();
-  switch (s.code()) {
-    case Code::kInvalidArgument:
-      return 400;
-    case Code::kNotFound:
-      return 404;
-    case Code::kAlreadyExists:
-    case Code::kConflict:
-      return 409;
-    case Code::kPermissionDenied:
-      return 403;
-    case Code::kUnauthenticated:
-      return 401;
-    case Code::kResourceExhausted:
-      return 413;
-    case Code::kDeadlineExceeded:
-      return 504;
-    case Code::kUnavailable:
-      return 503;
-    case Code::kGone:
-      return 410;
-    default:
-      return 500;
-  }
-}
-
-// The API's snake_case error codes (docs/sidecar.md, "HTTP API").
-const char* api_code(const Status& s) {
-  if (http_status_for(s) == 413) return "payload_too_large";
-  switch (s.code()) {
-    case Code::kInvalidArgument:
-      return "invalid_argument";
-    case Code::kNotFound:
-      return "not_found";
-    case Code::kAlreadyExists:
-      return "already_exists";
-    case Code::kConflict:
-      return "conflict";
-    case Code::kPermissionDenied:
-      return "permission_denied";
-    case Code::kUnauthenticated:
-      return "unauthenticated";
-    case Code::kResourceExhausted:
-      return "resource_exhausted";
-    case Code::kDeadlineExceeded:
-      return "deadline_exceeded";
-    case Code::kUnavailable:
-      return "unavailable";
-    case Code::kGone:
-      return "gone";
-    default:
-      return "internal";
-  }
-}
-
-void send_status(httplib::Response& res, const Status& s) {
-  const int code = http_status_for(s);
-  http::send_error(res, code, api_code(s), s.message());
-  // Redis down or a full write queue: worth retrying, after a pause.
-  if (code == 503 || code == 429) res.set_header("Retry-After", "1");
-}
+using sidecar::api::send_status;
 
 namespace {
 

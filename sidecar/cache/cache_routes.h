@@ -10,7 +10,6 @@
 
 #include "sidecar/api/router.h"
 #include "sidecar/cache/cache_service.h"
-#include "sidecar/cache/route_util.h"
 
 namespace agentry::cache {
 

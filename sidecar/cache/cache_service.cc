@@ -32,7 +32,7 @@ CacheService::CacheService(CacheOptions opts) : opts_(std::move(opts)), l1_(opts
   g_tracking_ = cache_gauge("agentry_cache_invalidation_connected",
                             "1 while the Redis invalidation channel is subscribed", opts_.l1.name);
   if (opts_.redis) {
-    pool_ = std::make_unique<RedisPool>(*opts_.redis);
+    pool_ = std::make_unique<redis::RedisPool>(*opts_.redis);
     listener_ = std::thread([this] { run_guarded("cache-listener", [this] { listener_loop(); }); });
   }
   maintenance_ =
@@ -84,9 +84,9 @@ Result<CacheService::Value> CacheService::get(const std::string& key) {
     std::string rk = opts_.key_prefix + key;
     auto r = pool_->pipeline({{"GET", rk}, {"PTTL", rk}});
     if (r.ok()) {
-      const Reply& v = r->at(0);
+      const redis::Reply& v = r->at(0);
       if (v.is_error()) return internal_error("redis GET: " + v.str);
-      if (v.type != Reply::Type::kString) {
+      if (v.type != redis::Reply::Type::kString) {
         ++l2_misses_;
         return not_found("cache key not found");
       }
@@ -192,10 +192,10 @@ nlohmann::json CacheService::stats() const {
   return j;
 }
 
-void CacheService::on_invalidate(const Reply& payload) {
+void CacheService::on_invalidate(const redis::Reply& payload) {
   ++invalidations_;
   epoch_.fetch_add(1, std::memory_order_acq_rel);
-  if (payload.type != Reply::Type::kArray) {  // nil: FLUSHDB/FLUSHALL
+  if (payload.type != redis::Reply::Type::kArray) {  // nil: FLUSHDB/FLUSHALL
     l1_.clear();
     return;
   }
@@ -221,7 +221,7 @@ void CacheService::listener_loop() {
       pause(backoff.next());
       continue;
     }
-    RedisConn& c = *conn.value();
+    redis::RedisConn& c = *conn.value();
     auto id = c.command({"CLIENT", "ID"});
     auto on = id.ok()
                   ? c.command({"CLIENT", "TRACKING", "ON", "REDIRECT", std::to_string(id->integer),
@@ -237,7 +237,7 @@ void CacheService::listener_loop() {
     auto sub = c.read(opts_.redis->op_timeout, &got);
     // Only the confirmation ["subscribe", channel, n] means invalidations will flow (an ACL that
     // denies SUBSCRIBE answers with an error instead).
-    bool subscribed = sub.ok() && got && sub->type == Reply::Type::kArray &&
+    bool subscribed = sub.ok() && got && sub->type == redis::Reply::Type::kArray &&
                       !sub->elements.empty() && sub->elements[0].str == "subscribe";
     if (!subscribed) {
       if (sub.ok() && got && sub->is_error())
@@ -252,16 +252,16 @@ void CacheService::listener_loop() {
     g_tracking_->Set(1);
     backoff.reset();
     log::info("cache invalidation channel subscribed", {{"prefix", opts_.key_prefix}});
-    auto last_rx = RedisConn::Clock::now();
+    auto last_rx = redis::RedisConn::Clock::now();
     bool ping_out = false;
     while (!stopping()) {
       auto r = c.read(Ms(100), &got);
       if (!r.ok()) break;
-      auto now = RedisConn::Clock::now();
+      auto now = redis::RedisConn::Clock::now();
       if (got) {
         last_rx = now;
         ping_out = false;
-        if (r->type == Reply::Type::kArray && r->elements.size() == 3 &&
+        if (r->type == redis::Reply::Type::kArray && r->elements.size() == 3 &&
             r->elements[0].str == "message")
           on_invalidate(r->elements[2]);
         continue;

@@ -27,13 +27,15 @@
 
 #include "common/result.h"
 #include "sidecar/cache/l1_cache.h"
-#include "sidecar/cache/redis_pool.h"
+#include "sidecar/redis/redis_pool.h"
 
 namespace agentry::cache {
 
+using Ms = std::chrono::milliseconds;
+
 struct CacheOptions {
   L1Options l1;
-  std::optional<RedisOptions> redis;          // none: L1 only (single replica)
+  std::optional<redis::RedisOptions> redis;   // none: L1 only (single replica)
   std::string key_prefix = "agentry:cache:";  // Redis key = prefix + key; also the BCAST prefix
   Ms default_ttl{300000};                     // the guidelines' 300 s
   Ms max_ttl{7LL * 24 * 3600 * 1000};
@@ -101,7 +103,7 @@ class CacheService {
   bool tracking_connected() const { return tracking_ok_.load(); }
 
   L1Cache& l1() { return l1_; }
-  RedisPool* pool() { return pool_.get(); }
+  redis::RedisPool* pool() { return pool_.get(); }
   const CacheOptions& options() const { return opts_; }
 
  private:
@@ -113,11 +115,11 @@ class CacheService {
   }
   void listener_loop();
   void maintenance_loop();
-  void on_invalidate(const Reply& payload);
+  void on_invalidate(const redis::Reply& payload);
 
   CacheOptions opts_;
   L1Cache l1_;
-  std::unique_ptr<RedisPool> pool_;
+  std::unique_ptr<redis::RedisPool> pool_;
   std::atomic<bool> tracking_ok_{false};
   std::atomic<uint64_t> epoch_{0};  // bumped by every invalidation and channel change
   std::atomic<uint64_t> invalidations_{0}, l2_hits_{0}, l2_misses_{0}, degraded_reads_{0};

@@ -13,7 +13,6 @@ namespace agentry::sidecar {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr size_t kMemoryQueueMax = 10000;
 constexpr auto kWorkerIdle = std::chrono::seconds(60);
 
 std::string new_id() {
@@ -33,7 +32,6 @@ double seconds_between(Clock::time_point a, Clock::time_point b) {
 
 Engine::Engine(const Config& cfg, std::shared_ptr<Provider> provider)
     : cfg_(cfg), provider_(provider), pipeline_(cfg.agent, provider) {
-  writer_ = std::thread([this] { run_guarded("engine-memory-writer", [this] { writer_loop(); }); });
   supervisor_ =
       std::thread([this] { run_guarded("engine-supervisor", [this] { supervisor_loop(); }); });
 }
@@ -55,12 +53,6 @@ Engine::~Engine() {
   }
   sup_cv_.notify_all();
   supervisor_.join();
-  {
-    std::lock_guard<std::mutex> lock(mem_mu_);
-    mem_stop_ = true;
-  }
-  mem_cv_.notify_all();
-  writer_.join();
 }
 
 void Engine::set_memory_hook(std::shared_ptr<MemoryHook> h) {
@@ -148,7 +140,7 @@ void Engine::execute(const std::shared_ptr<Execution>& ex) {
   ex->finish(std::move(r));
   double secs = seconds_between(ex->started_steady(), ex->finished_steady());
   metrics().observe_execution(state_name(state), secs);
-  if (state == ExecState::kSucceeded) enqueue_memory_update(ex, output);
+  if (state == ExecState::kSucceeded) remember(ex, output);
   log::debug(
       "execution finished",
       {{"execution", ex->id()}, {"state", state_name(state)}, {"error", code}, {"seconds", secs}});
@@ -278,52 +270,14 @@ void Engine::supervisor_loop() {
   }
 }
 
-void Engine::enqueue_memory_update(const std::shared_ptr<Execution>& ex,
-                                   const std::string& output) {
+void Engine::remember(const std::shared_ptr<Execution>& ex, const std::string& output) {
   auto hook = pipeline_.memory_hook();
   if (!hook) return;
-  MemoryUpdate u{ex->request().session_id, ex->request().input, output};
-  {
-    std::lock_guard<std::mutex> lock(mem_mu_);
-    if (mem_queue_.size() < kMemoryQueueMax) {
-      mem_queue_.push_back(std::move(u));
-      mem_cv_.notify_one();
-      return;
-    }
-  }
-  // The writer is behind: write here rather than drop (this execution's worker pays the latency).
-  hook->remember(cfg_.agent.name, u.session, u.input, u.output);
-}
-
-void Engine::writer_loop() {
-  std::unique_lock<std::mutex> lock(mem_mu_);
-  for (;;) {
-    mem_cv_.wait(lock, [&] { return mem_stop_ || !mem_queue_.empty(); });
-    if (mem_queue_.empty() && mem_stop_) return;
-    MemoryUpdate u = std::move(mem_queue_.front());
-    mem_queue_.pop_front();
-    ++mem_inflight_;
-    lock.unlock();
-    auto hook = pipeline_.memory_hook();
-    for (int attempt = 0; hook && attempt < 3; ++attempt) {
-      try {
-        hook->remember(cfg_.agent.name, u.session, u.input, u.output);
-        break;
-      } catch (const std::exception& e) {
-        log::error("memory update failed", {{"attempt", attempt + 1}, {"error", e.what()}});
-        std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
-      }
-    }
-    lock.lock();
-    --mem_inflight_;
-    mem_cv_.notify_all();
-    if (mem_queue_.empty() && !mem_stop_) {
-      // Gather before waiting again (see MemoryService::remember_loop): without it this thread is
-      // woken once per execution; while it sleeps, enqueue_memory_update's notify finds no waiter.
-      lock.unlock();
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      lock.lock();
-    }
+  // The hook queues (MemoryHook's contract); an exception here must not fail an answered execution.
+  try {
+    hook->remember(cfg_.agent.name, ex->request().session_id, ex->request().input, output);
+  } catch (const std::exception& e) {
+    log::error("memory update failed", {{"execution", ex->id()}, {"error", e.what()}});
   }
 }
 
@@ -356,12 +310,11 @@ Engine::DrainReport Engine::drain(std::chrono::milliseconds deadline) {
   rep.finished = active.size() - std::min(active.size(), rep.cut.size());
   lock.unlock();
 
-  std::unique_lock<std::mutex> mlock(mem_mu_);
-  rep.memory_updates_flushed = mem_queue_.size() + mem_inflight_;
-  mem_cv_.wait_for(mlock, std::chrono::seconds(30),
-                   [&] { return mem_queue_.empty() && mem_inflight_ == 0; });
-  if (!mem_queue_.empty())
-    log::error("memory updates not flushed at shutdown", {{"pending", mem_queue_.size()}});
+  if (auto hook = pipeline_.memory_hook()) {
+    rep.memory_updates_flushed = hook->pending();
+    if (!hook->flush(std::chrono::seconds(30)))
+      log::error("memory updates not flushed at shutdown", {{"pending", hook->pending()}});
+  }
   return rep;
 }
 

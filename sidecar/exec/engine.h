@@ -1,6 +1,6 @@
 // The execution engine: admission (bounded concurrency + bounded queue, else 429), idempotency,
-// per-execution timeouts, cancellation, bounded retention of finished executions, the background
-// memory writer, and draining on shutdown.
+// per-execution timeouts, cancellation, bounded retention of finished executions, handing each
+// answered exchange to the memory hook (which queues it), and draining on shutdown.
 //
 // Workers are threads started on demand up to limits.maxConcurrency and retired after a minute
 // idle, so an idle sidecar holds few threads and a burst of 1,000 slow provider calls gets 1,000.
@@ -54,7 +54,7 @@ class Engine {
     size_t memory_updates_flushed = 0;
   };
   // Stops admitting, waits up to `deadline` for what is queued or running, cancels the rest
-  // ("shutdown"), then flushes the memory writer. Idempotent.
+  // ("shutdown"), then waits (up to 30 s) for the memory hook to flush what it queued. Idempotent.
   DrainReport drain(std::chrono::milliseconds deadline);
   bool draining() const { return draining_.load(); }
 
@@ -78,8 +78,7 @@ class Engine {
   void worker_loop();
   void execute(const std::shared_ptr<Execution>& ex);
   void supervisor_loop();
-  void writer_loop();
-  void enqueue_memory_update(const std::shared_ptr<Execution>& ex, const std::string& output);
+  void remember(const std::shared_ptr<Execution>& ex, const std::string& output);
   void retire(const std::shared_ptr<Execution>& ex);
   void trim_locked(std::chrono::steady_clock::time_point now);
   void drop_oldest_finished_locked();  // forgets it: id, sequence and idempotency key
@@ -88,37 +87,28 @@ class Engine {
   std::shared_ptr<Provider> provider_;
   Pipeline pipeline_;
 
+  // Locks: mu_ guards the executions and the workers; sup_mu_ only the supervisor's stop flag.
+  // Never both at once.
   mutable std::mutex mu_;
-  std::condition_variable work_cv_;
-  std::condition_variable idle_cv_;  // signalled when something finishes (for drain)
-  std::deque<std::shared_ptr<Execution>> queue_;
-  std::unordered_map<std::string, std::shared_ptr<Execution>> by_id_;
-  std::map<uint64_t, std::shared_ptr<Execution>> by_seq_;
-  std::unordered_map<std::string, std::string> by_key_;  // idempotency key -> id
-  std::deque<std::shared_ptr<Execution>> finished_;      // retention order
-  std::unordered_map<std::string, std::shared_ptr<Execution>> running_;
-  uint64_t next_seq_ = 1;
-  size_t workers_ = 0;
-  size_t idle_workers_ = 0;
-  std::vector<std::thread> threads_;  // joined in the destructor
-  bool stopping_ = false;
+  std::condition_variable work_cv_;               // with mu_: work queued or stopping
+  std::condition_variable idle_cv_;               // with mu_: something finished (for drain)
+  std::deque<std::shared_ptr<Execution>> queue_;  // guarded by mu_
+  std::unordered_map<std::string, std::shared_ptr<Execution>> by_id_;  // guarded by mu_
+  std::map<uint64_t, std::shared_ptr<Execution>> by_seq_;              // guarded by mu_
+  std::unordered_map<std::string, std::string> by_key_;  // idempotency key -> id; guarded by mu_
+  std::deque<std::shared_ptr<Execution>> finished_;      // retention order; guarded by mu_
+  std::unordered_map<std::string, std::shared_ptr<Execution>> running_;  // guarded by mu_
+  uint64_t next_seq_ = 1;                                                // guarded by mu_
+  size_t workers_ = 0;                                                   // guarded by mu_
+  size_t idle_workers_ = 0;                                              // guarded by mu_
+  std::vector<std::thread> threads_;  // guarded by mu_; joined in the destructor
+  bool stopping_ = false;             // guarded by mu_
   std::atomic<bool> draining_{false};
-
-  // Memory updates after answering: a queue drained by one writer thread.
-  struct MemoryUpdate {
-    std::string session, input, output;
-  };
-  std::mutex mem_mu_;
-  std::condition_variable mem_cv_;
-  std::deque<MemoryUpdate> mem_queue_;
-  size_t mem_inflight_ = 0;
-  bool mem_stop_ = false;
-  std::thread writer_;
 
   std::thread supervisor_;
   std::mutex sup_mu_;
-  std::condition_variable sup_cv_;
-  bool sup_stop_ = false;
+  std::condition_variable sup_cv_;  // with sup_mu_
+  bool sup_stop_ = false;           // guarded by sup_mu_
 };
 
 }  // namespace agentry::sidecar

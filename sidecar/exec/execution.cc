@@ -3,21 +3,14 @@
 #include <ctime>
 
 #include "common/json_io.h"
+#include "common/time_format.h"
 
 namespace agentry::sidecar {
 namespace {
 
 std::string rfc3339(Execution::SysClock::time_point t) {
   if (t == Execution::SysClock::time_point{}) return "";
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
-  return out;
+  return format_rfc3339(t, TimePrecision::kMillis);
 }
 
 }  // namespace

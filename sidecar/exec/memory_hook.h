@@ -1,9 +1,12 @@
-// Plug-in point for agent memory (sidecar/memory/ implements it). The engine calls recall() before
-// the model call and remember() after answering, from a background writer: remember() must not
-// block long, and the implementation must not drop what it is given (the engine drains its writer
-// on shutdown before the process exits).
+// Plug-in point for agent memory (sidecar/memory/ implements it; sidecar/app/ wires it). The engine
+// calls recall() before the model call and remember() after answering, on the execution's worker:
+// remember() must queue and return (one queue, the implementation's own), and must not drop what it
+// is given. On shutdown the engine's drain() calls flush() so nothing queued is lost. All methods
+// are called from many threads at once.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -22,6 +25,10 @@ class MemoryHook {
                                         const std::string& query, int k) = 0;
   virtual void remember(const std::string& agent, const std::string& session,
                         const std::string& input, const std::string& output) = 0;
+  // remember() calls queued and not yet written (or failed). 0 for a hook that writes at once.
+  virtual size_t pending() const { return 0; }
+  // Waits up to `deadline` until pending() is 0; false when it was not reached.
+  virtual bool flush(std::chrono::milliseconds /*deadline*/) { return true; }
 };
 
 }  // namespace agentry::sidecar

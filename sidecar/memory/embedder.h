@@ -23,6 +23,9 @@ class Embedder {
   virtual Result<std::vector<Vector>> embed(const std::vector<std::string>& texts) = 0;
   virtual int dimension() const = 0;
   virtual std::string name() const = 0;
+  // True when embed() may wait on I/O (a network call): routes that embed then run on a worker
+  // thread rather than on the server's I/O thread. CPU-only embedders return false.
+  virtual bool may_block() const = 0;
 };
 
 class LocalEmbedder : public Embedder {
@@ -32,6 +35,7 @@ class LocalEmbedder : public Embedder {
   Vector embed_one(const std::string& text) const;
   int dimension() const override { return dim_; }
   std::string name() const override { return "local-hashed-ngrams"; }
+  bool may_block() const override { return false; }
 
  private:
   int dim_;
@@ -46,6 +50,7 @@ class FunctionEmbedder : public Embedder {
   Result<std::vector<Vector>> embed(const std::vector<std::string>& texts) override;
   int dimension() const override { return dim_; }
   std::string name() const override { return name_; }
+  bool may_block() const override { return true; }  // the function may be an HTTP call
 
  private:
   Fn fn_;

@@ -7,12 +7,13 @@
 
 #include "common/http_util.h"
 #include "common/json_io.h"
+#include "sidecar/api/errors.h"
 
 namespace agentry::memory {
 namespace {
 
-using cache::send_status;
 using nlohmann::json;
+using sidecar::api::send_status;
 
 void bad(httplib::Response& res, const std::string& msg) {
   http::send_error(res, 400, msg.rfind("body", 0) == 0 ? "invalid_json" : "invalid_argument", msg);
@@ -203,7 +204,7 @@ void answer_add(httplib::Response& res, const Result<std::vector<Entry>>& r, boo
 void mount_memory_routes(sidecar::Router& server, MemoryService& memory) {
   // Reads are served from the in-process index and store. A text query needs an embedding, which
   // leaves the process when the embedder is the provider: then it runs on a worker.
-  const bool local_embedder = dynamic_cast<LocalEmbedder*>(&memory.embedder()) != nullptr;
+  const bool local_embedder = !memory.embedder().may_block();
   sidecar::MayBlock search_blocks = local_embedder ? sidecar::non_blocking : sidecar::blocking;
   server.Post(
       "/v1/memory/search",

@@ -13,7 +13,6 @@
 #include <nlohmann/json.hpp>
 
 #include "sidecar/api/router.h"
-#include "sidecar/cache/route_util.h"
 #include "sidecar/memory/memory_service.h"
 
 namespace agentry::memory {

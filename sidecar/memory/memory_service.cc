@@ -67,7 +67,7 @@ Result<std::unique_ptr<MemoryService>> MemoryService::open(MemoryOptions opts,
         return invalid_argument("memory: redis persistence without redis options");
       auto ro = *s->opts_.redis;
       ro.name += "-memory";
-      s->pool_ = std::make_unique<cache::RedisPool>(ro);
+      s->pool_ = std::make_unique<redis::RedisPool>(ro);
       auto rb = std::make_unique<RedisBackend>(*s->pool_, s->opts_.redis_backend);
       rb->on_reload = [svc = s.get()] { svc->store_.clear(); };
       s->redis_backend_ = rb.get();
@@ -89,8 +89,7 @@ Result<std::unique_ptr<MemoryService>> MemoryService::open(MemoryOptions opts,
 }
 
 MemoryService::~MemoryService() {
-  if (!drain_for(cache::Ms(10000)))
-    log::error("memory: remember queue not drained at shutdown", {});
+  if (!drain_for(Ms(10000))) log::error("memory: remember queue not drained at shutdown", {});
   {
     std::lock_guard<std::mutex> lock(q_mu_);
     stop_ = true;
@@ -448,7 +447,12 @@ void MemoryService::drain() {
   q_done_cv_.wait(lock, [&] { return (queue_.empty() && in_flight_ == 0) || stop_; });
 }
 
-bool MemoryService::drain_for(cache::Ms timeout) {
+size_t MemoryService::remember_pending() const {
+  std::lock_guard<std::mutex> lock(q_mu_);
+  return queue_.size() + in_flight_;
+}
+
+bool MemoryService::drain_for(Ms timeout) {
   std::unique_lock<std::mutex> lock(q_mu_);
   return q_done_cv_.wait_for(lock, timeout, [&] { return queue_.empty() && in_flight_ == 0; });
 }
@@ -481,10 +485,10 @@ void MemoryService::drop_repeated(std::vector<NewEntry>* batch, std::vector<uint
   *batch = std::move(kept);
 }
 
-constexpr cache::Ms kRememberGather{10};
+constexpr Ms kRememberGather{10};
 
 void MemoryService::remember_loop() {
-  Backoff backoff({.initial = cache::Ms(50), .max = cache::Ms(2000), .full_jitter = true});
+  Backoff backoff({.initial = Ms(50), .max = Ms(2000), .full_jitter = true});
   std::unique_lock<std::mutex> lock(q_mu_);
   for (;;) {
     q_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });

@@ -22,13 +22,13 @@
 #include <vector>
 
 #include "common/result.h"
-#include "sidecar/cache/redis_pool.h"
 #include "sidecar/memory/backend.h"
 #include "sidecar/memory/embedder.h"
 #include "sidecar/memory/group_commit.h"
 #include "sidecar/memory/log_store.h"
 #include "sidecar/memory/memory_store.h"
 #include "sidecar/memory/redis_backend.h"
+#include "sidecar/redis/redis_pool.h"
 
 namespace agentry::memory {
 
@@ -39,12 +39,12 @@ struct MemoryOptions {
   Limits limits;
   IndexOptions index;
   LogOptions log;                            // kEmbedded
-  std::optional<cache::RedisOptions> redis;  // kRedis
+  std::optional<redis::RedisOptions> redis;  // kRedis
   RedisBackendOptions redis_backend;
   size_t remember_queue = 4096;
   size_t max_pending_writes = 4096;  // add() requests waiting for the group commit; beyond: 503
-  cache::Ms index_wait{5000};        // most a write group waits for the index backlog; then 503
-  cache::Ms sweep_interval{5000};    // TTL sweep and compaction check
+  Ms index_wait{5000};               // most a write group waits for the index backlog; then 503
+  Ms sweep_interval{5000};           // TTL sweep and compaction check
 };
 
 struct NewEntry {
@@ -108,7 +108,9 @@ class MemoryService {
                 const std::string& output);
   // Waits until every remember() so far is written (or fails to be); tests and shutdown.
   void drain();
-  bool drain_for(cache::Ms timeout);
+  bool drain_for(Ms timeout);
+  // remember() calls queued or being written.
+  size_t remember_pending() const;
 
   Status compact();  // embedded: rotate the log and snapshot now
   // Evictions by kind and reason (bound: a write over the kind's bound; ttl: expired).
@@ -159,19 +161,22 @@ class MemoryService {
   MemoryOptions opts_;
   std::shared_ptr<Embedder> embedder_;
   MemoryStore store_;
-  std::unique_ptr<cache::RedisPool> pool_;
+  std::unique_ptr<redis::RedisPool> pool_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<GroupCommitter> committer_;  // add()'s writes; before backend_ goes
   LogStore* log_ = nullptr;
   RedisBackend* redis_backend_ = nullptr;
-  std::shared_mutex gate_;  // writers shared; compaction's rotation alone
+  // Locks: gate_ is held shared by every write and alone by compaction's log rotation; q_mu_
+  // guards the remember queue and the stop flag (q_cv_: work, q_done_cv_: drained, m_cv_: the
+  // maintenance thread's sleep). The two are never held together.
+  std::shared_mutex gate_;
   std::atomic<bool> compacting_{false};
 
-  std::mutex q_mu_;
+  mutable std::mutex q_mu_;
   std::condition_variable q_cv_, q_done_cv_, m_cv_;
-  std::deque<NewEntry> queue_;
-  size_t in_flight_ = 0;
-  bool stop_ = false;
+  std::deque<NewEntry> queue_;  // guarded by q_mu_
+  size_t in_flight_ = 0;        // guarded by q_mu_
+  bool stop_ = false;           // guarded by q_mu_
   std::atomic<uint64_t> remember_written_{0}, remember_failed_{0}, remember_repeated_{0},
       index_refused_{0}, refused_full_{0};
   // [kind][reason: 0 bound, 1 ttl]

@@ -8,8 +8,8 @@
 
 namespace agentry::memory {
 
-using cache::Argv;
-using cache::Reply;
+using redis::Argv;
+using redis::Reply;
 
 std::optional<std::pair<uint64_t, uint64_t>> parse_stream_id(std::string_view id) {
   auto dash = id.find('-');
@@ -221,7 +221,7 @@ const char* kind_arg(Kind k) {
 
 }  // namespace
 
-RedisBackend::RedisBackend(cache::RedisPool& pool, RedisBackendOptions opts)
+RedisBackend::RedisBackend(redis::RedisPool& pool, RedisBackendOptions opts)
     : pool_(pool), opts_(std::move(opts)) {}
 
 RedisBackend::~RedisBackend() {
@@ -250,7 +250,7 @@ Result<Reply> RedisBackend::run_script(const Argv& args) {
   }
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (sha.empty()) {
-      auto loaded = pool_.command({"SCRIPT", "LOAD", kWriteScript}, cache::Ms(5000));
+      auto loaded = pool_.command({"SCRIPT", "LOAD", kWriteScript}, Ms(5000));
       if (!loaded.ok()) return loaded.status();
       if (loaded->type != Reply::Type::kString)
         return unavailable("redis SCRIPT LOAD: " + loaded->str);
@@ -260,7 +260,7 @@ Result<Reply> RedisBackend::run_script(const Argv& args) {
     }
     Argv argv = {"EVALSHA", sha, "0"};
     argv.insert(argv.end(), args.begin(), args.end());
-    auto r = pool_.command(argv, cache::Ms(5000));
+    auto r = pool_.command(argv, Ms(5000));
     if (!r.ok()) return r.status();
     // A restarted Redis has forgotten the script: load it again once.
     if (r->is_error() && r->str.rfind("NOSCRIPT", 0) == 0) {
@@ -317,7 +317,7 @@ Status RedisBackend::migrate_sets(const std::vector<Entry>& entries) {
   std::vector<Argv> cmds;
   auto flush = [&]() -> Status {
     if (cmds.empty()) return ok_status();
-    auto r = pool_.pipeline(cmds, cache::Ms(10000));
+    auto r = pool_.pipeline(cmds, Ms(10000));
     cmds.clear();
     if (!r.ok()) return r.status();
     for (const auto& x : *r)
@@ -335,7 +335,7 @@ Status RedisBackend::migrate_sets(const std::vector<Entry>& entries) {
       if (auto s = flush(); !s) return s;
   }
   if (auto s = flush(); !s) return s;
-  auto done = pool_.command({"SET", opts_.prefix + "zver", "1"}, cache::Ms(5000));
+  auto done = pool_.command({"SET", opts_.prefix + "zver", "1"}, Ms(5000));
   if (!done.ok()) return done.status();
   log::info("memory: per-kind sets built for data written before kinds",
             {{"entries", entries.size()}});
@@ -344,14 +344,13 @@ Status RedisBackend::migrate_sets(const std::vector<Entry>& entries) {
 
 Status RedisBackend::load_all(std::string* last_id) {
   // The feed position first: anything written after it is replayed by the follower (idempotent).
-  auto tail =
-      pool_.command({"XREVRANGE", opts_.prefix + "feed", "+", "-", "COUNT", "1"}, cache::Ms(5000));
+  auto tail = pool_.command({"XREVRANGE", opts_.prefix + "feed", "+", "-", "COUNT", "1"}, Ms(5000));
   if (!tail.ok()) return tail.status();
   // An error reply (e.g. LOADING while Redis reads its AOF at start) says why; the caller retries.
   if (tail->is_error()) return unavailable("redis XREVRANGE: " + tail->str);
   *last_id = first_stream_id(*tail);
   if (last_id->empty()) *last_id = "0-0";
-  auto ver = pool_.command({"GET", opts_.prefix + "zver"}, cache::Ms(5000));
+  auto ver = pool_.command({"GET", opts_.prefix + "zver"}, Ms(5000));
   if (!ver.ok()) return ver.status();
   if (ver->is_error()) return unavailable("redis GET: " + ver->str);
   const bool migrate = ver->str != "1";
@@ -359,8 +358,8 @@ Status RedisBackend::load_all(std::string* last_id) {
   std::string cursor = "0";
   size_t n = 0;
   do {
-    auto scan = pool_.command({"SCAN", cursor, "MATCH", opts_.prefix + "e:*", "COUNT", "1000"},
-                              cache::Ms(5000));
+    auto scan =
+        pool_.command({"SCAN", cursor, "MATCH", opts_.prefix + "e:*", "COUNT", "1000"}, Ms(5000));
     if (!scan.ok()) return scan.status();
     if (scan->is_error()) return unavailable("redis SCAN: " + scan->str);
     if (scan->type != Reply::Type::kArray || scan->elements.size() != 2)
@@ -369,7 +368,7 @@ Status RedisBackend::load_all(std::string* last_id) {
     std::vector<Argv> gets;
     for (const auto& k : scan->elements[1].elements) gets.push_back({"HGET", k.str, "data"});
     if (gets.empty()) continue;
-    auto vals = pool_.pipeline(gets, cache::Ms(5000));
+    auto vals = pool_.pipeline(gets, Ms(5000));
     if (!vals.ok()) return vals.status();
     for (const auto& v : vals.value()) {
       if (v.type != Reply::Type::kString) continue;
@@ -425,7 +424,7 @@ void RedisBackend::follow_loop() {
     std::lock_guard<std::mutex> lock(mu_);
     return stop_;
   };
-  auto pause = [&](cache::Ms d) {
+  auto pause = [&](Ms d) {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, d, [&] { return stop_; });
   };
@@ -437,7 +436,7 @@ void RedisBackend::follow_loop() {
       continue;
     }
     auto& c = *conn.value();
-    c.set_timeout(opts_.block + cache::Ms(2000));
+    c.set_timeout(opts_.block + Ms(2000));
     if (need_load_) {
       std::string fresh;
       if (!load_all(&fresh).is_ok()) {

@@ -28,8 +28,8 @@
 #include <utility>
 #include <vector>
 
-#include "sidecar/cache/redis_pool.h"
 #include "sidecar/memory/backend.h"
+#include "sidecar/redis/redis_pool.h"
 
 namespace agentry::memory {
 
@@ -39,14 +39,14 @@ namespace agentry::memory {
 // A stream entry id "<ms>-<seq>" as a comparable pair; nullopt when it is not one.
 std::optional<std::pair<uint64_t, uint64_t>> parse_stream_id(std::string_view id);
 // The first entry's id of an XRANGE/XREVRANGE reply; "" when there is none.
-std::string first_stream_id(const cache::Reply& range);
+std::string first_stream_id(const redis::Reply& range);
 // The entries of an XREAD reply ([[stream, [[id, [field, value, ...]], ...]], ...]) in order: each
 // id with the values of its "op" fields.
 struct FeedItem {
   std::string id;
   std::vector<std::string> ops;
 };
-std::vector<FeedItem> feed_items(const cache::Reply& xread);
+std::vector<FeedItem> feed_items(const redis::Reply& xread);
 
 // The write script's reply for n requests: per request ["ok", agent, kind, id, ...evicted] or
 // ["full", agent]. kInternal for anything else.
@@ -55,17 +55,17 @@ struct ScriptOutcome {
   std::string full_agent;
   std::vector<Op> evictions;  // deletes, entry.kind set
 };
-Result<std::vector<ScriptOutcome>> parse_write_reply(const cache::Reply& reply, size_t n);
+Result<std::vector<ScriptOutcome>> parse_write_reply(const redis::Reply& reply, size_t n);
 
 struct RedisBackendOptions {
   std::string prefix = "agentry:mem:";
   size_t stream_maxlen = 1000000;  // approximate trim (MAXLEN ~)
-  cache::Ms block{1000};           // XREAD BLOCK
+  Ms block{1000};                  // XREAD BLOCK
 };
 
 class RedisBackend : public Backend {
  public:
-  RedisBackend(cache::RedisPool& pool, RedisBackendOptions opts);
+  RedisBackend(redis::RedisPool& pool, RedisBackendOptions opts);
   ~RedisBackend() override;
 
   Status open(const Apply& apply) override;
@@ -88,10 +88,10 @@ class RedisBackend : public Backend {
   Status load_all(std::string* last_id);
   void follow_loop();
   std::string entry_key(const Entry& e) const;
-  Result<cache::Reply> run_script(const cache::Argv& args);
+  Result<redis::Reply> run_script(const redis::Argv& args);
   Status migrate_sets(const std::vector<Entry>& entries);
 
-  cache::RedisPool& pool_;
+  redis::RedisPool& pool_;
   RedisBackendOptions opts_;
   Apply apply_;
   mutable std::mutex mu_;

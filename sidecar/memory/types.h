@@ -2,6 +2,7 @@
 // feed), and the limits that bound them.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -12,6 +13,8 @@
 #include "common/result.h"
 
 namespace agentry::memory {
+
+using Ms = std::chrono::milliseconds;
 
 // What an entry is, and so how long it lives: a fact was chosen to be kept (written through the
 // API or by a tool) and is bounded by Limits::max_entries_per_agent; an exchange is the engine's

@@ -91,7 +91,9 @@ class VectorIndex {
 
   int dim_;
   IndexOptions opts_;
-  mutable std::shared_mutex mu_;  // flat data, live flags, pending list
+  // Locks, taken in this order when nested: mu_ (the flat data), graph_mu_ (the HNSW graph),
+  // indexed_mu_ and bg_mu_ (condition variables' flags only).
+  mutable std::shared_mutex mu_;  // guards data_ .. live_count_ below
   std::vector<float> data_;
   std::vector<uint8_t> live_;
   std::vector<uint64_t> version_;
@@ -106,9 +108,9 @@ class VectorIndex {
   // The graph: searches and inserts share its lock (hnswlib locks internally), resize and
   // markDelete take it alone.
   mutable std::shared_mutex graph_mu_;
-  std::unique_ptr<hnswlib::SpaceInterface<float>> space_;
-  std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph_;
-  size_t graph_capacity_ = 0;
+  std::unique_ptr<hnswlib::SpaceInterface<float>> space_;   // guarded by graph_mu_
+  std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph_;  // guarded by graph_mu_
+  size_t graph_capacity_ = 0;                               // guarded by graph_mu_
   std::atomic<bool> graph_ready_{false};
   // Signalled after each indexed batch, for wait_indexed().
   mutable std::mutex indexed_mu_;
@@ -116,7 +118,7 @@ class VectorIndex {
 
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;
-  bool stop_ = false;
+  bool stop_ = false;  // guarded by bg_mu_
   std::thread bg_;
 };
 

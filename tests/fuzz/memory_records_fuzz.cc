@@ -13,10 +13,10 @@
 #include <string>
 #include <string_view>
 
-#include "sidecar/cache/redis_pool.h"
 #include "sidecar/memory/log_store.h"
 #include "sidecar/memory/redis_backend.h"
 #include "sidecar/memory/types.h"
+#include "sidecar/redis/redis_pool.h"
 
 using namespace agentry;
 
@@ -56,13 +56,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       round_trip(bytes);
       break;
     case 1: {
-      auto replies = cache::parse_resp(bytes);
+      auto replies = redis::parse_resp(bytes);
       if (!replies.ok()) break;
       for (const auto& r : *replies) {
         (void)memory::first_stream_id(r);
         for (const auto& item : memory::feed_items(r))
           for (const auto& op : item.ops) round_trip(op);
-        if (r.type == cache::Reply::Type::kString) round_trip(r.str);
+        if (r.type == redis::Reply::Type::kString) round_trip(r.str);
       }
       break;
     }

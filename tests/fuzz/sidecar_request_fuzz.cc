@@ -25,13 +25,8 @@
 #include <thread>
 
 #include "common/log.h"
-#include "sidecar/api/auth.h"
-#include "sidecar/api/server.h"
+#include "sidecar/app/sidecar.h"
 #include "sidecar/config.h"
-#include "sidecar/exec/engine.h"
-#include "sidecar/exec/providers/http_provider.h"
-#include "sidecar/memory_pressure.h"
-#include "sidecar/storage_routes.h"
 
 namespace sc = agentry::sidecar;
 
@@ -60,31 +55,18 @@ struct World {
         << "memory:\n  maxEntries: 2000\n";
     auto loaded = sc::load_config(dir + "/config.yaml");
     if (!loaded.ok()) die(loaded.status().message());
-    cfg = std::make_unique<sc::Config>(loaded.value());
-    auto a = sc::TokenAuth::from_file(cfg->server.token_file);
-    if (!a.ok()) die(a.status().message());
-    auth = std::move(a.value());
-    auto p = sc::make_provider(cfg->provider);
-    if (!p.ok()) die(p.status().message());
-    engine = std::make_unique<sc::Engine>(*cfg, p.value());
-    monitor = std::make_unique<sc::MemoryMonitor>(cfg->memory_pressure);
-    server = std::make_unique<sc::ApiServer>(*cfg, *engine, *auth, *monitor);
-    sc::mount_storage_routes(*server, *cfg, *engine);
-    if (auto s = server->bind(); !s.is_ok()) die(s.message());
-    serving = std::thread([this] { server->serve(); });
-    port = server->port();
+    auto built = sc::Sidecar::create(loaded.value());
+    if (!built.ok()) die(built.status().message());
+    sidecar = std::move(built.value());
+    if (auto s = sidecar->start(); !s.is_ok()) die(s.message());
+    port = sidecar->port();
   }
   [[noreturn]] static void die(const std::string& why) {
     std::fprintf(stderr, "sidecar_request_fuzz: %s\n", why.c_str());
     std::abort();
   }
   std::string dir;
-  std::unique_ptr<sc::Config> cfg;
-  std::unique_ptr<sc::TokenAuth> auth;
-  std::unique_ptr<sc::Engine> engine;
-  std::unique_ptr<sc::MemoryMonitor> monitor;
-  std::unique_ptr<sc::ApiServer> server;
-  std::thread serving;
+  std::unique_ptr<sc::Sidecar> sidecar;
   int port = 0;
 };
 

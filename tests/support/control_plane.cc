@@ -108,6 +108,16 @@ int ControlPlane::pid_of(const std::string& component) const {
   return s.empty() ? -1 : std::atoi(s.c_str());
 }
 
+bool ControlPlane::install_crds(std::string* out) const {
+  int rc = 1;
+  for (int attempt = 0; attempt < 5 && rc != 0; ++attempt)
+    rc = kubectl({"apply", "--server-side", "--force-conflicts", "-f", repo_dir() + "/crds/"}, out);
+  if (rc != 0) return false;
+  return kubectl({"wait", "--for=condition=Established", "--timeout=60s", "crd/agents.agentry.dev",
+                  "crd/workflows.agentry.dev", "crd/agentpolicies.agentry.dev"},
+                 out) == 0;
+}
+
 int ControlPlane::kubectl(const std::vector<std::string>& args, std::string* out) const {
   std::vector<std::string> argv = {bin_dir() + "/kubectl", "--kubeconfig", kubeconfig()};
   argv.insert(argv.end(), args.begin(), args.end());

@@ -42,6 +42,10 @@ class ControlPlane {
   // Same, with stdin from a string (for `apply -f -`).
   int kubectl_stdin(const std::vector<std::string>& args, const std::string& input,
                     std::string* out) const;
+  // Installs crds/ (server-side apply, retried: other suites install the same CRDs at the same
+  // moment) and waits until Agent, Workflow and AgentPolicy are Established. kubectl's output in
+  // *out; false on failure.
+  bool install_crds(std::string* out) const;
 
   // Kills (SIGKILL) and restarts kube-apiserver with the same flags, waiting for /readyz.
   bool restart_apiserver(std::string* error);

@@ -90,17 +90,7 @@ class ChartTest : public ::testing::Test {
     std::string out;
     // The CRDs have one source (crds/); the shared cluster may have them from other tests already,
     // so the chart is installed with --skip-crds after this (the documented upgrade path too).
-    ASSERT_EQ(
-        cp_->kubectl({"apply", "--server-side", "--force-conflicts", "-f", repo_dir() + "/crds/"},
-                     &out),
-        0)
-        << out;
-    ASSERT_EQ(cp_->kubectl(
-                  {"wait", "--for=condition=Established", "--timeout=60s", "crd/agents.agentry.dev",
-                   "crd/agentpolicies.agentry.dev", "crd/workflows.agentry.dev"},
-                  &out),
-              0)
-        << out;
+    ASSERT_TRUE(cp_->install_crds(&out)) << out;
     helm_home_ = std::make_unique<TempDir>("chart-helm");
     id_ = std::to_string(::getpid());
   }

@@ -27,15 +27,7 @@ class AgentControllerTest : public ::testing::Test {
     cp_ = ControlPlane::shared(&err);
     ASSERT_NE(cp_, nullptr) << err;
     std::string out;
-    ASSERT_EQ(
-        cp_->kubectl({"apply", "--server-side", "--force-conflicts", "-f", repo_dir() + "/crds/"},
-                     &out),
-        0)
-        << out;
-    ASSERT_EQ(cp_->kubectl({"wait", "--for=condition=Established", "--timeout=60s",
-                            "crd/agents.agentry.dev"},
-                           &out),
-              0);
+    ASSERT_TRUE(cp_->install_crds(&out)) << out;
     ns_ = "agent-test-" + std::to_string(::getpid()) + "-" +
           ::testing::UnitTest::GetInstance()->current_test_info()->name();
     std::transform(ns_.begin(), ns_.end(), ns_.begin(), ::tolower);

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "operator/controllers/agent_controller.h"
+#include "operator/controllers/builtin_policies.h"
 #include "operator/kube/client.h"
 #include "operator/kube/config.h"
 #include "operator/runtime/manager.h"

@@ -21,7 +21,7 @@ using testing::RedisServer;
 std::unique_ptr<MemoryService> replica(const RedisServer& redis, const std::string& name) {
   MemoryOptions o;
   o.persistence = MemoryOptions::Persistence::kRedis;
-  cache::RedisOptions r;
+  redis::RedisOptions r;
   r.host = redis.host();
   r.port = redis.port();
   r.name = name;
@@ -64,8 +64,9 @@ TEST(MemoryRedis, AWriteOnOneReplicaIsFoundByASearchOnTheOther) {
   std::string id = w->front().id;
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(eventually([&] { return found_by(*b, "blue green rollout", id); }, 5s, 1ms));
-  std::printf("replication to the other replica's index: %.2f ms\n",
-              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  std::printf(
+      "replication to the other replica's index: %.2f ms\n",
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   EXPECT_EQ(redis.cli("HGET agentry:mem:e:default:" + id + " text"),
             "the deployment uses blue green rollout");
   ASSERT_TRUE(b->remove("", id).is_ok());
@@ -73,7 +74,8 @@ TEST(MemoryRedis, AWriteOnOneReplicaIsFoundByASearchOnTheOther) {
   EXPECT_EQ(redis.cli("EXISTS agentry:mem:e:default:" + id), "0");
 
   // A replica started later loads what is there.
-  auto w2 = a->add({text("second fact about canary releases"), text("third fact about feature flags")});
+  auto w2 =
+      a->add({text("second fact about canary releases"), text("third fact about feature flags")});
   ASSERT_TRUE(w2.ok());
   auto c = replica(redis, "mem-c");
   ASSERT_TRUE(c);
@@ -129,7 +131,8 @@ TEST(MemoryRedis, RedisCrashLosesNoAcknowledgedEntryAndReplicasCatchUp) {
   ASSERT_TRUE(eventually([&] { return count() >= before_restart + 50; }, 20s)) << "writes resume";
   stop = true;
   writer.join();
-  EXPECT_TRUE(eventually([&] { return a->degraded_reason().empty() && b->degraded_reason().empty(); }, 10s));
+  EXPECT_TRUE(eventually(
+      [&] { return a->degraded_reason().empty() && b->degraded_reason().empty(); }, 10s));
 
   std::vector<std::string> all;
   {
@@ -137,8 +140,7 @@ TEST(MemoryRedis, RedisCrashLosesNoAcknowledgedEntryAndReplicasCatchUp) {
     all = acked;
   }
   // Every acknowledged entry is in Redis, and both replicas' indexes have it.
-  for (const auto& id : all)
-    ASSERT_EQ(redis.cli("EXISTS agentry:mem:e:default:" + id), "1") << id;
+  for (const auto& id : all) ASSERT_EQ(redis.cli("EXISTS agentry:mem:e:default:" + id), "1") << id;
   EXPECT_TRUE(eventually([&] { return b->store().count("default") >= all.size(); }, 10s))
       << b->store().count("default") << " of " << all.size();
   for (const auto& id : all) {

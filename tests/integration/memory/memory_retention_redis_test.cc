@@ -27,7 +27,7 @@ std::unique_ptr<MemoryService> replica(const RedisServer& redis, const std::stri
   MemoryOptions o;
   o.persistence = MemoryOptions::Persistence::kRedis;
   o.limits = limits;
-  cache::RedisOptions r;
+  redis::RedisOptions r;
   r.host = redis.host();
   r.port = redis.port();
   r.name = name;
@@ -228,11 +228,11 @@ TEST(MemoryRetentionRedis, DataWrittenBeforeKindsLoadsWithKindsAndIsBounded) {
   for (int i = 0; i < 5; ++i) {
     for (bool ex : {false, true}) {
       const std::string id = std::string(ex ? "x" : "f") + std::to_string(i);
-      cache::RedisOptions ro;
+      redis::RedisOptions ro;
       ro.host = redis.host();
       ro.port = redis.port();
       ro.name = "seed";
-      cache::RedisPool pool(ro);
+      redis::RedisPool pool(ro);
       auto r = pool.command({"HSET", "agentry:mem:e:default:" + id, "data", v1(id, ex, 1000 + i),
                              "session", "", "text", "t", "createdAt", std::to_string(1000 + i)});
       ASSERT_TRUE(r.ok());

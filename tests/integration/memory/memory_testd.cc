@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   mo.limits.max_exchanges_per_agent = max_exchanges;
   mo.index.hnsw_min = hnsw_min;
   if (!redis.empty()) {
-    cache::RedisOptions ro;
+    redis::RedisOptions ro;
     if (!http::parse_host_port(redis, &ro.host, &ro.port)) return 2;
     co.redis = ro;
     mo.redis = ro;

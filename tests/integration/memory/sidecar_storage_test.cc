@@ -128,7 +128,6 @@ TEST(SidecarStorage, EmbeddedMemorySurvivesKillNine) {
   EXPECT_NE(m->body.find("\nagentry_memory_index_backlog "), std::string::npos);
 }
 
-#ifdef AGENTRY_FAKE_LLM_BIN
 TEST(SidecarStorage, AnExecutionIsRememberedAndItsSessionRecalled) {
   int llm_port = free_port();
   TempDir logs("fake-llm");
@@ -209,7 +208,6 @@ TEST(SidecarStorage, ExecutionsNeverPushOutFactsAndTheFactBoundRefuses) {
   EXPECT_NE(m->body.find("agentry_memory_writes_refused_full_total 1"), std::string::npos);
   EXPECT_NE(m->body.find("agentry_memory_fill_ratio{kind=\"fact\"} 1"), std::string::npos);
 }
-#endif
 
 }  // namespace
 }  // namespace agentry::testing

@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "common/file_io.h"
 #include "common/metrics.h"
 #include "operator/kube/object.h"
 #include "operator/kube/watch.h"
@@ -396,7 +397,7 @@ TEST(OpClientTls, TrustsOnlyTheConfiguredCaAndChecksTheName) {
             0)
       << out;
   kube::Config other_ca = *base;
-  ASSERT_TRUE(kube::read_file(dir + "/ca.crt", &other_ca.ca_pem));
+  ASSERT_TRUE(agentry::read_file(dir + "/ca.crt", &other_ca.ca_pem));
   s = list_with(other_ca);
   EXPECT_EQ(s.code(), Code::kUnavailable) << s.to_string();
   EXPECT_NE(s.message().find("certificate verify failed"), std::string::npos) << s.to_string();

@@ -29,14 +29,7 @@ class OpLeaderTest : public SharedClusterTest {
     lease_ = unique("le");
     // The binary's controllers watch Agentry's kinds: /readyz waits for their informers.
     std::string out;
-    // Server-side apply, retried: other suites install the same CRDs at the same moment.
-    int rc = 1;
-    for (int attempt = 0; attempt < 5 && rc != 0; ++attempt) {
-      rc = cp_->kubectl(
-          {"apply", "--server-side", "--force-conflicts", "-f", testing::repo_dir() + "/crds"},
-          &out);
-    }
-    ASSERT_EQ(rc, 0) << out;
+    ASSERT_TRUE(cp_->install_crds(&out)) << out;
     log_dir_ = std::make_unique<testing::TempDir>("leader");
   }
   void TearDown() override {

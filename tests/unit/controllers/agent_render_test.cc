@@ -4,11 +4,14 @@
 
 #include "operator/controllers/agent_controller.h"
 #include "operator/controllers/builtin_policies.h"
+#include "operator/runtime/subset_diff.h"
 
 namespace agentry::controllers {
 namespace {
 
 using nlohmann::json;
+using runtime::applied_difference;
+using runtime::subset_difference;
 
 json agent(json spec) {
   return {{"apiVersion", "agentry.dev/v1alpha1"},

@@ -1,7 +1,7 @@
 // AgentPolicy status shared by operators scoped to different namespaces: each owns its key.
 #include <gtest/gtest.h>
 
-#include "operator/controllers/agent_controller.h"
+#include "operator/controllers/policy_controller.h"
 
 namespace agentry::controllers {
 namespace {

@@ -292,7 +292,7 @@ TEST(MemoryService, AWriteFloodWaitsForTheIndexThenIsRefusedNotLetGrowWithoutBou
   MemoryOptions o;
   o.index.hnsw_min = 64;
   o.index.max_pending = 32;
-  o.index_wait = cache::Ms(1);
+  o.index_wait = memory::Ms(1);
   auto svc = open_service(o);
   ASSERT_NE(svc, nullptr);
   auto batch = [](int from) {

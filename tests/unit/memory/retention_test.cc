@@ -131,7 +131,7 @@ TEST(PlanBounds, AgentsAreBoundedApart) {
 }
 
 std::unique_ptr<MemoryService> open_service(MemoryOptions o) {
-  o.sweep_interval = cache::Ms(50);
+  o.sweep_interval = memory::Ms(50);
   auto r = MemoryService::open(std::move(o), std::make_shared<LocalEmbedder>(64));
   EXPECT_TRUE(r.ok()) << r.status().to_string();
   return r.ok() ? std::move(r.value()) : nullptr;

@@ -1,5 +1,5 @@
 // Memory pressure against a fake cgroup v2 directory (memory.current / memory.max files).
-#include "sidecar/memory_pressure.h"
+#include "sidecar/process/ram_pressure.h"
 
 #include <gtest/gtest.h>
 
@@ -24,7 +24,7 @@ TEST(SidecarMemoryPressure, AboveThresholdRunsEveryHookAndCounts) {
   TempDir dir;
   write_file(dir.file("memory.current"), "850\n");
   write_file(dir.file("memory.max"), "1000\n");
-  MemoryMonitor m(cfg_for(dir, 0.80));
+  RamPressureMonitor m(cfg_for(dir, 0.80));
   int a = 0, b = 0;
   double seen = 0;
   m.add_cleanup_hook("a", [&](double f) {
@@ -53,7 +53,7 @@ TEST(SidecarMemoryPressure, BelowThresholdDoesNothing) {
   TempDir dir;
   write_file(dir.file("memory.current"), "850\n");
   write_file(dir.file("memory.max"), "1000\n");
-  MemoryMonitor m(cfg_for(dir, 0.90));  // the development profile
+  RamPressureMonitor m(cfg_for(dir, 0.90));  // the development profile
   int ran = 0;
   m.add_cleanup_hook("a", [&](double) { ++ran; });
   EXPECT_FALSE(m.check());
@@ -68,11 +68,11 @@ TEST(SidecarMemoryPressure, NoCgroupLimitUsesTheConfiguredLimit) {
   write_file(dir.file("memory.current"), "700\n");
   write_file(dir.file("memory.max"), "max\n");
   auto c = cfg_for(dir, 0.80, 0);
-  MemoryMonitor none(c);
+  RamPressureMonitor none(c);
   EXPECT_EQ(none.sample().limit, 0);
   EXPECT_FALSE(none.check());  // no limit known: no pressure
   c.limit_bytes = 800;
-  MemoryMonitor m(c);
+  RamPressureMonitor m(c);
   int ran = 0;
   m.add_cleanup_hook("a", [&](double) { ++ran; });
   EXPECT_TRUE(m.check());
@@ -83,7 +83,7 @@ TEST(SidecarMemoryPressure, WithoutCgroupFallsBackToRss) {
   TempDir dir;  // empty: no cgroup files
   auto c = cfg_for(dir, 0.5, 0);
   c.limit_bytes = 1;  // any real RSS is above this
-  MemoryMonitor m(c);
+  RamPressureMonitor m(c);
   auto s = m.sample();
   EXPECT_EQ(s.source, "rss");
   EXPECT_GT(s.used, 0);
@@ -97,7 +97,7 @@ TEST(SidecarMemoryPressure, AFailingHookDoesNotStopTheOthers) {
   TempDir dir;
   write_file(dir.file("memory.current"), "99\n");
   write_file(dir.file("memory.max"), "100\n");
-  MemoryMonitor m(cfg_for(dir, 0.8));
+  RamPressureMonitor m(cfg_for(dir, 0.8));
   int ran = 0;
   m.add_cleanup_hook("throws", [](double) { throw std::runtime_error("boom"); });
   m.add_cleanup_hook("after", [&](double) { ++ran; });

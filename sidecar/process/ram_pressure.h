@@ -1,7 +1,9 @@
-// Memory-pressure watch: reads cgroup v2 memory.current / memory.max (falling back to the process
-// RSS and memoryPressure.limitBytes), publishes memory_usage_bytes, and above the policy threshold
-// (0.80 production, 0.90 development) runs the registered cleanup hooks (caches shrink, finished
-// executions are trimmed), at most once per cooldown, counting memory_cleanups_total.
+// Memory-pressure watch for the process's own RAM (config `memoryPressure`; agent memory is
+// sidecar/memory/, a different thing): reads cgroup v2 memory.current / memory.max (falling back to
+// the process RSS and memoryPressure.limitBytes), publishes memory_usage_bytes, and above the
+// policy threshold (0.80 production, 0.90 development) runs the registered cleanup hooks (caches
+// shrink, finished executions are trimmed), at most once per cooldown, counting
+// memory_cleanups_total.
 #pragma once
 
 #include <chrono>
@@ -17,10 +19,10 @@
 
 namespace agentry::sidecar {
 
-class MemoryMonitor {
+class RamPressureMonitor {
  public:
-  explicit MemoryMonitor(MemoryPressureConfig cfg);
-  ~MemoryMonitor();
+  explicit RamPressureMonitor(MemoryPressureConfig cfg);
+  ~RamPressureMonitor();
 
   // A hook frees what it can; it gets the usage fraction that triggered it.
   void add_cleanup_hook(std::string name, std::function<void(double usage)> hook);

@@ -21,7 +21,7 @@ using testing::RedisServer;
 CacheOptions options(const RedisServer& redis, const std::string& name) {
   CacheOptions o;
   o.l1.name = name;
-  RedisOptions r;
+  redis::RedisOptions r;
   r.host = redis.host();
   r.port = redis.port();
   r.name = name;

@@ -1,4 +1,4 @@
-#include "sidecar/memory_pressure.h"
+#include "sidecar/process/ram_pressure.h"
 
 #include <unistd.h>
 
@@ -33,18 +33,18 @@ int64_t process_rss_bytes() {
   return resident * sysconf(_SC_PAGESIZE);
 }
 
-MemoryMonitor::MemoryMonitor(MemoryPressureConfig cfg) : cfg_(std::move(cfg)) {}
+RamPressureMonitor::RamPressureMonitor(MemoryPressureConfig cfg) : cfg_(std::move(cfg)) {}
 
-MemoryMonitor::~MemoryMonitor() {
+RamPressureMonitor::~RamPressureMonitor() {
   stop();
 }
 
-void MemoryMonitor::add_cleanup_hook(std::string name, std::function<void(double)> hook) {
+void RamPressureMonitor::add_cleanup_hook(std::string name, std::function<void(double)> hook) {
   std::lock_guard<std::mutex> lock(mu_);
   hooks_.emplace_back(std::move(name), std::move(hook));
 }
 
-MemoryMonitor::Sample MemoryMonitor::sample() const {
+RamPressureMonitor::Sample RamPressureMonitor::sample() const {
   Sample s;
   int64_t current = read_cgroup_value(cfg_.cgroup_dir + "/memory.current");
   if (current > 0) {
@@ -60,7 +60,7 @@ MemoryMonitor::Sample MemoryMonitor::sample() const {
   return s;
 }
 
-bool MemoryMonitor::check() {
+bool RamPressureMonitor::check() {
   Sample s = sample();
   metrics().memory_usage_bytes->Set(static_cast<double>(s.used));
   if (s.limit <= 0 || s.fraction() < cfg_.threshold) return false;
@@ -91,12 +91,12 @@ bool MemoryMonitor::check() {
   return true;
 }
 
-uint64_t MemoryMonitor::cleanups() const {
+uint64_t RamPressureMonitor::cleanups() const {
   std::lock_guard<std::mutex> lock(mu_);
   return cleanups_;
 }
 
-void MemoryMonitor::start() {
+void RamPressureMonitor::start() {
   thread_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
@@ -112,7 +112,7 @@ void MemoryMonitor::start() {
   });
 }
 
-void MemoryMonitor::stop() {
+void RamPressureMonitor::stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;

@@ -1,10 +1,10 @@
-// The RESP reader every Redis reply goes through (cache::parse_resp reads bytes exactly as a
+// The RESP reader every Redis reply goes through (redis::parse_resp reads bytes exactly as a
 // connection does): hostile counts are refused before anything is allocated.
 #include <gtest/gtest.h>
 
-#include "sidecar/cache/redis_pool.h"
+#include "sidecar/redis/redis_pool.h"
 
-namespace agentry::cache {
+namespace agentry::redis {
 namespace {
 
 // Found by memory_records_fuzz: "*2000000000" made hiredis calloc 16 GB for the element table.
@@ -24,4 +24,4 @@ TEST(RespReader, AHugeOrNegativeDeclaredArrayIsRefusedBeforeItIsAllocated) {
 }
 
 }  // namespace
-}  // namespace agentry::cache
+}  // namespace agentry::redis

@@ -1,5 +1,7 @@
 // L1: LRU order, TTL, entry and byte bounds, sharded concurrency, and the response cache's
 // single-flight (on an L1-only CacheService).
+#include "sidecar/cache/l1_cache.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -7,7 +9,6 @@
 #include <vector>
 
 #include "sidecar/cache/cache_service.h"
-#include "sidecar/cache/l1_cache.h"
 #include "sidecar/cache/response_cache.h"
 
 namespace agentry::cache {
@@ -37,7 +38,8 @@ TEST(L1Cache, ExpiresAtTtl) {
   ASSERT_TRUE(c.put("a", "1", 30ms));
   ASSERT_TRUE(c.put("b", "2", 60s));
   auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (c.get("a") && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  while (c.get("a") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
   EXPECT_FALSE(c.get("a"));
   EXPECT_TRUE(c.get("b"));
   EXPECT_GE(c.stats().expirations, 1u);
@@ -64,7 +66,8 @@ TEST(L1Cache, BoundsHoldUnderAFloodOfDistinctKeys) {
   for (int t = 0; t < 4; ++t) {
     ts.emplace_back([&c, t] {
       std::string value(200, 'x');
-      for (int i = 0; i < 50000; ++i) c.put("k" + std::to_string(t) + "-" + std::to_string(i), value, 60s);
+      for (int i = 0; i < 50000; ++i)
+        c.put("k" + std::to_string(t) + "-" + std::to_string(i), value, 60s);
     });
   }
   for (auto& t : ts) t.join();

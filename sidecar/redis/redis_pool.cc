@@ -1,4 +1,4 @@
-#include "sidecar/cache/redis_pool.h"
+#include "sidecar/redis/redis_pool.h"
 
 #include <hiredis/hiredis.h>
 #include <poll.h>
@@ -11,7 +11,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 
-namespace agentry::cache {
+namespace agentry::redis {
 namespace {
 
 timeval to_timeval(Ms d) {
@@ -431,4 +431,4 @@ void RedisPool::monitor_loop() {
   }
 }
 
-}  // namespace agentry::cache
+}  // namespace agentry::redis

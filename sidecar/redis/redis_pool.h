@@ -28,7 +28,7 @@
 
 struct redisContext;
 
-namespace agentry::cache {
+namespace agentry::redis {
 
 using Ms = std::chrono::milliseconds;
 
@@ -159,4 +159,4 @@ class RedisPool {
   prometheus::Counter* c_wait_timeouts_;
 };
 
-}  // namespace agentry::cache
+}  // namespace agentry::redis
