@@ -429,25 +429,10 @@ std::optional<std::string> check_rendered_config(const std::string& config) {
   return agent_field + ": " + m.substr(colon + 2) + " (the sidecar's " + field + ")";
 }
 
-RenderedObjects render(const RenderInput& in) {
-  const json& agent = in.agent;
-  const json& spec = agent.at("spec");
-  const std::string name = agent["metadata"]["name"];
-  const std::string ns = agent["metadata"].value("namespace", "default");
-  const std::string obj = owned_name(name);
-  const EffectiveSpec& e = in.effective;
-  RenderedObjects r;
+namespace {
 
-  r.config_map = {{"apiVersion", "v1"},
-                  {"kind", "ConfigMap"},
-                  {"metadata", object_meta(agent, obj)},
-                  {"data", {{"config.yaml", in.config}}}};
-  r.secret = {{"apiVersion", "v1"},
-              {"kind", "Secret"},
-              {"metadata", object_meta(agent, token_secret_name(name))},
-              {"type", "Opaque"},
-              {"data", {{"token", base64_encode(in.token)}}}};
-
+// The sidecar's environment: the provider's API key and the Redis passwords, from their Secrets.
+json sidecar_env(const json& spec) {
   json env = json::array();
   if (spec.contains("model") && spec["model"].contains("apiKeySecretRef")) {
     const json& ref = spec["model"]["apiKeySecretRef"];
@@ -467,6 +452,15 @@ RenderedObjects render(const RenderInput& in) {
               {{"name", ptr.value("name", "")}, {"key", ptr.value("key", "api-key")}}}}}});
     }
   }
+  return env;
+}
+
+// The pod: the sidecar (config, token, data and tmp volumes; the provider's CA when named), and the
+// user's container beside it when spec.container is set.
+json render_pod_spec(const RenderInput& in, const std::string& name, const std::string& obj) {
+  const json& spec = in.agent.at("spec");
+  const EffectiveSpec& e = in.effective;
+  const json env = sidecar_env(spec);
   json mounts = json::array({
       {{"name", "config"}, {"mountPath", "/etc/agentry"}, {"readOnly", true}},
       {{"name", "token"}, {"mountPath", "/var/run/agentry"}, {"readOnly", true}},
@@ -544,7 +538,76 @@ RenderedObjects render(const RenderInput& in) {
       {"volumes", volumes},
   };
   if (spec.contains("imagePullSecrets")) pod_spec["imagePullSecrets"] = spec["imagePullSecrets"];
+  return pod_spec;
+}
 
+// Ingress to the sidecar port from the agent's own pods, the operator, and spec.networkPolicy.
+json render_network_policy(const RenderInput& in, const std::string& name, const std::string& obj) {
+  const json& agent = in.agent;
+  const json& spec = agent.at("spec");
+  json from = json::array({
+      {{"podSelector", {{"matchLabels", selector_labels(name)}}}},
+      {{"namespaceSelector",
+        {{"matchLabels", {{"kubernetes.io/metadata.name", in.settings.operator_namespace}}}}},
+       {"podSelector", {{"matchLabels", {{"app.kubernetes.io/name", "agentry-operator"}}}}}},
+  });
+  const json& extra = at_or_null(spec, "/networkPolicy/allowFrom");
+  if (extra.is_array()) {
+    for (const auto& peer : extra) from.push_back(peer);
+  }
+  json r_network_policy = {
+      {"apiVersion", "networking.k8s.io/v1"},
+      {"kind", "NetworkPolicy"},
+      {"metadata", object_meta(agent, obj)},
+      {"spec",
+       {{"podSelector", {{"matchLabels", selector_labels(name)}}},
+        {"policyTypes", json::array({"Ingress"})},
+        {"ingress", json::array({{{"from", from},
+                                  {"ports", json::array({{{"protocol", "TCP"},
+                                                          {"port", kSidecarPort}}})}}})}}}};
+
+  return r_network_policy;
+}
+
+// The HPA on CPU and memory utilization, with the policy's behavior.
+json render_hpa(const RenderInput& in, const std::string& obj) {
+  const json& agent = in.agent;
+  const EffectiveSpec& e = in.effective;
+  json hpa_spec = {
+      {"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", obj}}},
+      {"minReplicas", e.min_replicas},
+      {"maxReplicas", e.max_replicas},
+      {"metrics",
+       json::array({hpa_metric("cpu", e.cpu_target), hpa_metric("memory", e.memory_target)})},
+  };
+  const json& behavior = at_or_null(in.policy_spec, "/autoscaling/behavior");
+  if (behavior.is_object() && !behavior.empty()) hpa_spec["behavior"] = behavior;
+  return json{{"apiVersion", "autoscaling/v2"},
+              {"kind", "HorizontalPodAutoscaler"},
+              {"metadata", object_meta(agent, obj)},
+              {"spec", hpa_spec}};
+}
+
+}  // namespace
+
+RenderedObjects render(const RenderInput& in) {
+  const json& agent = in.agent;
+  const std::string name = agent["metadata"]["name"];
+  const std::string obj = owned_name(name);
+  const EffectiveSpec& e = in.effective;
+  RenderedObjects r;
+
+  r.config_map = {{"apiVersion", "v1"},
+                  {"kind", "ConfigMap"},
+                  {"metadata", object_meta(agent, obj)},
+                  {"data", {{"config.yaml", in.config}}}};
+  r.secret = {{"apiVersion", "v1"},
+              {"kind", "Secret"},
+              {"metadata", object_meta(agent, token_secret_name(name))},
+              {"type", "Opaque"},
+              {"data", {{"token", base64_encode(in.token)}}}};
+
+  const json pod_spec = render_pod_spec(in, name, obj);
   json dep_spec = {
       {"selector", {{"matchLabels", selector_labels(name)}}},
       {"template",
@@ -571,42 +634,8 @@ RenderedObjects render(const RenderInput& in) {
                                          {"targetPort", "http"},
                                          {"protocol", "TCP"}}})}}}};
 
-  json from = json::array({
-      {{"podSelector", {{"matchLabels", selector_labels(name)}}}},
-      {{"namespaceSelector",
-        {{"matchLabels", {{"kubernetes.io/metadata.name", in.settings.operator_namespace}}}}},
-       {"podSelector", {{"matchLabels", {{"app.kubernetes.io/name", "agentry-operator"}}}}}},
-  });
-  const json& extra = at_or_null(spec, "/networkPolicy/allowFrom");
-  if (extra.is_array()) {
-    for (const auto& peer : extra) from.push_back(peer);
-  }
-  r.network_policy = {
-      {"apiVersion", "networking.k8s.io/v1"},
-      {"kind", "NetworkPolicy"},
-      {"metadata", object_meta(agent, obj)},
-      {"spec",
-       {{"podSelector", {{"matchLabels", selector_labels(name)}}},
-        {"policyTypes", json::array({"Ingress"})},
-        {"ingress", json::array({{{"from", from},
-                                  {"ports", json::array({{{"protocol", "TCP"},
-                                                          {"port", kSidecarPort}}})}}})}}}};
-
-  if (e.autoscaling) {
-    json hpa_spec = {
-        {"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", obj}}},
-        {"minReplicas", e.min_replicas},
-        {"maxReplicas", e.max_replicas},
-        {"metrics",
-         json::array({hpa_metric("cpu", e.cpu_target), hpa_metric("memory", e.memory_target)})},
-    };
-    const json& behavior = at_or_null(in.policy_spec, "/autoscaling/behavior");
-    if (behavior.is_object() && !behavior.empty()) hpa_spec["behavior"] = behavior;
-    r.hpa = json{{"apiVersion", "autoscaling/v2"},
-                 {"kind", "HorizontalPodAutoscaler"},
-                 {"metadata", object_meta(agent, obj)},
-                 {"spec", hpa_spec}};
-  }
+  r.network_policy = render_network_policy(in, name, obj);
+  if (e.autoscaling) r.hpa = render_hpa(in, obj);
   // maxUnavailable 1 never blocks the eviction of a lone pod, so the budget is safe whenever more
   // than one replica can run (an HPA may scale a min-1 agent up).
   int most = e.autoscaling ? e.max_replicas : e.replicas;

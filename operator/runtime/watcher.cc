@@ -32,6 +32,39 @@ std::string Watcher::resource_version() const {
   return rv_;
 }
 
+// Lists every page into ev->objects, transforming items as they come, so the peak is one page of
+// raw JSON; *rv is the list's resourceVersion. Returns early (ok) when stopped.
+Status Watcher::list_all(WatcherEvent* ev, std::string* rv) {
+  kube::ListOptions lo;
+  lo.label_selector = opts_.label_selector;
+  lo.field_selector = opts_.field_selector;
+  lo.limit = opts_.page_size;
+  const std::string api_version = resource_.api_version();
+  for (;;) {
+    auto page = client_->list(resource_, opts_.ns, lo);
+    if (stop_) return ok_status();
+    if (!page.ok()) return page.status();
+    nlohmann::json* items =
+        page->is_object() && page->contains("items") ? &(*page)["items"] : nullptr;
+    if (items && items->is_array()) {
+      ev->objects.reserve(ev->objects.size() + items->size());
+      for (auto& item : *items) {
+        // List items carry no kind/apiVersion; watch events do. Make them alike.
+        item["kind"] = resource_.kind;
+        item["apiVersion"] = api_version;
+        if (opts_.transform) opts_.transform(item);
+        ev->objects.push_back(std::move(item));
+      }
+    }
+    const nlohmann::json* md =
+        page->is_object() && page->contains("metadata") ? &(*page)["metadata"] : nullptr;
+    *rv = md ? kube::string_at(*md, "resourceVersion") : "";
+    std::string cont = md ? kube::string_at(*md, "continue") : "";
+    if (cont.empty()) return ok_status();
+    lo.continue_token = cont;
+  }
+}
+
 void Watcher::run(const std::function<void(WatcherEvent&&)>& sink) {
   Backoff backoff(opts_.backoff);
   std::mt19937 rng(std::random_device{}());
@@ -41,39 +74,8 @@ void Watcher::run(const std::function<void(WatcherEvent&&)>& sink) {
   std::string rv;
   while (!stop_) {
     if (need_list) {
-      kube::ListOptions lo;
-      lo.label_selector = opts_.label_selector;
-      lo.field_selector = opts_.field_selector;
-      lo.limit = opts_.page_size;
       WatcherEvent ev{WatcherEvent::Type::kRestarted, {}, {}};
-      Status list_error;
-      const std::string api_version = resource_.api_version();
-      // Page by page, transforming items as they come, so the peak is one page of raw JSON.
-      for (;;) {
-        auto page = client_->list(resource_, opts_.ns, lo);
-        if (stop_) break;
-        if (!page.ok()) {
-          list_error = page.status();
-          break;
-        }
-        auto& items = (*page)["items"];
-        if (items.is_array()) {
-          ev.objects.reserve(ev.objects.size() + items.size());
-          for (auto& item : items) {
-            // List items carry no kind/apiVersion; watch events do. Make them alike.
-            item["kind"] = resource_.kind;
-            item["apiVersion"] = api_version;
-            if (opts_.transform) opts_.transform(item);
-            ev.objects.push_back(std::move(item));
-          }
-        }
-        const nlohmann::json* md =
-            page->is_object() && page->contains("metadata") ? &(*page)["metadata"] : nullptr;
-        rv = md ? kube::string_at(*md, "resourceVersion") : "";
-        std::string cont = md ? kube::string_at(*md, "continue") : "";
-        if (cont.empty()) break;
-        lo.continue_token = cont;
-      }
+      Status list_error = list_all(&ev, &rv);
       if (stop_) break;
       if (!list_error.is_ok()) {
         auto d = backoff.next();

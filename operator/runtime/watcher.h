@@ -64,6 +64,7 @@ class Watcher {
 
  private:
   bool sleep_for(std::chrono::milliseconds d);  // false if stopped meanwhile
+  Status list_all(WatcherEvent* ev, std::string* rv);
 
   std::shared_ptr<kube::Client> client_;
   kube::Resource resource_;

@@ -201,6 +201,106 @@ void answer_add(httplib::Response& res, const Result<std::vector<Entry>>& r, boo
 
 }  // namespace
 
+namespace {
+
+// POST /v1/memory/search
+void search_route(MemoryService& memory, const httplib::Request& req, httplib::Response& res) {
+  guarded(res, [&] {
+    auto parsed = json_io::parse(req.body);
+    if (!parsed.ok()) return bad(res, "body: " + parsed.status().message());
+    const json& j = *parsed;
+    if (!j.is_object()) return bad(res, "body must be a JSON object");
+    SearchRequest sr;
+    std::string why;
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      const auto& k = it.key();
+      const json& v = it.value();
+      if (k == "query") {
+        if (!v.is_string()) return bad(res, "query must be a string");
+        sr.query = v.get<std::string>();
+      } else if (k == "vector") {
+        Vector vec;
+        if (!vector_of(v, &vec, &why, "vector")) return bad(res, why);
+        sr.vector = std::move(vec);
+      } else if (k == "k") {
+        if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > 100000)
+          return bad(res, "k must be a whole number >= 1");
+        sr.k = v.get<size_t>();
+      } else if (k == "minScore") {
+        if (!v.is_number() || !(v.get<double>() >= -1 && v.get<double>() <= 1))
+          return bad(res, "minScore must be a number in [-1, 1]");
+        sr.min_score = v.get<float>();
+      } else if (k == "session") {
+        if (!v.is_string()) return bad(res, "session must be a string");
+        sr.filter.session = v.get<std::string>();
+      } else if (k == "kind") {
+        sr.filter.kind = v.is_string() ? parse_kind(v.get<std::string>()) : std::nullopt;
+        if (!sr.filter.kind) return bad(res, "kind must be \"fact\" or \"exchange\"");
+      } else if (k == "filter") {
+        if (!string_map(v, &sr.filter.metadata, &why, "filter")) return bad(res, why);
+      } else if (k == "agent") {
+        if (!v.is_string()) return bad(res, "agent must be a string");
+        sr.agent = v.get<std::string>();
+      } else {
+        return bad(res, "unknown field " + k);
+      }
+    }
+    auto r = memory.search(std::move(sr));
+    if (!r.ok()) return send_status(res, r.status());
+    json hits = json::array();
+    for (const auto& h : r->hits) {
+      json e = entry_json(h.entry);
+      e["score"] = h.score;
+      hits.push_back(std::move(e));
+    }
+    json out = {{"results", std::move(hits)}, {"exact", r->exact}, {"tookMs", r->took_ms}};
+    res.set_content(json_io::dump(out), "application/json");
+  });
+}
+
+// GET /v1/memory: a page of entries, and the stats.
+void list_route(MemoryService& memory, const httplib::Request& req, httplib::Response& res) {
+  guarded(res, [&] {
+    size_t limit = 100;
+    if (req.has_param("limit")) {
+      auto v = json_io::parse_int(req.get_param_value("limit"), "limit", 1, 1000);
+      if (!v.ok()) return bad(res, v.status().message());
+      limit = static_cast<size_t>(*v);
+    }
+    std::string after;
+    if (req.has_param("continue") && !unhex(req.get_param_value("continue"), &after))
+      return bad(res, "continue token is not one this server issued");
+    Filter filter;
+    if (req.has_param("session")) filter.session = req.get_param_value("session");
+    if (req.has_param("kind")) {
+      filter.kind = parse_kind(req.get_param_value("kind"));
+      if (!filter.kind) return bad(res, "kind must be fact or exchange");
+    }
+    auto r = memory.list(req.get_param_value("agent"), filter, limit, after);
+    if (!r.ok()) return send_status(res, r.status());
+    json items = json::array();
+    for (const auto& e : r->items) items.push_back(entry_json(e));
+    json out = {{"items", std::move(items)}};
+    if (!r->last_id.empty()) out["continue"] = hex(r->last_id);
+    // Counts per kind, bounds, fill and evictions (the operator reads these for the
+    // Agent's status).
+    out["stats"] = memory.stats();
+    res.set_content(json_io::dump(out), "application/json");
+  });
+}
+
+// GET /v1/memory/{id}
+void get_route(MemoryService& memory, const httplib::Request& req, httplib::Response& res) {
+  guarded(res, [&] {
+    bool with = req.get_param_value("embedding") == "true";
+    auto r = memory.get(req.get_param_value("agent"), req.matches[1], with);
+    if (!r.ok()) return send_status(res, r.status());
+    res.set_content(json_io::dump(entry_json(r.value())), "application/json");
+  });
+}
+
+}  // namespace
+
 void mount_memory_routes(sidecar::Router& server, MemoryService& memory) {
   // Reads are served from the in-process index and store. A text query needs an embedding, which
   // leaves the process when the embedder is the provider: then it runs on a worker.
@@ -209,57 +309,7 @@ void mount_memory_routes(sidecar::Router& server, MemoryService& memory) {
   server.Post(
       "/v1/memory/search",
       [&memory](const httplib::Request& req, httplib::Response& res) {
-        guarded(res, [&] {
-          auto parsed = json_io::parse(req.body);
-          if (!parsed.ok()) return bad(res, "body: " + parsed.status().message());
-          const json& j = *parsed;
-          if (!j.is_object()) return bad(res, "body must be a JSON object");
-          SearchRequest sr;
-          std::string why;
-          for (auto it = j.begin(); it != j.end(); ++it) {
-            const auto& k = it.key();
-            const json& v = it.value();
-            if (k == "query") {
-              if (!v.is_string()) return bad(res, "query must be a string");
-              sr.query = v.get<std::string>();
-            } else if (k == "vector") {
-              Vector vec;
-              if (!vector_of(v, &vec, &why, "vector")) return bad(res, why);
-              sr.vector = std::move(vec);
-            } else if (k == "k") {
-              if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > 100000)
-                return bad(res, "k must be a whole number >= 1");
-              sr.k = v.get<size_t>();
-            } else if (k == "minScore") {
-              if (!v.is_number() || !(v.get<double>() >= -1 && v.get<double>() <= 1))
-                return bad(res, "minScore must be a number in [-1, 1]");
-              sr.min_score = v.get<float>();
-            } else if (k == "session") {
-              if (!v.is_string()) return bad(res, "session must be a string");
-              sr.filter.session = v.get<std::string>();
-            } else if (k == "kind") {
-              sr.filter.kind = v.is_string() ? parse_kind(v.get<std::string>()) : std::nullopt;
-              if (!sr.filter.kind) return bad(res, "kind must be \"fact\" or \"exchange\"");
-            } else if (k == "filter") {
-              if (!string_map(v, &sr.filter.metadata, &why, "filter")) return bad(res, why);
-            } else if (k == "agent") {
-              if (!v.is_string()) return bad(res, "agent must be a string");
-              sr.agent = v.get<std::string>();
-            } else {
-              return bad(res, "unknown field " + k);
-            }
-          }
-          auto r = memory.search(std::move(sr));
-          if (!r.ok()) return send_status(res, r.status());
-          json hits = json::array();
-          for (const auto& h : r->hits) {
-            json e = entry_json(h.entry);
-            e["score"] = h.score;
-            hits.push_back(std::move(e));
-          }
-          json out = {{"results", std::move(hits)}, {"exact", r->exact}, {"tookMs", r->took_ms}};
-          res.set_content(json_io::dump(out), "application/json");
-        });
+        search_route(memory, req, res);
       },
       search_blocks);
   // Writes wait for the group commit. With the local embedder nothing else blocks, so the request
@@ -287,44 +337,13 @@ void mount_memory_routes(sidecar::Router& server, MemoryService& memory) {
   server.Get(
       "/v1/memory",
       [&memory](const httplib::Request& req, httplib::Response& res) {
-        guarded(res, [&] {
-          size_t limit = 100;
-          if (req.has_param("limit")) {
-            auto v = json_io::parse_int(req.get_param_value("limit"), "limit", 1, 1000);
-            if (!v.ok()) return bad(res, v.status().message());
-            limit = static_cast<size_t>(*v);
-          }
-          std::string after;
-          if (req.has_param("continue") && !unhex(req.get_param_value("continue"), &after))
-            return bad(res, "continue token is not one this server issued");
-          Filter filter;
-          if (req.has_param("session")) filter.session = req.get_param_value("session");
-          if (req.has_param("kind")) {
-            filter.kind = parse_kind(req.get_param_value("kind"));
-            if (!filter.kind) return bad(res, "kind must be fact or exchange");
-          }
-          auto r = memory.list(req.get_param_value("agent"), filter, limit, after);
-          if (!r.ok()) return send_status(res, r.status());
-          json items = json::array();
-          for (const auto& e : r->items) items.push_back(entry_json(e));
-          json out = {{"items", std::move(items)}};
-          if (!r->last_id.empty()) out["continue"] = hex(r->last_id);
-          // Counts per kind, bounds, fill and evictions (the operator reads these for the
-          // Agent's status).
-          out["stats"] = memory.stats();
-          res.set_content(json_io::dump(out), "application/json");
-        });
+        list_route(memory, req, res);
       },
       sidecar::non_blocking);
   server.Get(
       "/v1/memory/(.+)",
       [&memory](const httplib::Request& req, httplib::Response& res) {
-        guarded(res, [&] {
-          bool with = req.get_param_value("embedding") == "true";
-          auto r = memory.get(req.get_param_value("agent"), req.matches[1], with);
-          if (!r.ok()) return send_status(res, r.status());
-          res.set_content(json_io::dump(entry_json(r.value())), "application/json");
-        });
+        get_route(memory, req, res);
       },
       sidecar::non_blocking);
   server.Delete("/v1/memory/(.+)", [&memory](const httplib::Request& req, httplib::Response& res) {
