@@ -3,6 +3,7 @@ agentry_test(common_unit_test LABEL unit SOURCES
   unit/common/health_test.cc
   unit/common/json_io_test.cc
   unit/common/result_test.cc
+  unit/common/time_format_test.cc
   unit/common/tls_trust_test.cc
 )
 agentry_test(control_plane_integration_test LABEL integration SOURCES

@@ -3,6 +3,7 @@
 agentry_test(operator_unit_test LABEL unit SOURCES
   unit/operator/kube_unit_test.cc
   unit/operator/runtime_unit_test.cc
+  unit/operator/recent_writes_test.cc
   LIBS agentry_operator_lib
 )
 agentry_test(operator_client_integration_test LABEL integration SOURCES

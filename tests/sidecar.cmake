@@ -8,6 +8,7 @@ agentry_test(sidecar_unit_test LABEL unit SOURCES
   unit/sidecar/config_test.cc
   unit/sidecar/breaker_test.cc
   unit/sidecar/engine_parts_test.cc
+  unit/sidecar/errors_test.cc
   LIBS agentry_sidecar_lib
 )
 

@@ -3,6 +3,7 @@
 agentry_test(workflow_unit_test LABEL unit SOURCES
   unit/controllers/workflow_dag_test.cc
   unit/controllers/workflow_plan_test.cc
+  unit/controllers/workflow_slots_test.cc
   LIBS agentry_controllers
 )
 
