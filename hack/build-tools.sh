@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok and helm
-# from their Go modules with the machine's Go toolchain and caches them under
+# Builds etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok, helm and
+# metrics-server from their Go modules with the machine's Go toolchain and caches them under
 #   ${AGENTRY_CACHE:-$HOME/.cache/agentry}/tools-<versions>/bin
+# with kwok's CRDs and its resource-metrics objects (Metric, ClusterResourceUsage) from the same
+# module in ../kwok/.
 # Only the first run pays the build; later runs print the bin dir and return.
 # Usage: hack/build-tools.sh [--print-bin-dir]
 set -euo pipefail
@@ -12,12 +14,17 @@ source "$here/versions.env"
 cache=${AGENTRY_CACHE:-$HOME/.cache/agentry}
 key="k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}_helm-${HELM_VERSION}"
 bin="$cache/tools-$key/bin"
-tools=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm)
+tools=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm metrics-server)
+kwok_assets="$cache/tools-$key/kwok"
 
 die() { echo "build-tools: $*" >&2; exit 1; }
 log() { [ "${1:-}" = "" ] || echo "build-tools: $*" >&2; }
 
-have_all() { for t in "${tools[@]}"; do [ -x "$bin/$t" ] || return 1; done; }
+metrics_server_current() { [ "$(cat "$bin/metrics-server.version" 2>/dev/null)" = "$METRICS_SERVER_VERSION" ]; }
+have_all() {
+  for t in "${tools[@]}"; do [ -x "$bin/$t" ] || return 1; done
+  metrics_server_current && [ -f "$kwok_assets/metrics-resource.yaml" ]
+}
 
 if have_all; then echo "$bin"; exit 0; fi
 
@@ -89,6 +96,21 @@ build_install() { # name module-path version
   [ -x "$bin/kubectl" ] || build_kubernetes
 [ -x "$bin/kwok" ] || build_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION"
 [ -x "$bin/helm" ] || build_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION"
+if ! metrics_server_current || [ ! -x "$bin/metrics-server" ]; then
+  build_install metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server "$METRICS_SERVER_VERSION"
+  echo "$METRICS_SERVER_VERSION" >"$bin/metrics-server.version"
+fi
+# kwok's CRDs for resource-usage emulation, and its kubelet /metrics/resource emulation: files of
+# the kwok module, so they always match the kwok binary.
+if [ ! -f "$kwok_assets/metrics-resource.yaml" ]; then
+  kwok_dir=$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')
+  [ -d "$kwok_dir/kustomize" ] || die "could not locate the sigs.k8s.io/kwok@$KWOK_VERSION module"
+  mkdir -p "$kwok_assets/crds"
+  for k in metrics clusterresourceusages resourceusages; do
+    install -m 0644 "$kwok_dir/kustomize/crd/bases/kwok.x-k8s.io_$k.yaml" "$kwok_assets/crds/"
+  done
+  install -m 0644 "$kwok_dir/kustomize/metrics/resource/metrics-resource.yaml" "$kwok_assets/"
+fi
 have_all || die "some tools are missing in $bin after the build (log: $buildlog)"
 log "tools ready in $bin"
 echo "$bin"

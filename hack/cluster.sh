@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # A real local Kubernetes control plane on loopback: etcd, kube-apiserver (RBAC on, TLS with
-# openssl-made certificates), kube-controller-manager, kube-scheduler and kwok with one fake Node.
+# openssl-made certificates), kube-controller-manager, kube-scheduler, kwok with one fake Node, and
+# metrics-server (the resource metrics API: HPAs and `kubectl top`) scraping kwok's emulated
+# kubelet. A pod's CPU and memory usage is what its annotations say (kwok.x-k8s.io/usage-cpu,
+# kwok.x-k8s.io/usage-memory; else 1m and 1Mi): tests and the demo drive load by setting them.
 #
 #   hack/cluster.sh up      build (cached) and start; prints the env line to use it
 #   hack/cluster.sh env     print `export KUBECONFIG=...` etc. for a running cluster
@@ -66,7 +69,8 @@ subjectAltName=$san"; fi
   issue admin admin system:masters
   issue controller-manager system:kube-controller-manager ""
   issue scheduler system:kube-scheduler ""
-  issue kwok kwok system:masters
+  issue kwok kwok system:masters "IP:127.0.0.1,DNS:localhost"  # also the emulated kubelet's
+  issue metrics-server metrics-server system:masters "IP:127.0.0.1,DNS:localhost"
   openssl genrsa -out sa.key 2048 >/dev/null 2>&1
   openssl rsa -in sa.key -pubout -out sa.pub >/dev/null 2>&1
   cd - >/dev/null
@@ -128,9 +132,9 @@ up() {
   if port_in_use "$api_port"; then
     die "port $api_port is already in use: set AGENTRY_APISERVER_PORT to a free port (or unset it) and retry"
   fi
-  local etcd_port etcd_peer kcm_port sched_port kwok_port
+  local etcd_port etcd_peer kcm_port sched_port kwok_port ms_port
   pick() { free_port >/dev/null; local last=${taken% }; printf -v "$1" '%s' "${last##* }"; }
-  pick etcd_port; pick etcd_peer; pick kcm_port; pick sched_port; pick kwok_port
+  pick etcd_port; pick etcd_peer; pick kcm_port; pick sched_port; pick kwok_port; pick ms_port
   echo "$api_port" >"$dir/apiserver.port"
   echo "$etcd_port" >"$dir/etcd.port"
 
@@ -139,6 +143,7 @@ up() {
   write_kubeconfig "$dir/controller-manager.kubeconfig" controller-manager
   write_kubeconfig "$dir/scheduler.kubeconfig" scheduler
   write_kubeconfig "$dir/kwok.kubeconfig" kwok
+  write_kubeconfig "$dir/metrics-server.kubeconfig" metrics-server
 
   start etcd "$bin/etcd" --data-dir "$dir/etcd" --name agentry \
     --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
@@ -157,6 +162,10 @@ up() {
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --api-audiences https://kubernetes.default.svc.cluster.local \
     --authorization-mode RBAC --service-cluster-ip-range 10.96.0.0/12 --allow-privileged=true \
+    --proxy-client-cert-file "$dir/pki/admin.crt" --proxy-client-key-file "$dir/pki/admin.key" \
+    --requestheader-client-ca-file "$dir/pki/ca.crt" --requestheader-allowed-names admin \
+    --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
+    --requestheader-extra-headers-prefix X-Remote-Extra- \
     --profiling=false --v 1 ${AGENTRY_APISERVER_ARGS:-}
   wait_for "kube-apiserver /readyz on :$api_port" 120 kube-apiserver \
     bash -c "[ \"\$(curl -s --max-time 5 --cacert '$dir/pki/ca.crt' --cert '$dir/pki/admin.crt' --key '$dir/pki/admin.key' https://127.0.0.1:$api_port/readyz)\" = ok ]"
@@ -178,12 +187,21 @@ up() {
       --authorization-kubeconfig "$dir/scheduler.kubeconfig" \
       --bind-address 127.0.0.1 --secure-port "$sched_port" --leader-elect=false --v 1 \
       --kube-api-qps 300 --kube-api-burst 600
+    # kwok's resource-usage CRDs first: kwok watches them from the start.
+    "$bin/kubectl" --kubeconfig "$dir/kubeconfig" apply --server-side -f "$bin/../kwok/crds/" >/dev/null
+    "$bin/kubectl" --kubeconfig "$dir/kubeconfig" wait --for=condition=Established --timeout=60s \
+      crd/metrics.kwok.x-k8s.io crd/clusterresourceusages.kwok.x-k8s.io \
+      crd/resourceusages.kwok.x-k8s.io >/dev/null
+    # The node's address and kubelet port are kwok's own HTTPS server, where it serves the
+    # emulated /metrics/resource that metrics-server scrapes.
     start kwok "$bin/kwok" --kubeconfig "$dir/kwok.kubeconfig" \
       --manage-all-nodes=false \
       --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
       --disregard-status-with-annotation-selector kwok.x-k8s.io/status=custom \
-      --cidr 10.244.0.0/16 --node-ip 10.244.0.1 \
+      --cidr 10.244.0.0/16 --node-ip 127.0.0.1 --node-port "$kwok_port" \
       --node-lease-duration-seconds 40 \
+      --enable-crds=Metric,ClusterResourceUsage,ResourceUsage \
+      --tls-cert-file "$dir/pki/kwok.crt" --tls-private-key-file "$dir/pki/kwok.key" \
       --server-address "127.0.0.1:$kwok_port"
     # The node heartbeats through a Lease renewed every 10 s (a kubelet's cadence), which the node
     # lifecycle controller reads against its default 50 s grace period. Without the flag kwok 0.7
@@ -194,9 +212,65 @@ up() {
       "$bin/kubectl" --kubeconfig "$dir/kubeconfig" wait --for=condition=Ready node/kwok-node-0 --timeout=2s
     wait_for "the default ServiceAccount" 60 kube-controller-manager \
       "$bin/kubectl" --kubeconfig "$dir/kubeconfig" get serviceaccount default -n default
+    start_metrics_server
   fi
   say "up: API server https://127.0.0.1:$api_port (state and logs in $dir)"
   env_lines
+}
+
+# Usage from the pod's annotations, and the kubelet resource metrics kwok serves from it.
+start_metrics_server() {
+  "$bin/kubectl" --kubeconfig "$dir/kubeconfig" apply --server-side -f "$bin/../kwok/metrics-resource.yaml" >/dev/null
+  "$bin/kubectl" --kubeconfig "$dir/kubeconfig" apply --server-side -f - >/dev/null <<'USAGE'
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterResourceUsage
+metadata:
+  name: usage-from-annotation
+spec:
+  usages:
+  - usage:
+      cpu:
+        expression: |
+          "kwok.x-k8s.io/usage-cpu" in pod.metadata.annotations
+          ? Quantity(pod.metadata.annotations["kwok.x-k8s.io/usage-cpu"])
+          : Quantity("1m")
+      memory:
+        expression: |
+          "kwok.x-k8s.io/usage-memory" in pod.metadata.annotations
+          ? Quantity(pod.metadata.annotations["kwok.x-k8s.io/usage-memory"])
+          : Quantity("1Mi")
+USAGE
+  # 10 s is metrics-server's shortest resolution (a scrape must end within it); the HPA's sync
+  # period (15 s) is the default.
+  start metrics-server "$bin/metrics-server" \
+    --kubeconfig "$dir/metrics-server.kubeconfig" \
+    --authentication-kubeconfig "$dir/metrics-server.kubeconfig" \
+    --authorization-kubeconfig "$dir/metrics-server.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port "$ms_port" \
+    --tls-cert-file "$dir/pki/metrics-server.crt" --tls-private-key-file "$dir/pki/metrics-server.key" \
+    --kubelet-preferred-address-types InternalIP --kubelet-use-node-status-port \
+    --kubelet-insecure-tls --metric-resolution 10s --kubelet-request-timeout 5s
+  # The API server reaches it through an ExternalName Service (no kube-proxy here).
+  "$bin/kubectl" --kubeconfig "$dir/kubeconfig" apply --server-side -f - >/dev/null <<APISERVICE
+apiVersion: v1
+kind: Service
+metadata: {name: metrics-server, namespace: kube-system}
+spec: {type: ExternalName, externalName: localhost}
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: v1beta1.metrics.k8s.io}
+spec:
+  group: metrics.k8s.io
+  version: v1beta1
+  groupPriorityMinimum: 100
+  versionPriority: 100
+  insecureSkipTLSVerify: true
+  service: {name: metrics-server, namespace: kube-system, port: $ms_port}
+APISERVICE
+  wait_for "the metrics API (metrics-server on :$ms_port)" 90 metrics-server \
+    "$bin/kubectl" --kubeconfig "$dir/kubeconfig" wait --for=condition=Available --timeout=2s \
+    apiservice/v1beta1.metrics.k8s.io
 }
 
 create_node() {
@@ -208,6 +282,8 @@ metadata:
   annotations:
     node.alpha.kubernetes.io/ttl: "0"
     kwok.x-k8s.io/node: fake
+    # Where kwok serves this node's emulated kubelet /metrics/resource (metrics-server reads it).
+    metrics.k8s.io/resource-metrics-path: /metrics/nodes/kwok-node-0/metrics/resource
   labels:
     kubernetes.io/hostname: kwok-node-0
     kubernetes.io/os: linux
@@ -241,7 +317,7 @@ status() {
 
 down() {
   [ -d "$dir" ] || { say "nothing to stop in $dir"; return 0; }
-  local order=(kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
+  local order=(metrics-server kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
   for n in "${order[@]}"; do
     if pid_alive "$n"; then kill -TERM "$(cat "$dir/pids/$n")" 2>/dev/null || true; fi
   done
