@@ -3,6 +3,7 @@ agentry_test(controllers_unit_test LABEL unit SOURCES
   unit/controllers/agent_render_test.cc
   unit/controllers/config_contract_test.cc
   unit/controllers/policy_status_test.cc
+  unit/controllers/agent_autoscaling_test.cc
   unit/controllers/agent_memory_test.cc
   LIBS agentry_controllers
 )
@@ -11,6 +12,11 @@ agentry_test(crd_validation_integration_test LABEL integration SOURCES
 )
 agentry_test(agent_controller_integration_test LABEL integration TIMEOUT 600 SOURCES
   integration/controllers/agent_controller_test.cc
+  LIBS agentry_controllers
+)
+# The HPA loop with metrics-server and kwok's usage emulation: minutes of real sync periods.
+agentry_test(autoscaling_integration_test LABEL integration TIMEOUT 900 SOURCES
+  integration/controllers/autoscaling_test.cc
   LIBS agentry_controllers
 )
 agentry_test(rendered_config_integration_test LABEL integration SOURCES

@@ -6,6 +6,7 @@
 
 #include "common/base64.h"
 #include "common/log.h"
+#include "operator/controllers/agent_autoscaling.h"
 #include "operator/controllers/agent_memory.h"
 #include "operator/controllers/builtin_policies.h"
 #include "operator/controllers/conditions.h"
@@ -219,7 +220,12 @@ class AgentReconciler {
          in.effective.warnings.empty() ? "configuration is valid"
                                        : "valid with adjustments: " + join(in.effective.warnings)}};
     std::string phase = deployment_phase(dep, &conds);
-    if (Status s = write_status(agent, policy_name, phase, conds, dep, in.config_hash); !s.is_ok())
+    ObjectPtr hpa = cache_for(res::kHorizontalPodAutoscalers)->store().get(ns + "/" + obj_name);
+    const AutoscalingReport scaling =
+        autoscaling_report(in.effective.autoscaling, in.effective.replicas, hpa.get());
+    conds.push_back(scaling.condition);
+    if (Status s = write_status(agent, policy_name, phase, conds, dep, in.config_hash, &scaling);
+        !s.is_ok())
       return s;
     return ReconcileResult{};
   }
@@ -351,7 +357,8 @@ class AgentReconciler {
   // error: returned, so the reconcile is retried with backoff instead of leaving a false status.
   Status write_status(const json& agent, const std::string& policy, const std::string& phase,
                       const std::vector<Condition>& conds, const ObjectPtr& dep,
-                      const std::string& config_hash = "") {
+                      const std::string& config_hash = "",
+                      const AutoscalingReport* scaling = nullptr) {
     const json& old = agent.value("status", json::object());
     const int64_t gen = kube::generation(agent);
     json st = old;
@@ -373,6 +380,14 @@ class AgentReconciler {
       st["replicas"] = 0;
       st["readyReplicas"] = 0;
       st["ready"] = "0/0";
+    }
+    if (scaling) {
+      // A merge patch removes a key only by an explicit null, and only when there is one.
+      if (!scaling->status.is_null()) {
+        st["autoscaling"] = scaling->status;
+      } else if (old.contains("autoscaling")) {
+        st["autoscaling"] = nullptr;
+      }
     }
     json conditions = old.value("conditions", json::array());
     for (const auto& c : conds) set_condition(&conditions, c, gen);

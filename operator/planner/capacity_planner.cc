@@ -173,6 +173,30 @@ PlannerInputs inputs_from_policy(const nlohmann::json& spec, int64_t target_rps)
   return in;
 }
 
+HpaOutcome hpa_settle(const HpaWhatIf& w) {
+  HpaOutcome out;
+  const int lo = std::max(1, w.min_replicas), hi = std::max(lo, w.max_replicas);
+  const int64_t request = std::max<int64_t>(1, w.cpu_request_millicores);
+  const int target = std::max(1, w.cpu_target_percent);
+  int n = std::clamp(w.current_replicas, lo, hi);
+  out.steps.push_back(n);
+  for (int i = 0; i < 64; ++i) {
+    // Whole percent, as the controller computes it (GetResourceUtilizationRatio).
+    const int64_t utilization = 100 * w.load_millicores / (n * request);
+    const double ratio = static_cast<double>(utilization) / target;
+    if (std::abs(ratio - 1.0) <= w.tolerance) break;
+    const double want = std::ceil(ratio * n);
+    out.limited = want > hi || want < lo;
+    const int next = static_cast<int>(std::clamp<double>(want, lo, hi));
+    if (next == n) break;
+    n = next;
+    out.steps.push_back(n);
+  }
+  out.replicas = n;
+  out.utilization_percent = 100.0 * static_cast<double>(w.load_millicores) / (n * request);
+  return out;
+}
+
 nlohmann::json to_json(const Plan& p) {
   return {{"replicas", p.replicas},
           {"rpsPerReplica", p.rps_per_replica},

@@ -19,9 +19,9 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 namespace agentry::planner {
 
@@ -70,6 +70,31 @@ std::string format_memory(int64_t bytes);
 // Parses a Kubernetes quantity into millicores (cpu) or bytes (memory); false if malformed.
 bool parse_cpu(const std::string& q, int64_t* millicores);
 bool parse_memory(const std::string& q, int64_t* bytes);
+
+// What the HPA settles on for a steady total CPU load, by the HPA controller's own rule
+// (kube-controller-manager, replica_calculator.go): every sync it takes
+//   ratio = (average pod usage / pod request) / target
+// and, unless |ratio - 1| <= tolerance (0.1), asks for ceil(ratio x current replicas), clamped to
+// [minReplicas, maxReplicas]; the behavior policies limit only how fast it gets there. With the
+// load spread over the pods, ratio x n = load / (request x target), so the count it settles on is
+// ceil(load / (request x target)) wherever it starts, unless it starts within the tolerance band.
+// (Memory is left out: the sidecar's memory does not follow its CPU load.)
+struct HpaWhatIf {
+  int64_t load_millicores = 0;         // CPU all the Agent's pods use together
+  int64_t cpu_request_millicores = 0;  // per pod
+  int cpu_target_percent = 70;
+  int min_replicas = 1;
+  int max_replicas = 10000;
+  int current_replicas = 1;  // where the HPA starts
+  double tolerance = 0.1;    // the controller's --horizontal-pod-autoscaler-tolerance
+};
+struct HpaOutcome {
+  int replicas = 1;                // settled
+  double utilization_percent = 0;  // per pod at that count
+  std::vector<int> steps;          // the counts it passes through, first = current
+  bool limited = false;            // min or max replicas held it
+};
+HpaOutcome hpa_settle(const HpaWhatIf& w);
 
 nlohmann::json to_json(const Plan& p);
 // The table `agentry-operator plan` prints.

@@ -56,7 +56,7 @@ TEST(CapacityPlanner, BaselineLoadFollowsTheFormulas) {
   EXPECT_DOUBLE_EQ(p.in_flight_per_replica, 75.0);
   EXPECT_EQ(p.memory_request_bytes, 85LL << 20);
   EXPECT_EQ(p.memory_limit_bytes, 107LL << 20);  // ceil(85 x 1.25) Mi
-  EXPECT_EQ(p.redis_connections_max, 100);        // 50 per pod
+  EXPECT_EQ(p.redis_connections_max, 100);       // 50 per pod
   EXPECT_EQ(p.redis_connections_alert, 80);
   EXPECT_DOUBLE_EQ(p.estimated_latency_ms, 150.0);
   EXPECT_FALSE(p.capped);
@@ -108,8 +108,64 @@ TEST(PlanCommand, ValidatesItsFlags) {
   EXPECT_EQ(run({"plan", "--target-rps", "100", "-o", "xml"}), 2);
   EXPECT_EQ(run({"plan", "--target-rps", "100", "--policy-file", "/nonexistent.yaml"}), 1);
   EXPECT_EQ(run({"plan", "--target-rps", "100", "--policy", "development", "-o", "json"}), 0);
-  EXPECT_EQ(run({"plan", "--target-rps", "2500", "--policy-file", std::string(AGENTRY_REPO_DIR) + "/examples/policy.yaml"}), 0);
+  EXPECT_EQ(run({"plan", "--target-rps", "2500", "--policy-file",
+                 std::string(AGENTRY_REPO_DIR) + "/examples/policy.yaml"}),
+            0);
 }
 
 }  // namespace
 }  // namespace agentry::controllers
+
+namespace agentry::planner {
+namespace {
+
+// The HPA's rule on the loads the autoscaling integration test drives (and observes): the counts
+// here are the ones it sees a real HPA settle on.
+TEST(HpaWhatIf, SettlesWhereTheHpaDoes) {
+  HpaWhatIf w;
+  w.cpu_request_millicores = 500;
+  w.min_replicas = 1;
+  w.max_replicas = 4;
+  w.cpu_target_percent = 50;
+  w.load_millicores = 625;  // 125% of one pod's request
+  auto up = hpa_settle(w);
+  EXPECT_EQ(up.replicas, 3);
+  EXPECT_EQ(up.steps, (std::vector<int>{1, 3}));
+  EXPECT_FALSE(up.limited);
+  w.current_replicas = 3;
+  w.load_millicores = 2000;  // eight pods' worth at the target
+  auto capped = hpa_settle(w);
+  EXPECT_EQ(capped.replicas, 4);
+  EXPECT_TRUE(capped.limited);
+  w.current_replicas = 4;
+  w.load_millicores = 50;
+  EXPECT_EQ(hpa_settle(w).replicas, 1);
+
+  HpaWhatIf p;
+  p.cpu_request_millicores = 500;
+  p.max_replicas = 8;
+  p.load_millicores = 1250;
+  p.cpu_target_percent = 90;  // development
+  auto dev = hpa_settle(p);
+  EXPECT_EQ(dev.replicas, 3);
+  p.current_replicas = 3;
+  p.cpu_target_percent = 70;  // production
+  EXPECT_EQ(hpa_settle(p).replicas, 4);
+  p.current_replicas = 4;
+  p.cpu_target_percent = 50;
+  EXPECT_EQ(hpa_settle(p).replicas, 5);
+}
+
+TEST(HpaWhatIf, AStartWithinTheToleranceStays) {
+  HpaWhatIf w;
+  w.cpu_request_millicores = 1000;
+  w.cpu_target_percent = 70;
+  w.load_millicores = 2 * 750;  // 75% on two pods: within 10% of 70%
+  w.current_replicas = 2;
+  EXPECT_EQ(hpa_settle(w).replicas, 2);
+  w.current_replicas = 1;  // from one pod: 150% -> ceil(2.14) = 3, then 50% -> ceil(2.14) = 3
+  EXPECT_EQ(hpa_settle(w).replicas, 3);
+}
+
+}  // namespace
+}  // namespace agentry::planner
