@@ -148,13 +148,24 @@ up() {
     -o jsonpath='{range .status.steps[*]}  step {.name} ({.phase}, {.attempts} attempt(s)): {.output}{.message}{"\n"}{end}'
   [ "$phase" = Succeeded ] || fail "the workflow failed: $(kubectl -n "$ns" get workflow brief -o jsonpath='{.status.message}')"
 
+  step "autoscaling: metrics-server reads kwok's emulated usage, the HPA reads metrics-server"
+  # The Agent's Autoscaling condition turns True once its HPA computes a count from real metrics
+  # (two metrics-server scrapes and an HPA sync: about half a minute).
+  kubectl -n "$ns" wait --for=condition=Autoscaling agent/researcher --timeout=180s >/dev/null ||
+    fail "the HPA never read metrics: $(kubectl -n "$ns" get hpa researcher-agent -o jsonpath='{.status.conditions}')"
+  kubectl -n "$ns" top pods
+  kubectl -n "$ns" get hpa researcher-agent
+
   trap - INT TERM EXIT
   cat <<TXT
 
 Agentry is running (everything listens on 127.0.0.1):
   export KUBECONFIG=$KUBECONFIG PATH=$bin:\$PATH
   kubectl get agentry -A                 # Agents, Workflows, AgentPolicies
-  kubectl describe agent researcher      # conditions and events
+  kubectl describe agent researcher      # conditions (Autoscaling: the HPA's own reason) and events
+  kubectl top pods -n $ns                # metrics-server; load: kwok.x-k8s.io/usage-cpu on the pods
+    kubectl annotate --overwrite pods -n $ns -l agentry.dev/agent=researcher kwok.x-k8s.io/usage-cpu=600m
+    kubectl get hpa -n $ns -w              # (docs/sre-guide.md, "Watching it scale")
   agentry sidecar:  http://127.0.0.1:$sc_port   (token in $state/token)
     curl -s -H "Authorization: Bearer \$(cat $state/token)" -d '{"input":"Hello"}' 'http://127.0.0.1:$sc_port/v1/executions?wait=30s'
     curl -s http://127.0.0.1:$sc_port/metrics | grep agent_execution
