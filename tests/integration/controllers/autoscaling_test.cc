@@ -17,6 +17,7 @@
 #include "operator/kube/resource.h"
 #include "operator/planner/capacity_planner.h"
 #include "tests/integration/controllers/operator_harness.h"
+#include "tests/integration/controllers/pod_load.h"
 
 namespace agentry::testing {
 namespace {
@@ -84,13 +85,7 @@ class AutoscalingTest : public ::testing::Test {
     auto o = op_->client().get(r, r.namespaced ? ns_ : "", name);
     return o.ok() ? *o : json();
   }
-  // spec.replicas of the Agent's Deployment (-1 when it has none yet).
-  int replicas(const std::string& agent) {
-    json d = get(res::kDeployments, agent + "-agent");
-    auto it = d.is_object() ? d.find("spec") : d.end();
-    if (!d.is_object() || it == d.end() || !it->contains("replicas")) return -1;
-    return (*it)["replicas"].get<int>();
-  }
+  int replicas(const std::string& agent) { return deployment_replicas(op_->client(), ns_, agent); }
   int64_t cpu_request(const std::string& agent) {
     json d = get(res::kDeployments, agent + "-agent");
     auto p = json::json_pointer("/spec/template/spec/containers/0/resources/requests/cpu");
@@ -101,35 +96,12 @@ class AutoscalingTest : public ::testing::Test {
     return millicores(d.at(p).get<std::string>());
   }
 
-  // Spreads `total` millicores over the Agent's pods every second, until stop_driver().
+  // Spreads `total` millicores over the Agent's pods (PodLoad), until stop_driver().
   void drive(const std::string& agent, int64_t total) {
-    total_ = total;
-    if (driver_.joinable()) return;
-    driving_ = true;
-    driver_ = std::thread([this, agent] {
-      while (driving_) {
-        kube::ListOptions lo;
-        lo.label_selector = "agentry.dev/agent=" + agent;
-        auto pods = op_->client().list(res::kPods, ns_, lo);
-        if (pods.ok() && (*pods)["items"].is_array() && !(*pods)["items"].empty()) {
-          const auto& items = (*pods)["items"];
-          const std::string each =
-              std::to_string(total_.load() / static_cast<int64_t>(items.size())) + "m";
-          for (const auto& p : items) {
-            if (kube::annotations(p).value("kwok.x-k8s.io/usage-cpu", "") == each) continue;
-            (void)op_->client().patch(
-                res::kPods, ns_, kube::name(p), kube::PatchType::kMerge,
-                {{"metadata", {{"annotations", {{"kwok.x-k8s.io/usage-cpu", each}}}}}});
-          }
-        }
-        std::this_thread::sleep_for(seconds(1));
-      }
-    });
+    if (!load_) load_ = std::make_unique<PodLoad>(op_->client(), ns_, agent);
+    load_->set_total(total);
   }
-  void stop_driver() {
-    driving_ = false;
-    if (driver_.joinable()) driver_.join();
-  }
+  void stop_driver() { load_.reset(); }
 
   // Samples the replica count every second for up to `timeout` until `done(count)`; records the
   // smallest and largest counts seen. Returns whether done() held.
@@ -167,9 +139,7 @@ class AutoscalingTest : public ::testing::Test {
   ControlPlane* cp_ = nullptr;
   std::string ns_, policy_;
   std::unique_ptr<OperatorHarness> op_;
-  std::thread driver_;
-  std::atomic<bool> driving_{false};
-  std::atomic<int64_t> total_{0};
+  std::unique_ptr<PodLoad> load_;
 };
 
 // Load above the policy's target scales up, at most to maxReplicas; when it falls away the count
