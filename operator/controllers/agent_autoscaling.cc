@@ -2,15 +2,13 @@
 
 #include <string>
 
+#include "operator/kube/object.h"
+
 namespace agentry::controllers {
 namespace {
 
 using nlohmann::json;
 
-std::string str(const json& o, const char* k) {
-  auto it = o.find(k);
-  return it != o.end() && it->is_string() ? it->get<std::string>() : "";
-}
 const json* obj(const json& o, const char* k) {
   auto it = o.find(k);
   return it != o.end() && it->is_object() ? &*it : nullptr;
@@ -40,13 +38,13 @@ std::string value_of(const json* v) {
 
 // The metric's name: a resource's (cpu, memory) or a pods/object/external metric's.
 std::string metric_name(const json& m) {
-  const std::string type = str(m, "type");
+  const std::string type = kube::string_at(m, "type");
   if (type == "Resource") {
-    if (const json* r = obj(m, "resource")) return str(*r, "name");
+    if (const json* r = obj(m, "resource")) return kube::string_at(*r, "name");
   }
   for (const char* k : {"pods", "object", "external"}) {
     if (const json* s = obj(m, k)) {
-      if (const json* mt = obj(*s, "metric")) return str(*mt, "name");
+      if (const json* mt = obj(*s, "metric")) return kube::string_at(*mt, "name");
     }
   }
   return type;
@@ -85,7 +83,7 @@ const json* hpa_condition(const json& status, const char* type) {
   const json* conds = arr(status, "conditions");
   if (!conds) return nullptr;
   for (const auto& c : *conds)
-    if (c.is_object() && str(c, "type") == type) return &c;
+    if (c.is_object() && kube::string_at(c, "type") == type) return &c;
   return nullptr;
 }
 
@@ -115,22 +113,24 @@ AutoscalingReport autoscaling_report(bool enabled, int fixed_replicas, const jso
               {"currentReplicas", integer(*st, "currentReplicas", 0)},
               {"desiredReplicas", integer(*st, "desiredReplicas", 0)},
               {"metrics", metrics_line(*spec, *st)}};
-  if (const std::string t = str(*st, "lastScaleTime"); !t.empty()) r.status["lastScaleTime"] = t;
+  if (const std::string t = kube::string_at(*st, "lastScaleTime"); !t.empty())
+    r.status["lastScaleTime"] = t;
 
   const json* able = hpa_condition(*st, "AbleToScale");
   const json* active = hpa_condition(*st, "ScalingActive");
   const json* limited = hpa_condition(*st, "ScalingLimited");
   auto from = [](const json* c, bool ok) {
-    return Condition{"Autoscaling", ok, str(*c, "reason"), str(*c, "message")};
+    return Condition{"Autoscaling", ok, kube::string_at(*c, "reason"),
+                     kube::string_at(*c, "message")};
   };
-  if (able && str(*able, "status") == "False") {
+  if (able && kube::string_at(*able, "status") == "False") {
     r.condition = from(able, false);
-  } else if (active && str(*active, "status") == "False") {
+  } else if (active && kube::string_at(*active, "status") == "False") {
     r.condition = from(active, false);  // e.g. FailedGetResourceMetric: no metrics
   } else if (!active) {
     r.condition = {"Autoscaling", false, "HPAInitializing",
                    "the HorizontalPodAutoscaler has not computed a replica count yet"};
-  } else if (limited && str(*limited, "status") == "True") {
+  } else if (limited && kube::string_at(*limited, "status") == "True") {
     r.condition = from(limited, true);  // TooManyReplicas / TooFewReplicas
   } else {
     r.condition = from(active, true);

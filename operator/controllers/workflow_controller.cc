@@ -48,6 +48,7 @@ namespace res = kube::resources;
 namespace wf = workflow;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+using workflow::trim_message;
 
 constexpr const char* kAgentIndex = "agentry.dev/workflow-agents";
 
@@ -110,16 +111,6 @@ struct Memo {
   Clock::time_point first_seen = Clock::now();
   milliseconds poll{0};
 };
-
-std::string str(const json& o, const char* k) {
-  auto it = o.find(k);
-  return it != o.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-std::string trim_message(std::string m) {
-  if (m.size() > wf::kMaxMessage) m = wf::summarize(m, wf::kMaxMessage);
-  return m;
-}
 
 class WorkflowReconciler {
  public:
@@ -214,16 +205,16 @@ class WorkflowReconciler {
                it2 != ws_.endpoint_overrides.end()) {
       endpoint = it2->second;
     } else if (ws_.allow_endpoint_annotation) {
-      endpoint = str(kube::annotations(*agent), kEndpointOverrideAnnotation);
+      endpoint = kube::string_at(kube::annotations(*agent), kEndpointOverrideAnnotation);
     }
     if (endpoint.empty()) {
       const json* st = agent->contains("status") ? &(*agent)["status"] : nullptr;
-      const std::string phase = st ? str(*st, "phase") : "";
+      const std::string phase = st ? kube::string_at(*st, "phase") : "";
       if (phase != "Ready") {
         return unavailable("Agent \"" + agent_name +
                            "\" is not Ready (phase: " + (phase.empty() ? "unknown" : phase) + ")");
       }
-      endpoint = str(*st, "endpoint");
+      endpoint = kube::string_at(*st, "endpoint");
       if (endpoint.empty()) {
         return unavailable("Agent \"" + agent_name + "\" has no status.endpoint yet");
       }
@@ -357,7 +348,7 @@ class WorkflowReconciler {
       ttl = sp->ttl_seconds_after_finished;
     if (ttl < 0) return ReconcileResult{};
     const json& st = obj.contains("status") ? obj["status"] : json::object();
-    auto fin = wf::parse_rfc3339_ms(str(st, "finishedAt"));
+    auto fin = wf::parse_rfc3339_ms(kube::string_at(st, "finishedAt"));
     int64_t due = (fin ? *fin : now_ms()) + ttl * 1000;
     int64_t now = now_ms();
     if (now < due) return ReconcileResult{.requeue_after = milliseconds(due - now + 50)};
@@ -394,7 +385,7 @@ class WorkflowReconciler {
       }
     }
     if (!failures.empty()) {
-      auto del = wf::parse_rfc3339_ms(str(obj["metadata"], "deletionTimestamp"));
+      auto del = wf::parse_rfc3339_ms(kube::string_at(obj["metadata"], "deletionTimestamp"));
       bool give_up = del && now_ms() - *del > ws_.cancel_give_up.count() * 1000;
       if (!give_up) return unavailable("cancelling running steps: " + failures);
       event(obj, "Warning", "CancelFailed", "gave up cancelling running steps: " + failures);
@@ -462,7 +453,7 @@ class WorkflowReconciler {
     }
     if (kube::being_deleted(*obj)) return finalize(*obj);
     const json& st = obj->contains("status") ? (*obj)["status"] : json::object();
-    const std::string phase = st.is_object() ? str(st, "phase") : "";
+    const std::string phase = st.is_object() ? kube::string_at(st, "phase") : "";
     if (phase == wf::kSucceeded || phase == wf::kFailed) return after_finish(*obj);
     json wobj = *obj;
     return run(key, wobj);

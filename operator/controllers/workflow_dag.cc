@@ -397,4 +397,9 @@ std::string format_rfc3339(int64_t unix_ms) {
   return format_rfc3339_ms(unix_ms);
 }
 
+std::string trim_message(std::string m) {
+  if (m.size() > kMaxMessage) m = summarize(m, kMaxMessage);
+  return m;
+}
+
 }  // namespace agentry::controllers::workflow

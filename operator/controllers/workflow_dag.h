@@ -97,6 +97,8 @@ std::string progress(const WorkflowSpec& spec, const std::map<std::string, std::
 // At most max bytes, cut on a UTF-8 boundary; cut ones end with "…" inside the bound.
 std::string summarize(std::string_view s, size_t max = kMaxOutputSummary);
 bool is_truncated(std::string_view summary, size_t max = kMaxOutputSummary);
+// A status message or event note: summarize()d to kMaxMessage when longer.
+std::string trim_message(std::string m);
 
 // "850ms", "12s", "3m4s", "1h2m3s".
 std::string format_duration(double seconds);

@@ -9,11 +9,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-std::string trim_message(std::string m) {
-  if (m.size() > kMaxMessage) m = summarize(m, kMaxMessage);
-  return m;
-}
-
 // One reconcile's plan being built: the status it edits, what it will do, and the time.
 class Planner {
  public:

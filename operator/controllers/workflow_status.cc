@@ -1,14 +1,11 @@
 #include "operator/controllers/workflow_status.h"
 
+#include "operator/kube/object.h"
+
 namespace agentry::controllers::workflow {
 namespace {
 
 using nlohmann::json;
-
-std::string str(const json& o, const char* k) {
-  auto it = o.find(k);
-  return it != o.end() && it->is_string() ? it->get<std::string>() : "";
-}
 
 void put(json& o, const char* k, const std::string& v) {
   if (!v.empty()) o[k] = v;
@@ -16,19 +13,19 @@ void put(json& o, const char* k, const std::string& v) {
 
 StepStatus step_from_json(const json& j) {
   StepStatus s;
-  s.name = str(j, "name");
-  s.phase = str(j, "phase");
+  s.name = kube::string_at(j, "name");
+  s.phase = kube::string_at(j, "phase");
   if (auto it = j.find("attempts"); it != j.end() && it->is_number_integer()) {
     const int64_t a = it->get<int64_t>();
     s.attempts = a < 0 ? 0 : a > 1000000 ? 1000000 : static_cast<int>(a);
   }
-  s.started_at = str(j, "startedAt");
-  s.finished_at = str(j, "finishedAt");
-  s.next_attempt_at = str(j, "nextAttemptAt");
-  s.execution_id = str(j, "executionId");
+  s.started_at = kube::string_at(j, "startedAt");
+  s.finished_at = kube::string_at(j, "finishedAt");
+  s.next_attempt_at = kube::string_at(j, "nextAttemptAt");
+  s.execution_id = kube::string_at(j, "executionId");
   if (auto it = j.find("output"); it != j.end() && it->is_string())
     s.output = it->get<std::string>();
-  s.message = str(j, "message");
+  s.message = kube::string_at(j, "message");
   return s;
 }
 
@@ -60,12 +57,12 @@ const StepStatus* WorkflowStatus::step(std::string_view name) const {
 WorkflowStatus status_from_json(const json& j) {
   WorkflowStatus st;
   if (!j.is_object()) return st;
-  st.phase = str(j, "phase");
-  st.message = str(j, "message");
-  st.started_at = str(j, "startedAt");
-  st.finished_at = str(j, "finishedAt");
-  st.duration = str(j, "duration");
-  st.progress = str(j, "progress");
+  st.phase = kube::string_at(j, "phase");
+  st.message = kube::string_at(j, "message");
+  st.started_at = kube::string_at(j, "startedAt");
+  st.finished_at = kube::string_at(j, "finishedAt");
+  st.duration = kube::string_at(j, "duration");
+  st.progress = kube::string_at(j, "progress");
   if (auto it = j.find("observedGeneration"); it != j.end() && it->is_number_integer())
     st.observed_generation = it->get<int64_t>();
   if (auto it = j.find("steps"); it != j.end() && it->is_array()) {

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <mutex>
 #include <thread>
 
@@ -42,12 +41,6 @@ int predicted(int64_t load, int64_t request, int target, int min, int max, int c
   w.max_replicas = max;
   w.current_replicas = current;
   return planner::hpa_settle(w).replicas;
-}
-
-// Millicores in a Kubernetes CPU quantity ("500m", "1", "1.5").
-int64_t millicores(const std::string& q) {
-  if (!q.empty() && q.back() == 'm') return std::stoll(q.substr(0, q.size() - 1));
-  return static_cast<int64_t>(std::llround(std::stod(q) * 1000));
 }
 
 class AutoscalingTest : public ::testing::Test {
@@ -93,7 +86,9 @@ class AutoscalingTest : public ::testing::Test {
       ADD_FAILURE() << "no CPU request on the sidecar: " << d.dump();
       return 0;
     }
-    return millicores(d.at(p).get<std::string>());
+    int64_t m = 0;
+    if (!planner::parse_cpu(d.at(p).get<std::string>(), &m)) ADD_FAILURE() << d.at(p);
+    return m;
   }
 
   // Spreads `total` millicores over the Agent's pods (PodLoad), until stop_driver().
