@@ -81,7 +81,14 @@ void run_profile(testing::ControlPlane* cp, const nlohmann::json& policy, Run* o
   planner::HpaWhatIf w{
       load, request, in.cpu_target_percent, in.min_replicas, in.max_replicas, in.min_replicas};
   out->up_to = planner::hpa_settle(w).replicas;
-  std::this_thread::sleep_for(seconds(30));  // metrics for the first pods before the step
+  // The step starts once the HPA reads metrics for the first pods (the Agent's Autoscaling
+  // condition turns True), so the figure is the loop's reaction, not metrics-server's warm-up.
+  if (cp->kubectl(
+          {"wait", "-n", ns, "--for=condition=Autoscaling", "agent/bench", "--timeout=180s"},
+          &log) != 0) {
+    out->error = "the HPA never read metrics: " + log;
+    return;
+  }
   testing::PodLoad pods(op.client(), ns, "bench");
   pods.set_total(load);
   out->up_s = time_to(op.client(), ns, out->up_to, seconds(300));
