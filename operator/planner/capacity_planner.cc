@@ -175,14 +175,18 @@ PlannerInputs inputs_from_policy(const nlohmann::json& spec, int64_t target_rps)
 
 HpaOutcome hpa_settle(const HpaWhatIf& w) {
   HpaOutcome out;
-  const int lo = std::max(1, w.min_replicas), hi = std::max(lo, w.max_replicas);
-  const int64_t request = std::max<int64_t>(1, w.cpu_request_millicores);
+  const int lo = std::clamp(w.min_replicas, 1, 1000000),
+            hi = std::clamp(w.max_replicas, lo, 1000000);
+  // Bounded so 100 x load and replicas x request stay far inside int64 for any flag value.
+  constexpr int64_t kMaxMillicores = 1'000'000'000'000;
+  const int64_t request = std::clamp<int64_t>(w.cpu_request_millicores, 1, kMaxMillicores);
+  const int64_t load_m = std::clamp<int64_t>(w.load_millicores, 0, kMaxMillicores);
   const int target = std::max(1, w.cpu_target_percent);
   int n = std::clamp(w.current_replicas, lo, hi);
   out.steps.push_back(n);
   for (int i = 0; i < 64; ++i) {
     // Whole percent, as the controller computes it (GetResourceUtilizationRatio).
-    const int64_t utilization = 100 * w.load_millicores / (n * request);
+    const int64_t utilization = 100 * load_m / (n * request);
     const double ratio = static_cast<double>(utilization) / target;
     if (std::abs(ratio - 1.0) <= w.tolerance) break;
     const double want = std::ceil(ratio * n);
@@ -193,7 +197,7 @@ HpaOutcome hpa_settle(const HpaWhatIf& w) {
     out.steps.push_back(n);
   }
   out.replicas = n;
-  out.utilization_percent = 100.0 * static_cast<double>(w.load_millicores) / (n * request);
+  out.utilization_percent = 100.0 * static_cast<double>(load_m) / (n * request);
   return out;
 }
 
