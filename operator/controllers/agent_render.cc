@@ -258,6 +258,18 @@ std::optional<std::string> resolve(const json& agent, const json& policy, Effect
   if (plan) res = merge_resources(res, planner::to_json(*plan)["resources"]);
   res = merge_resources(res, at_or_null(spec, "/resources"));
   clamp_resources(res, at_or_null(policy, "/resources/max"), &e.warnings);
+  // The HPA scales on utilization, a percent of the request: with no request it can never read a
+  // metric (FailedGetResourceMetric "missing request for cpu"), so refuse rather than render an HPA
+  // that cannot work.
+  if (e.autoscaling) {
+    for (const char* r : {"cpu", "memory"}) {
+      if (!quantity_str(at_or_null(res, (std::string("/requests/") + r).c_str())).empty()) continue;
+      return std::string("spec.resources.requests.") + r +
+             ": autoscaling (spec.autoscaling.enabled, on by default) scales on " + r +
+             " utilization, a percent of the request, and neither the Agent nor its policy's "
+             "resources.requests gives one; set it, or set spec.autoscaling.enabled: false";
+    }
+  }
   e.resources = res;
   *out = std::move(e);
   return std::nullopt;

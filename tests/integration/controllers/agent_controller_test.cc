@@ -265,6 +265,8 @@ TEST_F(AgentControllerTest, NeverFightsTheHpaAndRevertsDrift) {
 
 TEST_F(AgentControllerTest, PolicyEditPropagatesAndUnknownPolicyIsReported) {
   const std::string policy = ns_.substr(0, 40) + "-pol";
+  // First without requests: an HPA on utilization could never read a metric, so the Agent is
+  // refused naming the field; the policy edit that adds them makes it Ready.
   apply("apiVersion: agentry.dev/v1alpha1\nkind: AgentPolicy\nmetadata: {name: " + policy +
         "}\nspec:\n  autoscaling: {minReplicas: 1, maxReplicas: 4, targetCPUUtilizationPercentage: "
         "60}\n");
@@ -272,6 +274,15 @@ TEST_F(AgentControllerTest, PolicyEditPropagatesAndUnknownPolicyIsReported) {
       "apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata: {name: a1}\nspec:\n"
       "  model: {provider: ollama, name: m}\n  policyRef: {name: " +
       policy + "}\n");
+  ASSERT_TRUE(eventually([&] {
+    json c = condition(get(res::kAgents, "a1"), "ConfigValid");
+    return c.value("status", "") == "False" && c.value("reason", "") == "InvalidSpec" &&
+           c.value("message", "").find("spec.resources.requests.cpu") != std::string::npos;
+  }));
+  EXPECT_FALSE(exists(res::kHorizontalPodAutoscalers, "a1-agent"));
+  apply("apiVersion: agentry.dev/v1alpha1\nkind: AgentPolicy\nmetadata: {name: " + policy +
+        "}\nspec:\n  resources: {requests: {cpu: 50m, memory: 64Mi}}\n"
+        "  autoscaling: {minReplicas: 1, maxReplicas: 4, targetCPUUtilizationPercentage: 60}\n");
   ASSERT_TRUE(wait_phase("a1", "Ready"));
   EXPECT_EQ(get(res::kHorizontalPodAutoscalers,
                 "a1-agent")["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
@@ -313,7 +324,8 @@ TEST_F(AgentControllerTest, OperatorsScopedToTwoNamespacesShareAPolicysCount) {
   OperatorHarness op2(cp_, ns2);
   ASSERT_TRUE(op2.start());
   apply("apiVersion: agentry.dev/v1alpha1\nkind: AgentPolicy\nmetadata: {name: " + policy +
-        "}\nspec:\n  autoscaling: {minReplicas: 1, maxReplicas: 3}\n");
+        "}\nspec:\n  resources: {requests: {cpu: 50m, memory: 64Mi}}\n"
+        "  autoscaling: {minReplicas: 1, maxReplicas: 3}\n");
   auto agent = [&](const std::string& name) {
     return "apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata: {name: " + name +
            "}\nspec:\n  model: {provider: ollama, name: m}\n  policyRef: {name: " + policy + "}\n";

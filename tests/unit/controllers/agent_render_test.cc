@@ -164,6 +164,29 @@ TEST(AgentRender, MinAboveMaxAfterDefaultsIsAConfigError) {
   EXPECT_NE(err->find("minReplicas 50"), std::string::npos);
 }
 
+// A policy with no requests: the HPA could never read a utilization, so the Agent is refused with
+// the field to set, unless the Agent brings its own requests or turns autoscaling off.
+TEST(AgentRender, AutoscalingWithoutARequestIsAConfigError) {
+  json bare = {{"autoscaling", {{"minReplicas", 1}, {"maxReplicas", 3}}}};
+  EffectiveSpec eff;
+  auto err = resolve(agent(base_spec()), bare, &eff);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->find("spec.resources.requests.cpu"), std::string::npos) << *err;
+
+  auto cpu_only = base_spec();
+  cpu_only["resources"] = {{"requests", {{"cpu", "100m"}}}};
+  err = resolve(agent(cpu_only), bare, &eff);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->find("spec.resources.requests.memory"), std::string::npos) << *err;
+
+  auto both = cpu_only;
+  both["resources"]["requests"]["memory"] = "128Mi";
+  EXPECT_FALSE(resolve(agent(both), bare, &eff));
+  auto fixed = base_spec();
+  fixed["autoscaling"] = {{"enabled", false}};
+  EXPECT_FALSE(resolve(agent(fixed), bare, &eff));
+}
+
 TEST(AgentRender, ConfigCarriesTheAgentSettings) {
   auto spec = base_spec();
   spec["systemPrompt"] = "be brief";
