@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Builds etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok, helm and
-# metrics-server from their Go modules with the machine's Go toolchain and caches them under
+# Builds etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok, helm,
+# metrics-server, KEDA (keda-operator, keda-adapter) and prometheus from their Go modules with the
+# machine's Go toolchain and caches them under
 #   ${AGENTRY_CACHE:-$HOME/.cache/agentry}/tools-<versions>/bin
 # with kwok's CRDs and its resource-metrics objects (Metric, ClusterResourceUsage) from the same
-# module in ../kwok/.
+# module in ../kwok/, and KEDA's CRDs in ../keda/crds/.
 # Only the first run pays the build; later runs print the bin dir and return.
 # Usage: hack/build-tools.sh [--print-bin-dir]
 set -euo pipefail
@@ -14,16 +15,21 @@ source "$here/versions.env"
 cache=${AGENTRY_CACHE:-$HOME/.cache/agentry}
 key="k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}_helm-${HELM_VERSION}"
 bin="$cache/tools-$key/bin"
-tools=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm metrics-server)
+tools=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm metrics-server
+  keda-operator keda-adapter prometheus)
 kwok_assets="$cache/tools-$key/kwok"
+keda_assets="$cache/tools-$key/keda"
 
 die() { echo "build-tools: $*" >&2; exit 1; }
 log() { [ "${1:-}" = "" ] || echo "build-tools: $*" >&2; }
 
-metrics_server_current() { [ "$(cat "$bin/metrics-server.version" 2>/dev/null)" = "$METRICS_SERVER_VERSION" ]; }
+# current NAME VERSION: the cached NAME was built at VERSION (a bump rebuilds it alone).
+current() { [ -x "$bin/$1" ] && [ "$(cat "$bin/$1.version" 2>/dev/null)" = "$2" ]; }
 have_all() {
   for t in "${tools[@]}"; do [ -x "$bin/$t" ] || return 1; done
-  metrics_server_current && [ -f "$kwok_assets/metrics-resource.yaml" ]
+  current metrics-server "$METRICS_SERVER_VERSION" && current keda-adapter "$KEDA_VERSION" &&
+    current prometheus "$PROMETHEUS_VERSION" && [ -f "$kwok_assets/metrics-resource.yaml" ] &&
+    [ -f "$keda_assets/crds/keda.sh_scaledobjects.yaml" ]
 }
 
 if have_all; then echo "$bin"; exit 0; fi
@@ -85,6 +91,35 @@ build_etcd() {
   (cd "$d" && run "go build etcd" go build -trimpath -ldflags "-s -w" -o "$bin/etcd" go.etcd.io/etcd/server/v3)
 }
 
+# KEDA's module pins k8s.io and a few others with replace directives, which apply only in the main
+# module: a wrapper module copies them (as for etcd and kubernetes). Both binaries share most
+# packages, so the second build takes seconds.
+build_keda() {
+  local d="$work/keda" gomod
+  mkdir -p "$d"
+  log "building keda-operator and keda-adapter $KEDA_VERSION (first run: about 10 min on 2 cores)"
+  run "download github.com/kedacore/keda/v2@$KEDA_VERSION" \
+    go mod download -json "github.com/kedacore/keda/v2@$KEDA_VERSION"
+  gomod=$(go mod download -json "github.com/kedacore/keda/v2@$KEDA_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",*/\1/p')
+  [ -f "$gomod" ] || die "could not locate go.mod of github.com/kedacore/keda/v2@$KEDA_VERSION"
+  {
+    echo "module agentry.dev/hack/keda"
+    grep -m1 -E '^go [0-9.]+$' "$gomod"
+    echo "require github.com/kedacore/keda/v2 $KEDA_VERSION"
+    sed -n '/^replace (/,/^)/p' "$gomod"
+  } >"$d/go.mod"
+  for t in operator adapter; do
+    (cd "$d" && run "go build keda-$t" go build -trimpath -ldflags "-s -w" -o "$bin/keda-$t" \
+      "github.com/kedacore/keda/v2/cmd/$t")
+  done
+  local keda_dir
+  keda_dir=$(go mod download -json "github.com/kedacore/keda/v2@$KEDA_VERSION" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')
+  mkdir -p "$keda_assets/crds"
+  install -m 0644 "$keda_dir"/config/crd/bases/*.yaml "$keda_assets/crds/"
+  echo "$KEDA_VERSION" >"$bin/keda-operator.version"
+  echo "$KEDA_VERSION" >"$bin/keda-adapter.version"
+}
+
 build_install() { # name module-path version
   log "building $1 $3"
   run "go install $2@$3" go install -trimpath -ldflags "-s -w" "$2@$3"
@@ -96,10 +131,16 @@ build_install() { # name module-path version
   [ -x "$bin/kubectl" ] || build_kubernetes
 [ -x "$bin/kwok" ] || build_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION"
 [ -x "$bin/helm" ] || build_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION"
-if ! metrics_server_current || [ ! -x "$bin/metrics-server" ]; then
+if ! current metrics-server "$METRICS_SERVER_VERSION"; then
   build_install metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server "$METRICS_SERVER_VERSION"
   echo "$METRICS_SERVER_VERSION" >"$bin/metrics-server.version"
 fi
+if ! current prometheus "$PROMETHEUS_VERSION"; then
+  build_install prometheus github.com/prometheus/prometheus/cmd/prometheus "$PROMETHEUS_VERSION"
+  echo "$PROMETHEUS_VERSION" >"$bin/prometheus.version"
+fi
+current keda-operator "$KEDA_VERSION" && current keda-adapter "$KEDA_VERSION" &&
+  [ -f "$keda_assets/crds/keda.sh_scaledobjects.yaml" ] || build_keda
 # kwok's CRDs for resource-usage emulation, and its kubelet /metrics/resource emulation: files of
 # the kwok module, so they always match the kwok binary.
 if [ ! -f "$kwok_assets/metrics-resource.yaml" ]; then

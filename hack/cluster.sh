@@ -4,6 +4,11 @@
 # metrics-server (the resource metrics API: HPAs and `kubectl top`) scraping kwok's emulated
 # kubelet. A pod's CPU and memory usage is what its annotations say (kwok.x-k8s.io/usage-cpu,
 # kwok.x-k8s.io/usage-memory; else 1m and 1Mi): tests and the demo drive load by setting them.
+# KEDA (keda-operator, and keda-adapter serving the external metrics API) and a Prometheus that
+# KEDA's prometheus scaler queries: kwok pods run nothing, so the sidecars run as local processes
+# and register for scraping with a file in $AGENTRY_PROMETHEUS_TARGETS (one JSON file per sidecar:
+# [{"targets": ["127.0.0.1:PORT"], "labels": {"namespace": NS, "agentry_dev_agent": AGENT}}], the
+# labels the chart's ServiceMonitor gives the series in a real cluster).
 #
 #   hack/cluster.sh up      build (cached) and start; prints the env line to use it
 #   hack/cluster.sh env     print `export KUBECONFIG=...` etc. for a running cluster
@@ -71,6 +76,9 @@ subjectAltName=$san"; fi
   issue scheduler system:kube-scheduler ""
   issue kwok kwok system:masters "IP:127.0.0.1,DNS:localhost"  # also the emulated kubelet's
   issue metrics-server metrics-server system:masters "IP:127.0.0.1,DNS:localhost"
+  # KEDA's operator and adapter talk gRPC over mutual TLS with one pair from one dir.
+  issue keda keda-operator system:masters "IP:127.0.0.1,DNS:localhost"
+  mkdir -p keda && cp ca.crt keda/ca.crt && cp keda.crt keda/tls.crt && cp keda.key keda/tls.key
   openssl genrsa -out sa.key 2048 >/dev/null 2>&1
   openssl rsa -in sa.key -pubout -out sa.pub >/dev/null 2>&1
   cd - >/dev/null
@@ -132,10 +140,14 @@ up() {
   if port_in_use "$api_port"; then
     die "port $api_port is already in use: set AGENTRY_APISERVER_PORT to a free port (or unset it) and retry"
   fi
-  local etcd_port etcd_peer kcm_port sched_port kwok_port ms_port
+  local etcd_port etcd_peer kcm_port sched_port kwok_port ms_port prom_port
+  local keda_metrics_port keda_probe_port keda_grpc_port keda_api_port keda_adapter_metrics_port
   pick() { free_port >/dev/null; local last=${taken% }; printf -v "$1" '%s' "${last##* }"; }
   pick etcd_port; pick etcd_peer; pick kcm_port; pick sched_port; pick kwok_port; pick ms_port
+  pick prom_port; pick keda_metrics_port; pick keda_probe_port; pick keda_grpc_port
+  pick keda_api_port; pick keda_adapter_metrics_port
   echo "$api_port" >"$dir/apiserver.port"
+  echo "$prom_port" >"$dir/prometheus.port"
   echo "$etcd_port" >"$dir/etcd.port"
 
   gen_certs
@@ -144,6 +156,7 @@ up() {
   write_kubeconfig "$dir/scheduler.kubeconfig" scheduler
   write_kubeconfig "$dir/kwok.kubeconfig" kwok
   write_kubeconfig "$dir/metrics-server.kubeconfig" metrics-server
+  write_kubeconfig "$dir/keda.kubeconfig" keda
 
   start etcd "$bin/etcd" --data-dir "$dir/etcd" --name agentry \
     --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
@@ -213,6 +226,8 @@ up() {
     wait_for "the default ServiceAccount" 60 kube-controller-manager \
       "$bin/kubectl" --kubeconfig "$dir/kubeconfig" get serviceaccount default -n default
     start_metrics_server
+    start_prometheus
+    start_keda
   fi
   say "up: API server https://127.0.0.1:$api_port (state and logs in $dir)"
   env_lines
@@ -273,6 +288,73 @@ APISERVICE
     apiservice/v1beta1.metrics.k8s.io
 }
 
+# Scrapes the sidecars listed in $dir/prometheus/targets every 5 s (the files are re-read as they
+# change), keeping 1 h.
+start_prometheus() {
+  mkdir -p "$dir/prometheus/targets" "$dir/prometheus/data"
+  cat >"$dir/prometheus/prometheus.yml" <<PROM
+global: {scrape_interval: 5s, scrape_timeout: 4s, evaluation_interval: 5s}
+scrape_configs:
+- job_name: agentry-sidecars
+  file_sd_configs:
+  - files: ['$dir/prometheus/targets/*.json']
+    refresh_interval: 5s
+PROM
+  start prometheus "$bin/prometheus" --config.file "$dir/prometheus/prometheus.yml" \
+    --storage.tsdb.path "$dir/prometheus/data" --storage.tsdb.retention.time 1h \
+    --web.listen-address "127.0.0.1:$prom_port"
+  wait_for "Prometheus /-/ready on :$prom_port" 60 prometheus \
+    curl -sf "http://127.0.0.1:$prom_port/-/ready"
+}
+
+# KEDA out of the cluster: its CRDs, the operator (ScaledObjects -> HPAs, scalers) and the adapter
+# (external.metrics.k8s.io, asked by the HPA controller, answered from the operator over gRPC).
+start_keda() {
+  "$bin/kubectl" --kubeconfig "$dir/kubeconfig" apply --server-side -f "$bin/../keda/crds/" >/dev/null
+  # (kubectl wait fails at once, not waits, while a new CRD has no status yet.)
+  wait_for "KEDA's CRDs" 60 kube-apiserver "$bin/kubectl" --kubeconfig "$dir/kubeconfig" \
+    wait --for=condition=Established --timeout=2s crd/scaledobjects.keda.sh
+  "$bin/kubectl" --kubeconfig "$dir/kubeconfig" create namespace keda >/dev/null
+  # Outside a pod KEDA reads its namespace and scope from the environment.
+  export KEDA_CLUSTER_OBJECT_NAMESPACE=keda POD_NAMESPACE=keda WATCH_NAMESPACE=""
+  KUBECONFIG="$dir/keda.kubeconfig" start keda-operator "$bin/keda-operator" \
+    --metrics-bind-address "127.0.0.1:$keda_metrics_port" \
+    --health-probe-bind-address "127.0.0.1:$keda_probe_port" \
+    --metrics-service-bind-address "127.0.0.1:$keda_grpc_port" \
+    --cert-dir "$dir/pki/keda" --enable-cert-rotation=false \
+    --enable-webhook-patching=false --enable-apiservice-patching=false --zap-log-level=info
+  wait_for "keda-operator /readyz on :$keda_probe_port" 60 keda-operator \
+    curl -sf "http://127.0.0.1:$keda_probe_port/readyz"
+  # --port is the adapter's own /metrics, bound on every interface (KEDA takes a port only).
+  KUBECONFIG="$dir/keda.kubeconfig" start keda-adapter "$bin/keda-adapter" \
+    --bind-address 127.0.0.1 --secure-port "$keda_api_port" --port "$keda_adapter_metrics_port" \
+    --tls-cert-file "$dir/pki/keda/tls.crt" --tls-private-key-file "$dir/pki/keda/tls.key" \
+    --cert-dir "$dir/pki/keda" --client-ca-file "$dir/pki/ca.crt" \
+    --metrics-service-address "127.0.0.1:$keda_grpc_port" \
+    --lister-kubeconfig "$dir/keda.kubeconfig" --authentication-kubeconfig "$dir/keda.kubeconfig" \
+    --authorization-kubeconfig "$dir/keda.kubeconfig" --zap-log-level=info
+  "$bin/kubectl" --kubeconfig "$dir/kubeconfig" apply --server-side -f - >/dev/null <<APISERVICE
+apiVersion: v1
+kind: Service
+metadata: {name: keda-metrics-apiserver, namespace: keda}
+spec: {type: ExternalName, externalName: localhost}
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: v1beta1.external.metrics.k8s.io}
+spec:
+  group: external.metrics.k8s.io
+  version: v1beta1
+  groupPriorityMinimum: 100
+  versionPriority: 100
+  insecureSkipTLSVerify: true
+  service: {name: keda-metrics-apiserver, namespace: keda, port: $keda_api_port}
+APISERVICE
+  wait_for "the external metrics API (keda-adapter on :$keda_api_port)" 90 keda-adapter \
+    "$bin/kubectl" --kubeconfig "$dir/kubeconfig" wait --for=condition=Available --timeout=2s \
+    apiservice/v1beta1.external.metrics.k8s.io
+}
+
 create_node() {
   "$bin/kubectl" --kubeconfig "$dir/kubeconfig" apply -f - >/dev/null <<'NODE'
 apiVersion: v1
@@ -302,6 +384,10 @@ env_lines() {
   echo "export AGENTRY_APISERVER_URL=https://127.0.0.1:$(cat "$dir/apiserver.port")"
   echo "export AGENTRY_ETCD_URL=http://127.0.0.1:$(cat "$dir/etcd.port")"
   echo "export PATH=$(cat "$dir/bin"):\$PATH"
+  if [ -f "$dir/prometheus.port" ] && [ -d "$dir/prometheus/targets" ]; then
+    echo "export AGENTRY_PROMETHEUS_URL=http://127.0.0.1:$(cat "$dir/prometheus.port")"
+    echo "export AGENTRY_PROMETHEUS_TARGETS=$dir/prometheus/targets"
+  fi
 }
 
 status() {
@@ -317,7 +403,8 @@ status() {
 
 down() {
   [ -d "$dir" ] || { say "nothing to stop in $dir"; return 0; }
-  local order=(metrics-server kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
+  local order=(keda-adapter keda-operator prometheus metrics-server kwok kube-scheduler
+    kube-controller-manager kube-apiserver etcd)
   for n in "${order[@]}"; do
     if pid_alive "$n"; then kill -TERM "$(cat "$dir/pids/$n")" 2>/dev/null || true; fi
   done

@@ -58,6 +58,11 @@ void usage(FILE* out) {
       "  --operator-namespace NS            where the operator runs (NetworkPolicies admit it; "
       "default agentry-system)\n"
       "  --watch-namespace NS               reconcile only this namespace (default: all)\n"
+      "  --keda-prometheus-url URL          the Prometheus KEDA reads the sidecars' execution "
+      "gauges\n"
+      "                                     from: enables "
+      "autoscaling.targetInFlightExecutionsPerPod\n"
+      "                                     (ScaledObjects; needs KEDA's CRDs; default: off)\n"
       "  --workflow-workers N               Workflow controller workers (default 4)\n"
       "  --workflow-namespace-parallelism N running steps per namespace (default 0: no limit)\n"
       "  --max-concurrent-workflows N       started, unfinished workflows (default 0: no limit)\n"
@@ -186,6 +191,13 @@ int main(int argc, char** argv) {
       f.settings.operator_namespace = value();
     } else if (a == "--watch-namespace") {
       f.settings.watch_namespace = value();
+    } else if (a == "--keda-prometheus-url") {
+      f.settings.keda_prometheus_url = value();
+      if (f.settings.keda_prometheus_url.rfind("http://", 0) != 0 &&
+          f.settings.keda_prometheus_url.rfind("https://", 0) != 0) {
+        std::fprintf(stderr, "agentry-operator: --keda-prometheus-url: want an http(s):// URL\n");
+        return 2;
+      }
     } else if (a == "--workflow-workers") {
       f.workflow.workers = std::atoi(value().c_str());
     } else if (a == "--workflow-namespace-parallelism") {

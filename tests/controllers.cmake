@@ -15,10 +15,16 @@ agentry_test(agent_controller_integration_test LABEL integration TIMEOUT 600 SOU
   LIBS agentry_controllers
 )
 # The HPA loop with metrics-server and kwok's usage emulation: minutes of real sync periods.
-agentry_test(autoscaling_integration_test LABEL integration TIMEOUT 900 SOURCES
+# The in-flight test also runs a real sidecar and the fake LLM (the sidecar suites' harness).
+agentry_test(autoscaling_integration_test LABEL integration TIMEOUT 1200 SOURCES
   integration/controllers/autoscaling_test.cc
+  integration/sidecar/harness.cc
   LIBS agentry_controllers
 )
+target_compile_definitions(autoscaling_integration_test PRIVATE
+  AGENTRY_SIDECAR_BIN="$<TARGET_FILE:agentry-sidecar>"
+  AGENTRY_FAKE_LLM_BIN="$<TARGET_FILE:agentry-fake-llm>")
+add_dependencies(autoscaling_integration_test agentry-sidecar agentry-fake-llm)
 agentry_test(rendered_config_integration_test LABEL integration SOURCES
   integration/controllers/rendered_config_test.cc
   LIBS agentry_controllers

@@ -1,5 +1,6 @@
 #include "operator/controllers/agent_autoscaling.h"
 
+#include <map>
 #include <string>
 
 #include "operator/kube/object.h"
@@ -56,7 +57,8 @@ const json* section(const json& m) {
 }
 
 // "cpu 75%/70%, memory 40%/80%": each current value (the HPA's last reading) over its target.
-std::string metrics_line(const json& spec, const json& status) {
+std::string metrics_line(const json& spec, const json& status,
+                         const std::map<std::string, std::string>& display) {
   std::string out;
   const json* targets = arr(spec, "metrics");
   if (!targets) return out;
@@ -73,8 +75,9 @@ std::string metrics_line(const json& spec, const json& status) {
       }
     }
     const json* s = section(t);
-    out += (out.empty() ? "" : ", ") + name + " " + current + "/" +
-           value_of(s ? obj(*s, "target") : nullptr);
+    auto shown = display.find(name);
+    out += (out.empty() ? "" : ", ") + (shown == display.end() ? name : shown->second) + " " +
+           current + "/" + value_of(s ? obj(*s, "target") : nullptr);
   }
   return out;
 }
@@ -89,7 +92,8 @@ const json* hpa_condition(const json& status, const char* type) {
 
 }  // namespace
 
-AutoscalingReport autoscaling_report(bool enabled, int fixed_replicas, const json* hpa) {
+AutoscalingReport autoscaling_report(bool enabled, int fixed_replicas, const json* hpa,
+                                     const std::map<std::string, std::string>& display) {
   AutoscalingReport r;
   if (!enabled) {
     r.status = nullptr;
@@ -112,7 +116,7 @@ AutoscalingReport autoscaling_report(bool enabled, int fixed_replicas, const jso
               {"maxReplicas", integer(*spec, "maxReplicas", 1)},
               {"currentReplicas", integer(*st, "currentReplicas", 0)},
               {"desiredReplicas", integer(*st, "desiredReplicas", 0)},
-              {"metrics", metrics_line(*spec, *st)}};
+              {"metrics", metrics_line(*spec, *st, display)}};
   if (const std::string t = kube::string_at(*st, "lastScaleTime"); !t.empty())
     r.status["lastScaleTime"] = t;
 

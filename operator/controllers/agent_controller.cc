@@ -71,6 +71,9 @@ class AgentReconciler {
           &res::kPodDisruptionBudgets, &res::kNetworkPolicies}) {
       owned_[r] = mgr.informer(*r, ns);
     }
+    // ScaledObjects only where KEDA is (the resource does not exist without its CRDs).
+    if (!settings_.keda_prometheus_url.empty())
+      owned_[&res::kScaledObjects] = mgr.informer(res::kScaledObjects, ns);
 
     agents_->add_index(kSecretIndex, [](const json& a) {
       std::vector<std::string> out;
@@ -88,6 +91,19 @@ class AgentReconciler {
     for (auto& [r, inf] : owned_) {
       c.watches_owned(inf, res::kAgents, {runtime::predicates::resource_version_changed()});
     }
+    // The HPA KEDA creates for a ScaledObject is the ScaledObject's, not ours: it carries our
+    // labels (KEDA copies them), and its status feeds the Agent's.
+    c.watches(owned_.at(&res::kHorizontalPodAutoscalers),
+              [](const json& hpa) -> std::vector<kube::ObjectKey> {
+                const json* ref = kube::controller_of(hpa);
+                if (!ref || ref->value("kind", "") != "ScaledObject") return {};
+                std::string agent = kube::string_at(
+                    hpa.value("metadata", json::object()).value("labels", json::object()),
+                    "agentry.dev/agent");
+                if (agent.empty()) return {};
+                return {kube::ObjectKey{kube::namespace_of(hpa), agent}};
+              },
+              {runtime::predicates::resource_version_changed()});
     // A policy edit re-reconciles every Agent that uses it; a referenced Secret appearing or
     // changing re-reconciles the Agents that name it (heals, and rolls pods via the hash).
     auto by_index = [this](const char* index, std::function<std::string(const json&)> value) {
@@ -151,6 +167,8 @@ class AgentReconciler {
     in.settings = settings_;
     if (auto err = resolve(agent, policy_spec, &in.effective))
       return invalid_spec(agent, policy_name, "InvalidSpec", *err);
+    if (auto err = check_autoscaling_backend(agent, in.effective, settings_))
+      return invalid_spec(agent, policy_name, "AutoscalingUnavailable", *err);
     in.config = render_sidecar_config(agent, policy_spec);
     // Nothing is applied that the sidecar would refuse: its own validator decides.
     if (auto err = check_rendered_config(in.config))
@@ -183,6 +201,8 @@ class AgentReconciler {
         {&res::kHorizontalPodAutoscalers, objs.hpa, obj_name},
         {&res::kPodDisruptionBudgets, objs.pdb, obj_name},
     };
+    if (owned_.count(&res::kScaledObjects))
+      wants.push_back({&res::kScaledObjects, objs.scaled_object, obj_name});
     for (auto& w : wants) {
       ObjectPtr have = cache_for(*w.r)->store().get(ns + "/" + w.name);
       if (w.obj) {
@@ -220,9 +240,12 @@ class AgentReconciler {
          in.effective.warnings.empty() ? "configuration is valid"
                                        : "valid with adjustments: " + join(in.effective.warnings)}};
     std::string phase = deployment_phase(dep, &conds);
-    ObjectPtr hpa = cache_for(res::kHorizontalPodAutoscalers)->store().get(ns + "/" + obj_name);
+    ObjectPtr hpa = cache_for(res::kHorizontalPodAutoscalers)
+                        ->store()
+                        .get(ns + "/" + hpa_name(name, in.effective));
     const AutoscalingReport scaling =
-        autoscaling_report(in.effective.autoscaling, in.effective.replicas, hpa.get());
+        autoscaling_report(in.effective.autoscaling, in.effective.replicas, hpa.get(),
+                           execution_metric_names(in.effective));
     conds.push_back(scaling.condition);
     if (Status s = write_status(agent, policy_name, phase, conds, dep, in.config_hash, &scaling);
         !s.is_ok())

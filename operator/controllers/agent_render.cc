@@ -227,6 +227,10 @@ std::optional<std::string> resolve(const json& agent, const json& policy, Effect
                         int_at(policy, "/autoscaling/targetCPUUtilizationPercentage", 70));
   e.memory_target = int_at(spec, "/autoscaling/targetMemoryUtilizationPercentage",
                            int_at(policy, "/autoscaling/targetMemoryUtilizationPercentage", 80));
+  e.in_flight_target = int_at(spec, "/autoscaling/targetInFlightExecutionsPerPod",
+                              int_at(policy, "/autoscaling/targetInFlightExecutionsPerPod", 0));
+  e.queued_target = int_at(spec, "/autoscaling/targetQueuedExecutionsPerPod",
+                           int_at(policy, "/autoscaling/targetQueuedExecutionsPerPod", 0));
 
   std::optional<planner::Plan> plan;
   const json& target = at_or_null(spec, "/capacity/targetRPS");
@@ -273,6 +277,49 @@ std::optional<std::string> resolve(const json& agent, const json& policy, Effect
   e.resources = res;
   *out = std::move(e);
   return std::nullopt;
+}
+
+std::optional<std::string> check_autoscaling_backend(const json& agent, const EffectiveSpec& e,
+                                                     const OperatorSettings& settings) {
+  if (!e.scales_on_executions() || !settings.keda_prometheus_url.empty()) return std::nullopt;
+  const char* field =
+      e.in_flight_target ? "targetInFlightExecutionsPerPod" : "targetQueuedExecutionsPerPod";
+  const bool own = at_or_null(agent.at("spec"), (std::string("/autoscaling/") + field).c_str())
+                       .is_number_integer();
+  return std::string(own ? "spec.autoscaling." : "the policy's autoscaling.") + field +
+         ": scaling on executions goes through KEDA, which reads the sidecars' gauges from "
+         "Prometheus, and this operator runs without --keda-prometheus-url (Helm: "
+         "autoscaling.keda.prometheusURL); set it, or drop the field";
+}
+
+std::string hpa_name(const std::string& agent, const EffectiveSpec& e) {
+  return (e.scales_on_executions() ? "keda-hpa-" : "") + owned_name(agent);
+}
+
+namespace {
+
+// The ScaledObject's triggers after cpu and memory, in order: KEDA names trigger i's external
+// metric "s<i>-prometheus".
+struct ExecutionTrigger {
+  const char* display;  // in status.autoscaling.metrics
+  const char* gauge;    // the sidecar's
+  int target;
+};
+std::vector<ExecutionTrigger> execution_triggers(const EffectiveSpec& e) {
+  std::vector<ExecutionTrigger> out;
+  if (e.in_flight_target) out.push_back({"in-flight", "executions_in_flight", e.in_flight_target});
+  if (e.queued_target) out.push_back({"queued", "execution_queue_depth", e.queued_target});
+  return out;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> execution_metric_names(const EffectiveSpec& e) {
+  std::map<std::string, std::string> out;
+  auto triggers = execution_triggers(e);
+  for (size_t i = 0; i < triggers.size(); ++i)
+    out["s" + std::to_string(i + 2) + "-prometheus"] = triggers[i].display;
+  return out;
 }
 
 int default_exchange_bound(const json& agent, const json& policy) {
@@ -600,6 +647,48 @@ json render_hpa(const RenderInput& in, const std::string& obj) {
               {"spec", hpa_spec}};
 }
 
+// KEDA's ScaledObject: the same bounds, CPU and memory targets and behavior as the HPA, plus one
+// prometheus trigger per execution gauge. AverageValue: KEDA's HPA divides the sum over the
+// Agent's pods by the replica count, so N executions in flight settle on ceil(N / target) pods.
+// The labels are the ones the chart's ServiceMonitor gives the sidecars' series (namespace, and
+// the pod label agentry.dev/agent); the local cluster's Prometheus sets the same (hack/cluster.sh).
+json render_scaled_object(const RenderInput& in, const std::string& obj) {
+  const json& agent = in.agent;
+  const EffectiveSpec& e = in.effective;
+  const std::string ns = agent["metadata"].value("namespace", "default");
+  const std::string name = agent["metadata"]["name"];
+  auto utilization = [](const char* type, int target) {
+    return json{{"type", type},
+                {"metricType", "Utilization"},
+                {"metadata", {{"value", std::to_string(target)}}}};
+  };
+  json triggers =
+      json::array({utilization("cpu", e.cpu_target), utilization("memory", e.memory_target)});
+  for (const auto& t : execution_triggers(e)) {
+    triggers.push_back({{"type", "prometheus"},
+                        {"metricType", "AverageValue"},
+                        {"metadata",
+                         {{"serverAddress", in.settings.keda_prometheus_url},
+                          {"query", std::string("sum(") + t.gauge + "{namespace=\"" + ns +
+                                        "\",agentry_dev_agent=\"" + name + "\"})"},
+                          {"threshold", std::to_string(t.target)}}}});
+  }
+  json spec = {
+      {"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", obj}}},
+      {"minReplicaCount", e.min_replicas},
+      {"maxReplicaCount", e.max_replicas},
+      {"pollingInterval", 15},
+      {"triggers", triggers},
+  };
+  const json& behavior = at_or_null(in.policy_spec, "/autoscaling/behavior");
+  if (behavior.is_object() && !behavior.empty())
+    spec["advanced"] = {{"horizontalPodAutoscalerConfig", {{"behavior", behavior}}}};
+  return json{{"apiVersion", "keda.sh/v1alpha1"},
+              {"kind", "ScaledObject"},
+              {"metadata", object_meta(agent, obj)},
+              {"spec", spec}};
+}
+
 }  // namespace
 
 RenderedObjects render(const RenderInput& in) {
@@ -647,7 +736,11 @@ RenderedObjects render(const RenderInput& in) {
                                          {"protocol", "TCP"}}})}}}};
 
   r.network_policy = render_network_policy(in, name, obj);
-  if (e.autoscaling) r.hpa = render_hpa(in, obj);
+  if (e.scales_on_executions()) {
+    r.scaled_object = render_scaled_object(in, obj);
+  } else if (e.autoscaling) {
+    r.hpa = render_hpa(in, obj);
+  }
   // maxUnavailable 1 never blocks the eviction of a lone pod, so the budget is safe whenever more
   // than one replica can run (an HPA may scale a min-1 agent up).
   int most = e.autoscaling ? e.max_replicas : e.replicas;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -22,6 +23,11 @@ struct EffectiveSpec {
   int max_replicas = 1;
   int cpu_target = 70;
   int memory_target = 80;
+  // Average executions in flight / queued per pod to scale on as well; 0: not. Either one makes
+  // the Agent scale through a KEDA ScaledObject instead of a plain HPA (render()).
+  int in_flight_target = 0;
+  int queued_target = 0;
+  bool scales_on_executions() const { return autoscaling && (in_flight_target || queued_target); }
   nlohmann::json resources;           // {"requests": {...}, "limits": {...}}
   std::vector<std::string> warnings;  // e.g. a request capped at the policy ceiling
 };
@@ -33,6 +39,21 @@ std::optional<std::string> resolve(const nlohmann::json& agent, const nlohmann::
 // Names and ports the API server would refuse on the owned objects, as an error naming the
 // Agent's field (metadata.name, spec.container.ports[1].containerPort, ...). resolve() runs it.
 std::optional<std::string> check_names(const nlohmann::json& agent);
+
+// An error naming the Agent's field when its effective spec asks for what this operator cannot
+// render: scaling on executions needs --keda-prometheus-url (KEDA reads the sidecars' gauges from
+// that Prometheus).
+std::optional<std::string> check_autoscaling_backend(const nlohmann::json& agent,
+                                                     const EffectiveSpec& e,
+                                                     const OperatorSettings& settings);
+
+// The name of the HPA that scales the Agent's Deployment: ours, or the one KEDA creates for the
+// ScaledObject ("keda-hpa-<name>-agent").
+std::string hpa_name(const std::string& agent, const EffectiveSpec& e);
+
+// Display names of the ScaledObject's execution triggers in the HPA's external metrics
+// ("s2-prometheus" -> "in-flight"), for status.autoscaling.metrics.
+std::map<std::string, std::string> execution_metric_names(const EffectiveSpec& e);
 
 // memory.exchanges.maxEntries when the Agent does not set it: a quarter of the sidecar's memory
 // limit at kExchangeBytes an entry (its text, float vector and int8 codes, HNSW links and maps at
@@ -67,7 +88,9 @@ struct RenderInput {
 
 struct RenderedObjects {
   nlohmann::json config_map, secret, deployment, service, network_policy;
-  std::optional<nlohmann::json> hpa;  // only while autoscaling is on
+  std::optional<nlohmann::json> hpa;  // only while autoscaling is on, on CPU and memory alone
+  // A KEDA ScaledObject instead of the HPA when the Agent scales on executions (KEDA owns the HPA).
+  std::optional<nlohmann::json> scaled_object;
   std::optional<nlohmann::json> pdb;  // only when more than one replica can run
 };
 

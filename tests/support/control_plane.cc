@@ -99,6 +99,10 @@ std::string ControlPlane::server_url() const {
 std::string ControlPlane::etcd_url() const {
   return "http://127.0.0.1:" + trim(read_file(dir_ + "/etcd.port"));
 }
+std::string ControlPlane::prometheus_url() const {
+  std::string port = trim(read_file(dir_ + "/prometheus.port"));
+  return port.empty() ? "" : "http://127.0.0.1:" + port;
+}
 std::string ControlPlane::bin_dir() const {
   return trim(read_file(dir_ + "/bin"));
 }

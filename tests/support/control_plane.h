@@ -34,6 +34,10 @@ class ControlPlane {
   std::string admin_cert_file() const { return dir_ + "/pki/admin.crt"; }
   std::string admin_key_file() const { return dir_ + "/pki/admin.key"; }
   std::string bin_dir() const;
+  // The full cluster's Prometheus ("" without one) and the dir it reads scrape targets from: one
+  // JSON file per local sidecar (hack/cluster.sh says the format).
+  std::string prometheus_url() const;
+  std::string prometheus_targets_dir() const { return dir_ + "/prometheus/targets"; }
   // The pid of a component ("kube-apiserver", "etcd", ...), -1 if unknown.
   int pid_of(const std::string& component) const;
 

@@ -278,7 +278,7 @@ TEST_F(ChartTest, OperatorDeploymentIsHardenedAndProbed) {
 TEST_F(ChartTest, EveryFlagTheChartPassesIsAnOperatorFlag) {
   std::string help;
   ASSERT_EQ(run_command({AGENTRY_OPERATOR_BIN, "--help"}, &help), 0) << help;
-  auto docs = render({"watchNamespaces={team-a}"});
+  auto docs = render({"watchNamespaces={team-a}", "autoscaling.keda.prometheusURL=http://p:9090"});
   const json* dep = find_doc(docs, "Deployment");
   ASSERT_NE(dep, nullptr);
   std::vector<std::string> missing;
@@ -440,6 +440,16 @@ TEST_F(ChartTest, RbacRulesAreExactlyTheOperatorsCalls) {
   EXPECT_EQ(rules_of(find_doc(docs, "Role", "agentry-operator-leader-election")), lease);
   EXPECT_EQ(find_doc(docs, "Role", "agentry-operator"), nullptr);
 
+  // Scaling on executions: ScaledObjects too, and the flag that enables them.
+  Rules keda = all;
+  keda["keda.sh/scaledobjects"] = with({"create", "patch", "update", "delete"});
+  docs = render({"autoscaling.keda.prometheusURL=http://prometheus.monitoring:9090"});
+  EXPECT_EQ(rules_of(find_doc(docs, "ClusterRole")), keda);
+  const json* dep = find_doc(docs, "Deployment");
+  ASSERT_NE(dep, nullptr);
+  EXPECT_TRUE(contains((*dep)["spec"]["template"]["spec"]["containers"][0]["args"].dump(),
+                       "\"--keda-prometheus-url=http://prometheus.monitoring:9090\""));
+
   docs = render({"watchNamespaces={team-a}"});
   EXPECT_EQ(rules_of(find_doc(docs, "ClusterRole")), cluster)
       << "namespaced mode: no Secrets cluster-wide";
@@ -480,6 +490,7 @@ TEST_F(ChartTest, BadValuesFailWithAClearMessage) {
       {"replicaCount=3,operator.leaderElect=false",
        "more than one operator replica needs leader election"},
       {"replicaCunt=3", "additional properties 'replicaCunt' not allowed"},
+      {"autoscaling.keda.prometheusURL=prometheus:9090", "at '/autoscaling/keda/prometheusURL'"},
   };
   for (const auto& c : cases) {
     std::string out;

@@ -17,6 +17,7 @@
 #include "operator/planner/capacity_planner.h"
 #include "tests/integration/controllers/operator_harness.h"
 #include "tests/integration/controllers/pod_load.h"
+#include "tests/integration/sidecar/harness.h"
 
 namespace agentry::testing {
 namespace {
@@ -57,11 +58,14 @@ class AutoscalingTest : public ::testing::Test {
     ns_ = ns_.substr(0, 63);
     policy_ = ns_.substr(0, 50) + "-pol";
     ASSERT_EQ(cp_->kubectl({"create", "namespace", ns_}, &out), 0) << out;
-    op_ = std::make_unique<OperatorHarness>(cp_, ns_);
+    controllers::OperatorSettings settings;
+    settings.keda_prometheus_url = cp_->prometheus_url();  // the cluster's KEDA reads it
+    op_ = std::make_unique<OperatorHarness>(cp_, ns_, OperatorHarness::Register{}, settings);
     ASSERT_TRUE(op_->start());
   }
   void TearDown() override {
     stop_driver();
+    if (cp_) std::remove(targets_file().c_str());
     op_.reset();
     std::string out;
     if (cp_) {
@@ -129,6 +133,23 @@ class AutoscalingTest : public ::testing::Test {
       if (f.contains("f:spec") && f["f:spec"].contains("f:replicas")) return true;
     }
     return false;
+  }
+
+  // Where the cluster's Prometheus finds this test's local sidecar (hack/cluster.sh).
+  std::string targets_file() const { return cp_->prometheus_targets_dir() + "/" + ns_ + ".json"; }
+  void scrape(const Sidecar& sc, const std::string& agent) {
+    json t = json::array({{{"targets", {"127.0.0.1:" + std::to_string(sc.port())}},
+                           {"labels", {{"namespace", ns_}, {"agentry_dev_agent", agent}}}}});
+    // Whole or not at all: Prometheus re-reads *.json files as they change.
+    ASSERT_TRUE(write_file(targets_file() + ".tmp", t.dump()));
+    ASSERT_EQ(std::rename((targets_file() + ".tmp").c_str(), targets_file().c_str()), 0);
+  }
+  // The sidecar's own gauge, as Prometheus will read it.
+  static double gauge(const Sidecar& sc, const std::string& name) {
+    auto r = sc.get("/metrics");
+    if (!r) return -1;
+    const size_t at = r->body.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::atof(r->body.c_str() + at + name.size() + 2);
   }
 
   ControlPlane* cp_ = nullptr;
@@ -253,6 +274,90 @@ TEST_F(AutoscalingTest, ThePolicyTargetAndAnAgentOverrideDecideTheSettledCount) 
       << "override 50%: replicas " << replicas("a2") << "; HPA " << hpa_state("a2");
   EXPECT_LE(highest, 8);
   EXPECT_FALSE(operator_owns_replicas("a2"));
+}
+
+// The in-flight path end to end, nothing faked past the LLM: a real sidecar holds N executions
+// (its fake LLM never answers) and exports executions_in_flight; the cluster's Prometheus scrapes
+// it; the operator renders a KEDA ScaledObject whose prometheus trigger sums the gauge over the
+// Agent; KEDA's adapter serves that to KEDA's HPA as an external metric, which the real HPA
+// controller divides by the pods: N in flight settle on ceil(N / target). Cancelled, they go.
+TEST_F(AutoscalingTest, ExecutionsInFlightMoveReplicasToCeilNOverTarget) {
+  ASSERT_FALSE(cp_->prometheus_url().empty()) << "the cluster runs no Prometheus (hack/cluster.sh)";
+  apply("apiVersion: agentry.dev/v1alpha1\nkind: AgentPolicy\nmetadata: {name: " + policy_ +
+        "}\nspec:\n" + kResources +
+        "  autoscaling:\n    minReplicas: 1\n    maxReplicas: 6\n"
+        "    targetInFlightExecutionsPerPod: 2\n"
+        "    behavior:\n"
+        "      scaleUp: {stabilizationWindowSeconds: 0, policies: [{type: Pods, value: 6, "
+        "periodSeconds: 15}]}\n"
+        "      scaleDown: {stabilizationWindowSeconds: 30, policies: [{type: Percent, value: 100, "
+        "periodSeconds: 15}]}\n");
+  apply(
+      "apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata: {name: a1}\nspec:\n"
+      "  model: {provider: ollama, name: m}\n  policyRef: {name: " +
+      policy_ + "}\n");
+  // KEDA's HPA, made from our ScaledObject, scales the Deployment; the operator renders no HPA.
+  ASSERT_TRUE(eventually(
+      [&] { return !get(res::kHorizontalPodAutoscalers, "keda-hpa-a1-agent").is_null(); },
+      seconds(90)))
+      << "ScaledObject: " << get(res::kScaledObjects, "a1-agent").dump();
+  EXPECT_TRUE(get(res::kHorizontalPodAutoscalers, "a1-agent").is_null());
+  const json trigger = get(res::kScaledObjects, "a1-agent")["spec"]["triggers"][2];
+  EXPECT_EQ(trigger.value("/metadata/query"_json_pointer, ""),
+            "sum(executions_in_flight{namespace=\"" + ns_ + "\",agentry_dev_agent=\"a1\"})");
+  ASSERT_TRUE(eventually([&] { return replicas("a1") == 1; }, seconds(90)));
+
+  FakeLlm llm({"--mode", "hang"});
+  SidecarOptions so;
+  so.provider_endpoint = llm.url();
+  so.provider_yaml = "  readTimeoutMs: 600000\n";
+  so.limits_yaml = "  executionTimeoutSeconds: 600\n";
+  Sidecar sc(so);
+  scrape(sc, "a1");
+
+  constexpr int kInFlight = 5, kTarget = 2;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kInFlight; ++i) {
+    auto r = sc.post_execution({{"input", "hold " + std::to_string(i)}});
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 202) << r->body;
+    ids.push_back(json::parse(r->body)["id"]);
+  }
+  ASSERT_TRUE(
+      eventually([&] { return gauge(sc, "executions_in_flight") == kInFlight; }, seconds(10)));
+  const int want = (kInFlight + kTarget - 1) / kTarget;  // 3
+  int lowest = 1000, highest = 0;
+  EXPECT_TRUE(watch_replicas(
+      "a1", seconds(150), [&](int n) { return n == want; }, &lowest, &highest))
+      << "replicas " << replicas("a1") << "; HPA "
+      << get(res::kHorizontalPodAutoscalers, "keda-hpa-a1-agent")["status"];
+  // Over more sync periods it stays there: never above ceil(N / target).
+  watch_replicas(
+      "a1", seconds(20), [](int) { return false; }, &lowest, &highest);
+  EXPECT_EQ(highest, want);
+  // The Agent's status reads KEDA's HPA: the in-flight average per pod over its target.
+  EXPECT_TRUE(eventually(
+      [&] {
+        json st = get(res::kAgents, "a1").value("/status/autoscaling"_json_pointer, json());
+        return st.value("metrics", "").find("in-flight") != std::string::npos &&
+               st.value("desiredReplicas", 0) == want;
+      },
+      seconds(60)))
+      << get(res::kAgents, "a1")["status"].dump();
+
+  // Cancelled, nothing is in flight: down to minReplicas once the 30 s window has passed.
+  auto c = sc.client();
+  for (const auto& id : ids) {
+    auto d = c.Delete(("/v1/executions/" + id).c_str(), sc.auth());
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->status, 200) << d->body;
+  }
+  EXPECT_EQ(gauge(sc, "executions_in_flight"), 0);
+  lowest = 1000;
+  EXPECT_TRUE(watch_replicas(
+      "a1", seconds(180), [](int n) { return n == 1; }, &lowest, &highest))
+      << "HPA " << get(res::kHorizontalPodAutoscalers, "keda-hpa-a1-agent")["status"];
+  EXPECT_FALSE(operator_owns_replicas("a1"));
 }
 
 }  // namespace

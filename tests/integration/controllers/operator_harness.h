@@ -16,6 +16,7 @@
 #include "operator/kube/config.h"
 #include "operator/runtime/manager.h"
 #include "tests/support/control_plane.h"
+#include "tests/support/eventually.h"
 
 namespace agentry::testing {
 
@@ -23,8 +24,9 @@ class OperatorHarness {
  public:
   using Register = std::function<void(runtime::Manager&, const controllers::OperatorSettings&)>;
 
-  OperatorHarness(ControlPlane* cp, std::string ns, Register extra = {})
-      : cp_(cp), ns_(std::move(ns)), extra_(std::move(extra)) {}
+  OperatorHarness(ControlPlane* cp, std::string ns, Register extra = {},
+                  controllers::OperatorSettings settings = {})
+      : cp_(cp), ns_(std::move(ns)), extra_(std::move(extra)), settings_(std::move(settings)) {}
   ~OperatorHarness() { stop(); }
 
   // Starts a fresh manager (a restarted operator: new caches, new identity).
@@ -40,7 +42,7 @@ class OperatorHarness {
     runtime::Manager::Options mo;
     mo.metrics_addr = "127.0.0.1:0";
     mgr_ = std::make_unique<runtime::Manager>(client_, mo);
-    controllers::OperatorSettings settings;
+    controllers::OperatorSettings settings = settings_;
     settings.watch_namespace = ns_;
     controllers::register_agent_controllers(*mgr_, settings);
     if (extra_) extra_(*mgr_, settings);
@@ -69,20 +71,10 @@ class OperatorHarness {
   ControlPlane* cp_;
   std::string ns_;
   Register extra_;
+  controllers::OperatorSettings settings_;  // watch_namespace is set to ns_
   std::shared_ptr<kube::Client> client_;
   std::unique_ptr<runtime::Manager> mgr_;
   std::thread thread_;
 };
-
-// Polls fn until it returns true or the timeout passes.
-inline bool eventually(const std::function<bool()>& fn,
-                       std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (fn()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return fn();
-}
 
 }  // namespace agentry::testing

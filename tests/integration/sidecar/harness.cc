@@ -106,13 +106,4 @@ json Sidecar::wait_terminal(const std::string& id, std::chrono::milliseconds tim
   return last;
 }
 
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return pred();
-}
-
 }  // namespace agentry::testing

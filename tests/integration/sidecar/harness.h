@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "tests/support/eventually.h"
 #include "tests/support/ports.h"
 #include "tests/support/process.h"
 #include "tests/support/tempdir.h"
@@ -69,7 +70,5 @@ class Sidecar {
 };
 
 bool is_terminal_state(const std::string& s);
-// Polls pred every 20 ms until true or timeout.
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 
 }  // namespace agentry::testing

@@ -53,6 +53,24 @@ TEST(AgentAutoscaling, ReportsCountsAndEachMetricOverItsTarget) {
   EXPECT_EQ(r.condition.reason, "ValidMetricFound");
 }
 
+// KEDA's HPA: the external metric of the in-flight trigger shows under its display name.
+TEST(AgentAutoscaling, ExternalMetricsShowUnderTheirDisplayNames) {
+  json h = hpa(
+      {cond("ScalingActive", "True", "ValidMetricFound", "ok")},
+      {{{"type", "External"},
+        {"external",
+         {{"metric", {{"name", "s2-prometheus"}}}, {"current", {{"averageValue", "2500m"}}}}}}});
+  h["spec"]["metrics"].push_back(
+      {{"type", "External"},
+       {"external",
+        {{"metric", {{"name", "s2-prometheus"}}},
+         {"target", {{"type", "AverageValue"}, {"averageValue", "2"}}}}}});
+  auto r = autoscaling_report(true, 1, &h, {{"s2-prometheus", "in-flight"}});
+  EXPECT_EQ(r.status["metrics"], "cpu <unknown>/70%, memory <unknown>/80%, in-flight 2500m/2");
+  EXPECT_EQ(autoscaling_report(true, 1, &h).status["metrics"],
+            "cpu <unknown>/70%, memory <unknown>/80%, s2-prometheus 2500m/2");
+}
+
 TEST(AgentAutoscaling, CarriesTheHpasReasonWhenItCannotScale) {
   json h = hpa({cond("AbleToScale", "True", "SucceededGetScale", "ok"),
                 cond("ScalingActive", "False", "FailedGetResourceMetric",

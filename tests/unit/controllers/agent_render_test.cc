@@ -187,6 +187,69 @@ TEST(AgentRender, AutoscalingWithoutARequestIsAConfigError) {
   EXPECT_FALSE(resolve(agent(fixed), bare, &eff));
 }
 
+// Scaling on executions: a KEDA ScaledObject with the HPA's bounds, targets and behavior plus a
+// prometheus trigger per gauge, and no HPA of ours; without --keda-prometheus-url it is refused
+// naming the field where the user set it.
+TEST(AgentRender, ExecutionTargetsRenderAScaledObjectInsteadOfTheHpa) {
+  auto policy = production_policy()["spec"];
+  policy["autoscaling"]["targetInFlightExecutionsPerPod"] = 4;
+  auto spec = base_spec();
+  spec["autoscaling"] = {{"targetQueuedExecutionsPerPod", 10}};
+  RenderInput in;
+  in.agent = agent(spec);
+  in.policy_spec = policy;
+  ASSERT_FALSE(resolve(in.agent, policy, &in.effective));
+  EXPECT_EQ(in.effective.in_flight_target, 4);
+  EXPECT_EQ(in.effective.queued_target, 10);
+
+  auto err = check_autoscaling_backend(in.agent, in.effective, in.settings);
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->rfind("the policy's autoscaling.targetInFlightExecutionsPerPod:", 0), 0) << *err;
+  EXPECT_NE(err->find("--keda-prometheus-url"), std::string::npos) << *err;
+  in.settings.keda_prometheus_url = "http://prometheus.monitoring:9090";
+  EXPECT_FALSE(check_autoscaling_backend(in.agent, in.effective, in.settings));
+
+  in.config = render_sidecar_config(in.agent, policy);
+  auto r = render(in);
+  EXPECT_FALSE(r.hpa) << "KEDA owns the HPA";
+  ASSERT_TRUE(r.scaled_object);
+  const json& so = (*r.scaled_object)["spec"];
+  EXPECT_EQ(so["scaleTargetRef"]["name"], "researcher-agent");
+  EXPECT_EQ(so["minReplicaCount"], 2);
+  EXPECT_EQ(so["maxReplicaCount"], 20);
+  EXPECT_EQ(so["advanced"]["horizontalPodAutoscalerConfig"]["behavior"],
+            policy["autoscaling"]["behavior"]);
+  ASSERT_EQ(so["triggers"].size(), 4u);
+  EXPECT_EQ(so["triggers"][0]["metadata"]["value"], "70");
+  EXPECT_EQ(so["triggers"][1]["type"], "memory");
+  const json& in_flight = so["triggers"][2];
+  EXPECT_EQ(in_flight["type"], "prometheus");
+  EXPECT_EQ(in_flight["metricType"], "AverageValue");
+  EXPECT_EQ(in_flight["metadata"]["serverAddress"], "http://prometheus.monitoring:9090");
+  EXPECT_EQ(in_flight["metadata"]["query"],
+            "sum(executions_in_flight{namespace=\"team-a\",agentry_dev_agent=\"researcher\"})");
+  EXPECT_EQ(in_flight["metadata"]["threshold"], "4");
+  EXPECT_EQ(so["triggers"][3]["metadata"]["threshold"], "10");
+  EXPECT_EQ(hpa_name("researcher", in.effective), "keda-hpa-researcher-agent");
+  EXPECT_EQ(execution_metric_names(in.effective),
+            (std::map<std::string, std::string>{{"s2-prometheus", "in-flight"},
+                                                {"s3-prometheus", "queued"}}));
+
+  // The Agent's own field is named as its own; autoscaling off renders neither.
+  auto own = base_spec();
+  own["autoscaling"] = {{"targetInFlightExecutionsPerPod", 3}};
+  EffectiveSpec e;
+  ASSERT_FALSE(resolve(agent(own), production_policy()["spec"], &e));
+  err = check_autoscaling_backend(agent(own), e, OperatorSettings{});
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->rfind("spec.autoscaling.targetInFlightExecutionsPerPod:", 0), 0) << *err;
+  own["autoscaling"]["enabled"] = false;
+  ASSERT_FALSE(resolve(agent(own), production_policy()["spec"], &e));
+  EXPECT_FALSE(e.scales_on_executions());
+  EXPECT_FALSE(check_autoscaling_backend(agent(own), e, OperatorSettings{}));
+  EXPECT_EQ(hpa_name("researcher", e), "researcher-agent");
+}
+
 TEST(AgentRender, ConfigCarriesTheAgentSettings) {
   auto spec = base_spec();
   spec["systemPrompt"] = "be brief";
