@@ -54,6 +54,11 @@ wait_until() {
   done
 }
 
+# prometheus_has QUERY: the cluster's Prometheus returns at least one series for it.
+prometheus_has() {
+  curl -sf "$AGENTRY_PROMETHEUS_URL/api/v1/query" --data-urlencode "query=$1" | grep -q '"result":\[{'
+}
+
 free_port() {
   local p
   for _ in $(seq 1 100); do
@@ -87,7 +92,8 @@ up() {
   eval "$(hack/cluster.sh up 2>/dev/null)"
   step "helm install charts/agentry (CRDs, AgentPolicies, RBAC; the operator runs as a local process here)"
   helm upgrade --install agentry charts/agentry -n agentry-system --create-namespace \
-    --set replicaCount=0 >"$state/logs/helm.log" 2>&1 || { cat "$state/logs/helm.log" >&2; fail "helm install failed"; }
+    --set replicaCount=0 --set autoscaling.keda.prometheusURL="$AGENTRY_PROMETHEUS_URL" \
+    >"$state/logs/helm.log" 2>&1 || { cat "$state/logs/helm.log" >&2; fail "helm install failed"; }
   kubectl wait --for=condition=Established --timeout=60s crd --all >/dev/null
 
   local provider=${AGENTRY_LLM_PROVIDER:-ollama} endpoint=${AGENTRY_LLM_ENDPOINT:-} model=${AGENTRY_LLM_MODEL:-llama3.2}
@@ -104,7 +110,8 @@ up() {
   step "starting agentry-operator"
   local op_port; op_port=$(free_port)
   bg operator "$build/operator/agentry-operator" --kubeconfig "$KUBECONFIG" \
-    --metrics-addr "127.0.0.1:$op_port" --operator-namespace agentry-system
+    --metrics-addr "127.0.0.1:$op_port" --operator-namespace agentry-system \
+    --keda-prometheus-url "$AGENTRY_PROMETHEUS_URL"
   wait_until "the operator's /readyz on :$op_port" 60 curl -sf "http://127.0.0.1:$op_port/readyz"
 
   step "applying examples/agent.yaml (model endpoint pointed at $endpoint)"
@@ -135,6 +142,13 @@ up() {
   # Development setting: the operator reaches this Agent at a local URL instead of its Service.
   kubectl -n "$ns" annotate agent researcher --overwrite \
     "agentry.dev/endpoint-override=http://127.0.0.1:$sc_port" >/dev/null
+  # Prometheus scrapes it with the labels a ServiceMonitor gives in a real cluster (KEDA's
+  # in-flight scaling reads them: docs/sre-guide.md, "Scaling on executions in flight").
+  printf '[{"targets":["127.0.0.1:%s"],"labels":{"namespace":"%s","agentry_dev_agent":"researcher"}}]\n' \
+    "$sc_port" "$ns" >"$AGENTRY_PROMETHEUS_TARGETS/researcher.json.tmp"
+  mv "$AGENTRY_PROMETHEUS_TARGETS/researcher.json.tmp" "$AGENTRY_PROMETHEUS_TARGETS/researcher.json"
+  wait_until "Prometheus to scrape the sidecar" 60 \
+    prometheus_has 'executions_in_flight{agentry_dev_agent="researcher"}'
 
   step "applying examples/workflow.yaml"
   kubectl -n "$ns" apply -f examples/workflow.yaml >/dev/null
@@ -166,6 +180,9 @@ Agentry is running (everything listens on 127.0.0.1):
   kubectl top pods -n $ns                # metrics-server; load: kwok.x-k8s.io/usage-cpu on the pods
     kubectl annotate --overwrite pods -n $ns -l agentry.dev/agent=researcher kwok.x-k8s.io/usage-cpu=600m
     kubectl get hpa -n $ns -w              # (docs/sre-guide.md, "Watching it scale")
+  scale on executions in flight instead (KEDA + Prometheus at $AGENTRY_PROMETHEUS_URL):
+    kubectl patch agent -n $ns researcher --type merge -p '{"spec":{"autoscaling":{"targetInFlightExecutionsPerPod":2}}}'
+    kubectl get scaledobject,hpa -n $ns    # KEDA's HPA keda-hpa-researcher-agent replaces ours
   agentry sidecar:  http://127.0.0.1:$sc_port   (token in $state/token)
     curl -s -H "Authorization: Bearer \$(cat $state/token)" -d '{"input":"Hello"}' 'http://127.0.0.1:$sc_port/v1/executions?wait=30s'
     curl -s http://127.0.0.1:$sc_port/metrics | grep agent_execution
