@@ -13,6 +13,8 @@ step "dependencies"
 hack/install-deps.sh
 step "control-plane tools (cached; the first build takes 10-20 minutes)"
 hack/build-tools.sh >/dev/null
+step "third-party servers the tests talk to (npm, cached)"
+hack/test-tools.sh >/dev/null
 
 mkdir -p "$build_root"
 step "build the unit tests with ASan+UBSan in $build_root/asan"

@@ -1,5 +1,7 @@
 #include "sidecar/config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <climits>
 #include <cstdint>
 #include <cstdlib>
@@ -119,9 +121,10 @@ Status parse_provider(const YAML::Node& n, ProviderConfig* c) {
 
 Status parse_agent(const YAML::Node& n, AgentConfig* a) {
   const std::string p = "agent.";
-  TRY(check_keys(n, p,
-                 {"name", "systemPrompt", "options", "tools", "maxToolTurns", "toolTimeoutMs",
-                  "chunking", "cacheResponses", "responseCacheTtlSeconds", "memoryRecallK"}));
+  TRY(check_keys(
+      n, p,
+      {"name", "systemPrompt", "options", "tools", "mcpServers", "maxToolTurns", "toolTimeoutMs",
+       "chunking", "cacheResponses", "responseCacheTtlSeconds", "memoryRecallK"}));
   TRY(get(n, "name", p, &a->name));
   TRY(get(n, "systemPrompt", p, &a->system_prompt));
   if (n["options"]) {
@@ -151,6 +154,25 @@ Status parse_agent(const YAML::Node& n, AgentConfig* a) {
         tc.parameters = yaml_node_to_json(t[i]["parameters"]);
       }
       a->tools.push_back(std::move(tc));
+    }
+  }
+  if (auto m = n["mcpServers"]) {
+    if (!m.IsSequence()) return field_error("agent.mcpServers", "want a list");
+    for (size_t i = 0; i < m.size(); ++i) {
+      const std::string mp = "agent.mcpServers[" + std::to_string(i) + "].";
+      McpServerConfig mc;
+      TRY(check_keys(m[i], mp,
+                     {"name", "url", "headers", "bearerTokenEnv", "timeoutMs", "retries",
+                      "allowTools", "maxResultBytes"}));
+      TRY(get(m[i], "name", mp, &mc.name));
+      TRY(get(m[i], "url", mp, &mc.url));
+      TRY(get(m[i], "headers", mp, &mc.headers));
+      TRY(get(m[i], "bearerTokenEnv", mp, &mc.bearer_token_env));
+      TRY(get(m[i], "timeoutMs", mp, &mc.timeout_ms));
+      TRY(get(m[i], "retries", mp, &mc.retries));
+      TRY(get(m[i], "allowTools", mp, &mc.allow_tools));
+      TRY(get(m[i], "maxResultBytes", mp, &mc.max_result_bytes));
+      a->mcp_servers.push_back(std::move(mc));
     }
   }
   if (auto c = n["chunking"]) {
@@ -325,6 +347,36 @@ const std::vector<IntField>& int_fields() {
 }
 #undef FIELD
 
+// A server name becomes the prefix of its tools' names ("<name>__<tool>"), which providers
+// accept as function names: letters, digits and '-' only, short, and never "__" inside.
+Status check_mcp_server(const McpServerConfig& m, const std::string& mp) {
+  const bool name_ok = !m.name.empty() && m.name.size() <= 32 && m.name.front() != '-' &&
+                       m.name.back() != '-' &&
+                       std::all_of(m.name.begin(), m.name.end(), [](char ch) {
+                         return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-';
+                       });
+  if (!name_ok)
+    return field_error(mp + "name",
+                       "want 1-32 of a-z, 0-9 and '-' (not at either end), got '" + m.name + "'");
+  if (!valid_url(m.url)) return field_error(mp + "url", "want an http:// or https:// URL");
+  if (m.timeout_ms < 1 || m.timeout_ms > 600000)
+    return field_error(mp + "timeoutMs", "want 1..600000");
+  if (m.retries < 0 || m.retries > 10) return field_error(mp + "retries", "want 0..10");
+  if (m.max_result_bytes < 1 || m.max_result_bytes > (16u << 20))
+    return field_error(mp + "maxResultBytes", "want 1..16777216");
+  for (const auto& [k, v] : m.headers) {
+    const bool token = !k.empty() && std::all_of(k.begin(), k.end(), [](char ch) {
+      return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_';
+    });
+    if (!token) return field_error(mp + "headers", "'" + k + "' is not an HTTP header name");
+    if (v.find_first_of("\r\n") != std::string::npos)
+      return field_error(mp + "headers." + k, "a header value cannot hold a line break");
+  }
+  for (const auto& t : m.allow_tools)
+    if (t.empty()) return field_error(mp + "allowTools", "an empty tool name");
+  return ok_status();
+}
+
 Status check_redis_url(const std::string& field, const std::string& url) {
   if (url.empty()) return ok_status();
   if (url.rfind("rediss://", 0) == 0)
@@ -399,6 +451,15 @@ Status validate(const Config& c) {
       if (c.agent.tools[j].name == t.name)
         return field_error(
             tp + "name", "'" + t.name + "' is also agent.tools[" + std::to_string(j) + "]'s name");
+  }
+  for (size_t i = 0; i < c.agent.mcp_servers.size(); ++i) {
+    const auto& m = c.agent.mcp_servers[i];
+    const std::string mp = "agent.mcpServers[" + std::to_string(i) + "].";
+    TRY(check_mcp_server(m, mp));
+    for (size_t j = 0; j < i; ++j)
+      if (c.agent.mcp_servers[j].name == m.name)
+        return field_error(mp + "name", "'" + m.name + "' is also agent.mcpServers[" +
+                                            std::to_string(j) + "]'s name");
   }
   if (c.agent.chunking.combine != "model" && c.agent.chunking.combine != "concat")
     return field_error("agent.chunking.combine", "want model or concat");

@@ -71,6 +71,19 @@ struct ToolConfig {
   nlohmann::json parameters = nlohmann::json::object();  // JSON schema
 };
 
+// One MCP server whose tools the agent may call (sidecar/mcp/mcp_toolset.h). Its tools are offered
+// to the model as "<name>__<tool>".
+struct McpServerConfig {
+  std::string name;                            // 1-32 of [a-z0-9-], no "__"
+  std::string url;                             // the Streamable HTTP endpoint
+  std::map<std::string, std::string> headers;  // sent on every request
+  std::string bearer_token_env;  // "Authorization: Bearer $VAR" when VAR is set (a Secret's key)
+  int timeout_ms = 30000;
+  int retries = 2;                       // transient failures only
+  std::vector<std::string> allow_tools;  // empty: every tool it lists
+  size_t max_result_bytes = 64 * 1024;   // longer results are cut, and the model told so
+};
+
 struct ChunkingConfig {
   bool enabled = false;
   size_t chunk_chars = 8000;
@@ -83,6 +96,7 @@ struct AgentConfig {
   std::string system_prompt;
   nlohmann::json options = nlohmann::json::object();  // default model parameters (temperature...)
   std::vector<ToolConfig> tools;
+  std::vector<McpServerConfig> mcp_servers;
   int max_tool_turns = 4;
   int tool_timeout_ms = 10000;
   ChunkingConfig chunking;

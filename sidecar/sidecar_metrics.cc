@@ -52,6 +52,21 @@ SidecarMetrics build() {
                              .Name("provider_request_duration_seconds")
                              .Help("LLM provider request duration")
                              .Register(reg);
+  m.mcp_tool_calls =
+      &prometheus::BuildCounter()
+           .Name("agentry_mcp_tool_calls_total")
+           .Help(
+               "MCP tool calls by server, tool and result (ok, tool_error, error, unavailable, "
+               "refused, cancelled)")
+           .Register(reg);
+  m.mcp_tool_call_duration = &prometheus::BuildHistogram()
+                                  .Name("agentry_mcp_tool_call_duration_seconds")
+                                  .Help("MCP tool call duration by server")
+                                  .Register(reg);
+  m.mcp_list_failures = &prometheus::BuildCounter()
+                             .Name("agentry_mcp_list_failures_total")
+                             .Help("MCP servers that could not be listed (their tools left out)")
+                             .Register(reg);
   m.memory_cleanups = &prometheus::BuildCounter()
                            .Name("memory_cleanups_total")
                            .Help("Cleanups run because memory use passed the threshold")

@@ -23,7 +23,11 @@ struct SidecarMetrics {
   prometheus::Family<prometheus::Counter>* provider_requests;    // {provider,code}
   prometheus::Family<prometheus::Histogram>* provider_duration;  // {provider}
   prometheus::Counter* memory_cleanups;
-  prometheus::Counter* executions_rejected;  // 429s from backpressure
+  // MCP tools (sidecar/mcp/mcp_toolset.h).
+  prometheus::Family<prometheus::Counter>* mcp_tool_calls;            // {server,tool,result}
+  prometheus::Family<prometheus::Histogram>* mcp_tool_call_duration;  // {server}
+  prometheus::Family<prometheus::Counter>* mcp_list_failures;         // {server}
+  prometheus::Counter* executions_rejected;                           // 429s from backpressure
   // The HTTP server, refreshed at each scrape.
   prometheus::Gauge* http_connections;
   prometheus::Gauge* http_workers;

@@ -9,6 +9,7 @@ agentry_test(sidecar_unit_test LABEL unit SOURCES
   unit/sidecar/breaker_test.cc
   unit/sidecar/engine_parts_test.cc
   unit/sidecar/errors_test.cc
+  unit/sidecar/mcp_json_rpc_test.cc
   LIBS agentry_sidecar_lib
 )
 
@@ -38,3 +39,12 @@ agentry_test(sidecar_integration_test LABEL integration TIMEOUT 300 SOURCES
 )
 target_compile_definitions(sidecar_integration_test PRIVATE ${SIDECAR_IT_DEFS})
 add_dependencies(sidecar_integration_test agentry-sidecar agentry-fake-llm)
+
+# The MCP client against the MCP reference server (npm, hack/test-tools.sh).
+agentry_test(mcp_integration_test LABEL integration TIMEOUT 300 SOURCES
+  integration/sidecar/harness.cc
+  integration/sidecar/mcp_client_test.cc
+  LIBS agentry_sidecar_lib
+)
+target_compile_definitions(mcp_integration_test PRIVATE ${SIDECAR_IT_DEFS})
+add_dependencies(mcp_integration_test agentry-sidecar agentry-fake-llm)

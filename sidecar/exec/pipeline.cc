@@ -60,7 +60,9 @@ std::vector<std::string> split_chunks(const std::string& text, size_t max_chars)
 }
 
 Pipeline::Pipeline(const AgentConfig& agent, std::shared_ptr<Provider> provider)
-    : agent_(agent), provider_(std::move(provider)), tools_(agent.tools, agent.tool_timeout_ms) {}
+    : agent_(agent),
+      provider_(std::move(provider)),
+      tools_(agent.tools, agent.tool_timeout_ms, agent.mcp_servers) {}
 
 ExecutionResult Pipeline::run(Execution& ex) {
   const auto& req = ex.request();
@@ -193,7 +195,8 @@ Result<ChatResponse> Pipeline::tool_loop(Execution& ex, std::vector<Message> mes
   for (int turn = 0;; ++turn) {
     // The last turn goes without tools, so the model has to answer.
     bool offer_tools = !tools_.empty() && turn < agent_.max_tool_turns;
-    ChatRequest req{messages, offer_tools ? tools_.declarations() : nlohmann::json::array(),
+    ChatRequest req{messages,
+                    offer_tools ? tools_.declarations(&ex.cancel_token()) : nlohmann::json::array(),
                     options};
     auto r = call_model(ex, req, stream, acc);
     if (!r.ok() || r->tool_calls.empty() || !offer_tools) return r;

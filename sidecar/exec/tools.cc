@@ -11,8 +11,9 @@ namespace {
 constexpr size_t kMaxToolAnswer = 64 * 1024;
 }
 
-ToolRunner::ToolRunner(std::vector<ToolConfig> tools, int timeout_ms)
-    : tools_(std::move(tools)), timeout_ms_(timeout_ms) {
+ToolRunner::ToolRunner(std::vector<ToolConfig> tools, int timeout_ms,
+                       const std::vector<McpServerConfig>& mcp_servers)
+    : tools_(std::move(tools)), timeout_ms_(timeout_ms), mcp_(mcp_servers) {
   for (const auto& t : tools_) {
     nlohmann::json params =
         t.parameters.empty()
@@ -24,10 +25,18 @@ ToolRunner::ToolRunner(std::vector<ToolConfig> tools, int timeout_ms)
   }
 }
 
-std::string ToolRunner::call(const ToolCall& call, CancelToken* cancel) const {
+nlohmann::json ToolRunner::declarations(CancelToken* cancel) {
+  if (mcp_.empty()) return decls_;
+  nlohmann::json all = decls_;
+  for (auto& d : mcp_.declarations(cancel)) all.push_back(std::move(d));
+  return all;
+}
+
+std::string ToolRunner::call(const ToolCall& call, CancelToken* cancel) {
   const ToolConfig* tool = nullptr;
   for (const auto& t : tools_)
     if (t.name == call.name) tool = &t;
+  if (!tool && mcp_.owns(call.name)) return mcp_.call(call, cancel);
   if (!tool) return "error: unknown tool '" + call.name + "'";
   auto ep = parse_endpoint(tool->url);
   if (!ep.ok()) return "error: " + ep.status().message();

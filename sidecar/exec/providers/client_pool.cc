@@ -118,6 +118,7 @@ HttpResult ClientPool::request(const std::string& method, const std::string& pat
   if (ok) {
     out.status = res.status;
     out.retry_after = res.get_header_value("Retry-After");
+    out.headers = std::move(res.headers);
   } else {
     out.error = err;
     out.error_text = tls::describe(err);

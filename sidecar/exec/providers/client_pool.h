@@ -38,9 +38,10 @@ struct PoolOptions {
 struct HttpResult {
   int status = 0;  // 0: no HTTP response (see error)
   httplib::Error error = httplib::Error::Success;
-  std::string error_text;   // the error, with why TLS verification failed when it did
-  std::string body;         // when no chunk callback took it
-  std::string retry_after;  // the Retry-After header, if any
+  std::string error_text;    // the error, with why TLS verification failed when it did
+  std::string body;          // when no chunk callback took it
+  std::string retry_after;   // the Retry-After header, if any
+  httplib::Headers headers;  // the response's headers (when there was a response)
   bool cancelled = false;
 };
 

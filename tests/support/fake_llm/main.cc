@@ -172,7 +172,8 @@ struct Turn {
 };
 
 // The deterministic brain: a tool call when tools are offered and none was answered since the
-// last user message; else echo the last user message (or the tool result).
+// last user message (the one the message names, else the first; arguments {"query": message}, or
+// the JSON object after the name); else echo the last user message (or the tool result).
 Turn think(const json& body) {
   Turn t;
   const json& msgs = body.value("messages", json::array());
@@ -200,6 +201,12 @@ Turn think(const json& body) {
     }
     t.tool_name = (*pick).value("function", json::object()).value("name", "tool");
     t.tool_args = {{"query", last_user}};
+    // "call NAME {json}": the JSON object right after the tool's name is the arguments (so a test
+    // can drive a real MCP tool with the arguments its schema wants).
+    if (size_t at = last_user.find(t.tool_name + " {"); at != std::string::npos) {
+      json args = json::parse(last_user.substr(at + t.tool_name.size() + 1), nullptr, false);
+      if (args.is_object()) t.tool_args = args;
+    }
     return t;
   }
   t.content = tool_after_user ? "tool said: " + last_tool : "echo: " + last_user;

@@ -86,6 +86,25 @@ TEST(SidecarConfig, ErrorsNameTheField) {
        "agent.responseCacheTtlSeconds"},
       {"server: {tokenFile: /t}\nlimits: {queueSize: -1}", "limits.queueSize"},
       {"server: {tokenFile: /t, threads: 99999999999}", "server.threads"},
+      // MCP servers: the name becomes a tool-name prefix, so it is checked hard.
+      {"server: {tokenFile: /t}\nagent: {mcpServers: [{name: Files, url: http://m/mcp}]}",
+       "agent.mcpServers[0].name: want 1-32"},
+      {"server: {tokenFile: /t}\nagent: {mcpServers: [{name: a__b, url: http://m/mcp}]}",
+       "agent.mcpServers[0].name"},
+      {"server: {tokenFile: /t}\nagent: {mcpServers: [{name: m}]}", "agent.mcpServers[0].url"},
+      {"server: {tokenFile: /t}\nagent: {mcpServers: [{name: m, url: http://m, timeoutMs: 0}]}",
+       "agent.mcpServers[0].timeoutMs"},
+      {"server: {tokenFile: /t}\nagent: {mcpServers: [{name: m, url: http://m, retries: 11}]}",
+       "agent.mcpServers[0].retries"},
+      {"server: {tokenFile: /t}\nagent: {mcpServers: [{name: m, url: http://m, urll: x}]}",
+       "agent.mcpServers[0].urll: unknown field"},
+      {"server: {tokenFile: /t}\nagent: {mcpServers: [{name: m, url: http://m, headers: "
+       "{\"bad header\": x}}]}",
+       "agent.mcpServers[0].headers"},
+      {"server: {tokenFile: /t}\nagent: {mcpServers: [{name: m, url: http://a}, {name: m, url: "
+       "http://b}]}",
+       "agent.mcpServers[1].name: 'm' is also agent.mcpServers[0]"},
+      {"server: {tokenFile: /t}\nagent: {mcpServers: {name: m}}", "agent.mcpServers: want a list"},
   };
   for (const auto& b : cases) {
     auto c = parse_config(b.yaml);

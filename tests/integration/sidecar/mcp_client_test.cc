@@ -1,0 +1,248 @@
+// The sidecar's MCP client (sidecar/mcp/mcp_client.h) against an implementation no one here wrote:
+// the MCP reference test server @modelcontextprotocol/server-everything (npm, installed and cached
+// by hack/test-tools.sh), over its Streamable HTTP transport on loopback. Discovery, calls (text,
+// structured, isError), protocol errors, a server restart mid-session, an unreachable server,
+// and a server that never answers.
+#include "sidecar/mcp/mcp_client.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "tests/integration/sidecar/harness.h"
+#include "tests/support/control_plane.h"
+#include "tests/support/eventually.h"
+#include "tests/support/ports.h"
+#include "tests/support/process.h"
+#include "tests/support/tempdir.h"
+
+namespace agentry::testing {
+namespace {
+
+using nlohmann::json;
+using sidecar::CancelToken;
+namespace mcp = sidecar::mcp;
+
+// hack/test-tools.sh installs (first run) and prints where the npm packages are.
+std::string test_tools_dir() {
+  std::string out;
+  FILE* p = ::popen(("'" + repo_dir() + "/hack/test-tools.sh' 2>/dev/null").c_str(), "r");
+  if (!p) return "";
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p)) out += buf;
+  ::pclose(p);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+// The reference server as a process on a free port (PORT env), restartable on the same port.
+class EverythingServer {
+ public:
+  EverythingServer() : port_(free_port()) {}
+  ::testing::AssertionResult start() {
+    const std::string dir = test_tools_dir();
+    if (dir.empty()) return ::testing::AssertionFailure() << "hack/test-tools.sh failed";
+    Process::Options o;
+    o.argv = {"node", dir + "/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
+              "streamableHttp"};
+    o.env = {{"PORT", std::to_string(port_)}};
+    o.log_path = tmp_.file("everything.log");
+    proc_ = std::make_unique<Process>(o);
+    std::string err;
+    if (!proc_->start(&err)) return ::testing::AssertionFailure() << err;
+    if (!wait_for_port(port_, std::chrono::seconds(30)))
+      return ::testing::AssertionFailure() << "did not listen: " << proc_->log_tail();
+    return ::testing::AssertionSuccess();
+  }
+  void stop() { proc_.reset(); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/mcp"; }
+  int port() const { return port_; }
+
+ private:
+  int port_;
+  TempDir tmp_{"mcp-everything"};
+  std::unique_ptr<Process> proc_;
+};
+
+class McpClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(server_.start()); }
+  mcp::ServerOptions options() {
+    mcp::ServerOptions o;
+    o.name = "everything";
+    o.url = server_.url();
+    o.timeout_ms = 5000;
+    return o;
+  }
+  EverythingServer server_;
+  CancelToken cancel_;
+};
+
+TEST_F(McpClientTest, InitializesListsAndCallsTools) {
+  mcp::Client c(options());
+  auto tools = c.list_tools(&cancel_);
+  ASSERT_TRUE(tools.ok()) << tools.status().to_string();
+  EXPECT_EQ(c.protocol_version(), mcp::supported_protocol_versions().front());
+  EXPECT_FALSE(c.session_id().empty()) << "the reference server issues Mcp-Session-Id";
+  bool echo = false, sum = false;
+  for (const auto& t : *tools) {
+    if (t.name == "echo") {
+      echo = true;
+      EXPECT_FALSE(t.description.empty());
+      EXPECT_TRUE(t.input_schema["properties"].contains("message")) << t.input_schema;
+    }
+    sum |= t.name == "get-sum";
+  }
+  EXPECT_TRUE(echo && sum) << tools->size() << " tools";
+
+  auto r = c.call_tool("get-sum", {{"a", 2}, {"b", 40}}, &cancel_);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_FALSE(r->is_error);
+  EXPECT_NE(r->text.find("42"), std::string::npos) << r->text;
+  r = c.call_tool("echo", {{"message", "héllo 世界"}}, &cancel_);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->text, "Echo: héllo 世界");
+  EXPECT_TRUE(c.ping(&cancel_).is_ok());
+}
+
+TEST_F(McpClientTest, StructuredContentAndToolErrorsReachTheCaller) {
+  mcp::Client c(options());
+  auto r = c.call_tool("get-structured-content", {{"location", "New York"}}, &cancel_);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_TRUE(r->structured.is_object()) << r->text;
+  EXPECT_FALSE(r->text.empty());
+  // An unknown tool: the reference server answers a result with isError (not a JSON-RPC error).
+  r = c.call_tool("no-such-tool", json::object(), &cancel_);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_TRUE(r->is_error);
+  EXPECT_NE(r->text.find("no-such-tool"), std::string::npos) << r->text;
+  // Arguments that fail the tool's schema: an error the model can read either way.
+  r = c.call_tool("get-sum", {{"a", "two"}}, &cancel_);
+  EXPECT_TRUE(!r.ok() || r->is_error);
+}
+
+// The server restarts: the old session id is unknown to it (404), so the client opens a new
+// session and the call goes through once.
+TEST_F(McpClientTest, ANewSessionAfterTheServerRestarts) {
+  mcp::Client c(options());
+  ASSERT_TRUE(c.list_tools(&cancel_).ok());
+  const std::string before = c.session_id();
+  server_.stop();
+  auto down = c.call_tool("echo", {{"message", "x"}}, &cancel_);
+  ASSERT_FALSE(down.ok());
+  EXPECT_NE(down.status().message().find("everything"), std::string::npos)
+      << down.status().message();
+  ASSERT_TRUE(server_.start());
+  auto r = c.call_tool("echo", {{"message", "again"}}, &cancel_);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->text, "Echo: again");
+  EXPECT_NE(c.session_id(), before);
+}
+
+TEST(McpClientFaults, AnUnreachableServerIsAClearErrorNotAHang) {
+  mcp::ServerOptions o;
+  o.name = "gone";
+  o.url = "http://127.0.0.1:" + std::to_string(free_port()) + "/mcp";
+  o.timeout_ms = 500;
+  o.retries = 1;
+  mcp::Client c(o);
+  CancelToken cancel;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = c.list_tools(&cancel);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("MCP server 'gone' unreachable"), std::string::npos)
+      << r.status().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+}
+
+// The whole path: the sidecar lists the reference server's tools for the model as
+// "everything__<tool>", the (fake) model calls one, the MCP answer goes back to the model, and the
+// execution's output carries it. With the server gone, the model gets a clear error and the
+// execution still ends; tools outside the allow-list are neither offered nor run.
+TEST_F(McpClientTest, AnAgentCallsAnMcpToolThroughTheSidecar) {
+  FakeLlm llm;
+  SidecarOptions so;
+  so.provider_endpoint = llm.url();
+  so.agent_yaml = "  mcpServers:\n  - name: everything\n    url: " + server_.url() +
+                  "\n    timeoutMs: 3000\n    retries: 0\n    allowTools: [echo, get-sum]\n";
+  Sidecar sc(so);
+  auto r = sc.post_execution(
+      {{"input", R"(please call everything__echo {"message":"from the model"})"}}, "?wait=20s");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  json j = json::parse(r->body);
+  EXPECT_EQ(j["output"], "tool said: Echo: from the model") << j;
+  // What the model was offered: the allowed tools, qualified, with the server's schemas.
+  json offered = llm.last()["body"]["tools"];
+  std::vector<std::string> names;
+  for (const auto& t : offered) names.push_back(t["function"]["name"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"everything__echo", "everything__get-sum"}));
+  EXPECT_TRUE(offered[0]["function"]["parameters"]["properties"].contains("message"));
+
+  auto metrics = sc.get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find(
+                R"(agentry_mcp_tool_calls_total{result="ok",server="everything",tool="echo"} 1)"),
+            std::string::npos)
+      << metrics->body.substr(0, 2000);
+
+  // The server goes away: the execution ends, and the model read why.
+  server_.stop();
+  r = sc.post_execution({{"input", R"(call everything__get-sum {"a":1,"b":2})"}}, "?wait=20s");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  j = json::parse(r->body);
+  const std::string out = j["output"];
+  EXPECT_NE(out.find("error: MCP server 'everything' unreachable"), std::string::npos) << out;
+}
+
+// A server that accepts the connection and never answers: the call ends at the timeout, retried
+// (a timeout is transient) and then reported; a cancel ends it at once.
+TEST(McpClientFaults, AServerThatNeverAnswersEndsAtTheTimeout) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int port = free_port();
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 16), 0);  // the kernel completes the handshake; nobody reads
+  mcp::ServerOptions o;
+  o.name = "silent";
+  o.url = "http://127.0.0.1:" + std::to_string(port) + "/mcp";
+  o.timeout_ms = 300;
+  o.retries = 1;
+  mcp::Client c(o);
+  CancelToken cancel;
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = c.ping(&cancel);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.message().find("MCP server 'silent'"), std::string::npos) << r.message();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+
+  o.timeout_ms = 60000;
+  mcp::Client patient(o);
+  CancelToken cut;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    cut.cancel("cancelled");
+  });
+  t0 = std::chrono::steady_clock::now();
+  r = patient.ping(&cut);
+  canceller.join();
+  EXPECT_EQ(r.code(), Code::kCancelled) << r.to_string();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  ::close(fd);
+}
+
+}  // namespace
+}  // namespace agentry::testing
