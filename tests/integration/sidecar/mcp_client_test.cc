@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -202,6 +203,78 @@ TEST_F(McpClientTest, AnAgentCallsAnMcpToolThroughTheSidecar) {
   j = json::parse(r->body);
   const std::string out = j["output"];
   EXPECT_NE(out.find("error: MCP server 'everything' unreachable"), std::string::npos) << out;
+}
+
+// Runs cmd, returns its stdout (and its exit status in *rc).
+std::string run_capture(const std::string& cmd, int* rc) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  *rc = ::pclose(p);
+  return out;
+}
+
+// The other direction: the sidecar serves its agent at /mcp, and the official TypeScript SDK's
+// client (not ours) connects, lists the one tool and calls it; the answer is the agent's.
+TEST(SidecarMcpServer, TheOfficialSdkClientCallsTheAgent) {
+  FakeLlm llm;
+  SidecarOptions so;
+  so.provider_endpoint = llm.url();
+  Sidecar sc(so);
+  const std::string sdk = test_tools_dir() + "/node_modules/@modelcontextprotocol/sdk";
+  int rc = -1;
+  const std::string out =
+      run_capture("node '" + repo_dir() + "/tests/integration/sidecar/mcp_sdk_client.mjs' '" + sdk +
+                      "' http://127.0.0.1:" + std::to_string(sc.port()) + "/mcp " + kToken +
+                      " 'hello over mcp'",
+                  &rc);
+  ASSERT_EQ(rc, 0) << out << "\n" << sc.log_tail();
+  json j = json::parse(out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << out;
+  ASSERT_EQ(j["tools"].size(), 1u) << j;
+  EXPECT_EQ(j["tools"][0]["name"], "test");  // agent.name
+  EXPECT_EQ(j["tools"][0]["inputSchema"]["required"][0], "input");
+  EXPECT_EQ(j["result"]["content"][0]["text"], "echo: hello over mcp") << j;
+  EXPECT_EQ(j["result"].value("isError", true), false);
+  EXPECT_EQ(j["result"]["structuredContent"]["state"], "succeeded");
+  const auto& ours = mcp::supported_protocol_versions();
+  EXPECT_NE(std::find(ours.begin(), ours.end(), j.value("protocolVersion", "")), ours.end()) << j;
+  EXPECT_TRUE(j["sessionId"].is_null()) << "stateless: any replica answers";
+  EXPECT_EQ(j["badCall"]["code"], -32602) << j;
+
+  // What a hostile or confused client gets.
+  auto c = sc.client();
+  auto post = [&](const std::string& body, httplib::Headers h) {
+    h.emplace("Accept", "application/json, text/event-stream");
+    return c.Post("/mcp", h, body, "application/json");
+  };
+  auto r = post(R"({"jsonrpc":"2.0","id":1,"method":"ping"})", {});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401) << "behind the bearer auth";
+  r = post(R"({"jsonrpc":"2.0","id":1,"method":"ping"})", sc.auth());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(json::parse(r->body)["result"], json::object());
+  auto h = sc.auth();
+  h.emplace("Origin", "http://evil.example");
+  EXPECT_EQ(post(R"({"jsonrpc":"2.0","id":1,"method":"ping"})", h)->status, 403);
+  r = post("{not json", sc.auth());
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(json::parse(r->body)["error"]["code"], -32700);
+  EXPECT_EQ(post(R"([{"jsonrpc":"2.0","id":1,"method":"ping"}])", sc.auth())->status, 400);
+  r = post(R"({"jsonrpc":"2.0","id":7,"method":"resources/list"})", sc.auth());
+  EXPECT_EQ(json::parse(r->body)["error"]["code"], -32601);
+  EXPECT_EQ(post(R"({"jsonrpc":"2.0","method":"notifications/initialized"})", sc.auth())->status,
+            202);
+  r = post(
+      R"({"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"test","arguments":{}}})",
+      sc.auth());
+  EXPECT_EQ(json::parse(r->body)["error"]["code"], -32602);
+  EXPECT_EQ(c.Get("/mcp", sc.auth())->status, 405) << "no server-to-client stream";
+  EXPECT_EQ(sc.get("/healthz")->status, 200) << "and the sidecar goes on serving";
 }
 
 // A server that accepts the connection and never answers: the call ends at the timeout, retried

@@ -1,0 +1,175 @@
+#include "sidecar/api/mcp_routes.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+
+#include "agentry/version.h"
+#include "common/json_io.h"
+#include "sidecar/exec/engine.h"
+#include "sidecar/mcp/json_rpc.h"
+#include "sidecar/mcp/mcp_client.h"
+
+namespace agentry::sidecar {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+namespace mcp = sidecar::mcp;
+
+// JSON-RPC error codes (the spec's, and MCP's use of them).
+constexpr int kParseError = -32700;
+constexpr int kInvalidRequest = -32600;
+constexpr int kMethodNotFound = -32601;
+constexpr int kInvalidParams = -32602;
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(json_io::dump(body), "application/json");
+}
+
+json tool_declaration(const AgentConfig& agent) {
+  return {{"name", agent.name},
+          {"title", "Agent " + agent.name},
+          {"description", "Runs the agent '" + agent.name +
+                              "' on the input and returns its answer (one execution of the "
+                              "agentry sidecar; sessionId groups turns of one conversation)."},
+          {"inputSchema",
+           {{"type", "object"},
+            {"properties",
+             {{"input", {{"type", "string"}, {"description", "What to ask the agent"}}},
+              {"sessionId", {{"type", "string"}, {"description", "Conversation id (optional)"}}}}},
+            {"required", json::array({"input"})}}}};
+}
+
+// The protocol revision to answer initialize with: the client's when we speak it, else our newest
+// (the client then decides whether it can go on).
+std::string negotiate(const json& params) {
+  const auto& ours = mcp::supported_protocol_versions();
+  std::string asked = params.is_object() ? params.value("protocolVersion", "") : "";
+  return std::find(ours.begin(), ours.end(), asked) != ours.end() ? asked : ours.front();
+}
+
+// tools/call -> an execution; the answer once it ends, or at server.maxWaitSeconds.
+void call_tool(Engine& engine, const AgentConfig& agent, int max_wait_s, const json& id,
+               const json& params, httplib::Response& res, const Reply& reply) {
+  auto fail = [&](int code, const std::string& msg) {
+    send_json(res, 200, mcp::make_error(id, code, msg));
+    reply.send();
+  };
+  if (!params.is_object() || params.value("name", "") != agent.name)
+    return fail(kInvalidParams, "unknown tool; this server has one tool: '" + agent.name + "'");
+  const json args = params.value("arguments", json::object());
+  if (!args.is_object() || !args.contains("input") || !args["input"].is_string() ||
+      args["input"].get<std::string>().empty())
+    return fail(kInvalidParams, "arguments.input: required non-empty string");
+  ExecutionRequest er;
+  er.input = args["input"].get<std::string>();
+  if (args.contains("sessionId")) {
+    if (!args["sessionId"].is_string())
+      return fail(kInvalidParams, "arguments.sessionId: want a string");
+    er.session_id = args["sessionId"].get<std::string>();
+  }
+  auto sub = engine.submit(std::move(er));
+  if (!sub.ok()) {
+    // Busy or shutting down: a tool result the calling model can read, not a protocol error.
+    send_json(
+        res, 200,
+        mcp::make_result(
+            id, {{"content", json::array({{{"type", "text"},
+                                           {"text", "agent busy: " + sub.status().message()}}})},
+                 {"isError", true}}));
+    return reply.send();
+  }
+  auto ex = sub->execution;
+  auto once = std::make_shared<std::atomic<bool>>(false);
+  auto answer = [&res, reply, once, ex, id] {
+    if (once->exchange(true)) return;
+    const json e = ex->to_json();
+    const std::string state = e.value("state", "");
+    std::string text = state == "succeeded" ? e.value("output", "") : "";
+    if (state != "succeeded") {
+      const json err = e.value("error", json::object());
+      text = state == "queued" || state == "running"
+                 ? "still running after the server's wait; poll GET /v1/executions/" + ex->id()
+                 : "execution " + state + ": " +
+                       (err.is_object() ? err.value("message", "") : std::string());
+    }
+    send_json(
+        res, 200,
+        mcp::make_result(id, {{"content", json::array({{{"type", "text"}, {"text", text}}})},
+                              {"structuredContent", {{"executionId", ex->id()}, {"state", state}}},
+                              {"isError", state != "succeeded"}}));
+    reply.send();
+  };
+  reply.after(milliseconds(static_cast<int64_t>(max_wait_s) * 1000), answer);
+  ex->on_terminal(answer);
+}
+
+}  // namespace
+
+void mount_mcp_routes(Router& router, Engine& engine, const Config& cfg) {
+  const AgentConfig agent = cfg.agent;
+  const int max_wait = cfg.server.max_wait_seconds;
+  router.PostAsync("/mcp", [&engine, agent, max_wait](const httplib::Request& req,
+                                                      httplib::Response& res, const Reply& reply) {
+    // A browser page must not drive the agent (DNS rebinding): MCP servers refuse foreign Origins,
+    // and this one is for programs, so any Origin is refused.
+    if (req.has_header("Origin")) {
+      send_json(res, 403, mcp::make_error(nullptr, kInvalidRequest, "Origin not allowed"));
+      return reply.send();
+    }
+    const std::string version = req.get_header_value("MCP-Protocol-Version");
+    const auto& ours = mcp::supported_protocol_versions();
+    if (!version.empty() && std::find(ours.begin(), ours.end(), version) == ours.end()) {
+      send_json(res, 400,
+                mcp::make_error(nullptr, kInvalidRequest,
+                                "MCP-Protocol-Version " + version + " is not supported"));
+      return reply.send();
+    }
+    auto parsed = json_io::parse(req.body);
+    if (!parsed.ok()) {
+      send_json(res, 400, mcp::make_error(nullptr, kParseError, parsed.status().message()));
+      return reply.send();
+    }
+    if (parsed->is_array()) {  // batches left the protocol in 2025-06-18
+      send_json(res, 400, mcp::make_error(nullptr, kInvalidRequest, "batches are not supported"));
+      return reply.send();
+    }
+    const mcp::Incoming in = mcp::classify(*parsed);
+    switch (in.kind) {
+      case mcp::Incoming::Kind::kInvalid:
+        send_json(res, 400, mcp::make_error(nullptr, kInvalidRequest, in.why));
+        return reply.send();
+      case mcp::Incoming::Kind::kNotification:
+      case mcp::Incoming::Kind::kResponse:
+      case mcp::Incoming::Kind::kError:
+        res.status = 202;  // accepted, nothing to answer
+        return reply.send();
+      case mcp::Incoming::Kind::kRequest:
+        break;
+    }
+    if (in.method == "initialize") {
+      send_json(res, 200,
+                mcp::make_result(
+                    in.id, {{"protocolVersion", negotiate(in.params)},
+                            {"capabilities", {{"tools", {{"listChanged", false}}}}},
+                            {"serverInfo",
+                             {{"name", "agentry-sidecar/" + agent.name}, {"version", kVersion}}}}));
+    } else if (in.method == "ping") {
+      send_json(res, 200, mcp::make_result(in.id, json::object()));
+    } else if (in.method == "tools/list") {
+      send_json(res, 200,
+                mcp::make_result(in.id, {{"tools", json::array({tool_declaration(agent)})}}));
+    } else if (in.method == "tools/call") {
+      return call_tool(engine, agent, max_wait, in.id, in.params, res, reply);
+    } else {
+      send_json(res, 200,
+                mcp::make_error(in.id, kMethodNotFound, "method not found: " + in.method));
+    }
+    reply.send();
+  });
+}
+
+}  // namespace agentry::sidecar
