@@ -12,6 +12,10 @@ packages=(
   clang libclang-rt-14-dev
 )
 
+# Node.js and npm run the MCP test servers and the official SDK's client (hack/test-tools.sh);
+# machines that bring their own Node keep it, others get Debian's.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

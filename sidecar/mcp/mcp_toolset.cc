@@ -62,10 +62,18 @@ void Toolset::refresh(Server& s, CancelToken* cancel) {
     std::lock_guard<std::mutex> lock(mu_);
     const auto now = Clock::now();
     const bool fresh = s.listed && now - s.listed_at < kRefresh && !s.client->tools_changed();
-    if (fresh || now < s.retry_at) return;
+    // One execution lists at a time; the others go on with the list they have (maybe none).
+    if (fresh || now < s.retry_at || s.listing) return;
+    s.listing = true;
   }
   auto tools = s.client->list_tools(cancel);
+  if (tools.ok()) {
+    s.breaker.on_success();
+  } else if (tools.status().code() != Code::kCancelled) {
+    s.breaker.on_failure();
+  }
   std::lock_guard<std::mutex> lock(mu_);
+  s.listing = false;
   if (!tools.ok()) {
     s.retry_at = Clock::now() + std::chrono::seconds(10);
     log::warn("MCP server could not be listed; its tools are left out",

@@ -7,9 +7,10 @@
 //   if (mcp.owns(call.name)) answer = mcp.call(call, &cancel);
 //
 // Lists: a server's tools are listed on first use, again once it notifies that its list changed,
-// and at most every `kRefresh` otherwise. A server that cannot be listed offers no tools for that
-// execution (logged, counted) and is asked again after a back-off; every call to it fails fast
-// while its breaker is open, with a text that tells the model the server is down. Calls never
+// and at most every `kRefresh` otherwise, by one execution at a time (the others use the list they
+// have). A server that cannot be listed offers no tools for that execution (logged, counted, a
+// breaker failure) and is asked again after 10 s; while its breaker is open it is not listed and
+// every call to it fails fast, with a text that tells the model the server is down. Calls never
 // hang: each request has the server's timeout and the execution's cancel token.
 //
 // Thread-safety: all methods may be called from several executions at once (mu_ guards the
@@ -59,6 +60,7 @@ class Toolset {
     std::chrono::steady_clock::time_point listed_at{};
     std::chrono::steady_clock::time_point retry_at{};
     bool listed = false;
+    bool listing = false;  // a list_tools() is on its way
   };
   bool allowed(const Server& s, const std::string& tool) const;
   void refresh(Server& s, CancelToken* cancel);
