@@ -48,9 +48,12 @@ Status http_error(const ServerOptions& o, const HttpResult& r) {
 
 }  // namespace
 
-Client::Client(ServerOptions options)
+Client::Client(ServerOptions options) : Client(options, parse_endpoint(options.url)) {}
+
+Client::Client(ServerOptions options, Result<Endpoint> endpoint)
     : opts_(std::move(options)),
-      pool_(parse_endpoint(opts_.url).ok() ? *parse_endpoint(opts_.url) : Endpoint{},
+      endpoint_error_(endpoint.status()),
+      pool_(endpoint.ok() ? *endpoint : Endpoint{},
             PoolOptions{"", true, opts_.timeout_ms, opts_.timeout_ms, 8}) {}
 
 std::string Client::protocol_version() const {
@@ -65,7 +68,7 @@ std::string Client::session_id() const {
 
 Result<Client::Sent> Client::post(const json& msg, const std::string& session,
                                   const std::string& version, CancelToken* cancel) {
-  if (auto ep = parse_endpoint(opts_.url); !ep.ok()) return ep.status();
+  if (!endpoint_error_.is_ok()) return endpoint_error_;
   httplib::Headers headers = opts_.headers;
   headers.emplace("Accept", "application/json, text/event-stream");
   if (!session.empty()) headers.emplace("Mcp-Session-Id", session);

@@ -102,7 +102,10 @@ class Client {
   void answer_server_request(const nlohmann::json& id, const std::string& method,
                              CancelToken* cancel);
 
+  Client(ServerOptions options, Result<Endpoint> endpoint);
+
   const ServerOptions opts_;
+  const Status endpoint_error_;  // the URL did not parse: every call answers it
   ClientPool pool_;
   std::string path_;  // the endpoint's path (and query), sent on every POST
   std::atomic<int64_t> next_id_{1};
