@@ -124,7 +124,7 @@ Status parse_agent(const YAML::Node& n, AgentConfig* a) {
   TRY(check_keys(
       n, p,
       {"name", "systemPrompt", "options", "tools", "mcpServers", "maxToolTurns", "toolTimeoutMs",
-       "chunking", "cacheResponses", "responseCacheTtlSeconds", "memoryRecallK"}));
+       "chunking", "cacheResponses", "responseCacheTtlSeconds", "memoryRecallK", "maxCallDepth"}));
   TRY(get(n, "name", p, &a->name));
   TRY(get(n, "systemPrompt", p, &a->system_prompt));
   if (n["options"]) {
@@ -132,6 +132,7 @@ Status parse_agent(const YAML::Node& n, AgentConfig* a) {
     a->options = yaml_node_to_json(n["options"]);
   }
   TRY(get(n, "maxToolTurns", p, &a->max_tool_turns));
+  TRY(get(n, "maxCallDepth", p, &a->max_call_depth));
   TRY(get(n, "toolTimeoutMs", p, &a->tool_timeout_ms));
   TRY(get(n, "cacheResponses", p, &a->cache_responses));
   TRY(get(n, "responseCacheTtlSeconds", p, &a->response_cache_ttl_seconds));
@@ -163,7 +164,7 @@ Status parse_agent(const YAML::Node& n, AgentConfig* a) {
       McpServerConfig mc;
       TRY(check_keys(m[i], mp,
                      {"name", "url", "headers", "bearerTokenEnv", "timeoutMs", "retries",
-                      "allowTools", "maxResultBytes"}));
+                      "allowTools", "maxResultBytes", "kind"}));
       TRY(get(m[i], "name", mp, &mc.name));
       TRY(get(m[i], "url", mp, &mc.url));
       TRY(get(m[i], "headers", mp, &mc.headers));
@@ -172,6 +173,7 @@ Status parse_agent(const YAML::Node& n, AgentConfig* a) {
       TRY(get(m[i], "retries", mp, &mc.retries));
       TRY(get(m[i], "allowTools", mp, &mc.allow_tools));
       TRY(get(m[i], "maxResultBytes", mp, &mc.max_result_bytes));
+      TRY(get(m[i], "kind", mp, &mc.kind));
       a->mcp_servers.push_back(std::move(mc));
     }
   }
@@ -326,6 +328,7 @@ const std::vector<IntField>& int_fields() {
       FIELD("provider.breakerOpenSeconds", 1, 3600, c.provider.breaker_open_seconds),
       FIELD("provider.maxIdleConnections", 0, 10000, c.provider.max_idle_connections),
       FIELD("agent.maxToolTurns", 1, 64, c.agent.max_tool_turns),
+      FIELD("agent.maxCallDepth", 1, 16, c.agent.max_call_depth),
       FIELD("agent.toolTimeoutMs", 1, 600000, c.agent.tool_timeout_ms),
       FIELD("agent.chunking.chunkChars", 100, 10485760, c.agent.chunking.chunk_chars),
       FIELD("agent.chunking.maxParallel", 1, 64, c.agent.chunking.max_parallel),
@@ -362,6 +365,8 @@ Status check_mcp_server(const McpServerConfig& m, const std::string& mp) {
   if (m.timeout_ms < 1 || m.timeout_ms > 600000)
     return field_error(mp + "timeoutMs", "want 1..600000");
   if (m.retries < 0 || m.retries > 10) return field_error(mp + "retries", "want 0..10");
+  if (m.kind != "mcp" && m.kind != "agent")
+    return field_error(mp + "kind", "want mcp or agent, got '" + m.kind + "'");
   if (m.max_result_bytes < 1 || m.max_result_bytes > (16u << 20))
     return field_error(mp + "maxResultBytes", "want 1..16777216");
   for (const auto& [k, v] : m.headers) {
@@ -524,6 +529,15 @@ Result<Config> load_config(const std::string& path,
     c.provider.api_key = v;
   } else if (auto v = env("AGENTRY_PROVIDER_API_KEY")) {
     c.provider.api_key = v;
+  }
+  for (size_t i = 0; i < c.agent.mcp_servers.size(); ++i) {
+    auto& m = c.agent.mcp_servers[i];
+    if (m.bearer_token_env.empty()) continue;
+    const char* v = env(m.bearer_token_env.c_str());
+    if (!v)
+      return field_error("agent.mcpServers[" + std::to_string(i) + "].bearerTokenEnv",
+                         "environment variable " + m.bearer_token_env + " is empty");
+    m.bearer_token = v;
   }
   if (!c.provider.ca_bundle_file.empty()) {
     if (auto t = tls::Trust::from_file(c.provider.ca_bundle_file); !t.ok())

@@ -77,11 +77,17 @@ struct McpServerConfig {
   std::string name;                            // 1-32 of [a-z0-9-], no "__"
   std::string url;                             // the Streamable HTTP endpoint
   std::map<std::string, std::string> headers;  // sent on every request
-  std::string bearer_token_env;  // "Authorization: Bearer $VAR" when VAR is set (a Secret's key)
+  // "Authorization: Bearer $VAR" (a Secret's key, set by the operator); load_config() refuses an
+  // unset or empty VAR, naming the field, and keeps the value in bearer_token.
+  std::string bearer_token_env;
+  std::string bearer_token;
   int timeout_ms = 30000;
   int retries = 2;                       // transient failures only
   std::vector<std::string> allow_tools;  // empty: every tool it lists
   size_t max_result_bytes = 64 * 1024;   // longer results are cut, and the model told so
+  // "agent": the server is another Agentry agent's /mcp, so each call carries the call chain and a
+  // derived Idempotency-Key (sidecar/mcp/call_chain.h); "mcp": any MCP server.
+  std::string kind = "mcp";
 };
 
 struct ChunkingConfig {
@@ -98,6 +104,8 @@ struct AgentConfig {
   std::vector<ToolConfig> tools;
   std::vector<McpServerConfig> mcp_servers;
   int max_tool_turns = 4;
+  // Agents calling agents: an execution called through this many agents already is refused.
+  int max_call_depth = 4;
   int tool_timeout_ms = 10000;
   ChunkingConfig chunking;
   bool cache_responses = true;  // only deterministic calls (temperature 0) are cached

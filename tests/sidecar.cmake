@@ -10,6 +10,7 @@ agentry_test(sidecar_unit_test LABEL unit SOURCES
   unit/sidecar/engine_parts_test.cc
   unit/sidecar/errors_test.cc
   unit/sidecar/mcp_json_rpc_test.cc
+  unit/sidecar/mcp_call_chain_test.cc
   LIBS agentry_sidecar_lib
 )
 
@@ -44,6 +45,7 @@ add_dependencies(sidecar_integration_test agentry-sidecar agentry-fake-llm)
 agentry_test(mcp_integration_test LABEL integration TIMEOUT 300 SOURCES
   integration/sidecar/harness.cc
   integration/sidecar/mcp_client_test.cc
+  integration/sidecar/agent_calls_test.cc
   LIBS agentry_sidecar_lib
 )
 target_compile_definitions(mcp_integration_test PRIVATE ${SIDECAR_IT_DEFS})

@@ -8,6 +8,7 @@
 #include "agentry/version.h"
 #include "common/json_io.h"
 #include "sidecar/exec/engine.h"
+#include "sidecar/mcp/call_chain.h"
 #include "sidecar/mcp/json_rpc.h"
 #include "sidecar/mcp/mcp_client.h"
 
@@ -52,10 +53,19 @@ std::string negotiate(const json& params) {
 }
 
 // tools/call -> an execution; the answer once it ends, or at server.maxWaitSeconds.
+// A caller that is another agent sends its call chain (refused here when it would loop or go too
+// deep: a tool result the calling model reads) and a derived Idempotency-Key (call_chain.h).
 void call_tool(Engine& engine, const AgentConfig& agent, int max_wait_s, const json& id,
-               const json& params, httplib::Response& res, const Reply& reply) {
+               const json& params, const httplib::Request& req, httplib::Response& res,
+               const Reply& reply) {
   auto fail = [&](int code, const std::string& msg) {
     send_json(res, 200, mcp::make_error(id, code, msg));
+    reply.send();
+  };
+  auto tool_error = [&](const std::string& text) {
+    send_json(res, 200,
+              mcp::make_result(id, {{"content", json::array({{{"type", "text"}, {"text", text}}})},
+                                    {"isError", true}}));
     reply.send();
   };
   if (!params.is_object() || params.value("name", "") != agent.name)
@@ -65,6 +75,14 @@ void call_tool(Engine& engine, const AgentConfig& agent, int max_wait_s, const j
       args["input"].get<std::string>().empty())
     return fail(kInvalidParams, "arguments.input: required non-empty string");
   ExecutionRequest er;
+  auto chain = mcp::parse_call_chain(req.get_header_value(mcp::kCallChainHeader));
+  if (!chain.ok()) return fail(kInvalidRequest, chain.status().message());
+  if (auto why = mcp::refuse_call(*chain, agent.name, agent.max_call_depth))
+    return tool_error(*why);
+  er.call_chain = std::move(*chain);
+  er.idempotency_key = req.get_header_value("Idempotency-Key");
+  if (er.idempotency_key.size() > 256)
+    return fail(kInvalidRequest, "Idempotency-Key: longer than 256 characters");
   er.input = args["input"].get<std::string>();
   if (args.contains("sessionId")) {
     if (!args["sessionId"].is_string())
@@ -72,16 +90,8 @@ void call_tool(Engine& engine, const AgentConfig& agent, int max_wait_s, const j
     er.session_id = args["sessionId"].get<std::string>();
   }
   auto sub = engine.submit(std::move(er));
-  if (!sub.ok()) {
-    // Busy or shutting down: a tool result the calling model can read, not a protocol error.
-    send_json(
-        res, 200,
-        mcp::make_result(
-            id, {{"content", json::array({{{"type", "text"},
-                                           {"text", "agent busy: " + sub.status().message()}}})},
-                 {"isError", true}}));
-    return reply.send();
-  }
+  // Busy or shutting down: a tool result the calling model can read, not a protocol error.
+  if (!sub.ok()) return tool_error("agent busy: " + sub.status().message());
   auto ex = sub->execution;
   auto once = std::make_shared<std::atomic<bool>>(false);
   auto answer = [&res, reply, once, ex, id] {
@@ -163,7 +173,7 @@ void mount_mcp_routes(Router& router, Engine& engine, const Config& cfg) {
       send_json(res, 200,
                 mcp::make_result(in.id, {{"tools", json::array({tool_declaration(agent)})}}));
     } else if (in.method == "tools/call") {
-      return call_tool(engine, agent, max_wait, in.id, in.params, res, reply);
+      return call_tool(engine, agent, max_wait, in.id, in.params, req, res, reply);
     } else {
       send_json(res, 200,
                 mcp::make_error(in.id, kMethodNotFound, "method not found: " + in.method));

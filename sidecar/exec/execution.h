@@ -27,6 +27,8 @@ struct ExecutionRequest {
   nlohmann::json parameters = nlohmann::json::object();
   bool stream = false;
   std::string idempotency_key;
+  // The agents this execution was called through (Agentry-Call-Chain, sidecar/mcp/call_chain.h).
+  std::vector<std::string> call_chain;
 };
 
 struct ExecutionResult {

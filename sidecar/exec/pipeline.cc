@@ -202,11 +202,16 @@ Result<ChatResponse> Pipeline::tool_loop(Execution& ex, std::vector<Message> mes
     if (!r.ok() || r->tool_calls.empty() || !offer_tools) return r;
     Message assistant{"assistant", r->content, r->tool_calls, "", ""};
     messages.push_back(std::move(assistant));
+    mcp::CallContext ctx{
+        ex.request().call_chain,
+        ex.request().idempotency_key.empty() ? ex.id() : ex.request().idempotency_key, turn, 0};
+    ctx.chain.push_back(agent_.name);
     for (const auto& call : r->tool_calls) {
       if (ex.cancel_token().cancelled()) return Status(Code::kCancelled, "cancelled", 499);
       if (stream)
         ex.push_frame(sse_frame("tool_call", {{"name", call.name}, {"arguments", call.arguments}}));
-      std::string result = tools_.call(call, &ex.cancel_token());
+      std::string result = tools_.call(call, ctx, &ex.cancel_token());
+      ++ctx.index;
       ++acc->tool_calls;
       messages.push_back({"tool", result, {}, call.id, call.name});
     }

@@ -32,11 +32,12 @@ nlohmann::json ToolRunner::declarations(CancelToken* cancel) {
   return all;
 }
 
-std::string ToolRunner::call(const ToolCall& call, CancelToken* cancel) {
+std::string ToolRunner::call(const ToolCall& call, const mcp::CallContext& ctx,
+                             CancelToken* cancel) {
   const ToolConfig* tool = nullptr;
   for (const auto& t : tools_)
     if (t.name == call.name) tool = &t;
-  if (!tool && mcp_.owns(call.name)) return mcp_.call(call, cancel);
+  if (!tool && mcp_.owns(call.name)) return mcp_.call(call, ctx, cancel);
   if (!tool) return "error: unknown tool '" + call.name + "'";
   auto ep = parse_endpoint(tool->url);
   if (!ep.ok()) return "error: " + ep.status().message();

@@ -24,8 +24,9 @@ class ToolRunner {
   // the HTTP tools, then each reachable MCP server's (listed as needed, within cancel).
   nlohmann::json declarations(CancelToken* cancel);
   bool empty() const { return tools_.empty() && mcp_.empty(); }
-  // Never fails: errors become text for the model ("error: ...").
-  std::string call(const ToolCall& call, CancelToken* cancel);
+  // Never fails: errors become text for the model ("error: ..."). ctx matters to MCP servers of
+  // kind "agent" only.
+  std::string call(const ToolCall& call, const mcp::CallContext& ctx, CancelToken* cancel);
 
  private:
   std::vector<ToolConfig> tools_;

@@ -67,9 +67,11 @@ std::string Client::session_id() const {
 }
 
 Result<Client::Sent> Client::post(const json& msg, const std::string& session,
-                                  const std::string& version, CancelToken* cancel) {
+                                  const std::string& version, CancelToken* cancel,
+                                  const httplib::Headers& extra) {
   if (!endpoint_error_.is_ok()) return endpoint_error_;
   httplib::Headers headers = opts_.headers;
+  for (const auto& [k, v] : extra) headers.emplace(k, v);
   headers.emplace("Accept", "application/json, text/event-stream");
   if (!session.empty()) headers.emplace("Mcp-Session-Id", session);
   if (!version.empty()) headers.emplace("MCP-Protocol-Version", version);
@@ -200,7 +202,8 @@ Status Client::initialize(CancelToken* cancel) {
   return ok_status();
 }
 
-Result<json> Client::request(const std::string& method, const json& params, CancelToken* cancel) {
+Result<json> Client::request(const std::string& method, const json& params, CancelToken* cancel,
+                             const httplib::Headers& extra) {
   for (int round = 0; round < 2; ++round) {
     bool ready;
     std::string session, version;
@@ -216,7 +219,7 @@ Result<json> Client::request(const std::string& method, const json& params, Canc
       session = session_id_;
       version = version_;
     }
-    auto sent = post(make_request(next_id_++, method, params), session, version, cancel);
+    auto sent = post(make_request(next_id_++, method, params), session, version, cancel, extra);
     if (!sent.ok()) return sent.status();
     if (sent->status != 404) return sent->result;
     // The server forgot the session (restarted): a new one, then the request once more.
@@ -258,9 +261,9 @@ Result<std::vector<Tool>> Client::list_tools(CancelToken* cancel) {
 }
 
 Result<CallResult> Client::call_tool(const std::string& name, const json& arguments,
-                                     CancelToken* cancel) {
+                                     CancelToken* cancel, const httplib::Headers& extra) {
   json params = {{"name", name}, {"arguments", arguments.is_object() ? arguments : json::object()}};
-  auto res = request("tools/call", params, cancel);
+  auto res = request("tools/call", params, cancel, extra);
   if (!res.ok()) return res.status();
   if (!res->is_object())
     return internal_error("MCP server '" + opts_.name + "': tools/call result is not an object");

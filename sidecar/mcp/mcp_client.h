@@ -73,9 +73,10 @@ class Client {
   // Every tool the server lists, following nextCursor (at most 100 pages). Clears tools_changed().
   Result<std::vector<Tool>> list_tools(CancelToken* cancel);
   // Calls one tool by the server's own name. A protocol error (unknown tool, bad arguments) is an
-  // error Status with the server's message; a tool that ran and failed is is_error.
+  // error Status with the server's message; a tool that ran and failed is is_error. `extra`
+  // headers go with this call only (an agent's call chain and the derived Idempotency-Key).
   Result<CallResult> call_tool(const std::string& name, const nlohmann::json& arguments,
-                               CancelToken* cancel);
+                               CancelToken* cancel, const httplib::Headers& extra = {});
   Status ping(CancelToken* cancel);
 
   // True once a notifications/tools/list_changed arrived after the last list_tools().
@@ -87,7 +88,7 @@ class Client {
  private:
   // One request with the session, initializing first when needed; the result member.
   Result<nlohmann::json> request(const std::string& method, const nlohmann::json& params,
-                                 CancelToken* cancel);
+                                 CancelToken* cancel, const httplib::Headers& extra = {});
   Status initialize(CancelToken* cancel);
   // One POST of msg, retried on transient failures. For a request, the matching response's result
   // (notifications seen on the way are handled); for a notification, null.
@@ -96,7 +97,8 @@ class Client {
     nlohmann::json result;
   };
   Result<Sent> post(const nlohmann::json& msg, const std::string& session,
-                    const std::string& version, CancelToken* cancel);
+                    const std::string& version, CancelToken* cancel,
+                    const httplib::Headers& extra = {});
   Result<Sent> read_answer(const HttpResult& r, const nlohmann::json& id, CancelToken* cancel);
   void on_notification(const std::string& method);
   void answer_server_request(const nlohmann::json& id, const std::string& method,

@@ -24,10 +24,7 @@ ServerOptions options_for(const McpServerConfig& c) {
   o.name = c.name;
   o.url = c.url;
   for (const auto& [k, v] : c.headers) o.headers.emplace(k, v);
-  if (!c.bearer_token_env.empty()) {
-    const char* token = std::getenv(c.bearer_token_env.c_str());
-    if (token && *token) o.headers.emplace("Authorization", std::string("Bearer ") + token);
-  }
+  if (!c.bearer_token.empty()) o.headers.emplace("Authorization", "Bearer " + c.bearer_token);
   o.timeout_ms = c.timeout_ms;
   o.retries = c.retries;
   return o;
@@ -111,7 +108,7 @@ bool Toolset::owns(const std::string& name) const {
   return false;
 }
 
-std::string Toolset::call(const ToolCall& call, CancelToken* cancel) {
+std::string Toolset::call(const ToolCall& call, const CallContext& ctx, CancelToken* cancel) {
   Server* server = nullptr;
   for (auto& s : servers_)
     if (call.name.rfind(s->config.name + "__", 0) == 0) server = s.get();
@@ -130,7 +127,13 @@ std::string Toolset::call(const ToolCall& call, CancelToken* cancel) {
            "'";
   }
   const auto t0 = Clock::now();
-  auto r = server->client->call_tool(tool, call.arguments, cancel);
+  httplib::Headers extra;
+  if (server->config.kind == "agent") {
+    extra.emplace(kCallChainHeader, format_call_chain(ctx.chain));
+    extra.emplace("Idempotency-Key", child_idempotency_key(ctx.parent_key, ctx.turn, ctx.index,
+                                                           call.name, call.arguments));
+  }
+  auto r = server->client->call_tool(tool, call.arguments, cancel, extra);
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   if (!r.ok()) {
     // A protocol error (bad arguments, unknown tool) is the server answering: not a failure of it.

@@ -28,6 +28,7 @@
 #include "sidecar/exec/cancel.h"
 #include "sidecar/exec/providers/breaker.h"
 #include "sidecar/exec/providers/provider.h"
+#include "sidecar/mcp/call_chain.h"
 #include "sidecar/mcp/mcp_client.h"
 
 namespace agentry::sidecar::mcp {
@@ -45,8 +46,9 @@ class Toolset {
   // The qualified name is one of ours (whether or not that server is up).
   bool owns(const std::string& name) const;
   // Runs the tool. Never fails: errors (server down, protocol error, result too large, a tool
-  // outside the allow-list) become "error: ..." text for the model.
-  std::string call(const ToolCall& call, CancelToken* cancel);
+  // outside the allow-list) become "error: ..." text for the model. A call to a server of kind
+  // "agent" carries ctx's chain and an Idempotency-Key derived from it (call_chain.h).
+  std::string call(const ToolCall& call, const CallContext& ctx, CancelToken* cancel);
 
   static constexpr std::chrono::seconds kRefresh{300};
 

@@ -38,7 +38,7 @@ json FakeLlm::last() {
   return r ? json::parse(r->body) : json();
 }
 
-Sidecar::Sidecar(const SidecarOptions& o) : port_(free_port()) {
+Sidecar::Sidecar(const SidecarOptions& o) : port_(o.port ? o.port : free_port()) {
   write_file(dir_.file("token"), std::string(kToken) + "\n");
   // Test defaults, unless the test sets the key itself (YAML keeps the first of duplicate keys).
   auto dflt = [](const std::string& section, const std::string& key, const std::string& value) {
@@ -53,13 +53,14 @@ Sidecar::Sidecar(const SidecarOptions& o) : port_(free_port()) {
       "\n  model: fake\n" + dflt(o.provider_yaml, "connectTimeoutMs", "500") +
       dflt(o.provider_yaml, "readTimeoutMs", "10000") +
       dflt(o.provider_yaml, "backoffInitialMs", "20") +
-      dflt(o.provider_yaml, "backoffMaxMs", "200") + o.provider_yaml + "agent:\n  name: test\n" +
-      o.agent_yaml + o.extra_yaml;
+      dflt(o.provider_yaml, "backoffMaxMs", "200") + o.provider_yaml + "agent:\n  name: " + o.name +
+      "\n" + o.agent_yaml + o.extra_yaml;
   write_file(dir_.file("config.yaml"), yaml);
   log_ = dir_.file("sidecar.log");
   Process::Options po;
   po.argv = {AGENTRY_SIDECAR_BIN, "--config", dir_.file("config.yaml")};
   po.log_path = log_;
+  po.env = o.env;
   proc_ = Process(po);
   std::string err;
   if (!proc_.start(&err)) throw std::runtime_error("sidecar: " + err);

@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -37,12 +38,15 @@ class FakeLlm {
 
 struct SidecarOptions {
   std::string provider_type = "ollama";
-  std::string provider_endpoint;  // required
-  std::string extra_yaml;         // appended: more top-level sections
-  std::string provider_yaml;      // appended inside provider:
-  std::string limits_yaml;        // appended inside limits:
-  std::string server_yaml;        // appended inside server:
-  std::string agent_yaml;         // appended inside agent:
+  std::string provider_endpoint;           // required
+  std::string extra_yaml;                  // appended: more top-level sections
+  std::string provider_yaml;               // appended inside provider:
+  std::string limits_yaml;                 // appended inside limits:
+  std::string server_yaml;                 // appended inside server:
+  std::string agent_yaml;                  // appended inside agent:
+  std::string name = "test";               // agent.name
+  int port = 0;                            // 0: a free one
+  std::map<std::string, std::string> env;  // the sidecar's, beside the current environment
 };
 
 class Sidecar {

@@ -2,8 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
+#include "tests/support/tempdir.h"
+
 namespace agentry::sidecar {
 namespace {
+
+using testing::TempDir;
+using testing::write_file;
 
 const char* kMinimal = "server:\n  tokenFile: /t\n";
 
@@ -105,6 +112,9 @@ TEST(SidecarConfig, ErrorsNameTheField) {
        "http://b}]}",
        "agent.mcpServers[1].name: 'm' is also agent.mcpServers[0]"},
       {"server: {tokenFile: /t}\nagent: {mcpServers: {name: m}}", "agent.mcpServers: want a list"},
+      {"server: {tokenFile: /t}\nagent: {mcpServers: [{name: m, url: http://m, kind: a2a}]}",
+       "agent.mcpServers[0].kind: want mcp or agent"},
+      {"server: {tokenFile: /t}\nagent: {maxCallDepth: 17}", "agent.maxCallDepth: want 1..16"},
   };
   for (const auto& b : cases) {
     auto c = parse_config(b.yaml);
@@ -112,6 +122,29 @@ TEST(SidecarConfig, ErrorsNameTheField) {
     ASSERT_FALSE(s.is_ok()) << b.yaml;
     EXPECT_NE(s.message().find(b.field), std::string::npos) << b.yaml << " -> " << s.message();
   }
+}
+
+// A bearer token the config asks for but the environment lacks is a refusal naming the field,
+// never an MCP server called without it.
+TEST(SidecarConfig, McpBearerTokenComesFromTheEnvironmentOrTheConfigIsRefused) {
+  TempDir dir;
+  const std::string path = dir.file("config.yaml");
+  write_file(path,
+             "server: {tokenFile: /t}\nagent: {mcpServers: [{name: a, url: http://m/mcp}, "
+             "{name: b, url: http://m/mcp, bearerTokenEnv: AGENTRY_TEST_MCP_TOKEN}]}\n");
+  ::unsetenv("AGENTRY_TEST_MCP_TOKEN");
+  auto missing = load_config(path, {});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find(
+                "agent.mcpServers[1].bearerTokenEnv: environment variable AGENTRY_TEST_MCP_TOKEN"),
+            std::string::npos)
+      << missing.status().message();
+  ::setenv("AGENTRY_TEST_MCP_TOKEN", "s3cret", 1);
+  auto loaded = load_config(path, {});
+  ::unsetenv("AGENTRY_TEST_MCP_TOKEN");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  EXPECT_EQ(loaded->agent.mcp_servers[1].bearer_token, "s3cret");
+  EXPECT_EQ(loaded->agent.mcp_servers[0].bearer_token, "");
 }
 
 TEST(SidecarConfig, Durations) {

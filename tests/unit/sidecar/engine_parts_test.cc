@@ -267,7 +267,7 @@ TEST(SidecarEngineHooks, MemoryIsRecalledAndUpdatedAfterAnsweringWithoutLoss) {
     engine.set_memory_hook(memory);
     std::vector<std::shared_ptr<Execution>> exs;
     for (int i = 0; i < 10; ++i) {
-      auto s = engine.submit({"q" + std::to_string(i), "sess", json::object(), false, ""});
+      auto s = engine.submit({"q" + std::to_string(i), "sess", json::object(), false, "", {}});
       ASSERT_TRUE(s.ok());
       exs.push_back(s->execution);
     }
@@ -290,7 +290,8 @@ TEST(SidecarEngineHooks, ResponseCacheWithSingleFlight) {
   engine.set_response_cache_hook(cache);
   json det = {{"temperature", 0}};
   std::vector<std::shared_ptr<Execution>> exs;
-  for (int i = 0; i < 8; ++i) exs.push_back(engine.submit({"same", "", det, false, ""})->execution);
+  for (int i = 0; i < 8; ++i)
+    exs.push_back(engine.submit({"same", "", det, false, "", {}})->execution);
   for (auto& ex : exs) ASSERT_TRUE(ex->wait(std::chrono::seconds(5)));
   EXPECT_EQ(provider->calls.load(), 1);  // eight identical misses, one provider call
   int cached = 0;
@@ -301,12 +302,12 @@ TEST(SidecarEngineHooks, ResponseCacheWithSingleFlight) {
   }
   EXPECT_EQ(cached, 7);
   EXPECT_EQ(cache->m.size(), 1u);
-  auto again = engine.submit({"same", "", det, false, ""})->execution;
+  auto again = engine.submit({"same", "", det, false, "", {}})->execution;
   ASSERT_TRUE(again->wait(std::chrono::seconds(5)));
   EXPECT_TRUE(again->to_json()["cached"].get<bool>());
   EXPECT_EQ(provider->calls.load(), 1);
   // Non-deterministic calls bypass the cache.
-  auto warm = engine.submit({"same", "", json{{"temperature", 0.7}}, false, ""})->execution;
+  auto warm = engine.submit({"same", "", json{{"temperature", 0.7}}, false, "", {}})->execution;
   ASSERT_TRUE(warm->wait(std::chrono::seconds(5)));
   EXPECT_EQ(provider->calls.load(), 2);
 }
@@ -318,7 +319,8 @@ TEST(SidecarEngineRetention, TrimKeepsTheNewestAndForgetsTheirKeys) {
   Engine engine(c, provider);
   std::vector<std::string> ids;
   for (int i = 0; i < 6; ++i) {
-    auto ex = engine.submit({"x", "", json::object(), false, "k" + std::to_string(i)})->execution;
+    auto ex =
+        engine.submit({"x", "", json::object(), false, "k" + std::to_string(i), {}})->execution;
     ASSERT_TRUE(ex->wait(std::chrono::seconds(5)));
     ids.push_back(ex->id());
   }
