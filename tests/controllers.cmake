@@ -5,6 +5,7 @@ agentry_test(controllers_unit_test LABEL unit SOURCES
   unit/controllers/policy_status_test.cc
   unit/controllers/agent_autoscaling_test.cc
   unit/controllers/agent_memory_test.cc
+  unit/controllers/agent_tools_test.cc
   LIBS agentry_controllers
 )
 agentry_test(crd_validation_integration_test LABEL integration SOURCES
@@ -12,6 +13,7 @@ agentry_test(crd_validation_integration_test LABEL integration SOURCES
 )
 agentry_test(agent_controller_integration_test LABEL integration TIMEOUT 600 SOURCES
   integration/controllers/agent_controller_test.cc
+  integration/sidecar/mcp_servers.cc
   LIBS agentry_controllers
 )
 # The HPA loop with metrics-server and kwok's usage emulation: minutes of real sync periods.

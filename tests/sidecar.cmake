@@ -46,6 +46,7 @@ agentry_test(mcp_integration_test LABEL integration TIMEOUT 300 SOURCES
   integration/sidecar/harness.cc
   integration/sidecar/mcp_client_test.cc
   integration/sidecar/agent_calls_test.cc
+  integration/sidecar/mcp_servers.cc
   LIBS agentry_sidecar_lib
 )
 target_compile_definitions(mcp_integration_test PRIVATE ${SIDECAR_IT_DEFS})

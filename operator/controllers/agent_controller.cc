@@ -11,6 +11,7 @@
 #include "operator/controllers/builtin_policies.h"
 #include "operator/controllers/conditions.h"
 #include "operator/controllers/policy_controller.h"
+#include "operator/controllers/tool_server_controller.h"
 #include "operator/controllers/workflow_controller.h"
 #include "operator/controllers/workflow_sidecar.h"
 #include "operator/kube/errors.h"
@@ -26,6 +27,9 @@ using runtime::ReconcileResult;
 namespace res = kube::resources;
 
 constexpr const char* kSecretIndex = "agentry.dev/secret";
+constexpr const char* kToolServerIndex = "agentry.dev/toolserver";  // ns/toolserver an Agent names
+constexpr const char* kAgentToolIndex = "agentry.dev/agent-tool";   // ns/agent an Agent calls
+constexpr const char* kTokenSecretSuffix = "-agent-token";
 
 struct SecretRef {
   std::string name, key, field;  // field: where the Agent names it (for messages)
@@ -66,6 +70,7 @@ class AgentReconciler {
     index_agents_by_policy(*agents_, settings_.default_policy);
     secrets_ = mgr.informer(res::kSecrets, ns);
     deployments_ = mgr.informer(res::kDeployments, ns);
+    tool_servers_ = mgr.informer(res::kToolServers, ns);
     for (const kube::Resource* r :
          {&res::kConfigMaps, &res::kServices, &res::kHorizontalPodAutoscalers,
           &res::kPodDisruptionBudgets, &res::kNetworkPolicies}) {
@@ -80,6 +85,15 @@ class AgentReconciler {
       for (auto& r : referenced_secrets(a)) out.push_back(kube::namespace_of(a) + "/" + r.name);
       return out;
     });
+    auto in_namespace = [](std::vector<std::string> (*names)(const json&)) {
+      return [names](const json& a) {
+        std::vector<std::string> out;
+        for (auto& n : names(a)) out.push_back(kube::namespace_of(a) + "/" + n);
+        return out;
+      };
+    };
+    agents_->add_index(kToolServerIndex, in_namespace(&referenced_tool_servers));
+    agents_->add_index(kAgentToolIndex, in_namespace(&referenced_agents));
   }
 
   void register_controllers() {
@@ -120,6 +134,33 @@ class AgentReconciler {
               by_index(kSecretIndex,
                        [](const json& s) { return kube::namespace_of(s) + "/" + kube::name(s); }),
               {runtime::predicates::resource_version_changed()});
+    // Tool sources: a ToolServer's spec or probe result, a called Agent's phase or address, and
+    // the Secrets their tokens come from re-reconcile the Agents that use them.
+    auto key_of = [](const json& o) { return kube::namespace_of(o) + "/" + kube::name(o); };
+    c.watches(tool_servers_, by_index(kToolServerIndex, key_of),
+              {runtime::predicates::resource_version_changed()});
+    c.watches(agents_, by_index(kAgentToolIndex, key_of),
+              {runtime::predicates::resource_version_changed()});
+    c.watches(
+        secrets_,
+        [this](const json& secret) {
+          std::vector<kube::ObjectKey> keys;
+          const std::string ns = kube::namespace_of(secret), name = kube::name(secret);
+          auto add = [&](const char* index, const std::string& value) {
+            for (auto& a : agents_->store().by_index(index, value))
+              keys.push_back(kube::key_of(*a));
+          };
+          for (auto& ts : tool_servers_->store().list()) {
+            if (kube::namespace_of(*ts) == ns &&
+                ts->value("/spec/bearerTokenSecretRef/name"_json_pointer, std::string()) == name)
+              add(kToolServerIndex, ns + "/" + kube::name(*ts));
+          }
+          const std::string suffix = kTokenSecretSuffix;
+          if (name.size() > suffix.size() && name.ends_with(suffix))
+            add(kAgentToolIndex, ns + "/" + name.substr(0, name.size() - suffix.size()));
+          return keys;
+        },
+        {runtime::predicates::resource_version_changed()});
 
     // Memory fill: read from a sidecar about once a minute while the Agent is Ready.
     if (settings_.memory_status_interval.count() > 0) {
@@ -146,7 +187,24 @@ class AgentReconciler {
                           "\" does not exist: create it or set spec.policyRef.name to production "
                           "or development");
     }
-    for (const auto& ref : referenced_secrets(agent)) {
+    auto in_ns = [ns](const std::shared_ptr<runtime::Informer>& inf) {
+      return [ns, inf](const std::string& n) { return inf->store().get(ns + "/" + n); };
+    };
+    const ToolBindings tools = bind_tools(agent, in_ns(tool_servers_), in_ns(agents_));
+    if (!tools.invalid.empty())
+      return invalid_spec(agent, policy_name, "InvalidToolSource", tools.invalid);
+    if (!tools.waiting.empty())
+      return wait_for(agent, policy_name, "ToolSourceNotFound", tools.waiting);
+    std::vector<SecretRef> secret_refs = referenced_secrets(agent);
+    for (const auto& t : tools.sources) {
+      if (!t.secret_name.empty())
+        secret_refs.push_back(
+            {t.secret_name, t.secret_key,
+             t.field + (t.kind == "Agent"
+                            ? " (its token Secret)"
+                            : " (ToolServer " + t.name + "'s spec.bearerTokenSecretRef)")});
+    }
+    for (const auto& ref : secret_refs) {
       ObjectPtr s = secrets_->store().get(ns + "/" + ref.name);
       if (!s) {
         return wait_for(agent, policy_name, "SecretNotFound",
@@ -169,7 +227,8 @@ class AgentReconciler {
       return invalid_spec(agent, policy_name, "InvalidSpec", *err);
     if (auto err = check_autoscaling_backend(agent, in.effective, settings_))
       return invalid_spec(agent, policy_name, "AutoscalingUnavailable", *err);
-    in.config = render_sidecar_config(agent, policy_spec);
+    in.tool_sources = tools.sources;
+    in.config = render_sidecar_config(agent, policy_spec, tools.sources);
     // Nothing is applied that the sidecar would refuse: its own validator decides.
     if (auto err = check_rendered_config(in.config))
       return invalid_spec(agent, policy_name, "InvalidConfig", *err);
@@ -179,7 +238,7 @@ class AgentReconciler {
     // The hash covers the config and the content of every Secret the pods read, so a rotated
     // API key or a config change rolls the pods.
     std::string hash_input = in.config;
-    for (const auto& ref : referenced_secrets(agent)) {
+    for (const auto& ref : secret_refs) {
       ObjectPtr s = secrets_->store().get(ns + "/" + ref.name);
       if (s) hash_input += "\n" + ref.name + ":" + s->value("data", json::object()).dump();
     }
@@ -247,7 +306,11 @@ class AgentReconciler {
         autoscaling_report(in.effective.autoscaling, in.effective.replicas, hpa.get(),
                            execution_metric_names(in.effective));
     conds.push_back(scaling.condition);
-    if (Status s = write_status(agent, policy_name, phase, conds, dep, in.config_hash, &scaling);
+    const ToolsReady tr = tools_ready(tools);
+    conds.push_back({"ToolsReady", tr.ok, tr.reason, tr.message});
+    const json tool_status = tools_status(agent, tools);
+    if (Status s = write_status(agent, policy_name, phase, conds, dep, in.config_hash, &scaling,
+                                &tool_status);
         !s.is_ok())
       return s;
     return ReconcileResult{};
@@ -381,7 +444,8 @@ class AgentReconciler {
   Status write_status(const json& agent, const std::string& policy, const std::string& phase,
                       const std::vector<Condition>& conds, const ObjectPtr& dep,
                       const std::string& config_hash = "",
-                      const AutoscalingReport* scaling = nullptr) {
+                      const AutoscalingReport* scaling = nullptr,
+                      const json* tool_status = nullptr) {
     const json& old = agent.value("status", json::object());
     const int64_t gen = kube::generation(agent);
     json st = old;
@@ -412,6 +476,8 @@ class AgentReconciler {
         st["autoscaling"] = nullptr;
       }
     }
+    if (tool_status)
+      for (auto it = tool_status->begin(); it != tool_status->end(); ++it) st[it.key()] = *it;
     json conditions = old.value("conditions", json::array());
     for (const auto& c : conds) set_condition(&conditions, c, gen);
     st["conditions"] = conditions;
@@ -500,7 +566,7 @@ class AgentReconciler {
 
   runtime::Manager& mgr_;
   OperatorSettings settings_;
-  std::shared_ptr<runtime::Informer> agents_, policies_, secrets_, deployments_;
+  std::shared_ptr<runtime::Informer> agents_, policies_, secrets_, deployments_, tool_servers_;
   std::map<const kube::Resource*, std::shared_ptr<runtime::Informer>> owned_;
   workflow::SidecarClient sidecars_{{.connect_timeout = std::chrono::milliseconds(1000),
                                      .read_timeout = std::chrono::milliseconds(3000),
@@ -514,6 +580,7 @@ void register_agent_controllers(runtime::Manager& mgr, const OperatorSettings& s
   r->register_controllers();
   mgr.keep_alive(std::move(r));
   register_policy_controller(mgr, settings);
+  register_tool_server_controller(mgr, settings);
 }
 
 }  // namespace agentry::controllers

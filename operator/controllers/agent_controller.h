@@ -16,8 +16,9 @@
 
 namespace agentry::controllers {
 
-// Registers the Agent controller, its memory-status controller ("agent-memory") and the AgentPolicy
-// controller (policy_controller.h) with the manager: informers, indexes, watches. Call before
+// Registers the Agent controller, its memory-status controller ("agent-memory"), the AgentPolicy
+// controller (policy_controller.h) and the ToolServer controller (tool_server_controller.h) with
+// the manager: informers, indexes, watches. Call before
 // mgr.run().
 void register_agent_controllers(runtime::Manager& mgr, const OperatorSettings& settings);
 

@@ -334,7 +334,8 @@ int default_exchange_bound(const json& agent, const json& policy) {
   return kMaxExchanges;
 }
 
-std::string render_sidecar_config(const json& agent, const json& policy) {
+std::string render_sidecar_config(const json& agent, const json& policy,
+                                  const std::vector<ToolSource>& tool_sources) {
   // The schema is the sidecar's (sidecar/config.h, docs/sidecar.md); the sidecar rejects unknown
   // fields, and a test feeds this output to `agentry-sidecar --check-config`.
   const json& spec = agent.at("spec");
@@ -368,11 +369,17 @@ std::string render_sidecar_config(const json& agent, const json& policy) {
       {"options", options},
       {"tools", tools},
       {"maxToolTurns", int_at(spec, "/execution/maxToolTurns", 8)},
+      {"maxCallDepth", int_at(spec, "/execution/maxCallDepth", 4)},
       {"cacheResponses", bool_at(spec, "/cache/enabled", true)},
       {"responseCacheTtlSeconds", int_at(spec, "/cache/ttlSeconds", 300)},
       {"memoryRecallK",
        bool_at(spec, "/memory/enabled", true) ? int_at(spec, "/memory/recallTopK", 4) : 0}};
   if (chunk > 0) agent_cfg["chunking"] = {{"enabled", true}, {"chunkChars", chunk}};
+  if (!tool_sources.empty()) {
+    json servers = json::array();
+    for (const auto& t : tool_sources) servers.push_back(t.server);
+    agent_cfg["mcpServers"] = servers;
+  }
   json provider_cfg = {{"type", provider},
                        {"endpoint", str_at(spec, "/model/endpoint", def_endpoint)},
                        {"model", str_at(spec, "/model/name")},
@@ -440,6 +447,7 @@ constexpr FieldSource kFieldSources[] = {
     {"provider.retries", "spec.execution.retries"},
     {"agent.systemPrompt", "spec.systemPrompt"},
     {"agent.maxToolTurns", "spec.execution.maxToolTurns"},
+    {"agent.maxCallDepth", "spec.execution.maxCallDepth"},
     {"agent.chunking.chunkChars", "spec.execution.chunkInputBytes"},
     {"agent.responseCacheTtlSeconds", "spec.cache.ttlSeconds"},
     {"agent.memoryRecallK", "spec.memory.recallTopK"},
@@ -519,7 +527,9 @@ json sidecar_env(const json& spec) {
 json render_pod_spec(const RenderInput& in, const std::string& name, const std::string& obj) {
   const json& spec = in.agent.at("spec");
   const EffectiveSpec& e = in.effective;
-  const json env = sidecar_env(spec);
+  json env = sidecar_env(spec);
+  for (const auto& t : in.tool_sources)
+    if (!t.env.is_null()) env.push_back(t.env);
   json mounts = json::array({
       {{"name", "config"}, {"mountPath", "/etc/agentry"}, {"readOnly", true}},
       {{"name", "token"}, {"mountPath", "/var/run/agentry"}, {"readOnly", true}},
@@ -606,6 +616,8 @@ json render_network_policy(const RenderInput& in, const std::string& name, const
   const json& spec = agent.at("spec");
   json from = json::array({
       {{"podSelector", {{"matchLabels", selector_labels(name)}}}},
+      // Agents that list this one in spec.agentTools (their pods carry the label).
+      {{"podSelector", {{"matchLabels", {{caller_label(name), "true"}}}}}},
       {{"namespaceSelector",
         {{"matchLabels", {{"kubernetes.io/metadata.name", in.settings.operator_namespace}}}}},
        {"podSelector", {{"matchLabels", {{"app.kubernetes.io/name", "agentry-operator"}}}}}},
@@ -709,12 +721,14 @@ RenderedObjects render(const RenderInput& in) {
               {"data", {{"token", base64_encode(in.token)}}}};
 
   const json pod_spec = render_pod_spec(in, name, obj);
+  json pod_labels = labels_for(name);
+  for (const auto& t : in.tool_sources)
+    if (t.kind == "Agent") pod_labels[caller_label(t.name)] = "true";
   json dep_spec = {
       {"selector", {{"matchLabels", selector_labels(name)}}},
       {"template",
        {{"metadata",
-         {{"labels", labels_for(name)},
-          {"annotations", {{"agentry.dev/config-hash", in.config_hash}}}}},
+         {{"labels", pod_labels}, {"annotations", {{"agentry.dev/config-hash", in.config_hash}}}}},
         {"spec", pod_spec}}},
   };
   // While the HPA runs, spec.replicas is left out of our apply so the HPA alone owns it.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "operator/controllers/agent_names.h"
+#include "operator/controllers/agent_tools.h"
 #include "operator/controllers/operator_settings.h"
 
 namespace agentry::controllers {
@@ -64,8 +65,10 @@ inline constexpr int64_t kMinExchanges = 1000;
 inline constexpr int64_t kMaxExchanges = 100000;
 int default_exchange_bound(const nlohmann::json& agent, const nlohmann::json& policy_spec);
 
-// The sidecar's config file (YAML; rendered as JSON, which YAML reads as is).
-std::string render_sidecar_config(const nlohmann::json& agent, const nlohmann::json& policy_spec);
+// The sidecar's config file (YAML; rendered as JSON, which YAML reads as is), with one
+// agent.mcpServers entry per tool source (agent_tools.h).
+std::string render_sidecar_config(const nlohmann::json& agent, const nlohmann::json& policy_spec,
+                                  const std::vector<ToolSource>& tool_sources = {});
 
 // Runs the sidecar's own parser and validator (sidecar/config.h) on a rendered config: nullopt
 // when the sidecar will accept it, else the error with the Agent's field in front
@@ -83,6 +86,7 @@ struct RenderInput {
   std::string config;       // render_sidecar_config()
   std::string config_hash;  // over config and referenced Secrets: rolls the pods when it changes
   std::string token;        // the sidecar API token (kept from the existing Secret)
+  std::vector<ToolSource> tool_sources;  // bind_tools(): their token env vars and caller labels
   OperatorSettings settings;
 };
 

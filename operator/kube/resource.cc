@@ -25,6 +25,7 @@ const Resource kEventsV1{"events.k8s.io", "v1", "Event", "events", true};
 const Resource kAgents{"agentry.dev", "v1alpha1", "Agent", "agents", true};
 const Resource kWorkflows{"agentry.dev", "v1alpha1", "Workflow", "workflows", true};
 const Resource kAgentPolicies{"agentry.dev", "v1alpha1", "AgentPolicy", "agentpolicies", false};
+const Resource kToolServers{"agentry.dev", "v1alpha1", "ToolServer", "toolservers", true};
 const Resource kScaledObjects{"keda.sh", "v1alpha1", "ScaledObject", "scaledobjects", true};
 const Resource kCustomResourceDefinitions{"apiextensions.k8s.io", "v1", "CustomResourceDefinition",
                                           "customresourcedefinitions", false};
@@ -52,7 +53,7 @@ std::string Resource::path(std::string_view ns, std::string_view name,
 
 const Resource* find_resource(std::string_view api_version, std::string_view kind) {
   using namespace resources;
-  static const std::array<const Resource*, 18> table = {&kNamespaces,
+  static const std::array<const Resource*, 19> table = {&kNamespaces,
                                                         &kConfigMaps,
                                                         &kSecrets,
                                                         &kServices,
@@ -68,6 +69,7 @@ const Resource* find_resource(std::string_view api_version, std::string_view kin
                                                         &kAgents,
                                                         &kWorkflows,
                                                         &kAgentPolicies,
+                                                        &kToolServers,
                                                         &kScaledObjects,
                                                         &kCustomResourceDefinitions};
   for (const Resource* r : table) {

@@ -41,6 +41,7 @@ extern const Resource kEventsV1;  // events.k8s.io/v1
 extern const Resource kAgents;
 extern const Resource kWorkflows;
 extern const Resource kAgentPolicies;
+extern const Resource kToolServers;
 // KEDA's (keda.sh): an Agent that scales on executions gets one instead of an HPA.
 extern const Resource kScaledObjects;
 extern const Resource kCustomResourceDefinitions;

@@ -311,7 +311,7 @@ TEST_F(ChartTest, CrdsAreTheRepositoryCrds) {
     ASSERT_FALSE(content.empty());
     EXPECT_TRUE(contains(shown, content)) << e.path() << " differs from what helm loads";
   }
-  EXPECT_EQ(n, 3);
+  EXPECT_EQ(n, 4);  // Agent, AgentPolicy, ToolServer, Workflow
   TempDir pkg("chart-pkg");
   std::string out;
   ASSERT_EQ(helm({"package", chart_dir(), "-d", pkg.path()}, &out), 0) << out;
@@ -416,6 +416,8 @@ TEST_F(ChartTest, RbacRulesAreExactlyTheOperatorsCalls) {
       {"agentry.dev/agents", read},
       {"agentry.dev/agents/status", {"patch"}},
       {"agentry.dev/agents/finalizers", {"update"}},
+      {"agentry.dev/toolservers", read},
+      {"agentry.dev/toolservers/status", {"patch"}},
       {"agentry.dev/workflows", with({"patch", "delete"})},
       {"agentry.dev/workflows/status", {"patch", "update"}},
       {"agentry.dev/workflows/finalizers", {"update"}},

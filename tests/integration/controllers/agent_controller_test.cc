@@ -12,6 +12,7 @@
 #include "operator/kube/object.h"
 #include "operator/kube/resource.h"
 #include "tests/integration/controllers/operator_harness.h"
+#include "tests/integration/sidecar/mcp_servers.h"
 #include "tests/support/tempdir.h"
 
 namespace agentry::testing {
@@ -513,6 +514,157 @@ TEST_F(AgentControllerTest, DeletingTheAgentRemovesEverythingItOwns) {
                !exists(res::kHorizontalPodAutoscalers, "researcher-agent");
       },
       std::chrono::seconds(90)));
+}
+
+}  // namespace
+}  // namespace agentry::testing
+
+namespace agentry::testing {
+namespace {
+
+// Tool sources, with the MCP reference server as the ToolServer (no one here wrote it): the
+// operator probes it and reports its tools; an Agent naming it and another Agent gets both in its
+// rendered config (token env vars from Secrets, never values), the callee's NetworkPolicy admits
+// it, and its status lists the tools it ended up with. The server going away, a missing
+// ToolServer, a missing Secret and an Agent calling itself are each reported naming the field.
+TEST_F(AgentControllerTest, ToolServersAndAgentToolsReachTheConfigAndTheStatus) {
+  EverythingServer server;
+  ASSERT_TRUE(server.start());
+  const std::string ts_yaml =
+      "apiVersion: agentry.dev/v1alpha1\nkind: ToolServer\nmetadata: {name: everything}\n"
+      "spec:\n  url: " +
+      server.url() +
+      "\n  bearerTokenSecretRef: {name: mcp-token}\n  allowTools: [echo, get-sum, no-such-tool]\n"
+      "  probeIntervalSeconds: 10\n";
+  // The ToolServer's Secret is missing first: its status says so, and the Agent waits for it.
+  apply(ts_yaml);
+  ASSERT_TRUE(eventually([&] {
+    return get(res::kToolServers, "everything")
+               .value("/status/lastError"_json_pointer, std::string())
+               .find("spec.bearerTokenSecretRef: Secret " + ns_ + "/mcp-token does not exist") !=
+           std::string::npos;
+  }));
+  apply(
+      "apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata: {name: writer}\nspec:\n"
+      "  model: {provider: ollama, name: m}\n  policyRef: {name: development}\n");
+  apply(
+      "apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata: {name: planner}\nspec:\n"
+      "  model: {provider: ollama, name: m}\n  policyRef: {name: development}\n"
+      "  tools: [{name: weather, url: 'http://weather.example/v1'}]\n"
+      "  toolServers: [{name: everything, allowTools: [echo]}]\n"
+      "  agentTools: [{name: writer}]\n");
+  ASSERT_TRUE(eventually([&] {
+    json c = condition(get(res::kAgents, "planner"), "ConfigValid");
+    return c.value("reason", "") == "SecretNotFound" &&
+           c.value("message", "")
+                   .find(
+                       "spec.toolServers[0] (ToolServer everything's "
+                       "spec.bearerTokenSecretRef): Secret " +
+                       ns_ + "/mcp-token does not exist") != std::string::npos;
+  })) << get(res::kAgents, "planner").dump();
+
+  std::string out;
+  ASSERT_EQ(cp_->kubectl({"-n", ns_, "create", "secret", "generic", "mcp-token",
+                          "--from-literal=token=s3cret"},
+                         &out),
+            0)
+      << out;
+  // The probe: reachable, the revision, every tool counted, the allowed ones listed.
+  ASSERT_TRUE(eventually([&] {
+    return get(res::kToolServers, "everything").value("/status/reachable"_json_pointer, false);
+  })) << get(res::kToolServers, "everything").dump();
+  json ts = get(res::kToolServers, "everything");
+  EXPECT_GT(ts["status"]["toolCount"].get<int>(), 5) << ts["status"];
+  std::vector<std::string> listed;
+  for (const auto& t : ts["status"]["tools"]) listed.push_back(t["name"]);
+  EXPECT_EQ(listed, (std::vector<std::string>{"echo", "get-sum"})) << ts["status"];
+  EXPECT_FALSE(ts["status"]["protocolVersion"].get<std::string>().empty());
+  EXPECT_EQ(condition(ts, "Ready").value("status", ""), "True");
+
+  ASSERT_TRUE(wait_phase("planner", "Ready"));
+  ASSERT_TRUE(wait_phase("writer", "Ready"));
+  // The sidecar's config: the ToolServer narrowed to the Agent's allowTools, the other Agent at
+  // its Service's /mcp, each with a token env var; the values stay in their Secrets.
+  json cfg =
+      json::parse(get(res::kConfigMaps, "planner-agent")["data"]["config.yaml"].get<std::string>());
+  const json& servers = cfg["agent"]["mcpServers"];
+  ASSERT_EQ(servers.size(), 2u) << cfg["agent"];
+  EXPECT_EQ(servers[0]["name"], "everything");
+  EXPECT_EQ(servers[0]["url"], server.url());
+  EXPECT_EQ(servers[0]["allowTools"], json::array({"echo"}));
+  EXPECT_EQ(servers[0]["bearerTokenEnv"], "AGENTRY_MCP_TOKEN_0");
+  EXPECT_EQ(servers[1]["name"], "writer");
+  EXPECT_EQ(servers[1]["kind"], "agent");
+  EXPECT_EQ(servers[1]["url"], "http://writer-agent." + ns_ + ".svc:8080/mcp");
+  EXPECT_EQ(servers[1]["bearerTokenEnv"], "AGENTRY_MCP_TOKEN_1");
+  EXPECT_EQ(cfg.dump().find("s3cret"), std::string::npos);
+  json dep = get(res::kDeployments, "planner-agent");
+  const json& env = dep["spec"]["template"]["spec"]["containers"][0]["env"];
+  std::map<std::string, json> by_name;
+  for (const auto& e : env) by_name[e["name"]] = e;
+  EXPECT_EQ(by_name["AGENTRY_MCP_TOKEN_0"]["valueFrom"]["secretKeyRef"],
+            json({{"name", "mcp-token"}, {"key", "token"}}));
+  EXPECT_EQ(by_name["AGENTRY_MCP_TOKEN_1"]["valueFrom"]["secretKeyRef"],
+            json({{"name", "writer-agent-token"}, {"key", "token"}}));
+  EXPECT_EQ(dep["spec"]["template"]["metadata"]["labels"]["calls.agentry.dev/writer"], "true");
+  // The callee admits pods that carry its caller label.
+  json np = get(res::kNetworkPolicies, "writer-agent");
+  EXPECT_NE(np["spec"]["ingress"][0]["from"].dump().find(R"({"calls.agentry.dev/writer":"true"})"),
+            std::string::npos)
+      << np["spec"];
+  // The status: what the model is offered, and each source's state.
+  ASSERT_TRUE(eventually([&] {
+    return condition(get(res::kAgents, "planner"), "ToolsReady").value("status", "") == "True";
+  })) << get(res::kAgents, "planner")["status"].dump();
+  json st = get(res::kAgents, "planner")["status"];
+  EXPECT_EQ(st["tools"], json::array({"weather", "everything__echo", "writer__writer"})) << st;
+  EXPECT_EQ(st["toolServers"][0]["reachable"], true);
+  EXPECT_EQ(st["toolServers"][1]["kind"], "Agent");
+
+  // The server goes away: the next probe says so, and so does the Agent (still Ready: it runs,
+  // and its model is told the server is down when it calls).
+  server.stop();
+  ASSERT_TRUE(eventually(
+      [&] {
+        return !get(res::kToolServers, "everything").value("/status/reachable"_json_pointer, true);
+      },
+      std::chrono::seconds(40)));
+  EXPECT_NE(get(res::kToolServers, "everything")["status"]["lastError"].get<std::string>().find(
+                "unreachable"),
+            std::string::npos);
+  ASSERT_TRUE(eventually([&] {
+    json c = condition(get(res::kAgents, "planner"), "ToolsReady");
+    return c.value("status", "") == "False" &&
+           c.value("message", "").find("ToolServer everything: ") != std::string::npos;
+  }));
+  EXPECT_EQ(phase("planner"), "Ready");
+
+  // A ToolServer that does not exist, and an Agent calling itself.
+  apply(
+      "apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata: {name: lonely}\nspec:\n"
+      "  model: {provider: ollama, name: m}\n  policyRef: {name: development}\n"
+      "  toolServers: [{name: nope}]\n");
+  ASSERT_TRUE(eventually([&] {
+    json c = condition(get(res::kAgents, "lonely"), "ConfigValid");
+    return c.value("reason", "") == "ToolSourceNotFound" &&
+           c.value("message", "")
+                   .find("spec.toolServers[0].name: ToolServer " + ns_ + "/nope does not exist") !=
+               std::string::npos;
+  }));
+  EXPECT_EQ(phase("lonely"), "Pending");
+  apply(
+      "apiVersion: agentry.dev/v1alpha1\nkind: ToolServer\nmetadata: {name: nope}\n"
+      "spec: {url: 'http://127.0.0.1:1/mcp'}\n");
+  ASSERT_TRUE(wait_phase("lonely", "Ready")) << "created later: the Agent goes on by itself";
+  apply(
+      "apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata: {name: narcissus}\nspec:\n"
+      "  model: {provider: ollama, name: m}\n  policyRef: {name: development}\n"
+      "  agentTools: [{name: narcissus}]\n");
+  ASSERT_TRUE(wait_phase("narcissus", "Failed"));
+  EXPECT_NE(condition(get(res::kAgents, "narcissus"), "ConfigValid")
+                .value("message", "")
+                .find("spec.agentTools[0].name: an Agent cannot list itself as a tool"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "tests/integration/sidecar/harness.h"
+#include "tests/integration/sidecar/mcp_servers.h"
 #include "tests/support/control_plane.h"
 #include "tests/support/eventually.h"
 #include "tests/support/ports.h"
@@ -31,47 +32,6 @@ namespace {
 using nlohmann::json;
 using sidecar::CancelToken;
 namespace mcp = sidecar::mcp;
-
-// hack/test-tools.sh installs (first run) and prints where the npm packages are.
-std::string test_tools_dir() {
-  std::string out;
-  FILE* p = ::popen(("'" + repo_dir() + "/hack/test-tools.sh' 2>/dev/null").c_str(), "r");
-  if (!p) return "";
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, p)) out += buf;
-  ::pclose(p);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
-
-// The reference server as a process on a free port (PORT env), restartable on the same port.
-class EverythingServer {
- public:
-  EverythingServer() : port_(free_port()) {}
-  ::testing::AssertionResult start() {
-    const std::string dir = test_tools_dir();
-    if (dir.empty()) return ::testing::AssertionFailure() << "hack/test-tools.sh failed";
-    Process::Options o;
-    o.argv = {"node", dir + "/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
-              "streamableHttp"};
-    o.env = {{"PORT", std::to_string(port_)}};
-    o.log_path = tmp_.file("everything.log");
-    proc_ = std::make_unique<Process>(o);
-    std::string err;
-    if (!proc_->start(&err)) return ::testing::AssertionFailure() << err;
-    if (!wait_for_port(port_, std::chrono::seconds(30)))
-      return ::testing::AssertionFailure() << "did not listen: " << proc_->log_tail();
-    return ::testing::AssertionSuccess();
-  }
-  void stop() { proc_.reset(); }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/mcp"; }
-  int port() const { return port_; }
-
- private:
-  int port_;
-  TempDir tmp_{"mcp-everything"};
-  std::unique_ptr<Process> proc_;
-};
 
 class McpClientTest : public ::testing::Test {
  protected:

@@ -122,11 +122,13 @@ TEST(AgentRender, NetworkPolicyAdmitsOwnPodsOperatorAndNamedPeers) {
       {"allowFrom", {{{"podSelector", {{"matchLabels", {{"role", "frontend"}}}}}}}}};
   auto r = render_for(agent(spec), production_policy()["spec"]);
   const json& from = r.network_policy["spec"]["ingress"][0]["from"];
-  ASSERT_EQ(from.size(), 3u);
+  ASSERT_EQ(from.size(), 4u);
   EXPECT_EQ(from[0]["podSelector"]["matchLabels"]["agentry.dev/agent"], "researcher");
-  EXPECT_EQ(from[1]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+  EXPECT_EQ(from[1]["podSelector"]["matchLabels"]["calls.agentry.dev/researcher"], "true")
+      << "Agents that list it in spec.agentTools";
+  EXPECT_EQ(from[2]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
             "agentry-system");
-  EXPECT_EQ(from[2]["podSelector"]["matchLabels"]["role"], "frontend");
+  EXPECT_EQ(from[3]["podSelector"]["matchLabels"]["role"], "frontend");
 }
 
 TEST(AgentRender, LimitsNeverBelowRequestsAndCeilingsHold) {

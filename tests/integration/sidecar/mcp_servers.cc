@@ -1,0 +1,40 @@
+#include "tests/integration/sidecar/mcp_servers.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "tests/support/control_plane.h"
+#include "tests/support/ports.h"
+
+namespace agentry::testing {
+
+std::string test_tools_dir() {
+  std::string out;
+  FILE* p = ::popen(("'" + repo_dir() + "/hack/test-tools.sh' 2>/dev/null").c_str(), "r");
+  if (!p) return "";
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p)) out += buf;
+  ::pclose(p);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+EverythingServer::EverythingServer() : port_(free_port()) {}
+
+::testing::AssertionResult EverythingServer::start() {
+  const std::string dir = test_tools_dir();
+  if (dir.empty()) return ::testing::AssertionFailure() << "hack/test-tools.sh failed";
+  Process::Options o;
+  o.argv = {"node", dir + "/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
+            "streamableHttp"};
+  o.env = {{"PORT", std::to_string(port_)}};
+  o.log_path = tmp_.file("everything.log");
+  proc_ = std::make_unique<Process>(o);
+  std::string err;
+  if (!proc_->start(&err)) return ::testing::AssertionFailure() << err;
+  if (!wait_for_port(port_, std::chrono::seconds(30)))
+    return ::testing::AssertionFailure() << "did not listen: " << proc_->log_tail();
+  return ::testing::AssertionSuccess();
+}
+
+}  // namespace agentry::testing

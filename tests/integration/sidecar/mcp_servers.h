@@ -1,0 +1,33 @@
+// MCP servers no one here wrote, as test processes: the reference server
+// @modelcontextprotocol/server-everything (npm, installed and cached by hack/test-tools.sh).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "tests/support/process.h"
+#include "tests/support/tempdir.h"
+
+namespace agentry::testing {
+
+// hack/test-tools.sh installs (first run) and prints where the npm packages are; "" on failure.
+std::string test_tools_dir();
+
+// The reference server as a process on a free port (PORT env), restartable on the same port.
+class EverythingServer {
+ public:
+  EverythingServer();
+  ::testing::AssertionResult start();
+  void stop() { proc_.reset(); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/mcp"; }
+  int port() const { return port_; }
+
+ private:
+  int port_;
+  TempDir tmp_{"mcp-everything"};
+  std::unique_ptr<Process> proc_;
+};
+
+}  // namespace agentry::testing
