@@ -150,6 +150,19 @@ up() {
   wait_until "Prometheus to scrape the sidecar" 60 \
     prometheus_has 'executions_in_flight{agentry_dev_agent="researcher"}'
 
+  step "serving the MCP reference server and applying examples/toolserver.yaml (a ToolServer, and an Agent that uses it and calls researcher)"
+  local tools_dir mcp_port; tools_dir=$(hack/test-tools.sh); mcp_port=$(free_port)
+  PORT=$mcp_port bg mcp-everything node "$tools_dir/node_modules/@modelcontextprotocol/server-everything/dist/index.js" streamableHttp
+  wait_until "the MCP server on :$mcp_port" 30 bash -c "exec 3<>/dev/tcp/127.0.0.1/$mcp_port"
+  sed -e "s|http://127.0.0.1:3001/mcp|http://127.0.0.1:$mcp_port/mcp|" examples/toolserver.yaml |
+    kubectl -n "$ns" apply -f - >/dev/null
+  wait_until "ToolServer everything to be reachable" 60 \
+    bash -c "[ \"\$(kubectl -n $ns get toolserver everything -o jsonpath='{.status.reachable}')\" = true ]"
+  wait_until "Agent planner to list its tools" 120 \
+    bash -c "kubectl -n $ns get agent planner -o jsonpath='{.status.tools}' | grep -q everything__echo"
+  kubectl -n "$ns" get toolservers
+  echo "planner's tools: $(kubectl -n "$ns" get agent planner -o jsonpath='{.status.tools}')"
+
   step "applying examples/workflow.yaml"
   kubectl -n "$ns" apply -f examples/workflow.yaml >/dev/null
   wait_until "Workflow brief to succeed" 180 \
@@ -183,6 +196,9 @@ Agentry is running (everything listens on 127.0.0.1):
   scale on executions in flight instead (KEDA + Prometheus at $AGENTRY_PROMETHEUS_URL):
     kubectl patch agent -n $ns researcher --type merge -p '{"spec":{"autoscaling":{"targetInFlightExecutionsPerPod":2}}}'
     kubectl get scaledobject,hpa -n $ns    # KEDA's HPA keda-hpa-researcher-agent replaces ours
+  MCP: kubectl get toolservers -n $ns; the researcher as an MCP server:
+    curl -s -H "Authorization: Bearer \$(cat $state/token)" -H 'Accept: application/json, text/event-stream' \\
+      -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"researcher","arguments":{"input":"Hello"}}}' http://127.0.0.1:$sc_port/mcp
   agentry sidecar:  http://127.0.0.1:$sc_port   (token in $state/token)
     curl -s -H "Authorization: Bearer \$(cat $state/token)" -d '{"input":"Hello"}' 'http://127.0.0.1:$sc_port/v1/executions?wait=30s'
     curl -s http://127.0.0.1:$sc_port/metrics | grep agent_execution

@@ -15,6 +15,8 @@ packages=(
 # Node.js and npm run the MCP test servers and the official SDK's client (hack/test-tools.sh);
 # machines that bring their own Node keep it, others get Debian's.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+# A Python venv holds the official Python MCP SDK for a test server (hack/test-tools.sh).
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || packages+=(python3-venv)
 
 missing=()
 for p in "${packages[@]}"; do

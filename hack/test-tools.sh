@@ -3,22 +3,26 @@
 # caches them under ${AGENTRY_CACHE:-$HOME/.cache/agentry}/test-tools-<versions>/:
 #   npm: @modelcontextprotocol/server-everything, the MCP reference test server, and
 #        @modelcontextprotocol/sdk, the official TypeScript SDK (its client drives our /mcp).
+#   PyPI: mcp, the official Python SDK, in venv/ (a small test server is written with it).
 # Only the first run downloads; later runs print the dir and return. Idempotent.
 # Usage: hack/test-tools.sh      (prints the dir; node_modules/ is inside)
 set -euo pipefail
 
 MCP_SERVER_EVERYTHING_VERSION=2026.8.31
 MCP_SDK_VERSION=1.32.2
+PYTHON_MCP_VERSION=2.3.0
 
 cache=${AGENTRY_CACHE:-$HOME/.cache/agentry}
-dir="$cache/test-tools-mcp-everything-${MCP_SERVER_EVERYTHING_VERSION}_sdk-$MCP_SDK_VERSION"
+dir="$cache/test-tools-mcp-everything-${MCP_SERVER_EVERYTHING_VERSION}_sdk-${MCP_SDK_VERSION}_pymcp-$PYTHON_MCP_VERSION"
 die() { echo "test-tools: $*" >&2; exit 1; }
 
 entry="$dir/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
 sdk="$dir/node_modules/@modelcontextprotocol/sdk/dist/esm/client/streamableHttp.js"
-if [ -f "$entry" ] && [ -f "$sdk" ]; then echo "$dir"; exit 0; fi
+pymcp="$dir/venv/.mcp-$PYTHON_MCP_VERSION"
+if [ -f "$entry" ] && [ -f "$sdk" ] && [ -f "$pymcp" ]; then echo "$dir"; exit 0; fi
 
 command -v npm >/dev/null 2>&1 || die "npm not found: install Node.js >= 18 with npm"
+command -v python3 >/dev/null 2>&1 || die "python3 not found (hack/install-deps.sh installs it)"
 mkdir -p "$cache/logs"
 tmp=$(mktemp -d "$cache/test-tools.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -30,7 +34,14 @@ if ! (cd "$tmp" && npm install --no-audit --no-fund --loglevel=error \
   tail -n 5 "$log" >&2
   die "npm install failed (full log: $log); check access to the npm registry and retry"
 fi
+echo "test-tools: installing mcp==$PYTHON_MCP_VERSION (PyPI) in a venv" >&2
+if ! { python3 -m venv "$tmp/venv" && "$tmp/venv/bin/pip" install -q --disable-pip-version-check \
+  "mcp==$PYTHON_MCP_VERSION"; } >>"$log" 2>&1; then
+  tail -n 5 "$log" >&2
+  die "pip install mcp failed (full log: $log); check access to PyPI and retry"
+fi
+touch "$tmp/venv/.mcp-$PYTHON_MCP_VERSION"
 rm -rf "$dir" && mkdir -p "$(dirname "$dir")" && mv "$tmp" "$dir"
 trap - EXIT
-[ -f "$entry" ] && [ -f "$sdk" ] || die "the install has no $entry or $sdk"
+[ -f "$entry" ] && [ -f "$sdk" ] && [ -f "$pymcp" ] || die "the install has no $entry or $sdk"
 echo "$dir"

@@ -110,6 +110,7 @@ class ToolServerReconciler {
     o.url = spec.value("url", "");
     o.timeout_ms = std::min(spec.value("timeoutMs", 30000), 10000);
     o.retries = 0;
+    o.listen = false;  // one probe, then the client is gone
     if (spec.contains("headers") && spec["headers"].is_object())
       for (auto it = spec["headers"].begin(); it != spec["headers"].end(); ++it)
         if (it->is_string()) o.headers.emplace(it.key(), it->get<std::string>());

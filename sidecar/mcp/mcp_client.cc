@@ -56,6 +56,61 @@ Client::Client(ServerOptions options, Result<Endpoint> endpoint)
       pool_(endpoint.ok() ? *endpoint : Endpoint{},
             PoolOptions{"", true, opts_.timeout_ms, opts_.timeout_ms, 8}) {}
 
+Client::~Client() {
+  listen_cancel_.cancel("shutdown");
+  if (listener_.joinable()) listener_.join();
+}
+
+void Client::start_listener() {
+  if (!opts_.listen) return;
+  std::call_once(listener_once_, [this] { listener_ = std::thread([this] { listen_loop(); }); });
+}
+
+void Client::listen_loop() {
+  Backoff backoff(BackoffPolicy{.initial = std::chrono::milliseconds(500),
+                                .max = std::chrono::milliseconds(30000)});
+  while (!listen_cancel_.cancelled()) {
+    try {
+      std::string session, version;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        session = session_id_;
+        version = version_;
+      }
+      httplib::Headers headers = opts_.headers;
+      headers.emplace("Accept", "text/event-stream");
+      if (!session.empty()) headers.emplace("Mcp-Session-Id", session);
+      if (!version.empty()) headers.emplace("MCP-Protocol-Version", version);
+      std::string buf;
+      bool got_event = false;
+      HttpResult r =
+          pool_.request("GET", "", "", headers, &listen_cancel_, [&](const char* d, size_t n) {
+            buf.append(d, n);
+            // Whole events only: up to the last blank line.
+            size_t end = buf.rfind("\n\n");
+            if (end == std::string::npos) end = buf.rfind("\r\n\r\n");
+            if (end != std::string::npos) {
+              for (const auto& ev : parse_sse(buf.substr(0, end + 2))) {
+                if (ev.event != "message" || ev.data.empty()) continue;
+                for (const auto& m : parse_body(ev.data))
+                  if (m.kind == Incoming::Kind::kNotification) on_notification(m.method);
+                got_event = true;
+              }
+              buf.erase(0, end + 2);
+            }
+            return buf.size() <= opts_.max_response_bytes;
+          });
+      if (r.status == 405) return;  // the server offers no stream: nothing to listen to
+      // An idle stream ends at the read timeout: connect again at once. Anything else (refused,
+      // 4xx/5xx, a lost session) waits out the backoff.
+      if (got_event || r.error == httplib::Error::Read) backoff.reset();
+    } catch (...) {
+      // Nothing may leave a thread: the loop goes on after the backoff.
+    }
+    if (!listen_cancel_.sleep_for(backoff.next())) return;
+  }
+}
+
 std::string Client::protocol_version() const {
   std::lock_guard<std::mutex> lock(mu_);
   return version_;
@@ -197,8 +252,11 @@ Status Client::initialize(CancelToken* cancel) {
   auto done =
       post(make_notification("notifications/initialized", nullptr), session, version, cancel);
   if (!done.ok()) return done.status();
-  std::lock_guard<std::mutex> lock(mu_);
-  initialized_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    initialized_ = true;
+  }
+  start_listener();
   return ok_status();
 }
 

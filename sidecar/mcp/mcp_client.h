@@ -32,6 +32,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/result.h"
@@ -50,6 +51,9 @@ struct ServerOptions {
   int timeout_ms = 30000;                // connect and read, per request
   int retries = 2;                       // transient failures only
   size_t max_response_bytes = 8u << 20;  // a bigger answer is an error, not a truncation
+  // Open the server's stream of unprompted messages (GET) after initialize, for the
+  // notifications servers send outside any request (list_changed, on the Python SDK's servers).
+  bool listen = true;
 };
 
 struct Tool {
@@ -67,6 +71,7 @@ struct CallResult {
 class Client {
  public:
   explicit Client(ServerOptions options);
+  ~Client();  // ends the listener (cancels its GET) and joins it
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
@@ -105,6 +110,12 @@ class Client {
                              CancelToken* cancel);
 
   Client(ServerOptions options, Result<Endpoint> endpoint);
+  // The listener thread: GET on the endpoint with the session, SSE read as it arrives,
+  // notifications handled; reconnects with backoff (after a read timeout on an idle stream, a
+  // dropped connection or a new session) until the client dies or the server answers 405 (it
+  // offers no such stream).
+  void listen_loop();
+  void start_listener();
 
   const ServerOptions opts_;
   const Status endpoint_error_;  // the URL did not parse: every call answers it
@@ -112,6 +123,10 @@ class Client {
   std::string path_;  // the endpoint's path (and query), sent on every POST
   std::atomic<int64_t> next_id_{1};
   std::atomic<bool> tools_changed_{false};
+
+  CancelToken listen_cancel_;  // cancelled by the destructor: ends the listener's GET
+  std::once_flag listener_once_;
+  std::thread listener_;
 
   mutable std::mutex mu_;  // guards the session below; never held across a request
   bool initialized_ = false;

@@ -279,3 +279,79 @@ TEST(McpClientFaults, AServerThatNeverAnswersEndsAtTheTimeout) {
 
 }  // namespace
 }  // namespace agentry::testing
+
+namespace agentry::testing {
+namespace {
+
+// The same client against a server written with the official Python SDK: discovery, a call, a
+// tool that raises, a list change notified mid-session, a slow tool ended by the timeout, and the
+// server restarted under the session.
+TEST(McpPythonServer, DiscoveryCallsErrorsListChangesTimeoutsAndRestart) {
+  PythonMcpServer server;
+  ASSERT_TRUE(server.start());
+  mcp::ServerOptions o;
+  o.name = "py";
+  o.url = server.url();
+  o.timeout_ms = 1500;
+  o.retries = 0;
+  mcp::Client c(o);
+  CancelToken cancel;
+  auto names = [&] {
+    std::vector<std::string> out;
+    auto tools = c.list_tools(&cancel);
+    EXPECT_TRUE(tools.ok()) << tools.status().message();
+    if (tools.ok())
+      for (const auto& t : *tools) out.push_back(t.name);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(names(), (std::vector<std::string>{"add", "fail", "grow", "slow"}));
+  EXPECT_FALSE(c.session_id().empty()) << "the Python SDK keeps sessions";
+
+  auto sum = c.call_tool("add", {{"a", 2}, {"b", 40}}, &cancel);
+  ASSERT_TRUE(sum.ok()) << sum.status().message();
+  EXPECT_FALSE(sum->is_error);
+  EXPECT_EQ(sum->text, "42");
+
+  auto failed = c.call_tool("fail", json::object(), &cancel);
+  ASSERT_TRUE(failed.ok()) << failed.status().message();
+  EXPECT_TRUE(failed->is_error);
+  EXPECT_NE(failed->text.find("Error executing tool fail"), std::string::npos) << failed->text;
+
+  // grow notifies list_changed on the session's GET stream (the Python SDK sends notifications
+  // outside a request there, and drops them while no stream is open): the client's listener
+  // reads it and marks the list stale. grow is called until then, as the listener may not have
+  // connected yet (bounded: 10 s).
+  EXPECT_FALSE(c.tools_changed());
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto grown = c.call_tool("grow", json::object(), &cancel);
+        return grown.ok() &&
+               eventually([&] { return c.tools_changed(); }, std::chrono::milliseconds(500));
+      },
+      std::chrono::seconds(10)))
+      << "notifications/tools/list_changed was never seen";
+  EXPECT_EQ(names(), (std::vector<std::string>{"add", "fail", "fresh", "grow", "slow"}));
+  EXPECT_FALSE(c.tools_changed());
+
+  // A slow tool ends at the server's timeout, with an error, not a hang.
+  const auto t0 = std::chrono::steady_clock::now();
+  auto slow = c.call_tool("slow", {{"seconds", 30}}, &cancel);
+  EXPECT_FALSE(slow.ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(6));
+  auto quick = c.call_tool("slow", {{"seconds", 0.05}}, &cancel);
+  ASSERT_TRUE(quick.ok()) << quick.status().message();
+  EXPECT_EQ(quick->text, "done");
+
+  // Restarted: the old session is unknown to the new process; the client opens a new one.
+  const std::string before = c.session_id();
+  server.stop();
+  ASSERT_TRUE(server.start());
+  auto again = c.call_tool("add", {{"a", 1}, {"b", 1}}, &cancel);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->text, "2");
+  EXPECT_NE(c.session_id(), before);
+}
+
+}  // namespace
+}  // namespace agentry::testing

@@ -37,4 +37,21 @@ EverythingServer::EverythingServer() : port_(free_port()) {}
   return ::testing::AssertionSuccess();
 }
 
+PythonMcpServer::PythonMcpServer() : port_(free_port()) {}
+
+::testing::AssertionResult PythonMcpServer::start() {
+  const std::string dir = test_tools_dir();
+  if (dir.empty()) return ::testing::AssertionFailure() << "hack/test-tools.sh failed";
+  Process::Options o;
+  o.argv = {dir + "/venv/bin/python",
+            repo_dir() + "/tests/integration/sidecar/mcp_python_server.py", std::to_string(port_)};
+  o.log_path = tmp_.file("python-mcp.log");
+  proc_ = std::make_unique<Process>(o);
+  std::string err;
+  if (!proc_->start(&err)) return ::testing::AssertionFailure() << err;
+  if (!wait_for_port(port_, std::chrono::seconds(30)))
+    return ::testing::AssertionFailure() << "did not listen: " << proc_->log_tail();
+  return ::testing::AssertionSuccess();
+}
+
 }  // namespace agentry::testing

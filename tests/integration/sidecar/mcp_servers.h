@@ -30,4 +30,19 @@ class EverythingServer {
   std::unique_ptr<Process> proc_;
 };
 
+// tests/integration/sidecar/mcp_python_server.py on the official Python SDK (PyPI mcp, in
+// hack/test-tools.sh's venv): tools add, slow, fail, grow (adds "fresh", notifies list_changed).
+class PythonMcpServer {
+ public:
+  PythonMcpServer();
+  ::testing::AssertionResult start();
+  void stop() { proc_.reset(); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/mcp"; }
+
+ private:
+  int port_;
+  TempDir tmp_{"mcp-python"};
+  std::unique_ptr<Process> proc_;
+};
+
 }  // namespace agentry::testing
