@@ -162,6 +162,14 @@ up() {
     bash -c "kubectl -n $ns get agent planner -o jsonpath='{.status.tools}' | grep -q everything__echo"
   kubectl -n "$ns" get toolservers
   echo "planner's tools: $(kubectl -n "$ns" get agent planner -o jsonpath='{.status.tools}')"
+  step "one MCP tool call: the researcher served as an MCP server (POST /mcp, tools/call)"
+  local mcp_answer
+  mcp_answer=$(curl -sf -H "Authorization: Bearer $(cat "$state/token")" \
+    -H 'Accept: application/json, text/event-stream' \
+    -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"researcher","arguments":{"input":"What is MCP?"}}}' \
+    "http://127.0.0.1:$sc_port/mcp") || fail "POST /mcp failed"
+  echo "$mcp_answer"
+  grep -q '"isError":false' <<<"$mcp_answer" || fail "the MCP tool call did not succeed: $mcp_answer"
 
   step "applying examples/workflow.yaml"
   kubectl -n "$ns" apply -f examples/workflow.yaml >/dev/null

@@ -56,6 +56,9 @@ Client::Client(ServerOptions options, Result<Endpoint> endpoint)
       pool_(endpoint.ok() ? *endpoint : Endpoint{},
             PoolOptions{"", true, opts_.timeout_ms, opts_.timeout_ms, 8}) {}
 
+// Events one answer may carry (notifications before the response); more is a hostile server.
+constexpr size_t kMaxEvents = 10000;
+
 Client::~Client() {
   listen_cancel_.cancel("shutdown");
   if (listener_.joinable()) listener_.join();
@@ -168,7 +171,12 @@ Result<Client::Sent> Client::read_answer(const HttpResult& r, const json& id, Ca
   const std::string type = header(r, "Content-Type");
   std::vector<Incoming> messages;
   if (type.rfind("text/event-stream", 0) == 0) {
-    for (const auto& ev : parse_sse(r.body)) {
+    const auto events = parse_sse(r.body, kMaxEvents + 1);
+    if (events.size() > kMaxEvents)
+      return Status(Code::kResourceExhausted, "MCP server '" + opts_.name + "' sent more than " +
+                                                  std::to_string(kMaxEvents) +
+                                                  " events in one answer (a flood)");
+    for (const auto& ev : events) {
       if (ev.event != "message" || ev.data.empty()) continue;
       for (auto& m : parse_body(ev.data)) messages.push_back(std::move(m));
     }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tests/integration/sidecar/harness.h"
+#include "tests/integration/sidecar/mcp_servers.h"
 #include "tests/support/ports.h"
 
 namespace agentry::testing {
@@ -76,6 +77,25 @@ TEST(AgentCalls, AParentCallsAChildWithItsChainAndAuth) {
             std::string::npos);
   EXPECT_NE(intruder.log_tail().find("401"), std::string::npos) << intruder.log_tail();
   EXPECT_EQ(child_llm.stats()["chat"], 1) << "nothing ran on the child";
+}
+
+// The whole chain: Agent A's model calls Agent B, whose model calls a tool of the MCP reference
+// server; the server's answer comes back through both models.
+TEST(AgentCalls, AnAgentCallsAnAgentThatCallsAnMcpTool) {
+  EverythingServer everything;
+  ASSERT_TRUE(everything.start());
+  FakeLlm a_llm, b_llm;
+  const int b_port = free_port();
+  Sidecar b(agent("librarian", b_llm, b_port,
+                  "  mcpServers:\n  - name: everything\n    url: " + everything.url() +
+                      "\n    timeoutMs: 5000\n"));
+  Sidecar a(agent("front", a_llm, free_port(), calls("librarian", b_port)));
+  auto r = a.post_execution(
+      {{"input",
+        R"(call librarian__librarian {"input":"call everything__echo {\"message\":\"via two agents\"}"})"}},
+      "?wait=25s");
+  EXPECT_EQ(output_of(r), "tool said: tool said: Echo: via two agents")
+      << a.log_tail() << b.log_tail();
 }
 
 TEST(AgentCalls, ALoopIsRefusedWhereItWouldClose) {

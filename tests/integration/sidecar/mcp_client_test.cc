@@ -12,12 +12,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
 
+#include "sidecar/mcp/json_rpc.h"
 #include "tests/integration/sidecar/harness.h"
 #include "tests/integration/sidecar/mcp_servers.h"
 #include "tests/support/control_plane.h"
@@ -351,6 +353,84 @@ TEST(McpPythonServer, DiscoveryCallsErrorsListChangesTimeoutsAndRestart) {
   ASSERT_TRUE(again.ok()) << again.status().message();
   EXPECT_EQ(again->text, "2");
   EXPECT_NE(c.session_id(), before);
+}
+
+}  // namespace
+}  // namespace agentry::testing
+
+namespace agentry::testing {
+namespace {
+
+// A hostile server: its answers come after thousands of notifications on the POST's stream, and
+// its GET stream is an endless flood of them. Past 10,000 events in one answer the call is a clear
+// error; below, the client gets its answers and sees the list change; its destructor ends the
+// flooded listener at once.
+TEST(McpClientFaults, ANotificationFloodNeitherHangsNorDrownsTheClient) {
+  httplib::Server srv;
+  std::atomic<bool> stop{false};
+  std::atomic<int> flood{20000};
+  const std::string note =
+      "event: message\ndata: " +
+      mcp::make_notification("notifications/tools/list_changed", nullptr).dump() + "\n\n";
+  srv.Post("/mcp", [&](const httplib::Request& req, httplib::Response& res) {
+    json msg = json::parse(req.body, nullptr, false);
+    if (!msg.contains("id")) {
+      res.status = 202;
+      return;
+    }
+    const std::string method = msg.value("method", "");
+    json result =
+        method == "initialize"
+            ? json{{"protocolVersion", mcp::supported_protocol_versions().front()},
+                   {"capabilities", {{"tools", {{"listChanged", true}}}}},
+                   {"serverInfo", {{"name", "flood"}, {"version", "1"}}}}
+        : method == "tools/list"
+            ? json{{"tools", json::array({{{"name", "t"}, {"inputSchema", json::object()}}})}}
+            : json{{"content", json::array({{{"type", "text"}, {"text", "ok"}}})}};
+    std::string body;
+    for (int i = 0; i < flood.load(); ++i) body += note;
+    body += "event: message\ndata: " + mcp::make_result(msg["id"], result).dump() + "\n\n";
+    res.set_content(body, "text/event-stream");
+  });
+  srv.Get("/mcp", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_chunked_content_provider("text/event-stream", [&](size_t, httplib::DataSink& sink) {
+      std::string burst;
+      for (int i = 0; i < 1000; ++i) burst += note;
+      return !stop.load() && sink.write(burst.data(), burst.size());
+    });
+  });
+  const int port = free_port();
+  std::thread t([&] { srv.listen("127.0.0.1", port); });
+  ASSERT_TRUE(wait_for_port(port, std::chrono::seconds(5)));
+  {
+    mcp::ServerOptions o;
+    o.name = "flood";
+    o.url = "http://127.0.0.1:" + std::to_string(port) + "/mcp";
+    o.timeout_ms = 3000;
+    auto client = std::make_unique<mcp::Client>(o);
+    mcp::Client& c = *client;
+    CancelToken cancel;
+    auto refused = c.list_tools(&cancel);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.status().message().find("sent more than 10000 events in one answer"),
+              std::string::npos)
+        << refused.status().message();
+    flood = 5000;
+    auto tools = c.list_tools(&cancel);
+    ASSERT_TRUE(tools.ok()) << tools.status().message();
+    EXPECT_EQ(tools->size(), 1u);
+    auto r = c.call_tool("t", json::object(), &cancel);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(r->text, "ok");
+    EXPECT_TRUE(eventually([&] { return c.tools_changed(); }, std::chrono::seconds(5)));
+    // The destructor, with the listener deep in the flood: it ends at once.
+    const auto t0 = std::chrono::steady_clock::now();
+    client.reset();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  }
+  stop = true;
+  srv.stop();
+  t.join();
 }
 
 }  // namespace

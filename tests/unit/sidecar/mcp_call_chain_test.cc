@@ -19,7 +19,8 @@ TEST(McpCallChain, ParsesAndFormatsTheHeader) {
 }
 
 TEST(McpCallChain, RefusesMalformedChains) {
-  for (const char* bad : {",", "a,,b", "Planner", "a b", "a;b", "x,", std::string(64, 'a').c_str()})
+  const std::string too_long(64, 'a');  // names are at most 63 characters
+  for (const std::string bad : {",", "a,,b", "Planner", "a b", "a;b", "x,", too_long.c_str()})
     EXPECT_FALSE(parse_call_chain(bad).ok()) << bad;
   std::string long_chain;
   for (int i = 0; i < 65; ++i) long_chain += (i ? ",a" : "a") + std::to_string(i);
