@@ -141,26 +141,22 @@ class AgentReconciler {
               {runtime::predicates::resource_version_changed()});
     c.watches(agents_, by_index(kAgentToolIndex, key_of),
               {runtime::predicates::resource_version_changed()});
-    c.watches(
-        secrets_,
-        [this](const json& secret) {
-          std::vector<kube::ObjectKey> keys;
-          const std::string ns = kube::namespace_of(secret), name = kube::name(secret);
-          auto add = [&](const char* index, const std::string& value) {
-            for (auto& a : agents_->store().by_index(index, value))
-              keys.push_back(kube::key_of(*a));
-          };
-          for (auto& ts : tool_servers_->store().list()) {
-            if (kube::namespace_of(*ts) == ns &&
-                ts->value("/spec/bearerTokenSecretRef/name"_json_pointer, std::string()) == name)
-              add(kToolServerIndex, ns + "/" + kube::name(*ts));
-          }
-          const std::string suffix = kTokenSecretSuffix;
-          if (name.size() > suffix.size() && name.ends_with(suffix))
-            add(kAgentToolIndex, ns + "/" + name.substr(0, name.size() - suffix.size()));
-          return keys;
-        },
-        {runtime::predicates::resource_version_changed()});
+    c.watches(secrets_,
+              [this](const json& secret) {
+                std::vector<kube::ObjectKey> keys;
+                const std::string ns = kube::namespace_of(secret), name = kube::name(secret);
+                auto add = [&](const char* index, const std::string& value) {
+                  for (auto& a : agents_->store().by_index(index, value))
+                    keys.push_back(kube::key_of(*a));
+                };
+                for (auto& ts : tool_servers_->store().list())
+                  if (reads_secret(*ts, secret)) add(kToolServerIndex, ns + "/" + kube::name(*ts));
+                const std::string suffix = kTokenSecretSuffix;
+                if (name.size() > suffix.size() && name.ends_with(suffix))
+                  add(kAgentToolIndex, ns + "/" + name.substr(0, name.size() - suffix.size()));
+                return keys;
+              },
+              {runtime::predicates::resource_version_changed()});
 
     // Memory fill: read from a sidecar about once a minute while the Agent is Ready.
     if (settings_.memory_status_interval.count() > 0) {

@@ -53,6 +53,12 @@ std::string env_var(size_t i) {
 
 }  // namespace
 
+bool reads_secret(const json& tool_server, const json& secret) {
+  return kube::namespace_of(tool_server) == kube::namespace_of(secret) &&
+         tool_server.value("/spec/bearerTokenSecretRef/name"_json_pointer, std::string()) ==
+             kube::name(secret);
+}
+
 std::string caller_label(const std::string& callee) {
   return "calls.agentry.dev/" + callee;
 }

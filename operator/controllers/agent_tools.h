@@ -50,6 +50,10 @@ ToolBindings bind_tools(const nlohmann::json& agent, const FindObject& tool_serv
 std::vector<std::string> referenced_tool_servers(const nlohmann::json& agent);
 std::vector<std::string> referenced_agents(const nlohmann::json& agent);
 
+// The ToolServer reads its bearer token from that Secret (same namespace,
+// spec.bearerTokenSecretRef).
+bool reads_secret(const nlohmann::json& tool_server, const nlohmann::json& secret);
+
 // The pod label an Agent's pods carry for each Agent they call; the callee's NetworkPolicy admits
 // pods with its own ("calls.agentry.dev/<callee>": "true").
 std::string caller_label(const std::string& callee);

@@ -4,6 +4,7 @@
 
 #include "common/base64.h"
 #include "common/log.h"
+#include "operator/controllers/agent_tools.h"
 #include "operator/controllers/conditions.h"
 #include "operator/kube/object.h"
 #include "sidecar/mcp/mcp_client.h"
@@ -64,12 +65,8 @@ class ToolServerReconciler {
     c.watches(secrets_,
               [this](const json& secret) {
                 std::vector<kube::ObjectKey> keys;
-                for (auto& ts : tool_servers_->store().list()) {
-                  if (kube::namespace_of(*ts) == kube::namespace_of(secret) &&
-                      ts->value("/spec/bearerTokenSecretRef/name"_json_pointer, std::string()) ==
-                          kube::name(secret))
-                    keys.push_back(kube::key_of(*ts));
-                }
+                for (auto& ts : tool_servers_->store().list())
+                  if (reads_secret(*ts, secret)) keys.push_back(kube::key_of(*ts));
                 return keys;
               },
               {runtime::predicates::resource_version_changed()});
