@@ -29,7 +29,6 @@ namespace res = kube::resources;
 constexpr const char* kSecretIndex = "agentry.dev/secret";
 constexpr const char* kToolServerIndex = "agentry.dev/toolserver";  // ns/toolserver an Agent names
 constexpr const char* kAgentToolIndex = "agentry.dev/agent-tool";   // ns/agent an Agent calls
-constexpr const char* kTokenSecretSuffix = "-agent-token";
 
 struct SecretRef {
   std::string name, key, field;  // field: where the Agent names it (for messages)
@@ -151,7 +150,7 @@ class AgentReconciler {
                 };
                 for (auto& ts : tool_servers_->store().list())
                   if (reads_secret(*ts, secret)) add(kToolServerIndex, ns + "/" + kube::name(*ts));
-                const std::string suffix = kTokenSecretSuffix;
+                const std::string suffix = token_secret_name("");  // "<agent>" + suffix
                 if (name.size() > suffix.size() && name.ends_with(suffix))
                   add(kAgentToolIndex, ns + "/" + name.substr(0, name.size() - suffix.size()));
                 return keys;

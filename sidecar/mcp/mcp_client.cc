@@ -104,8 +104,8 @@ void Client::listen_loop() {
             return buf.size() <= opts_.max_response_bytes;
           });
       if (r.status == 405) return;  // the server offers no stream: nothing to listen to
-      // An idle stream ends at the read timeout: connect again at once. Anything else (refused,
-      // 4xx/5xx, a lost session) waits out the backoff.
+      // An idle stream ends at the read timeout: connect again after the shortest backoff
+      // (0.5 s). Anything else (refused, 4xx/5xx, a lost session) waits out a growing one.
       if (got_event || r.error == httplib::Error::Read) backoff.reset();
     } catch (...) {
       // Nothing may leave a thread: the loop goes on after the backoff.
