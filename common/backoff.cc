@@ -3,11 +3,12 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/random_id.h"
+
 namespace agentry {
 
 uint64_t jitter_seed() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return rng();
+  return random64();
 }
 
 Backoff::Backoff(BackoffPolicy policy, uint64_t seed) : policy_(policy), rng_(seed) {}

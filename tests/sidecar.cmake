@@ -11,6 +11,7 @@ agentry_test(sidecar_unit_test LABEL unit SOURCES
   unit/sidecar/errors_test.cc
   unit/sidecar/mcp_json_rpc_test.cc
   unit/sidecar/mcp_call_chain_test.cc
+  unit/sidecar/a2a_protocol_test.cc
   LIBS agentry_sidecar_lib
 )
 
@@ -46,6 +47,7 @@ agentry_test(mcp_integration_test LABEL integration TIMEOUT 300 SOURCES
   integration/sidecar/harness.cc
   integration/sidecar/mcp_client_test.cc
   integration/sidecar/agent_calls_test.cc
+  integration/sidecar/a2a_test.cc
   integration/sidecar/mcp_servers.cc
   LIBS agentry_sidecar_lib
 )

@@ -1,10 +1,11 @@
 #include "sidecar/api/server.h"
 
 #include <chrono>
-#include <random>
 
 #include "common/http_util.h"
 #include "common/log.h"
+#include "common/random_id.h"
+#include "sidecar/api/a2a_routes.h"
 #include "sidecar/exec/engine.h"
 #include "sidecar/sidecar_metrics.h"
 
@@ -12,15 +13,7 @@ namespace agentry::sidecar {
 namespace {
 
 std::string new_request_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  static const char* hex = "0123456789abcdef";
-  uint64_t a = rng(), b = rng();
-  std::string s(32, '0');
-  for (int i = 0; i < 16; ++i) {
-    s[i] = hex[(a >> (i * 4)) & 15];
-    s[16 + i] = hex[(b >> (i * 4)) & 15];
-  }
-  return s;
+  return random_hex(32);
 }
 
 bool valid_request_id(const std::string& v) {
@@ -31,7 +24,8 @@ bool valid_request_id(const std::string& v) {
 }
 
 bool exempt(const std::string& path) {
-  return path == "/healthz" || path == "/readyz" || path == "/livez" || path == "/metrics";
+  return path == "/healthz" || path == "/readyz" || path == "/livez" || path == "/metrics" ||
+         a2a_public_path(path);
 }
 
 }  // namespace
@@ -39,6 +33,8 @@ bool exempt(const std::string& path) {
 std::string endpoint_label(const std::string& path) {
   static const char* kStatic[] = {"v1",    "executions", "cache",  "memory", "search",
                                   "stats", "healthz",    "readyz", "livez",  "metrics"};
+  if (path == "/mcp" || path == "/a2a") return path;
+  if (a2a_public_path(path)) return "/.well-known/agent-card";
   std::string out;
   size_t pos = 1, segments = 0;
   if (path.empty() || path[0] != '/') return "other";

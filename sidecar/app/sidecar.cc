@@ -6,6 +6,7 @@
 
 #include "agentry/version.h"
 #include "common/log.h"
+#include "sidecar/api/a2a_routes.h"
 #include "sidecar/api/mcp_routes.h"
 #include "sidecar/app/options.h"
 #include "sidecar/app/storage_hooks.h"
@@ -57,6 +58,7 @@ Status Sidecar::build() {
   cache::mount_cache_routes(server_->routes(), *cache_);          // the server applies auth
   memory::mount_memory_routes(server_->routes(), *memory_);
   mount_mcp_routes(server_->routes(), *engine_, cfg_);  // the agent as an MCP server
+  mount_a2a_routes(server_->routes(), *engine_, cfg_);  // and as an A2A agent
   server_->add_scrape_hook(memory_metrics_publisher(*memory_));
   server_->readiness().add("storage",
                            storage_readiness(*cache_, *memory_, cfg_.cache.ready_when_degraded));

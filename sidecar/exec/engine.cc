@@ -2,11 +2,11 @@
 
 #include <charconv>
 #include <iterator>
-#include <random>
 #include <set>
 
 #include "common/guarded.h"
 #include "common/log.h"
+#include "common/random_id.h"
 #include "sidecar/sidecar_metrics.h"
 
 namespace agentry::sidecar {
@@ -16,12 +16,7 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kWorkerIdle = std::chrono::seconds(60);
 
 std::string new_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  static const char* hex = "0123456789abcdef";
-  uint64_t v = rng();
-  std::string s = "ex-";
-  for (int i = 0; i < 16; ++i) s += hex[(v >> (i * 4)) & 15];
-  return s;
+  return "ex-" + random_hex(16);
 }
 
 double seconds_between(Clock::time_point a, Clock::time_point b) {

@@ -3,21 +3,16 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <random>
 
 #include "common/guarded.h"
 #include "common/log.h"
+#include "common/random_id.h"
 #include "sidecar/memory/bounds.h"
 
 namespace agentry::memory {
 namespace {
 
 constexpr size_t kRememberedMax = 8192;  // exchanges remembered for repeat detection
-
-uint64_t random64() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return rng();
-}
 
 // Time-ordered: 12 hex digits of unix ms, a per-process sequence (order within a millisecond),
 // and a per-process random tag (unique across replicas).

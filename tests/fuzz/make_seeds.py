@@ -49,6 +49,19 @@ def sidecar_request():
     write(t, "chunked", f"POST /v1/executions HTTP/1.1\r\nAuthorization: Bearer {TOKEN}\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n10\r\n{{\"input\": \"hi\"}}\r\n0\r\n\r\n")
     write(t, "bad_utf8", http("GET", "/v1/cache/%ff%fe"))
     write(t, "no_token", "GET /v1/executions HTTP/1.1\r\n\r\n")
+    mcp = lambda m, p: json.dumps({"jsonrpc": "2.0", "id": 1, "method": m, "params": p})
+    write(t, "mcp_init", http("POST", "/mcp", mcp("initialize", {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "f", "version": "1"}})))
+    write(t, "mcp_call", http("POST", "/mcp", mcp("tools/call", {"name": "fuzz", "arguments": {"input": "hi", "sessionId": "s"}}), extra="Agentry-Call-Chain: a,b\r\n"))
+    v03 = {"message": {"kind": "message", "messageId": "m1", "contextId": "c", "role": "user", "parts": [{"kind": "text", "text": "hi"}, {"kind": "data", "data": {"a": 1}}]}, "configuration": {"blocking": False, "historyLength": 1}}
+    v1 = {"message": {"messageId": "m2", "role": "ROLE_USER", "parts": [{"text": "hi"}]}, "configuration": {"returnImmediately": True}}
+    write(t, "a2a_card", "GET /.well-known/agent-card.json HTTP/1.1\r\nHost: x\r\n\r\n")
+    write(t, "a2a_send_v03", http("POST", "/a2a", mcp("message/send", v03)))
+    write(t, "a2a_stream_v03", http("POST", "/a2a", mcp("message/stream", v03)))
+    write(t, "a2a_send_v1", http("POST", "/a2a", mcp("SendMessage", v1)))
+    write(t, "a2a_stream_v1", http("POST", "/a2a", mcp("SendStreamingMessage", v1)))
+    write(t, "a2a_get", http("POST", "/a2a", mcp("tasks/get", {"id": "ex-1", "historyLength": 0})))
+    write(t, "a2a_cancel", http("POST", "/a2a", mcp("CancelTask", {"id": "ex-1"})))
+    write(t, "a2a_subscribe", http("POST", "/a2a", mcp("tasks/resubscribe", {"id": "ex-1"})))
 
 
 def sidecar_config():

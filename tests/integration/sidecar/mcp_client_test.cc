@@ -167,18 +167,6 @@ TEST_F(McpClientTest, AnAgentCallsAnMcpToolThroughTheSidecar) {
   EXPECT_NE(out.find("error: MCP server 'everything' unreachable"), std::string::npos) << out;
 }
 
-// Runs cmd, returns its stdout (and its exit status in *rc).
-std::string run_capture(const std::string& cmd, int* rc) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  *rc = ::pclose(p);
-  return out;
-}
-
 // The other direction: the sidecar serves its agent at /mcp, and the official TypeScript SDK's
 // client (not ours) connects, lists the one tool and calls it; the answer is the agent's.
 TEST(SidecarMcpServer, TheOfficialSdkClientCallsTheAgent) {

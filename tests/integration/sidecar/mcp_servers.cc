@@ -54,4 +54,16 @@ PythonMcpServer::PythonMcpServer() : port_(free_port()) {}
   return ::testing::AssertionSuccess();
 }
 
+// Runs cmd (through sh), returns its stdout (and its exit status in *rc).
+std::string run_capture(const std::string& cmd, int* rc) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  *rc = ::pclose(p);
+  return out;
+}
+
 }  // namespace agentry::testing

@@ -58,6 +58,10 @@ TEST(SidecarCacheKey, StableAndSensitive) {
 
 TEST(SidecarEndpointLabel, IdsAreCollapsed) {
   EXPECT_EQ(endpoint_label("/v1/executions"), "/v1/executions");
+  EXPECT_EQ(endpoint_label("/a2a"), "/a2a");
+  EXPECT_EQ(endpoint_label("/mcp"), "/mcp");
+  EXPECT_EQ(endpoint_label("/.well-known/agent.json"), "/.well-known/agent-card");
+  EXPECT_EQ(endpoint_label("/.well-known/other"), "other");
   EXPECT_EQ(endpoint_label("/v1/executions/ex-123"), "/v1/executions/{id}");
   EXPECT_EQ(endpoint_label("/v1/memory/search"), "/v1/memory/search");
   EXPECT_EQ(endpoint_label("/v1/cache/some-key"), "/v1/cache/{id}");
