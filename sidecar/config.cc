@@ -164,7 +164,7 @@ Status parse_agent(const YAML::Node& n, AgentConfig* a) {
       McpServerConfig mc;
       TRY(check_keys(m[i], mp,
                      {"name", "url", "headers", "bearerTokenEnv", "timeoutMs", "retries",
-                      "allowTools", "maxResultBytes", "kind"}));
+                      "allowTools", "maxResultBytes", "kind", "transport"}));
       TRY(get(m[i], "name", mp, &mc.name));
       TRY(get(m[i], "url", mp, &mc.url));
       TRY(get(m[i], "headers", mp, &mc.headers));
@@ -174,6 +174,7 @@ Status parse_agent(const YAML::Node& n, AgentConfig* a) {
       TRY(get(m[i], "allowTools", mp, &mc.allow_tools));
       TRY(get(m[i], "maxResultBytes", mp, &mc.max_result_bytes));
       TRY(get(m[i], "kind", mp, &mc.kind));
+      TRY(get(m[i], "transport", mp, &mc.transport));
       a->mcp_servers.push_back(std::move(mc));
     }
   }
@@ -367,6 +368,10 @@ Status check_mcp_server(const McpServerConfig& m, const std::string& mp) {
   if (m.retries < 0 || m.retries > 10) return field_error(mp + "retries", "want 0..10");
   if (m.kind != "mcp" && m.kind != "agent")
     return field_error(mp + "kind", "want mcp or agent, got '" + m.kind + "'");
+  if (m.transport != "streamable-http" && m.transport != "sse")
+    return field_error(mp + "transport", "want streamable-http or sse, got '" + m.transport + "'");
+  if (m.kind == "agent" && m.transport != "streamable-http")
+    return field_error(mp + "transport", "an agent's /mcp speaks streamable-http only");
   if (m.max_result_bytes < 1 || m.max_result_bytes > (16u << 20))
     return field_error(mp + "maxResultBytes", "want 1..16777216");
   for (const auto& [k, v] : m.headers) {

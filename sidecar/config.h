@@ -75,7 +75,7 @@ struct ToolConfig {
 // to the model as "<name>__<tool>".
 struct McpServerConfig {
   std::string name;                            // 1-32 of [a-z0-9-], no "__"
-  std::string url;                             // the Streamable HTTP endpoint
+  std::string url;                             // the endpoint (sse: the event stream's URL)
   std::map<std::string, std::string> headers;  // sent on every request
   // "Authorization: Bearer $VAR" (a Secret's key, set by the operator); load_config() refuses an
   // unset or empty VAR, naming the field, and keeps the value in bearer_token.
@@ -88,6 +88,8 @@ struct McpServerConfig {
   // "agent": the server is another Agentry agent's /mcp, so each call carries the call chain and a
   // derived Idempotency-Key (sidecar/mcp/call_chain.h); "mcp": any MCP server.
   std::string kind = "mcp";
+  // "streamable-http" (MCP 2025-03-26 on) or "sse", the older HTTP+SSE transport (2024-11-05).
+  std::string transport = "streamable-http";
 };
 
 struct ChunkingConfig {

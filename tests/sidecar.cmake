@@ -48,6 +48,7 @@ agentry_test(mcp_integration_test LABEL integration TIMEOUT 300 SOURCES
   integration/sidecar/mcp_client_test.cc
   integration/sidecar/agent_calls_test.cc
   integration/sidecar/a2a_test.cc
+  integration/sidecar/mcp_sse_transport_test.cc
   integration/sidecar/mcp_servers.cc
   LIBS agentry_sidecar_lib
 )

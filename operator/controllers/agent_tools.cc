@@ -102,6 +102,7 @@ ToolBindings bind_tools(const json& agent, const FindObject& tool_servers,
     }
     s.server = {{"name", s.name},
                 {"url", spec.value("url", "")},
+                {"transport", spec.value("transport", "streamable-http")},
                 {"timeoutMs", spec.value("timeoutMs", 30000)},
                 {"retries", spec.value("retries", 2)},
                 {"maxResultBytes", spec.value("maxResultBytes", 65536)}};

@@ -105,6 +105,7 @@ class ToolServerReconciler {
     sidecar::mcp::ServerOptions o;
     o.name = kube::name(ts);
     o.url = spec.value("url", "");
+    o.transport = spec.value("transport", "streamable-http");
     o.timeout_ms = std::min(spec.value("timeoutMs", 30000), 10000);
     o.retries = 0;
     o.listen = false;  // one probe, then the client is gone

@@ -131,4 +131,18 @@ std::vector<SseEvent> parse_sse(const std::string& stream, size_t max_events) {
   return out;
 }
 
+std::vector<SseEvent> take_sse_events(std::string* buf) {
+  size_t end = buf->rfind("\n\n");
+  size_t len = 2;
+  if (const size_t crlf = buf->rfind("\r\n\r\n");
+      crlf != std::string::npos && (end == std::string::npos || crlf + 4 > end + 2)) {
+    end = crlf;
+    len = 4;
+  }
+  if (end == std::string::npos) return {};
+  auto events = parse_sse(buf->substr(0, end + len));
+  buf->erase(0, end + len);
+  return events;
+}
+
 }  // namespace agentry::sidecar::mcp

@@ -47,5 +47,8 @@ struct SseEvent {
 // Splits a whole stream into events (blank-line separated; CRLF, LF or CR line ends; comments and
 // unknown fields ignored; an unterminated last event counts). At most max_events.
 std::vector<SseEvent> parse_sse(const std::string& stream, size_t max_events = 10000);
+// For a stream read as it arrives: the whole events at the start of *buf (up to its last blank
+// line), removed from it; an event still arriving stays for the next call.
+std::vector<SseEvent> take_sse_events(std::string* buf);
 
 }  // namespace agentry::sidecar::mcp

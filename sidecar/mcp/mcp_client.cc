@@ -1,6 +1,7 @@
 #include "sidecar/mcp/mcp_client.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <thread>
 
 #include "agentry/version.h"
@@ -14,7 +15,8 @@ namespace agentry::sidecar::mcp {
 using nlohmann::json;
 
 const std::vector<std::string>& supported_protocol_versions() {
-  static const std::vector<std::string> kVersions = {"2025-11-25", "2025-06-18", "2025-03-26"};
+  static const std::vector<std::string> kVersions = {"2025-11-25", "2025-06-18", "2025-03-26",
+                                                     "2024-11-05"};
   return kVersions;
 }
 
@@ -46,6 +48,12 @@ Status http_error(const ServerOptions& o, const HttpResult& r) {
                      (body.empty() ? "" : ": " + body));
 }
 
+// A JSON-RPC error answering our request, for the caller.
+Status rpc_error(const ServerOptions& o, const Incoming& m) {
+  return invalid_argument("MCP server '" + o.name + "': " + m.error_message + " (JSON-RPC error " +
+                          std::to_string(m.error_code) + ")");
+}
+
 }  // namespace
 
 Client::Client(ServerOptions options) : Client(options, parse_endpoint(options.url)) {}
@@ -54,12 +62,19 @@ Client::Client(ServerOptions options, Result<Endpoint> endpoint)
     : opts_(std::move(options)),
       endpoint_error_(endpoint.status()),
       pool_(endpoint.ok() ? *endpoint : Endpoint{},
-            PoolOptions{"", true, opts_.timeout_ms, opts_.timeout_ms, 8}) {}
+            PoolOptions{"", true, opts_.timeout_ms, opts_.timeout_ms, 8}) {
+  if (opts_.transport == "sse" && endpoint_error_.is_ok())
+    sse_ = std::make_unique<SseChannel>(opts_, [this](const Incoming& m) {
+      if (m.kind == Incoming::Kind::kNotification) on_notification(m.method);
+      if (m.kind == Incoming::Kind::kRequest) answer_server_request(m.id, m.method, nullptr);
+    });
+}
 
 // Events one answer may carry (notifications before the response); more is a hostile server.
 constexpr size_t kMaxEvents = 10000;
 
 Client::~Client() {
+  sse_.reset();
   listen_cancel_.cancel("shutdown");
   if (listener_.joinable()) listener_.join();
 }
@@ -89,17 +104,11 @@ void Client::listen_loop() {
       HttpResult r =
           pool_.request("GET", "", "", headers, &listen_cancel_, [&](const char* d, size_t n) {
             buf.append(d, n);
-            // Whole events only: up to the last blank line.
-            size_t end = buf.rfind("\n\n");
-            if (end == std::string::npos) end = buf.rfind("\r\n\r\n");
-            if (end != std::string::npos) {
-              for (const auto& ev : parse_sse(buf.substr(0, end + 2))) {
-                if (ev.event != "message" || ev.data.empty()) continue;
-                for (const auto& m : parse_body(ev.data))
-                  if (m.kind == Incoming::Kind::kNotification) on_notification(m.method);
-                got_event = true;
-              }
-              buf.erase(0, end + 2);
+            for (const auto& ev : take_sse_events(&buf)) {
+              if (ev.event != "message" || ev.data.empty()) continue;
+              for (const auto& m : parse_body(ev.data))
+                if (m.kind == Incoming::Kind::kNotification) on_notification(m.method);
+              got_event = true;
             }
             return buf.size() <= opts_.max_response_bytes;
           });
@@ -128,6 +137,7 @@ Result<Client::Sent> Client::post(const json& msg, const std::string& session,
                                   const std::string& version, CancelToken* cancel,
                                   const httplib::Headers& extra) {
   if (!endpoint_error_.is_ok()) return endpoint_error_;
+  if (sse_) return post_on_stream(msg, session, cancel, extra);
   httplib::Headers headers = opts_.headers;
   for (const auto& [k, v] : extra) headers.emplace(k, v);
   headers.emplace("Accept", "application/json, text/event-stream");
@@ -167,6 +177,16 @@ Result<Client::Sent> Client::post(const json& msg, const std::string& session,
   }
 }
 
+Result<Client::Sent> Client::post_on_stream(const json& msg, const std::string& session,
+                                            CancelToken* cancel, const httplib::Headers& extra) {
+  auto a = sse_->send(msg, std::strtoull(session.c_str(), nullptr, 10), cancel, extra);
+  if (!a.ok()) return a.status();
+  if (a->session_lost) return Sent{404, nullptr};
+  if (!msg.contains("method") || !msg.contains("id")) return Sent{202, nullptr};
+  if (a->response.kind == Incoming::Kind::kError) return rpc_error(opts_, a->response);
+  return Sent{200, a->response.result};
+}
+
 Result<Client::Sent> Client::read_answer(const HttpResult& r, const json& id, CancelToken* cancel) {
   const std::string type = header(r, "Content-Type");
   std::vector<Incoming> messages;
@@ -199,9 +219,7 @@ Result<Client::Sent> Client::read_answer(const HttpResult& r, const json& id, Ca
         if (m.id == id) return Sent{r.status, m.result};
         break;
       case Incoming::Kind::kError:
-        if (m.id == id)
-          return invalid_argument("MCP server '" + opts_.name + "': " + m.error_message +
-                                  " (JSON-RPC error " + std::to_string(m.error_code) + ")");
+        if (m.id == id) return rpc_error(opts_, m);
         break;
       case Incoming::Kind::kInvalid:
         return internal_error("MCP server '" + opts_.name + "' sent an invalid message: " + m.why);
@@ -239,7 +257,16 @@ Status Client::initialize(CancelToken* cancel) {
   const json params = {{"protocolVersion", supported_protocol_versions().front()},
                        {"capabilities", json::object()},
                        {"clientInfo", {{"name", "agentry-sidecar"}, {"version", kVersion}}}};
-  auto sent = post(make_request(next_id_++, "initialize", params), "", "", cancel);
+  // HTTP+SSE: the session is the stream open now.
+  std::string first;
+  if (sse_) {
+    auto g = sse_->generation(cancel);
+    if (!g.ok()) return g.status();
+    first = std::to_string(*g);
+    std::lock_guard<std::mutex> lock(mu_);
+    session_id_ = first;
+  }
+  auto sent = post(make_request(next_id_++, "initialize", params), first, "", cancel);
   if (!sent.ok()) return sent.status();
   const json& res = sent->result;
   const std::string version =
@@ -264,7 +291,7 @@ Status Client::initialize(CancelToken* cancel) {
     std::lock_guard<std::mutex> lock(mu_);
     initialized_ = true;
   }
-  start_listener();
+  if (!sse_) start_listener();
   return ok_status();
 }
 

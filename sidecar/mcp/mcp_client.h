@@ -1,7 +1,9 @@
 // A Model Context Protocol client for one MCP server over the Streamable HTTP transport
 // (protocol revisions 2025-03-26 through 2025-11-25): JSON-RPC 2.0 POSTed to the server's one
 // endpoint, answered as JSON or as a Server-Sent Events stream that carries the response (and
-// maybe notifications before it).
+// maybe notifications before it). Or, with transport "sse", over the older HTTP+SSE transport
+// (2024-11-05, sidecar/mcp/sse_channel.h): the session is the event stream, whose number
+// session_id() returns; a stream that ends is a lost session, handled like the 404 below.
 //
 //   McpClient c({.name = "files", .url = "http://127.0.0.1:3001/mcp"});
 //   auto tools = c.list_tools(&cancel);             // connects on first use
@@ -29,6 +31,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -38,6 +41,7 @@
 #include "common/result.h"
 #include "sidecar/exec/cancel.h"
 #include "sidecar/exec/providers/client_pool.h"
+#include "sidecar/mcp/sse_channel.h"
 
 namespace agentry::sidecar::mcp {
 
@@ -54,6 +58,7 @@ struct ServerOptions {
   // Open the server's stream of unprompted messages (GET) after initialize, for the
   // notifications servers send outside any request (list_changed, on the Python SDK's servers).
   bool listen = true;
+  std::string transport = "streamable-http";  // or "sse" (the 2024-11-05 HTTP+SSE transport)
 };
 
 struct Tool {
@@ -110,6 +115,9 @@ class Client {
                              CancelToken* cancel);
 
   Client(ServerOptions options, Result<Endpoint> endpoint);
+  // The HTTP+SSE transport's post(): session is the stream's number.
+  Result<Sent> post_on_stream(const nlohmann::json& msg, const std::string& session,
+                              CancelToken* cancel, const httplib::Headers& extra);
   // The listener thread: GET on the endpoint with the session, SSE read as it arrives,
   // notifications handled; reconnects 0.5 s after a read timeout on an idle stream, and after a
   // growing backoff (to 30 s) when refused or dropped, until the client dies or the server
@@ -132,6 +140,10 @@ class Client {
   bool initialized_ = false;
   std::string session_id_;
   std::string version_;
+
+  // Transport "sse" only: the stream the requests go on and the answers come back on. Last, so
+  // it goes first (its reader calls back into this client).
+  std::unique_ptr<SseChannel> sse_;
 };
 
 }  // namespace agentry::sidecar::mcp

@@ -27,6 +27,7 @@ ServerOptions options_for(const McpServerConfig& c) {
   if (!c.bearer_token.empty()) o.headers.emplace("Authorization", "Bearer " + c.bearer_token);
   o.timeout_ms = c.timeout_ms;
   o.retries = c.retries;
+  o.transport = c.transport;
   return o;
 }
 

@@ -19,14 +19,15 @@ std::string test_tools_dir() {
   return out;
 }
 
-EverythingServer::EverythingServer() : port_(free_port()) {}
+EverythingServer::EverythingServer(std::string transport)
+    : transport_(std::move(transport)), port_(free_port()) {}
 
 ::testing::AssertionResult EverythingServer::start() {
   const std::string dir = test_tools_dir();
   if (dir.empty()) return ::testing::AssertionFailure() << "hack/test-tools.sh failed";
   Process::Options o;
   o.argv = {"node", dir + "/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
-            "streamableHttp"};
+            transport_};
   o.env = {{"PORT", std::to_string(port_)}};
   o.log_path = tmp_.file("everything.log");
   proc_ = std::make_unique<Process>(o);

@@ -19,15 +19,20 @@ std::string test_tools_dir();
 std::string run_capture(const std::string& cmd, int* rc);
 
 // The reference server as a process on a free port (PORT env), restartable on the same port.
+// transport: "streamableHttp" (its /mcp) or "sse" (the older HTTP+SSE transport: GET /sse, POST
+// /message).
 class EverythingServer {
  public:
-  EverythingServer();
+  explicit EverythingServer(std::string transport = "streamableHttp");
   ::testing::AssertionResult start();
   void stop() { proc_.reset(); }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/mcp"; }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(port_) + (transport_ == "sse" ? "/sse" : "/mcp");
+  }
   int port() const { return port_; }
 
  private:
+  std::string transport_;
   int port_;
   TempDir tmp_{"mcp-everything"};
   std::unique_ptr<Process> proc_;

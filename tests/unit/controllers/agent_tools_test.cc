@@ -37,6 +37,7 @@ TEST(AgentTools, AToolServerNarrowedByTheAgent) {
   const auto& s = b.sources[0];
   EXPECT_EQ(s.server["allowTools"], json::array({"read"}));
   EXPECT_EQ(s.server["timeoutMs"], 5000);
+  EXPECT_EQ(s.server["transport"], "streamable-http");
   EXPECT_EQ(s.server["bearerTokenEnv"], "AGENTRY_MCP_TOKEN_0");
   EXPECT_EQ(s.env["valueFrom"]["secretKeyRef"], json({{"name", "files-token"}, {"key", "t"}}));
   EXPECT_EQ(s.tools, std::vector<std::string>{"files__read"});
@@ -44,6 +45,15 @@ TEST(AgentTools, AToolServerNarrowedByTheAgent) {
   EXPECT_TRUE(tools_ready(b).ok);
   EXPECT_EQ(tools_status(agent({{"tools", {{{"name", "w"}}}}}), b)["tools"],
             json::array({"w", "files__read"}));
+}
+
+TEST(AgentTools, TheToolServersTransportReachesTheConfig) {
+  json ts = kToolServer;
+  ts["spec"]["transport"] = "sse";
+  auto b =
+      bind_tools(agent({{"toolServers", {{{"name", "files"}}}}}), from({{"files", ts}}), from({}));
+  ASSERT_EQ(b.sources.size(), 1u);
+  EXPECT_EQ(b.sources[0].server["transport"], "sse");
 }
 
 TEST(AgentTools, AStaleProbeIsNotReachable) {

@@ -99,6 +99,12 @@ TEST(SidecarConfig, ErrorsNameTheField) {
       {"server: {tokenFile: /t}\nagent: {mcpServers: [{name: a__b, url: http://m/mcp}]}",
        "agent.mcpServers[0].name"},
       {"server: {tokenFile: /t}\nagent: {mcpServers: [{name: m}]}", "agent.mcpServers[0].url"},
+      {"server: {tokenFile: /t}\nagent: {mcpServers: [{name: m, url: http://m/sse, transport: "
+       "websocket}]}",
+       "agent.mcpServers[0].transport: want streamable-http or sse, got 'websocket'"},
+      {"server: {tokenFile: /t}\nagent: {mcpServers: [{name: m, url: http://m/mcp, kind: agent, "
+       "transport: sse}]}",
+       "agent.mcpServers[0].transport: an agent's /mcp speaks streamable-http only"},
       {"server: {tokenFile: /t}\nagent: {mcpServers: [{name: m, url: http://m, timeoutMs: 0}]}",
        "agent.mcpServers[0].timeoutMs"},
       {"server: {tokenFile: /t}\nagent: {mcpServers: [{name: m, url: http://m, retries: 11}]}",

@@ -96,5 +96,22 @@ TEST(McpJsonRpc, SseEventsAsServersSendThem) {
   EXPECT_EQ(parse_sse(flood, 10).size(), 10u);
 }
 
+// A stream read as it arrives: whole events come out, a half-read one waits for the rest.
+TEST(McpJsonRpc, SseEventsTakenAsTheyArrive) {
+  std::string buf = "event: endpoint\r\ndata: /message?sessionId=1\r\n\r\ndata: {\"a\"";
+  auto evs = take_sse_events(&buf);
+  ASSERT_EQ(evs.size(), 1u);
+  EXPECT_EQ(evs[0].event, "endpoint");
+  EXPECT_EQ(evs[0].data, "/message?sessionId=1");
+  EXPECT_EQ(buf, "data: {\"a\"");
+  EXPECT_TRUE(take_sse_events(&buf).empty());
+  buf += ":1}\n\nevent: message\ndata: 2\n\n: ping\n";
+  evs = take_sse_events(&buf);
+  ASSERT_EQ(evs.size(), 2u);
+  EXPECT_EQ(evs[0].data, "{\"a\":1}");
+  EXPECT_EQ(evs[1].data, "2");
+  EXPECT_EQ(buf, ": ping\n");
+}
+
 }  // namespace
 }  // namespace agentry::sidecar::mcp
