@@ -8,6 +8,7 @@
 #include "common/json_io.h"
 #include "common/random_id.h"
 #include "sidecar/a2a/a2a_protocol.h"
+#include "sidecar/api/execution_events.h"
 #include "sidecar/exec/engine.h"
 #include "sidecar/mcp/json_rpc.h"
 
@@ -63,30 +64,21 @@ void stream_events(httplib::Response& res, std::shared_ptr<Execution> ex, a2a::V
           cur->started = true;
           if (!write(a2a::stream_task(view(*ex), v))) return false;
         }
-        auto relay = [&](const std::vector<std::string>& frames) {
-          for (const auto& f : frames) {
-            for (const auto& e : mcp::parse_sse(f, 4)) {
-              auto data = json_io::parse(e.data);
-              if (!data.ok() || !data->is_object()) continue;
-              if (e.event == "delta") {
-                if (!write(a2a::stream_artifact(view(*ex), v, data->value("content", ""),
-                                                cur->sent_text, false)))
-                  return false;
-                cur->sent_text = true;
-              } else if (e.event == "tool_call") {
-                if (!write(a2a::stream_status(view(*ex), v, false,
-                                              "calling tool " + data->value("name", ""))))
-                  return false;
-              }
-            }
-          }
-          return true;
-        };
         bool done = false;
-        if (!relay(ex->frames_from(&cur->next, milliseconds(1000), &done))) return false;
+        const bool open = follow_execution(
+            *ex, &cur->next, milliseconds(1000),
+            [&](const std::string& event, const json& data) {
+              if (event == "tool_call")
+                return write(a2a::stream_status(view(*ex), v, false,
+                                                "calling tool " + data.value("name", "")));
+              const bool ok = write(a2a::stream_artifact(view(*ex), v, data.value("content", ""),
+                                                         cur->sent_text, false));
+              cur->sent_text = true;
+              return ok;
+            },
+            &done);
+        if (!open) return false;
         if (!done) return true;
-        bool ignored;  // frames pushed between the last read and the end
-        if (!relay(ex->frames_from(&cur->next, milliseconds(0), &ignored))) return false;
         const a2a::TaskView t = view(*ex);
         if (t.state == "succeeded" &&
             !write(cur->sent_text ? a2a::stream_artifact(t, v, "", true, true)

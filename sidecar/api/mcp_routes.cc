@@ -7,6 +7,7 @@
 
 #include "agentry/version.h"
 #include "common/json_io.h"
+#include "sidecar/api/execution_events.h"
 #include "sidecar/exec/engine.h"
 #include "sidecar/mcp/call_chain.h"
 #include "sidecar/mcp/json_rpc.h"
@@ -52,6 +53,59 @@ std::string negotiate(const json& params) {
   return std::find(ours.begin(), ours.end(), asked) != ours.end() ? asked : ours.front();
 }
 
+// The JSON-RPC response to a tools/call: the answer, or why there is none (yet).
+json tool_response(const Execution& ex, const json& id) {
+  const json e = ex.to_json();
+  const std::string state = e.value("state", "");
+  std::string text = state == "succeeded" ? e.value("output", "") : "";
+  if (state != "succeeded") {
+    const json err = e.value("error", json::object());
+    text = state == "queued" || state == "running"
+               ? "still running after the server's wait; poll GET /v1/executions/" + ex.id()
+               : "execution " + state + ": " +
+                     (err.is_object() ? err.value("message", "") : std::string());
+  }
+  return mcp::make_result(id, {{"content", json::array({{{"type", "text"}, {"text", text}}})},
+                               {"structuredContent", {{"executionId", ex.id()}, {"state", state}}},
+                               {"isError", state != "succeeded"}});
+}
+
+std::string sse_message(const json& msg) {
+  return "event: message\ndata: " + json_io::dump(msg) + "\n\n";
+}
+
+// tools/call with a progress token: one notifications/progress per streamed piece of the answer
+// (its text in `message`) and per tool the agent calls, then the response; written from a worker.
+void stream_tool_call(httplib::Response& res, std::shared_ptr<Execution> ex, json id, json token) {
+  auto next = std::make_shared<size_t>(0);
+  auto count = std::make_shared<int64_t>(0);
+  res.status = 200;
+  res.set_header("Cache-Control", "no-cache");
+  res.set_chunked_content_provider("text/event-stream", [ex, id, token, next, count](
+                                                            size_t, httplib::DataSink& sink) {
+    auto write = [&](const json& msg) {
+      const std::string s = sse_message(msg);
+      return sink.write(s.data(), s.size());
+    };
+    bool done = false;
+    const bool open = follow_execution(
+        *ex, next.get(), milliseconds(1000),
+        [&](const std::string& event, const json& data) {
+          const std::string message = event == "delta" ? data.value("content", "")
+                                                       : "calling tool " + data.value("name", "");
+          return write(mcp::make_notification(
+              "notifications/progress",
+              {{"progressToken", token}, {"progress", ++*count}, {"message", message}}));
+        },
+        &done);
+    if (!open) return false;
+    if (!done) return true;
+    if (!write(tool_response(*ex, id))) return false;
+    sink.done();
+    return true;
+  });
+}
+
 // tools/call -> an execution; the answer once it ends, or at server.maxWaitSeconds.
 // A caller that is another agent sends its call chain (refused here when it would loop or go too
 // deep: a tool result the calling model reads) and a derived Idempotency-Key (call_chain.h).
@@ -84,6 +138,14 @@ void call_tool(Engine& engine, const AgentConfig& agent, int max_wait_s, const j
   if (er.idempotency_key.size() > 256)
     return fail(kInvalidRequest, "Idempotency-Key: longer than 256 characters");
   er.input = args["input"].get<std::string>();
+  // A progress token asks for notifications/progress while the agent works: the answer then
+  // comes as an SSE stream (when the client takes one) carrying them and, last, the response.
+  const json meta = params.value("_meta", json::object());
+  const json token = meta.is_object() ? meta.value("progressToken", json()) : json();
+  const bool progress =
+      (token.is_string() || token.is_number_integer()) &&
+      req.get_header_value("Accept").find("text/event-stream") != std::string::npos;
+  er.stream = progress;
   if (args.contains("sessionId")) {
     if (!args["sessionId"].is_string())
       return fail(kInvalidParams, "arguments.sessionId: want a string");
@@ -93,24 +155,14 @@ void call_tool(Engine& engine, const AgentConfig& agent, int max_wait_s, const j
   // Busy or shutting down: a tool result the calling model can read, not a protocol error.
   if (!sub.ok()) return tool_error("agent busy: " + sub.status().message());
   auto ex = sub->execution;
+  if (progress) {
+    stream_tool_call(res, ex, id, token);
+    return reply.send();
+  }
   auto once = std::make_shared<std::atomic<bool>>(false);
   auto answer = [&res, reply, once, ex, id] {
     if (once->exchange(true)) return;
-    const json e = ex->to_json();
-    const std::string state = e.value("state", "");
-    std::string text = state == "succeeded" ? e.value("output", "") : "";
-    if (state != "succeeded") {
-      const json err = e.value("error", json::object());
-      text = state == "queued" || state == "running"
-                 ? "still running after the server's wait; poll GET /v1/executions/" + ex->id()
-                 : "execution " + state + ": " +
-                       (err.is_object() ? err.value("message", "") : std::string());
-    }
-    send_json(
-        res, 200,
-        mcp::make_result(id, {{"content", json::array({{{"type", "text"}, {"text", text}}})},
-                              {"structuredContent", {{"executionId", ex->id()}, {"state", state}}},
-                              {"isError", state != "succeeded"}}));
+    send_json(res, 200, tool_response(*ex, id));
     reply.send();
   };
   reply.after(milliseconds(static_cast<int64_t>(max_wait_s) * 1000), answer);

@@ -52,6 +52,7 @@ def sidecar_request():
     mcp = lambda m, p: json.dumps({"jsonrpc": "2.0", "id": 1, "method": m, "params": p})
     write(t, "mcp_init", http("POST", "/mcp", mcp("initialize", {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "f", "version": "1"}})))
     write(t, "mcp_call", http("POST", "/mcp", mcp("tools/call", {"name": "fuzz", "arguments": {"input": "hi", "sessionId": "s"}}), extra="Agentry-Call-Chain: a,b\r\n"))
+    write(t, "mcp_call_progress", http("POST", "/mcp", mcp("tools/call", {"name": "fuzz", "arguments": {"input": "hi"}, "_meta": {"progressToken": 7}}), extra="Accept: application/json, text/event-stream\r\n"))
     v03 = {"message": {"kind": "message", "messageId": "m1", "contextId": "c", "role": "user", "parts": [{"kind": "text", "text": "hi"}, {"kind": "data", "data": {"a": 1}}]}, "configuration": {"blocking": False, "historyLength": 1}}
     v1 = {"message": {"messageId": "m2", "role": "ROLE_USER", "parts": [{"text": "hi"}]}, "configuration": {"returnImmediately": True}}
     write(t, "a2a_card", "GET /.well-known/agent-card.json HTTP/1.1\r\nHost: x\r\n\r\n")

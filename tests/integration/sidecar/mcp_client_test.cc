@@ -170,7 +170,7 @@ TEST_F(McpClientTest, AnAgentCallsAnMcpToolThroughTheSidecar) {
 // The other direction: the sidecar serves its agent at /mcp, and the official TypeScript SDK's
 // client (not ours) connects, lists the one tool and calls it; the answer is the agent's.
 TEST(SidecarMcpServer, TheOfficialSdkClientCallsTheAgent) {
-  FakeLlm llm;
+  FakeLlm llm({"--stream-delay-ms", "20"});
   SidecarOptions so;
   so.provider_endpoint = llm.url();
   Sidecar sc(so);
@@ -190,6 +190,18 @@ TEST(SidecarMcpServer, TheOfficialSdkClientCallsTheAgent) {
   EXPECT_EQ(j["result"]["content"][0]["text"], "echo: hello over mcp") << j;
   EXPECT_EQ(j["result"].value("isError", true), false);
   EXPECT_EQ(j["result"]["structuredContent"]["state"], "succeeded");
+  // Progress: one notification per streamed piece, counting up, the pieces adding up to the
+  // answer the final response carries.
+  EXPECT_EQ(j["streamed"]["content"][0]["text"], "echo: hello over mcp with progress") << j;
+  ASSERT_GT(j["progress"].size(), 2u) << j["progress"];
+  std::string pieces;
+  int64_t last = 0;
+  for (const auto& p : j["progress"]) {
+    EXPECT_GT(p["progress"].get<int64_t>(), last) << j["progress"];
+    last = p["progress"].get<int64_t>();
+    pieces += p.value("message", "");
+  }
+  EXPECT_EQ(pieces, "echo: hello over mcp with progress");
   const auto& ours = mcp::supported_protocol_versions();
   EXPECT_NE(std::find(ours.begin(), ours.end(), j.value("protocolVersion", "")), ours.end()) << j;
   EXPECT_TRUE(j["sessionId"].is_null()) << "stateless: any replica answers";
