@@ -5,12 +5,14 @@
 // not run the child twice (the child key is derived, sidecar/mcp/call_chain.h).
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "tests/integration/sidecar/harness.h"
 #include "tests/integration/sidecar/mcp_servers.h"
+#include "tests/support/eventually.h"
 #include "tests/support/ports.h"
 
 namespace agentry::testing {
@@ -150,6 +152,45 @@ TEST(AgentCalls, ARetriedParentDoesNotRunTheChildTwice) {
   // Another key is another order: the child runs again.
   EXPECT_EQ(output_of(post(replica2, "order-18")), "tool said: echo: charge the card once");
   EXPECT_EQ(child_llm.stats()["chat"], 2);
+}
+
+// The promise under kill -9: a parent sidecar killed in the middle of a call to its child, then
+// retried (on a new process, which remembers nothing) with the same Idempotency-Key, asks its
+// model again, gets the same tool call and derives the same child key; the child, still running
+// the first call, answers the retry from that execution. The child's model runs once.
+// (The child's own idempotency table is in its memory: a child killed mid-call is retried as a
+// new execution; docs/sidecar.md says so.)
+TEST(AgentCalls, AParentKilledMidCallAndRetriedDoesNotRunTheChildTwice) {
+  FakeLlm parent_llm, child_llm;
+  child_llm.faults({{"latencyMs", 1500}});
+  const int child_port = free_port();
+  Sidecar child(agent("worker", child_llm, child_port, ""));
+  const json body = {{"input", R"(call worker__worker {"input":"ship the parcel once"})"}};
+  auto post = [&](Sidecar& s) {
+    auto c = s.client(30);
+    auto h = s.auth();
+    h.emplace("Idempotency-Key", "parcel-9");
+    return c.Post("/v1/executions?wait=25s", h, body.dump(), "application/json");
+  };
+  {
+    Sidecar doomed(agent("boss", parent_llm, free_port(), calls("worker", child_port)));
+    std::thread first([&] { (void)post(doomed); });
+    ASSERT_TRUE(eventually(
+        [&] {
+          auto r = child.get("/v1/executions");
+          return r && r->status == 200 && json::parse(r->body)["items"].size() == 1;
+        },
+        std::chrono::seconds(10)))
+        << "the child never got the first call";
+    doomed.process().stop(SIGKILL);
+    first.join();
+  }
+  Sidecar restarted(agent("boss", parent_llm, free_port(), calls("worker", child_port)));
+  EXPECT_EQ(output_of(post(restarted)), "tool said: echo: ship the parcel once");
+  EXPECT_EQ(child_llm.stats()["chat"], 1) << "the child ran once across the kill";
+  auto r = child.get("/v1/executions");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(json::parse(r->body)["items"].size(), 1u) << r->body;
 }
 
 }  // namespace
