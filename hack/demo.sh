@@ -170,6 +170,14 @@ up() {
     "http://127.0.0.1:$sc_port/mcp") || fail "POST /mcp failed"
   echo "$mcp_answer"
   grep -q '"isError":false' <<<"$mcp_answer" || fail "the MCP tool call did not succeed: $mcp_answer"
+  step "one A2A message: the researcher served as an A2A agent (agent card, POST /a2a, message/send)"
+  curl -sf "http://127.0.0.1:$sc_port/.well-known/agent-card.json" >/dev/null || fail "no agent card"
+  local a2a_answer
+  a2a_answer=$(curl -sf -H "Authorization: Bearer $(cat "$state/token")" \
+    -d '{"jsonrpc":"2.0","id":1,"method":"message/send","params":{"message":{"kind":"message","messageId":"demo-'"$RANDOM"'","role":"user","parts":[{"kind":"text","text":"What is A2A?"}]}}}' \
+    "http://127.0.0.1:$sc_port/a2a") || fail "POST /a2a failed"
+  echo "$a2a_answer"
+  grep -q '"state":"completed"' <<<"$a2a_answer" || fail "the A2A task did not complete: $a2a_answer"
 
   step "applying examples/workflow.yaml"
   kubectl -n "$ns" apply -f examples/workflow.yaml >/dev/null
@@ -207,6 +215,8 @@ Agentry is running (everything listens on 127.0.0.1):
   MCP: kubectl get toolservers -n $ns; the researcher as an MCP server:
     curl -s -H "Authorization: Bearer \$(cat $state/token)" -H 'Accept: application/json, text/event-stream' \\
       -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"researcher","arguments":{"input":"Hello"}}}' http://127.0.0.1:$sc_port/mcp
+  A2A: curl -s http://127.0.0.1:$sc_port/.well-known/agent-card.json; then, with the token,
+    curl -s -H "Authorization: Bearer \$(cat $state/token)" -d '{"jsonrpc":"2.0","id":1,"method":"message/send","params":{"message":{"kind":"message","messageId":"m1","role":"user","parts":[{"kind":"text","text":"Hello"}]}}}' http://127.0.0.1:$sc_port/a2a
   agentry sidecar:  http://127.0.0.1:$sc_port   (token in $state/token)
     curl -s -H "Authorization: Bearer \$(cat $state/token)" -d '{"input":"Hello"}' 'http://127.0.0.1:$sc_port/v1/executions?wait=30s'
     curl -s http://127.0.0.1:$sc_port/metrics | grep agent_execution
