@@ -522,6 +522,39 @@ TEST_F(AgentControllerTest, DeletingTheAgentRemovesEverythingItOwns) {
 namespace agentry::testing {
 namespace {
 
+// A ToolServer on the older HTTP+SSE transport (the reference server's sse mode): the operator
+// probes it over that transport and renders it into the Agent's config; a transport the CRD does
+// not know is refused by the API server, naming the field.
+TEST_F(AgentControllerTest, AToolServerOnTheHttpSseTransport) {
+  EverythingServer server("sse");
+  ASSERT_TRUE(server.start());
+  apply(
+      "apiVersion: agentry.dev/v1alpha1\nkind: ToolServer\nmetadata: {name: legacy}\nspec:\n"
+      "  url: " +
+      server.url() + "\n  transport: sse\n  allowTools: [echo]\n");
+  ASSERT_TRUE(eventually([&] {
+    return get(res::kToolServers, "legacy").value("/status/reachable"_json_pointer, false);
+  })) << get(res::kToolServers, "legacy").dump();
+  EXPECT_EQ(get(res::kToolServers, "legacy")["status"]["tools"][0]["name"], "echo");
+  apply(
+      "apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata: {name: oldtools}\nspec:\n"
+      "  model: {provider: ollama, name: m}\n  policyRef: {name: development}\n"
+      "  toolServers: [{name: legacy}]\n");
+  ASSERT_TRUE(wait_phase("oldtools", "Ready"));
+  json cfg = json::parse(
+      get(res::kConfigMaps, "oldtools-agent")["data"]["config.yaml"].get<std::string>());
+  EXPECT_EQ(cfg["agent"]["mcpServers"][0]["transport"], "sse") << cfg["agent"];
+  EXPECT_EQ(cfg["agent"]["mcpServers"][0]["url"], server.url());
+
+  std::string out;
+  EXPECT_NE(cp_->kubectl_stdin({"apply", "-n", ns_, "-f", "-"},
+                               "apiVersion: agentry.dev/v1alpha1\nkind: ToolServer\nmetadata: "
+                               "{name: bad}\nspec: {url: 'http://x/mcp', transport: websocket}\n",
+                               &out),
+            0);
+  EXPECT_NE(out.find("spec.transport"), std::string::npos) << out;
+}
+
 // Tool sources, with the MCP reference server as the ToolServer (no one here wrote it): the
 // operator probes it and reports its tools; an Agent naming it and another Agent gets both in its
 // rendered config (token env vars from Secrets, never values), the callee's NetworkPolicy admits
