@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates openssl procps iproute2
   libssl-dev nlohmann-json3-dev libcpp-httplib-dev libboost1.81-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libhiredis-dev libyaml-cpp-dev libhnswlib-dev zlib1g-dev
+  libhiredis-dev libyaml-cpp-dev libhnswlib-dev zlib1g-dev libicu-dev libopenblas-dev
   redis-server redis-tools wrk clang-format clang-tidy
   clang libclang-rt-14-dev
 )

@@ -226,7 +226,7 @@ Status parse_memory(const YAML::Node& n, MemoryConfig* m) {
   const std::string p = "memory.";
   TRY(check_keys(n, p,
                  {"backend", "dir", "redisUrl", "maxEntries", "embeddingDim", "embedder",
-                  "ttlSeconds", "onFull", "exchanges"}));
+                  "modelDir", "ttlSeconds", "onFull", "exchanges"}));
   TRY(get(n, "backend", p, &m->memory_backend));
   TRY(get(n, "onFull", p, &m->on_full));
   if (auto x = n["exchanges"]) {
@@ -240,6 +240,7 @@ Status parse_memory(const YAML::Node& n, MemoryConfig* m) {
   TRY(get(n, "maxEntries", p, &m->memory_max_entries));
   TRY(get(n, "embeddingDim", p, &m->embedding_dim));
   TRY(get(n, "embedder", p, &m->embedder));
+  TRY(get(n, "modelDir", p, &m->model_dir));
   TRY(get(n, "ttlSeconds", p, &m->ttl_seconds));
   return ok_status();
 }
@@ -489,9 +490,15 @@ Status validate(const Config& c) {
   if (c.memory.on_full != "refuse" && c.memory.on_full != "evictOldest")
     return field_error("memory.onFull",
                        "want refuse or evictOldest, got '" + c.memory.on_full + "'");
-  if (c.memory.embedder != "local" && c.memory.embedder != "provider")
+  const std::string& e = c.memory.embedder;
+  if (e != "minilm" && e != "lexical" && e != "local" && e != "provider")
     return field_error("memory.embedder",
-                       "want local or provider, got '" + c.memory.embedder + "'");
+                       "want minilm, lexical or provider, got '" + c.memory.embedder + "'");
+  if (e == "minilm" && c.memory.embedding_dim != 0 && c.memory.embedding_dim != 384)
+    return field_error("memory.embeddingDim", "all-MiniLM-L6-v2 makes 384 dimensions, not " +
+                                                  std::to_string(c.memory.embedding_dim));
+  if (e != "minilm" && !c.memory.model_dir.empty())
+    return field_error("memory.modelDir", "set, but memory.embedder is " + e + ": say minilm");
   return ok_status();
 }
 

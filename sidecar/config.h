@@ -143,7 +143,11 @@ struct MemoryConfig {
   int64_t exchanges_max_entries = 100000;   // exchanges per agent (memory.exchanges.maxEntries)
   int64_t exchanges_ttl_seconds = 0;        // memory.exchanges.ttlSeconds; 0: none
   int embedding_dim = 0;                    // 0: whatever the provider returns
-  std::string embedder = "local";           // local | provider
+  // minilm (all-MiniLM-L6-v2 in process, from model_dir) | lexical (a word hash, for tests; "local"
+  // is its old name) | provider (the provider's /embeddings)
+  std::string embedder = "local";
+  std::string model_dir;                    // minilm: its files; "" : $AGENTRY_MODEL_DIR, else
+                                            // /usr/share/agentry/models/all-MiniLM-L6-v2
   int64_t ttl_seconds = 0;                  // lifetime of entries written without a ttl; 0: none
   std::string redis_password;               // from $AGENTRY_MEMORY_REDIS_PASSWORD
 };

@@ -19,6 +19,7 @@ agentry_test(memory_unit_test LABEL unit SOURCES
   unit/memory/memory_test.cc
   unit/memory/group_commit_test.cc
   unit/memory/retention_test.cc
+  unit/memory/minilm_test.cc
   LIBS agentry_memory
 )
 agentry_test(memory_redis_integration_test LABEL integration SOURCES
@@ -45,3 +46,10 @@ target_compile_definitions(sidecar_storage_integration_test PRIVATE
   AGENTRY_SIDECAR_BIN="$<TARGET_FILE:agentry-sidecar>"
   AGENTRY_FAKE_LLM_BIN="$<TARGET_FILE:agentry-fake-llm>")
 add_dependencies(sidecar_storage_integration_test agentry-sidecar agentry-fake-llm)
+
+# The MiniLM embedder against the Hugging Face tokenizer and a numpy forward pass (hack/models.sh
+# fetches the model, hack/test-tools.sh the Python packages).
+agentry_test(minilm_equality_integration_test LABEL integration TIMEOUT 300 SOURCES
+  integration/memory/minilm_equality_test.cc
+  LIBS agentry_minilm
+)

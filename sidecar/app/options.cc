@@ -1,6 +1,9 @@
 #include "sidecar/app/options.h"
 
+#include <cstdlib>
 #include <string>
+
+#include "sidecar/memory/minilm/minilm_embedder.h"
 
 namespace agentry::sidecar {
 namespace {
@@ -54,6 +57,18 @@ memory::MemoryOptions memory_options(const Config& cfg) {
 Result<std::shared_ptr<memory::Embedder>> make_embedder(const Config& cfg,
                                                         std::shared_ptr<Provider> provider) {
   int dim = cfg.memory.embedding_dim;
+  if (cfg.memory.embedder == "minilm") {
+    std::string dir = cfg.memory.model_dir;
+    if (dir.empty()) {
+      const char* env = std::getenv("AGENTRY_MODEL_DIR");
+      dir = env && *env ? env : "/usr/share/agentry/models/all-MiniLM-L6-v2";
+    }
+    auto m = memory::minilm::MiniLmEmbedder::load(dir);
+    if (!m.ok())
+      return invalid_argument("memory.modelDir: " + m.status().message() +
+                              " (hack/models.sh fetches the model; or memory.embedder: lexical)");
+    return std::shared_ptr<memory::Embedder>(std::move(*m));
+  }
   if (cfg.memory.embedder != "provider")
     return std::shared_ptr<memory::Embedder>(
         std::make_shared<memory::LocalEmbedder>(dim > 0 ? dim : kLocalEmbeddingDim));

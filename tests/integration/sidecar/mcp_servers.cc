@@ -8,17 +8,6 @@
 
 namespace agentry::testing {
 
-std::string test_tools_dir() {
-  std::string out;
-  FILE* p = ::popen(("'" + repo_dir() + "/hack/test-tools.sh' 2>/dev/null").c_str(), "r");
-  if (!p) return "";
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, p)) out += buf;
-  ::pclose(p);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
-
 EverythingServer::EverythingServer(std::string transport)
     : transport_(std::move(transport)), port_(free_port()) {}
 
@@ -53,18 +42,6 @@ PythonMcpServer::PythonMcpServer() : port_(free_port()) {}
   if (!wait_for_port(port_, std::chrono::seconds(30)))
     return ::testing::AssertionFailure() << "did not listen: " << proc_->log_tail();
   return ::testing::AssertionSuccess();
-}
-
-// Runs cmd (through sh), returns its stdout (and its exit status in *rc).
-std::string run_capture(const std::string& cmd, int* rc) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  *rc = ::pclose(p);
-  return out;
 }
 
 }  // namespace agentry::testing

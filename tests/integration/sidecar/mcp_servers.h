@@ -8,15 +8,11 @@
 #include <string>
 
 #include "tests/support/process.h"
+#include "tests/support/test_tools.h"
 #include "tests/support/tempdir.h"
 
 namespace agentry::testing {
 
-// hack/test-tools.sh installs (first run) and prints where the npm packages are; "" on failure.
-std::string test_tools_dir();
-
-// Runs cmd through sh; returns its stdout, and its wait status in *rc (0: exited 0).
-std::string run_capture(const std::string& cmd, int* rc);
 
 // The reference server as a process on a free port (PORT env), restartable on the same port.
 // transport: "streamableHttp" (its /mcp) or "sse" (the older HTTP+SSE transport: GET /sse, POST

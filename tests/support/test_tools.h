@@ -1,0 +1,19 @@
+// The third-party programs and model files the tests use, installed and cached by the hack/
+// scripts on first use (so a test run on a fresh machine fetches them itself).
+#pragma once
+
+#include <string>
+
+namespace agentry::testing {
+
+// hack/test-tools.sh installs (first run) and prints where the npm packages and the Python venv
+// are; "" on failure.
+std::string test_tools_dir();
+// hack/models.sh fetches (first run), checks and prints the all-MiniLM-L6-v2 model dir; "" on
+// failure.
+std::string minilm_model_dir();
+
+// Runs cmd through sh; returns its stdout, and its wait status in *rc (0: exited 0).
+std::string run_capture(const std::string& cmd, int* rc);
+
+}  // namespace agentry::testing
