@@ -99,6 +99,12 @@ TEST(SidecarConfig, ErrorsNameTheField) {
       {"server: {tokenFile: /t}\nagent: {mcpServers: [{name: a__b, url: http://m/mcp}]}",
        "agent.mcpServers[0].name"},
       {"server: {tokenFile: /t}\nagent: {mcpServers: [{name: m}]}", "agent.mcpServers[0].url"},
+      {"server: {tokenFile: /t}\nmemory: {embedder: bert}",
+       "memory.embedder: want minilm, lexical or provider, got 'bert'"},
+      {"server: {tokenFile: /t}\nmemory: {embedder: minilm, embeddingDim: 768}",
+       "memory.embeddingDim: all-MiniLM-L6-v2 makes 384 dimensions, not 768"},
+      {"server: {tokenFile: /t}\nmemory: {embedder: lexical, modelDir: /m}",
+       "memory.modelDir: set, but memory.embedder is lexical: say minilm"},
       {"server: {tokenFile: /t}\nagent: {mcpServers: [{name: m, url: http://m/sse, transport: "
        "websocket}]}",
        "agent.mcpServers[0].transport: want streamable-http or sse, got 'websocket'"},
