@@ -145,7 +145,7 @@ struct MemoryConfig {
   int embedding_dim = 0;                    // 0: whatever the provider returns
   // minilm (all-MiniLM-L6-v2 in process, from model_dir) | lexical (a word hash, for tests; "local"
   // is its old name) | provider (the provider's /embeddings)
-  std::string embedder = "local";
+  std::string embedder = "minilm";
   std::string model_dir;                    // minilm: its files; "" : $AGENTRY_MODEL_DIR, else
                                             // /usr/share/agentry/models/all-MiniLM-L6-v2
   int64_t ttl_seconds = 0;                  // lifetime of entries written without a ttl; 0: none

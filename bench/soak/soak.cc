@@ -61,6 +61,7 @@
 #include "tests/support/control_plane.h"
 #include "tests/support/ports.h"
 #include "tests/support/process.h"
+#include "tests/support/test_tools.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/tempdir.h"
 
@@ -922,6 +923,11 @@ int main(int argc, char** argv) {
     }
   }
   signal(SIGPIPE, SIG_IGN);
+  // The operator renders memory.embedder: minilm; the sidecars find the model through the env.
+  if (!agentry::testing::ensure_model_env()) {
+    std::fprintf(stderr, "soak: hack/models.sh failed\n");
+    return 1;
+  }
   // SIGINT/SIGTERM are taken by a thread of ours, so an interrupted soak still stops its control
   // plane and processes (their destructors) instead of leaving them behind.
   sigset_t stop_signals;

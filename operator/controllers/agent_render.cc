@@ -405,7 +405,8 @@ std::string render_sidecar_config(const json& agent, const json& policy,
                   {{"maxEntries", int_at(spec, "/memory/exchanges/maxEntries",
                                          default_exchange_bound(agent, policy))},
                    {"ttlSeconds", int_at(spec, "/memory/exchanges/ttlSeconds", 604800)}}},
-                 {"embeddingDim", int_at(spec, "/memory/embeddingDimension", 384)},
+                 {"embedder", str_at(spec, "/memory/embedder", "minilm")},
+                 {"embeddingDim", int_at(spec, "/memory/embeddingDimension", 0)},
                  {"ttlSeconds", int_at(spec, "/memory/ttlSeconds", 0)}};
   if (!str_at(spec, "/memory/redis/url").empty())
     memory["redisUrl"] = str_at(spec, "/memory/redis/url");
@@ -461,6 +462,7 @@ constexpr FieldSource kFieldSources[] = {
     {"memory.onFull", "spec.memory.onFull"},
     {"memory.exchanges.maxEntries", "spec.memory.exchanges.maxEntries"},
     {"memory.exchanges.ttlSeconds", "spec.memory.exchanges.ttlSeconds"},
+    {"memory.embedder", "spec.memory.embedder"},
     {"memory.embeddingDim", "spec.memory.embeddingDimension"},
     {"memory.ttlSeconds", "spec.memory.ttlSeconds"},
     {"memoryPressure.threshold", "the AgentPolicy's spec.memoryPressurePercent"},

@@ -78,12 +78,14 @@ Result<std::shared_ptr<memory::Embedder>> make_embedder(const Config& cfg,
       return unavailable(
           "memory.embedder: provider: the provider returned no embedding for a probe (" +
           (probe.ok() ? std::string("empty answer") : probe.status().message()) +
-          "); set memory.embeddingDim to start without probing, or memory.embedder: local");
+          "); set memory.embeddingDim to start without probing, or memory.embedder: lexical");
     dim = static_cast<int>(probe->front().size());
   }
   return std::shared_ptr<memory::Embedder>(std::make_shared<memory::FunctionEmbedder>(
       [provider](const std::vector<std::string>& texts) { return provider->embed(texts); }, dim,
-      "provider:" + provider->name()));
+      "provider:" + provider->name() + ":" +
+          (cfg.provider.embedding_model.empty() ? cfg.provider.model
+                                                : cfg.provider.embedding_model)));
 }
 
 }  // namespace agentry::sidecar

@@ -30,11 +30,12 @@ class Embedder {
 
 class LocalEmbedder : public Embedder {
  public:
+  static constexpr const char* kName = "local-hashed-ngrams";
   explicit LocalEmbedder(int dim = 384) : dim_(dim) {}
   Result<std::vector<Vector>> embed(const std::vector<std::string>& texts) override;
   Vector embed_one(const std::string& text) const;
   int dimension() const override { return dim_; }
-  std::string name() const override { return "local-hashed-ngrams"; }
+  std::string name() const override { return kName; }
   bool may_block() const override { return false; }
 
  private:

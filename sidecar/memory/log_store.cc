@@ -57,6 +57,25 @@ bool read_file(const std::string& path, std::string* out) {
   return true;
 }
 
+void fsync_dir(const std::string& dir);
+
+// tmp file, fsync, rename, fsync of the folder: the file is whole or absent after a crash.
+Status write_file_durably(const std::string& dir, const std::string& name,
+                          const std::string& data) {
+  const std::string path = dir + "/" + name, tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return errno_status("open " + tmp);
+  bool ok = write_all(fd, data.data(), data.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    Status st = errno_status("write " + path);
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  fsync_dir(dir);
+  return ok_status();
+}
+
 // Calls fn per intact record; returns the byte length of the intact prefix.
 size_t for_each_record(const std::string& data, const std::function<void(std::string_view)>& fn) {
   size_t off = 0;
@@ -140,6 +159,13 @@ Status LogStore::open(const Apply& apply) {
   ::closedir(d);
   std::sort(logs.begin(), logs.end());
   std::sort(snaps.begin(), snaps.end());
+  // The embedder mark first: another embedder's store is refused before anything is read or cut.
+  std::string mark;
+  const bool marked = read_file(opts_.dir + "/embedder", &mark);
+  while (!mark.empty() && (mark.back() == '\n' || mark.back() == ' ')) mark.pop_back();
+  const std::string where = "memory.dir " + opts_.dir;
+  if (marked)
+    if (auto s = check_embedder_mark(mark, true, opts_.mark, where); !s) return s;
   uint64_t base = 0;
   size_t loaded = 0;
   std::string data;
@@ -169,6 +195,10 @@ Status LogStore::open(const Apply& apply) {
         return errno_status("truncate log");
     }
     last = logs[i];
+  }
+  if (!marked && !opts_.mark.id.empty()) {
+    if (auto s = check_embedder_mark("", loaded > 0, opts_.mark, where); !s) return s;
+    if (auto s = write_file_durably(opts_.dir, "embedder", opts_.mark.id + "\n"); !s) return s;
   }
   {
     std::lock_guard<std::mutex> lock(mu_);

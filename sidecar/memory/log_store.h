@@ -3,7 +3,9 @@
 // Files in dir: log-<N>.bin (records appended; each record is u32 length, u64 FNV-1a checksum,
 // payload) and snapshot-<N>.bin (the whole state as put records, written to a .tmp file, fsync'd
 // and renamed). Recovery loads the highest snapshot N and replays log-<M> for every M >= N; a torn
-// record at the tail of the last log (a write that was never acknowledged) is cut off.
+// record at the tail of the last log (a write that was never acknowledged) is cut off. The file
+// `embedder` names the embedder that wrote the vectors (embedder_mark.h): open() refuses another
+// one before reading anything.
 //
 // Commits are group commits: writers queue their records and wait; one thread writes everything
 // queued and fdatasyncs once, then wakes them. Nothing is acknowledged before its fdatasync.
@@ -21,6 +23,7 @@
 #include <thread>
 
 #include "sidecar/memory/backend.h"
+#include "sidecar/memory/embedder_mark.h"
 
 namespace agentry::memory {
 
@@ -28,6 +31,7 @@ struct LogOptions {
   std::string dir;
   uint64_t compact_bytes = 64ull << 20;
   bool fsync = true;
+  EmbedderMark mark;  // checked at open(), written there when the folder has none
 };
 
 class LogStore : public Backend {

@@ -276,6 +276,9 @@ Result<Reply> RedisBackend::run_script(const Argv& args) {
 
 Result<std::vector<ScriptOutcome>> RedisBackend::commit_bounded(
     const std::vector<const std::vector<Op>*>& requests, const Limits& limits) {
+  // Not loaded yet (Redis was down at start, or it holds another embedder's memory): nothing is
+  // written before this replica knows what the store is.
+  if (need_load_) return unavailable(degraded_reason());
   Argv args = {opts_.prefix,
                std::to_string(limits.max_entries_per_agent),
                std::to_string(limits.max_exchanges_per_agent),
@@ -350,6 +353,15 @@ Status RedisBackend::load_all(std::string* last_id) {
   if (tail->is_error()) return unavailable("redis XREVRANGE: " + tail->str);
   *last_id = first_stream_id(*tail);
   if (last_id->empty()) *last_id = "0-0";
+  // The embedder mark before anything else: another embedder's data is neither loaded nor changed.
+  const std::string mark_key = opts_.prefix + "embedder";
+  const std::string where = "redis under " + opts_.prefix;
+  auto mark = pool_.command({"GET", mark_key}, Ms(5000));
+  if (!mark.ok()) return mark.status();
+  if (mark->is_error()) return unavailable("redis GET: " + mark->str);
+  const bool marked = mark->type == Reply::Type::kString;
+  if (marked)
+    if (auto s = check_embedder_mark(mark->str, true, opts_.mark, where); !s) return s;
   auto ver = pool_.command({"GET", opts_.prefix + "zver"}, Ms(5000));
   if (!ver.ok()) return ver.status();
   if (ver->is_error()) return unavailable("redis GET: " + ver->str);
@@ -388,16 +400,36 @@ Status RedisBackend::load_all(std::string* last_id) {
       }
     }
   } while (cursor != "0");
+  if (!marked && !opts_.mark.id.empty()) {
+    if (auto s = check_embedder_mark("", n > 0, opts_.mark, where); !s) return s;
+    // NX: two replicas starting at once agree on the first; the loser compares with it.
+    auto set = pool_.command({"SET", mark_key, opts_.mark.id, "NX"}, Ms(5000));
+    if (!set.ok()) return set.status();
+    if (set->is_error()) return unavailable("redis SET: " + set->str);
+    if (set->type != Reply::Type::kStatus) {
+      auto won = pool_.command({"GET", mark_key}, Ms(5000));
+      if (!won.ok()) return won.status();
+      if (won->is_error()) return unavailable("redis GET: " + won->str);
+      if (auto s = check_embedder_mark(won->str, true, opts_.mark, where); !s) return s;
+    }
+  }
   if (migrate)
     if (auto s = migrate_sets(unindexed); !s) return s;
   log::info("memory loaded from redis", {{"entries", n}, {"feed", *last_id}});
   return ok_status();
 }
 
+void RedisBackend::set_load_error(const std::string& why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  load_error_ = why;
+}
+
 Status RedisBackend::open(const Apply& apply) {
   apply_ = apply;
   std::string last;
   if (auto s = load_all(&last); !s) {
+    if (s.code() == Code::kConflict) return s;  // another embedder's data: no start
+    set_load_error(s.message());
     // Start anyway (reads see nothing yet, writes answer 503); the follower loads once Redis is up.
     log::warn("memory: redis unavailable at start; loading when it is back",
               {{"error", s.message()}});
@@ -412,7 +444,10 @@ Status RedisBackend::open(const Apply& apply) {
 
 std::string RedisBackend::degraded_reason() const {
   if (!pool_.up()) return "redis unavailable: " + pool_.last_error();
-  if (need_load_) return "memory not loaded from redis yet";
+  if (need_load_) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return "memory not loaded from redis yet" + (load_error_.empty() ? "" : ": " + load_error_);
+  }
   if (!following_.load()) return "not following the memory change feed in redis (reconnecting)";
   return "";
 }
@@ -439,12 +474,17 @@ void RedisBackend::follow_loop() {
     c.set_timeout(opts_.block + Ms(2000));
     if (need_load_) {
       std::string fresh;
-      if (!load_all(&fresh).is_ok()) {
+      if (auto s = load_all(&fresh); !s) {
+        if (s.code() == Code::kConflict)
+          log::error("memory: redis holds another embedder's memory; not loading it",
+                     {{"error", s.message()}});
+        set_load_error(s.message());
         pause(backoff.next());
         continue;
       }
       std::lock_guard<std::mutex> lock(mu_);
       last_id_ = fresh;
+      load_error_.clear();
       need_load_ = false;
     }
     std::string last = last_id();
@@ -461,7 +501,9 @@ void RedisBackend::follow_loop() {
           log::warn("memory feed trimmed past our position; reloading", {{"last", last}});
           if (on_reload) on_reload();
           std::string fresh;
-          if (!load_all(&fresh).is_ok()) {
+          if (auto s = load_all(&fresh); !s) {
+            need_load_ = true;  // the store was cleared: load in full before anything else
+            set_load_error(s.message());
             pause(backoff.next());
             continue;
           }

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "sidecar/memory/backend.h"
+#include "sidecar/memory/embedder_mark.h"
 #include "sidecar/redis/redis_pool.h"
 
 namespace agentry::memory {
@@ -61,6 +62,7 @@ struct RedisBackendOptions {
   std::string prefix = "agentry:mem:";
   size_t stream_maxlen = 1000000;  // approximate trim (MAXLEN ~)
   Ms block{1000};                  // XREAD BLOCK
+  EmbedderMark mark;               // checked before each full load; <prefix>embedder (SET NX)
 };
 
 class RedisBackend : public Backend {
@@ -90,6 +92,7 @@ class RedisBackend : public Backend {
   std::string entry_key(const Entry& e) const;
   Result<redis::Reply> run_script(const redis::Argv& args);
   Status migrate_sets(const std::vector<Entry>& entries);
+  void set_load_error(const std::string& why);
 
   redis::RedisPool& pool_;
   RedisBackendOptions opts_;
@@ -98,6 +101,7 @@ class RedisBackend : public Backend {
   std::condition_variable cv_;
   std::string last_id_ = "0-0";
   std::string script_sha_;  // guarded by mu_; empty until SCRIPT LOAD
+  std::string load_error_;  // guarded by mu_; why the last full load failed ("" : it did not)
   bool stop_ = false;
   std::atomic<bool> following_{false};
   std::atomic<bool> need_load_{false};

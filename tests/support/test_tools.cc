@@ -1,6 +1,7 @@
 #include "tests/support/test_tools.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "tests/support/control_plane.h"
 
@@ -28,6 +29,13 @@ std::string test_tools_dir() {
 
 std::string minilm_model_dir() {
   return script_dir("models.sh");
+}
+
+bool ensure_model_env() {
+  const char* set = std::getenv("AGENTRY_MODEL_DIR");
+  if (set && *set) return true;
+  const std::string dir = minilm_model_dir();
+  return !dir.empty() && ::setenv("AGENTRY_MODEL_DIR", dir.c_str(), 1) == 0;
 }
 
 // Runs cmd (through sh), returns its stdout (and its exit status in *rc).

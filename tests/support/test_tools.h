@@ -12,6 +12,10 @@ std::string test_tools_dir();
 // hack/models.sh fetches (first run), checks and prints the all-MiniLM-L6-v2 model dir; "" on
 // failure.
 std::string minilm_model_dir();
+// Sidecars embed with MiniLM by default and find the model through $AGENTRY_MODEL_DIR: sets it
+// (for this process and so for every child) from minilm_model_dir() unless it is set already
+// (hack/test.sh exports it). Call before starting threads. False when the model is not there.
+bool ensure_model_env();
 
 // Runs cmd through sh; returns its stdout, and its wait status in *rc (0: exited 0).
 std::string run_capture(const std::string& cmd, int* rc);

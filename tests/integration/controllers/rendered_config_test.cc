@@ -41,7 +41,7 @@ TEST(RenderedConfig, MinimalAndFullAgentsPassTheSidecarsValidation) {
                      {"retries", 2}, {"maxToolTurns", 3}, {"chunkInputBytes", 4096}}},
       {"cache", {{"ttlSeconds", 60}, {"redis", {{"url", "redis://redis:6379"}}}}},
       {"memory", {{"backend", "redis"}, {"redis", {{"url", "redis://redis:6379"}}}, {"maxEntries", 1000},
-                  {"embeddingDimension", 128}, {"recallTopK", 2}}},
+                  {"embedder", "provider"}, {"embeddingDimension", 128}, {"recallTopK", 2}}},
   };
   out = check(full, controllers::development_policy()["spec"], &rc);
   EXPECT_EQ(rc, 0) << out;

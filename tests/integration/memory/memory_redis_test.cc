@@ -18,7 +18,7 @@ using namespace std::chrono_literals;
 using testing::eventually;
 using testing::RedisServer;
 
-std::unique_ptr<MemoryService> replica(const RedisServer& redis, const std::string& name) {
+MemoryOptions redis_options(const RedisServer& redis, const std::string& name) {
   MemoryOptions o;
   o.persistence = MemoryOptions::Persistence::kRedis;
   redis::RedisOptions r;
@@ -29,7 +29,11 @@ std::unique_ptr<MemoryService> replica(const RedisServer& redis, const std::stri
   r.connect_timeout = 200ms;
   o.redis = r;
   o.redis_backend.block = 200ms;
-  auto s = MemoryService::open(o, std::make_shared<LocalEmbedder>(384));
+  return o;
+}
+
+std::unique_ptr<MemoryService> replica(const RedisServer& redis, const std::string& name) {
+  auto s = MemoryService::open(redis_options(redis, name), std::make_shared<LocalEmbedder>(384));
   EXPECT_TRUE(s.ok()) << s.status().to_string();
   return s.ok() ? std::move(s.value()) : nullptr;
 }
@@ -174,6 +178,45 @@ TEST(MemoryRedis, StartsWhileRedisIsDownAndLoadsWhenItIsBack) {
   EXPECT_TRUE(eventually([&] { return b->store().count("default") == 3; }, 15s));
   EXPECT_TRUE(eventually([&] { return b->degraded_reason().empty(); }, 15s));
   EXPECT_TRUE(b->add({text("four")}).ok());
+}
+
+// Issue 21: the embedder that wrote an agent's memory is recorded in Redis (<prefix>embedder); a
+// replica configured with another one refuses to start, and refuses to load it later when Redis
+// was down at its start, and writes nothing either way.
+TEST(MemoryRedis, AReplicaWithAnotherEmbedderRefusesTheMemoryAndChangesNothing) {
+  RedisServer redis(RedisServer::Options{.appendonly = true});
+  std::string err;
+  ASSERT_TRUE(redis.start(&err)) << err;
+  auto a = replica(redis, "mem-i");
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(a->add({text("one"), text("two")}).ok());
+  EXPECT_EQ(redis.cli("GET agentry:mem:embedder"), "local-hashed-ngrams/384");
+  const std::string keys = redis.cli("DBSIZE"), feed = redis.cli("XLEN agentry:mem:feed");
+
+  auto other = std::make_shared<FunctionEmbedder>(
+      [](const std::vector<std::string>& t) { return LocalEmbedder(384).embed(t); }, 384,
+      "all-MiniLM-L6-v2");
+  auto b = MemoryService::open(redis_options(redis, "mem-j"), other);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().code(), Code::kConflict);
+  EXPECT_NE(b.status().message().find("memory.embedder"), std::string::npos);
+  EXPECT_NE(b.status().message().find("'local-hashed-ngrams/384'"), std::string::npos)
+      << b.status().message();
+  EXPECT_NE(b.status().message().find("redis under agentry:mem:"), std::string::npos);
+  EXPECT_EQ(redis.cli("DBSIZE"), keys);
+  EXPECT_EQ(redis.cli("XLEN agentry:mem:feed"), feed);
+
+  // Started while Redis was down: it cannot know yet, so it starts degraded, then says why.
+  redis.kill();
+  auto c = MemoryService::open(redis_options(redis, "mem-k"), other);
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  ASSERT_TRUE(redis.start(&err)) << err;
+  EXPECT_TRUE(eventually(
+      [&] { return (*c)->degraded_reason().find("memory.embedder") != std::string::npos; }, 15s))
+      << (*c)->degraded_reason();
+  EXPECT_EQ((*c)->store().count("default"), 0u);
+  EXPECT_EQ((*c)->add({text("three")}).status().code(), Code::kUnavailable);
+  EXPECT_EQ(redis.cli("DBSIZE"), keys);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <thread>
 
+#include "tests/support/test_tools.h"
+
 namespace agentry::testing {
 
 using nlohmann::json;
@@ -39,6 +41,7 @@ json FakeLlm::last() {
 }
 
 Sidecar::Sidecar(const SidecarOptions& o) : port_(o.port ? o.port : free_port()) {
+  if (!ensure_model_env()) throw std::runtime_error("sidecar: hack/models.sh failed");
   write_file(dir_.file("token"), std::string(kToken) + "\n");
   // Test defaults, unless the test sets the key itself (YAML keeps the first of duplicate keys).
   auto dflt = [](const std::string& section, const std::string& key, const std::string& value) {

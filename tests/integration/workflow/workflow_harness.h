@@ -25,6 +25,7 @@
 #include "tests/integration/controllers/operator_harness.h"
 #include "tests/support/ports.h"
 #include "tests/support/process.h"
+#include "tests/support/test_tools.h"
 #include "tests/support/tempdir.h"
 
 namespace agentry::testing {
@@ -86,6 +87,7 @@ class SidecarProcess {
                        "  retries: 0\n  breakerFailures: 1000\n" +
                        extra_provider + "agent:\n  name: wf-test\n  cacheResponses: false\n";
     write_file(dir_.file("config.yaml"), yaml);
+    if (!ensure_model_env()) throw std::runtime_error("sidecar: hack/models.sh failed");
     Process::Options po;
     po.argv = {bin_path("AGENTRY_SIDECAR_BIN", AGENTRY_SIDECAR_BIN), "--config",
                dir_.file("config.yaml")};

@@ -266,6 +266,19 @@ TEST(AgentRender, ConfigCarriesTheAgentSettings) {
   EXPECT_DOUBLE_EQ(cfg["memoryPressure"]["threshold"].get<double>(), 0.9);
 }
 
+// Issue 21: memory embeds with MiniLM unless the Agent says otherwise; the dimension is left to
+// the embedder unless the Agent sets one.
+TEST(AgentRender, MemoryEmbedsWithMiniLmByDefault) {
+  auto dflt = json::parse(render_sidecar_config(agent(base_spec()), production_policy()["spec"]));
+  EXPECT_EQ(dflt["memory"]["embedder"], "minilm");
+  EXPECT_EQ(dflt["memory"]["embeddingDim"], 0);
+  auto spec = base_spec();
+  spec["memory"] = {{"embedder", "provider"}, {"embeddingDimension", 768}};
+  auto own = json::parse(render_sidecar_config(agent(spec), production_policy()["spec"]));
+  EXPECT_EQ(own["memory"]["embedder"], "provider");
+  EXPECT_EQ(own["memory"]["embeddingDim"], 768);
+}
+
 // Issue 23: exchanges get a quarter of the sidecar's memory limit at 6 KiB an entry unless the
 // Agent says otherwise; facts are refused at the bound unless onFull says evictOldest.
 TEST(AgentRender, ExchangeBoundsComeFromTheMemoryBudget) {

@@ -67,6 +67,9 @@ TEST(ConfigContract, WhatTheSidecarRefusesIsNamedByTheAgentsField) {
       {{{"memory", {{"ttlSeconds", 99999999}}}}, "spec.memory.ttlSeconds: "},
       {{{"memory", {{"embeddingDimension", 100000}}}}, "spec.memory.embeddingDimension: "},
       {{{"memory", {{"recallTopK", 101}}}}, "spec.memory.recallTopK: "},
+      // MiniLM (the default embedder) makes 384 numbers: another dimension is the user's mistake.
+      {{{"memory", {{"embeddingDimension", 128}}}}, "spec.memory.embeddingDimension: "},
+      {{{"memory", {{"embedder", "bert"}}}}, "spec.memory.embedder: "},
       {{{"cache", {{"ttlSeconds", 2592000}}}}, "spec.cache.ttlSeconds: "},
       {{{"cache", {{"redis", {{"url", "rediss://r:6380"}}}}}}, "spec.cache.redis.url: "},
       {{{"cache", {{"redis", {{"url", "redis://no-port"}}}}}}, "spec.cache.redis.url: "},
