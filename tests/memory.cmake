@@ -21,6 +21,7 @@ agentry_test(memory_unit_test LABEL unit SOURCES
   unit/memory/retention_test.cc
   unit/memory/minilm_test.cc
   unit/memory/embedder_mark_test.cc
+  unit/memory/batching_embedder_test.cc
   LIBS agentry_memory
 )
 agentry_test(memory_redis_integration_test LABEL integration SOURCES

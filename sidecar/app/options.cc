@@ -1,8 +1,11 @@
 #include "sidecar/app/options.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
+#include "sidecar/memory/batching_embedder.h"
 #include "sidecar/memory/minilm/minilm_embedder.h"
 
 namespace agentry::sidecar {
@@ -67,7 +70,11 @@ Result<std::shared_ptr<memory::Embedder>> make_embedder(const Config& cfg,
     if (!m.ok())
       return invalid_argument("memory.modelDir: " + m.status().message() +
                               " (hack/models.sh fetches the model; or memory.embedder: lexical)");
-    return std::shared_ptr<memory::Embedder>(std::move(*m));
+    // One pass per core at once; texts that arrive meanwhile share the next pass.
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return std::shared_ptr<memory::Embedder>(std::make_shared<memory::BatchingEmbedder>(
+        std::shared_ptr<memory::Embedder>(std::move(*m)),
+        memory::BatchingOptions{.passes = cores, .max_texts = 64}));
   }
   if (cfg.memory.embedder != "provider")
     return std::shared_ptr<memory::Embedder>(
@@ -81,11 +88,16 @@ Result<std::shared_ptr<memory::Embedder>> make_embedder(const Config& cfg,
           "); set memory.embeddingDim to start without probing, or memory.embedder: lexical");
     dim = static_cast<int>(probe->front().size());
   }
-  return std::shared_ptr<memory::Embedder>(std::make_shared<memory::FunctionEmbedder>(
+  // Requests that arrive while kProviderEmbedCalls calls are out share the next one (one round
+  // trip for many texts); the provider's embeddings breaker and retries are under it.
+  constexpr int kProviderEmbedCalls = 4;
+  auto fn = std::make_shared<memory::FunctionEmbedder>(
       [provider](const std::vector<std::string>& texts) { return provider->embed(texts); }, dim,
       "provider:" + provider->name() + ":" +
           (cfg.provider.embedding_model.empty() ? cfg.provider.model
-                                                : cfg.provider.embedding_model)));
+                                                : cfg.provider.embedding_model));
+  return std::shared_ptr<memory::Embedder>(std::make_shared<memory::BatchingEmbedder>(
+      std::move(fn), memory::BatchingOptions{.passes = kProviderEmbedCalls, .max_texts = 256}));
 }
 
 }  // namespace agentry::sidecar

@@ -33,7 +33,8 @@ HttpProvider::HttpProvider(const ProviderConfig& cfg, Endpoint ep, std::unique_p
       pool_(std::move(ep),
             PoolOptions{cfg.ca_bundle_file, cfg.tls_verify, cfg.connect_timeout_ms,
                         cfg.read_timeout_ms, static_cast<size_t>(cfg.max_idle_connections)}),
-      breaker_(cfg.breaker_failures, std::chrono::seconds(cfg.breaker_open_seconds)) {}
+      breaker_(cfg.breaker_failures, std::chrono::seconds(cfg.breaker_open_seconds)),
+      embed_breaker_(cfg.breaker_failures, std::chrono::seconds(cfg.breaker_open_seconds)) {}
 
 httplib::Headers HttpProvider::headers() const {
   httplib::Headers h{{"Accept", "application/json, text/event-stream, application/x-ndjson"}};
@@ -100,7 +101,8 @@ HttpProvider::Attempt HttpProvider::classify(const HttpResult& r, const std::str
   return a;
 }
 
-Status HttpProvider::with_retries(const std::string& what, CancelToken* cancel, bool* emitted,
+Status HttpProvider::with_retries(const std::string& what, CircuitBreaker& breaker,
+                                  CancelToken* cancel, bool* emitted,
                                   const std::function<Attempt()>& once) {
   Backoff backoff(BackoffPolicy{std::chrono::milliseconds(cfg_.backoff_initial_ms),
                                 std::chrono::milliseconds(cfg_.backoff_max_ms), 2.0, 0.0, true});
@@ -108,23 +110,23 @@ Status HttpProvider::with_retries(const std::string& what, CancelToken* cancel, 
   for (int attempt = 0; attempt <= cfg_.retries; ++attempt) {
     if (cancel && cancel->cancelled()) return Status(Code::kCancelled, what + " cancelled", 499);
     std::chrono::milliseconds retry_in{0};
-    if (!breaker_.allow(&retry_in)) {
+    if (!breaker.allow(&retry_in)) {
       return Status(Code::kUnavailable,
-                    "circuit open for " + name() + " at " + pool_.endpoint().origin + " after " +
-                        std::to_string(breaker_.consecutive_failures()) +
+                    "circuit open for " + name() + (&breaker == &embed_breaker_ ? " embeddings" : "") + " at " + pool_.endpoint().origin + " after " +
+                        std::to_string(breaker.consecutive_failures()) +
                         " consecutive failures; next probe in " + std::to_string(retry_in.count()) +
                         " ms" + (last.is_ok() ? std::string() : "; last error: " + last.message()),
                     503);
     }
     Attempt a = once();
     if (a.status.is_ok()) {
-      breaker_.on_success();
+      breaker.on_success();
       return a.status;
     }
     if (a.breaker_failure)
-      breaker_.on_failure();
+      breaker.on_failure();
     else if (a.status.code() != Code::kCancelled)
-      breaker_.on_success();
+      breaker.on_success();
     last = a.status;
     if (!a.retryable || (emitted && *emitted) || attempt == cfg_.retries) break;
     auto delay = backoff.next();
@@ -157,7 +159,7 @@ Result<ChatResponse> HttpProvider::chat(const ChatRequest& req, const CallOption
   const std::string body = json_io::dump(dialect_->chat_body(cfg_.model, req, stream));
   ChatResponse out;
   bool emitted = false;
-  Status s = with_retries("chat", opts.cancel, &emitted, [&]() -> Attempt {
+  Status s = with_retries("chat", breaker_, opts.cancel, &emitted, [&]() -> Attempt {
     auto t0 = Clock::now();
     ChatResponse acc;
     json state;
@@ -226,7 +228,7 @@ Result<std::vector<std::vector<float>>> HttpProvider::embed(
   const std::string model = cfg_.embedding_model.empty() ? cfg_.model : cfg_.embedding_model;
   const std::string body = json_io::dump(dialect_->embed_body(model, inputs));
   std::vector<std::vector<float>> out;
-  Status s = with_retries("embed", nullptr, nullptr, [&]() -> Attempt {
+  Status s = with_retries("embed", embed_breaker_, nullptr, nullptr, [&]() -> Attempt {
     auto t0 = Clock::now();
     HttpResult r = pool_.request("POST", dialect_->embed_path(), body, headers(), nullptr);
     metrics().count_provider(name(), r.status ? std::to_string(r.status) : "error", since(t0));

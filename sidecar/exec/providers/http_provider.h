@@ -1,6 +1,7 @@
 // A Provider over HTTP: one Dialect (Ollama or OpenAI), a keep-alive client pool, retries with
 // exponential backoff and full jitter on 429/5xx/connection errors (honouring Retry-After, bounded
-// by provider.maxRetryAfterSeconds), and a circuit breaker for the endpoint.
+// by provider.maxRetryAfterSeconds), and circuit breakers for the endpoint: one for chat, one for
+// embeddings (an embeddings outage opens only the memory's: the agent still answers).
 #pragma once
 
 #include <memory>
@@ -24,6 +25,7 @@ class HttpProvider : public Provider {
   std::string readiness() const override;
 
   CircuitBreaker& breaker() { return breaker_; }
+  CircuitBreaker& embed_breaker() { return embed_breaker_; }
   ClientPool& pool() { return pool_; }
 
  private:
@@ -33,8 +35,9 @@ class HttpProvider : public Provider {
     bool breaker_failure = false;
     std::chrono::milliseconds retry_after{-1};
   };
-  // Runs `once` with retries and the breaker; `once` returns the attempt's outcome.
-  Status with_retries(const std::string& what, CancelToken* cancel, bool* emitted,
+  // Runs `once` with retries and `breaker`; `once` returns the attempt's outcome.
+  Status with_retries(const std::string& what, CircuitBreaker& breaker, CancelToken* cancel,
+                      bool* emitted,
                       const std::function<Attempt()>& once);
   Attempt classify(const HttpResult& r, const std::string& what);
   httplib::Headers headers() const;
@@ -42,7 +45,8 @@ class HttpProvider : public Provider {
   ProviderConfig cfg_;
   std::unique_ptr<Dialect> dialect_;
   ClientPool pool_;
-  CircuitBreaker breaker_;
+  CircuitBreaker breaker_;        // chat
+  CircuitBreaker embed_breaker_;  // embed
 };
 
 // The provider named by the config (already validated).
