@@ -5,7 +5,11 @@
 // the sphere), plus one uniform-random run at 10k (the hardest case for HNSW).
 //   Redis writes with the bounds enforced (the write script, at and below the bounds) beside the
 //   same writes as the MULTI/EXEC without bounds the backend used before (issue 23: at most 5%).
-// Usage: memory_bench [--quick] [--bounds]   (--quick: 10k only; --bounds: only the Redis rows)
+//   MiniLM (minilm_rows.h): embeddings/s per core vs the sgemm floor, RSS, remember/search p95 at
+//   1/8/64 concurrent requests with and without batching, recall@5 and MRR vs the lexical hash.
+// Usage: memory_bench [--quick] [--bounds] [--minilm] [--quality]   (--quick: 10k only, no MiniLM;
+//   --bounds: only the Redis rows; --minilm: only the MiniLM rows; --quality: only retrieval
+//   quality, exit 1 unless MiniLM beats the lexical embedder clearly: a CTest)
 #include <httplib.h>
 #include <time.h>
 
@@ -13,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <random>
@@ -25,31 +30,15 @@
 #include "sidecar/memory/memory_routes.h"
 #include "sidecar/memory/memory_service.h"
 #include "sidecar/memory/redis_backend.h"
+#include "bench/memory/minilm_rows.h"
+#include "bench/memory/table.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/test_tools.h"
 
 using namespace agentry;
-using Clock = std::chrono::steady_clock;
+using namespace agentry::bench;
 
 namespace {
-
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-
-double pct(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
-}
-
-void row(const char* figure, const std::string& value, const char* target) {
-  std::printf("| %-52s | %-26s | %-28s |\n", figure, value.c_str(), target);
-}
-
-std::string fmt(const char* f, double a, double b = 0) {
-  char buf[128];
-  std::snprintf(buf, sizeof buf, f, a, b);
-  return buf;
-}
 
 void bench_l1(int n) {
   cache::L1Cache l1(
@@ -441,6 +430,15 @@ int main(int argc, char** argv) {
     bench_bounded_writes();
     return 0;
   }
+  const bool quality = argc > 1 && std::strcmp(argv[1], "--quality") == 0;
+  if (quality || (argc > 1 && std::strcmp(argv[1], "--minilm") == 0)) {
+    if (!testing::ensure_model_env()) {
+      std::fprintf(stderr, "memory_bench: hack/models.sh failed\n");
+      return 1;
+    }
+    const std::string dir = std::getenv("AGENTRY_MODEL_DIR");
+    return (quality ? retrieval_quality_rows(dir) : minilm_rows(dir)) ? 0 : 1;
+  }
   bench_bounded_writes();
   bench_l1(10000);
   bench_l1(100000);
@@ -448,5 +446,6 @@ int main(int argc, char** argv) {
   bench_search(10000, true, true);
   bench_search(10000, false, false);
   if (!quick) bench_search(100000, true, true);
-  return 0;
+  if (quick || !testing::ensure_model_env()) return 0;
+  return minilm_rows(std::getenv("AGENTRY_MODEL_DIR")) ? 0 : 1;
 }
