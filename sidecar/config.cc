@@ -98,7 +98,7 @@ Status parse_provider(const YAML::Node& n, ProviderConfig* c) {
                  {"type", "endpoint", "model", "embeddingModel", "apiKeyFile", "apiKeyEnv",
                   "caBundleFile", "tlsVerify", "connectTimeoutMs", "readTimeoutMs", "retries",
                   "backoffInitialMs", "backoffMaxMs", "maxRetryAfterSeconds", "breakerFailures",
-                  "breakerOpenSeconds", "maxIdleConnections"}));
+                  "breakerOpenSeconds", "maxIdleConnections", "completion"}));
   TRY(get(n, "type", p, &c->type));
   TRY(get(n, "endpoint", p, &c->endpoint));
   TRY(get(n, "model", p, &c->model));
@@ -116,6 +116,19 @@ Status parse_provider(const YAML::Node& n, ProviderConfig* c) {
   TRY(get(n, "breakerFailures", p, &c->breaker_failures));
   TRY(get(n, "breakerOpenSeconds", p, &c->breaker_open_seconds));
   TRY(get(n, "maxIdleConnections", p, &c->max_idle_connections));
+  if (const YAML::Node t = n["completion"]; t && !t.IsNull()) {
+    const std::string q = p + "completion.";
+    TRY(check_keys(t, q, {"system", "user", "assistant", "tool", "tools", "generation", "stop"}));
+    CompletionTemplate& ct = c->completion;
+    ct.enabled = true;
+    TRY(get(t, "system", q, &ct.system));
+    TRY(get(t, "user", q, &ct.user));
+    TRY(get(t, "assistant", q, &ct.assistant));
+    TRY(get(t, "tool", q, &ct.tool));
+    TRY(get(t, "tools", q, &ct.tools));
+    TRY(get(t, "generation", q, &ct.generation));
+    TRY(get(t, "stop", q, &ct.stop));
+  }
   return ok_status();
 }
 
@@ -449,6 +462,23 @@ Status validate(const Config& c) {
     return field_error("provider.endpoint",
                        "want an http:// or https:// URL, got '" + c.provider.endpoint + "'");
   if (c.provider.model.empty()) return field_error("provider.model", "required");
+  if (const CompletionTemplate& ct = c.provider.completion; ct.enabled) {
+    if (c.provider.type != "openai")
+      return field_error("provider.completion",
+                         "needs provider.type openai (an OpenAI-compatible /v1/completions), got " +
+                             c.provider.type);
+    for (const auto& [field, text] : {std::pair{"user", &ct.user}, {"assistant", &ct.assistant},
+                                      {"system", &ct.system}, {"tool", &ct.tool}})
+      if (text->find("{content}") == std::string::npos)
+        return field_error(std::string("provider.completion.") + field,
+                           "want a line with {content} in it, got '" + *text + "'");
+    if (ct.tools.find("{tools}") == std::string::npos)
+      return field_error("provider.completion.tools", "want a text with {tools} in it");
+    if (ct.stop.size() > 4)
+      return field_error("provider.completion.stop", "at most 4 stop strings");
+    for (const auto& s : ct.stop)
+      if (s.empty()) return field_error("provider.completion.stop", "an empty stop string");
+  }
   for (size_t i = 0; i < c.agent.tools.size(); ++i) {
     const auto& t = c.agent.tools[i];
     std::string tp = "agent.tools[" + std::to_string(i) + "].";

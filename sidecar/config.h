@@ -41,6 +41,27 @@ struct LimitsConfig {
   int retain_seconds = 3600;
 };
 
+// provider.completion: talk to a base (not instruction-tuned) model through the OpenAI-compatible
+// /v1/completions, writing the conversation as one prompt (sidecar/exec/providers/completion.h).
+// Each turn is its role's line with {content} (and, for tool results, {name}) filled in; the
+// prompt ends with `generation`, which the model continues. An instruction-tuned model is the
+// same section with its own turn markers (e.g. Gemma's <start_of_turn>).
+struct CompletionTemplate {
+  bool enabled = false;  // the section is present
+  std::string system = "{content}\n\n";
+  std::string user = "Question: {content}\n";
+  std::string assistant = "Answer: {content}\n";
+  std::string tool = "Result of {name}: {content}\n";
+  // When tools are offered: before the first turn, {tools} the tools (one per line: name,
+  // description, arguments schema). The answer is then constrained to JSON (a JSON schema:
+  // {"tool": ..., "arguments": {...}} or {"answer": "..."}).
+  std::string tools =
+      "Tools you can call:\n{tools}\nReply with JSON: {\"tool\": name, \"arguments\": {...}} to "
+      "call one, or {\"answer\": text}.\n\n";
+  std::string generation = "Answer:";
+  std::vector<std::string> stop = {"\nQuestion:"};
+};
+
 struct ProviderConfig {
   std::string type = "ollama";  // ollama | openai
   std::string endpoint = "http://127.0.0.1:11434";
@@ -60,6 +81,7 @@ struct ProviderConfig {
   int breaker_failures = 5;  // consecutive failures that open the circuit
   int breaker_open_seconds = 10;
   int max_idle_connections = 64;
+  CompletionTemplate completion;  // type openai only
 };
 
 struct ToolConfig {

@@ -7,6 +7,7 @@ target_link_libraries(agentry-fake-llm PRIVATE PkgConfig::HTTPLIB nlohmann_json:
 agentry_test(sidecar_unit_test LABEL unit SOURCES
   unit/sidecar/config_test.cc
   unit/sidecar/breaker_test.cc
+  unit/sidecar/completion_test.cc
   unit/sidecar/engine_parts_test.cc
   unit/sidecar/errors_test.cc
   unit/sidecar/mcp_json_rpc_test.cc

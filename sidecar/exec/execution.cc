@@ -108,9 +108,10 @@ nlohmann::json Execution::to_json_locked() const {
     j["durationMs"] =
         std::chrono::duration_cast<std::chrono::milliseconds>(finished_steady_ - started_steady_)
             .count();
-    if (state_ == ExecState::kSucceeded)
+    if (state_ == ExecState::kSucceeded) {
       j["output"] = result_.output;
-    else
+      if (!result_.finish_reason.empty()) j["finishReason"] = result_.finish_reason;
+    } else
       j["error"] = {{"code", result_.error_code}, {"message", result_.error_message}};
     j["usage"] = {{"promptTokens", result_.prompt_tokens},
                   {"completionTokens", result_.completion_tokens},

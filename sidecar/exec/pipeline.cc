@@ -116,6 +116,7 @@ ExecutionResult Pipeline::run(Execution& ex) {
   }
   res.state = ExecState::kSucceeded;
   res.output = std::move(r->content);
+  res.finish_reason = std::move(r->finish_reason);
   return res;
 }
 
@@ -133,6 +134,7 @@ Result<ChatResponse> Pipeline::answer(Execution& ex, std::vector<Message> messag
     if (stream) ex.push_frame(sse_frame("delta", {{"content", text}}));
     ChatResponse c;
     c.content = text;
+    c.finish_reason = "stop";  // only whole answers are cached (below)
     return c;
   };
   if (auto hit = cache->get(key)) return serve_cached(*hit);
@@ -158,7 +160,9 @@ Result<ChatResponse> Pipeline::answer(Execution& ex, std::vector<Message> messag
     return tool_loop(ex, std::move(messages), options, stream, acc);
   }
   auto r = tool_loop(ex, std::move(messages), options, stream, acc);
-  if (r.ok()) cache->put(key, r->content, std::chrono::seconds(agent_.response_cache_ttl_seconds));
+  // An answer cut at max_tokens ("length") is not kept: a hit would pass it off as whole.
+  if (r.ok() && (r->finish_reason.empty() || r->finish_reason == "stop"))
+    cache->put(key, r->content, std::chrono::seconds(agent_.response_cache_ttl_seconds));
   {
     std::lock_guard<std::mutex> lock(flights_mu_);
     flights_.erase(key);

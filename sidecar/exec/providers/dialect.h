@@ -26,6 +26,11 @@ class Dialect {
   // new text; `state` carries partial tool calls between lines. Returns true at the end of stream.
   virtual Result<bool> stream_line(std::string_view line, ChatResponse* acc, nlohmann::json* state,
                                    const DeltaFn& on_delta) const = 0;
+  // Whether the answer to req may be streamed to the caller as it comes (false: HttpProvider asks
+  // for it whole and hands it to on_delta in one piece once done).
+  virtual bool can_stream(const ChatRequest&) const { return true; }
+  // Runs on the whole answer (parsed or streamed) before it is returned.
+  virtual Status finish(const ChatRequest&, ChatResponse*) const { return ok_status(); }
   virtual nlohmann::json embed_body(const std::string& model,
                                     const std::vector<std::string>& inputs) const = 0;
   virtual Result<std::vector<std::vector<float>>> parse_embed(const nlohmann::json& body) const = 0;
@@ -33,6 +38,9 @@ class Dialect {
 
 std::unique_ptr<Dialect> make_ollama_dialect();
 std::unique_ptr<Dialect> make_openai_dialect(const std::string& base_path);
+// OpenAI's finish_reason of one choice ("" when absent or not a string); shared by the dialects
+// of OpenAI-compatible servers.
+std::string finish_reason_of(const nlohmann::json& choice);
 
 // The human part of an error body: {"error":{"message":..}}, {"error":".."} or the raw text.
 std::string provider_error_text(const std::string& body);

@@ -5,6 +5,7 @@
 #include "common/backoff.h"
 #include "common/json_io.h"
 #include "common/log.h"
+#include "sidecar/exec/providers/completion.h"
 #include "sidecar/sidecar_metrics.h"
 
 namespace agentry::sidecar {
@@ -155,7 +156,7 @@ Status HttpProvider::with_retries(const std::string& what, CircuitBreaker& break
 }
 
 Result<ChatResponse> HttpProvider::chat(const ChatRequest& req, const CallOptions& opts) {
-  const bool stream = static_cast<bool>(opts.on_delta);
+  const bool stream = static_cast<bool>(opts.on_delta) && dialect_->can_stream(req);
   const std::string body = json_io::dump(dialect_->chat_body(cfg_.model, req, stream));
   ChatResponse out;
   bool emitted = false;
@@ -220,6 +221,10 @@ Result<ChatResponse> HttpProvider::chat(const ChatRequest& req, const CallOption
     return a;
   });
   if (!s.is_ok()) return s;
+  if (Status f = dialect_->finish(req, &out); !f)
+    return Status(Code::kInternal, f.message(), 502);
+  // Asked for whole (dialect_->can_stream said no): the caller still gets the answer as a piece.
+  if (opts.on_delta && !stream && !out.content.empty()) opts.on_delta(out.content);
   return out;
 }
 
@@ -259,6 +264,8 @@ Result<std::shared_ptr<HttpProvider>> make_provider(const ProviderConfig& cfg) {
   std::unique_ptr<Dialect> d;
   if (cfg.type == "ollama")
     d = make_ollama_dialect();
+  else if (cfg.type == "openai" && cfg.completion.enabled)
+    d = make_completion_dialect(ep->base_path, cfg.completion);
   else if (cfg.type == "openai")
     d = make_openai_dialect(ep->base_path);
   else

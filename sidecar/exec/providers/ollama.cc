@@ -35,6 +35,13 @@ std::vector<ToolCall> tool_calls_from_json(const json& a, size_t first_index) {
   return out;
 }
 
+// Ollama's done_reason ("stop", "length", "load", ...); "tool_calls" when the turn asked for tools.
+std::string finish_reason(const json& body, const ChatResponse& r) {
+  if (!r.tool_calls.empty()) return "tool_calls";
+  const auto it = body.find("done_reason");
+  return it != body.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
 class Ollama : public Dialect {
  public:
   std::string name() const override { return "ollama"; }
@@ -66,6 +73,7 @@ class Ollama : public Dialect {
     if (m.contains("tool_calls")) r.tool_calls = tool_calls_from_json(m["tool_calls"], 0);
     r.prompt_tokens = body.value("prompt_eval_count", 0);
     r.completion_tokens = body.value("eval_count", 0);
+    r.finish_reason = finish_reason(body, r);
     return r;
   }
 
@@ -91,6 +99,7 @@ class Ollama : public Dialect {
     if (j.value("done", false)) {
       acc->prompt_tokens = j.value("prompt_eval_count", 0);
       acc->completion_tokens = j.value("eval_count", 0);
+      acc->finish_reason = finish_reason(j, *acc);
       return true;
     }
     return false;

@@ -25,6 +25,17 @@ json parse_args(const json& a) {
   return a.is_object() ? a : json::object();
 }
 
+}  // namespace
+
+// choices[i].finish_reason when it is a string, else "".
+std::string finish_reason_of(const json& choice) {
+  if (!choice.is_object()) return "";
+  const auto it = choice.find("finish_reason");
+  return it != choice.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+namespace {
+
 class OpenAI : public Dialect {
  public:
   // The endpoint may or may not end in /v1 (".../v1" is how most servers document it).
@@ -56,6 +67,7 @@ class OpenAI : public Dialect {
       return internal_error("openai: answer has no 'choices'");
     const auto& m = body["choices"][0].value("message", json::object());
     ChatResponse r;
+    r.finish_reason = finish_reason_of(body["choices"][0]);
     if (m.contains("content") && m["content"].is_string())
       r.content = m["content"].get<std::string>();
     if (m.contains("tool_calls") && m["tool_calls"].is_array()) {
@@ -94,6 +106,7 @@ class OpenAI : public Dialect {
       acc->completion_tokens = j["usage"].value("completion_tokens", 0);
     }
     if (!j.contains("choices") || !j["choices"].is_array() || j["choices"].empty()) return false;
+    if (auto why = finish_reason_of(j["choices"][0]); !why.empty()) acc->finish_reason = why;
     const auto& d = j["choices"][0].value("delta", json::object());
     if (d.contains("content") && d["content"].is_string()) {
       std::string piece = d["content"].get<std::string>();

@@ -39,6 +39,9 @@ struct ChatResponse {
   std::vector<ToolCall> tool_calls;
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
+  // Why the model stopped, as the provider said: "stop" (a natural end or a stop string),
+  // "length" (max_tokens reached: the answer is cut), "tool_calls"; "" when it did not say.
+  std::string finish_reason;
 };
 
 // Called with each piece of streamed text; a provider streams only when this is set.
