@@ -26,3 +26,17 @@ cmake_build() {
   # shellcheck disable=SC2086
   cmake --build "$1" -j2 ${BUILD_TARGETS:+--target $BUILD_TARGETS}
 }
+
+# pypi_download LOG DEST PIP-ARGS...: pip download (no dependencies) into DEST, with pip from a
+# throwaway venv (Debian's python3 may have none of its own). On failure: the log's tail, and 1.
+pypi_download() {
+  local log=$1 dest=$2; shift 2
+  mkdir -p "$dest"
+  if ! { python3 -m venv "$dest/.venv" && "$dest/.venv/bin/pip" download --no-deps \
+    --disable-pip-version-check -q -d "$dest" "$@"; } >>"$log" 2>&1; then
+    tail -n 5 "$log" >&2
+    echo "pip download $* failed (full log: $log); check access to PyPI and retry" >&2
+    return 1
+  fi
+  rm -rf "$dest/.venv"
+}

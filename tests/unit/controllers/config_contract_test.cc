@@ -70,6 +70,9 @@ TEST(ConfigContract, WhatTheSidecarRefusesIsNamedByTheAgentsField) {
       // MiniLM (the default embedder) makes 384 numbers: another dimension is the user's mistake.
       {{{"memory", {{"embeddingDimension", 128}}}}, "spec.memory.embeddingDimension: "},
       {{{"memory", {{"embedder", "bert"}}}}, "spec.memory.embedder: "},
+      {{{"model", {{"provider", "openai"}, {"completion", {{"user", "no placeholder"}}}}}},
+       "spec.model.completion.user: "},
+      {{{"model", {{"completion", {{"generation", "A:"}}}}}}, "spec.model.completion: "},
       {{{"cache", {{"ttlSeconds", 2592000}}}}, "spec.cache.ttlSeconds: "},
       {{{"cache", {{"redis", {{"url", "rediss://r:6380"}}}}}}, "spec.cache.redis.url: "},
       {{{"cache", {{"redis", {{"url", "redis://no-port"}}}}}}, "spec.cache.redis.url: "},

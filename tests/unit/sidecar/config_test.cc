@@ -105,6 +105,17 @@ TEST(SidecarConfig, ErrorsNameTheField) {
        "memory.embeddingDim: all-MiniLM-L6-v2 makes 384 dimensions, not 768"},
       {"server: {tokenFile: /t}\nmemory: {embedder: lexical, modelDir: /m}",
        "memory.modelDir: set, but memory.embedder is lexical: say minilm"},
+      // A base model's prompt template (issue 21).
+      {"server: {tokenFile: /t}\nprovider: {type: ollama, completion: {}}",
+       "provider.completion: needs provider.type openai"},
+      {"server: {tokenFile: /t}\nprovider: {type: openai, completion: {user: 'Q: text'}}",
+       "provider.completion.user: want a line with {content} in it, got 'Q: text'"},
+      {"server: {tokenFile: /t}\nprovider: {type: openai, completion: {tools: 'call one'}}",
+       "provider.completion.tools: want a text with {tools} in it"},
+      {"server: {tokenFile: /t}\nprovider: {type: openai, completion: {stop: ['']}}",
+       "provider.completion.stop: an empty stop string"},
+      {"server: {tokenFile: /t}\nprovider: {type: openai, completion: {prefix: x}}",
+       "provider.completion.prefix: unknown field"},
       {"server: {tokenFile: /t}\nagent: {mcpServers: [{name: m, url: http://m/sse, transport: "
        "websocket}]}",
        "agent.mcpServers[0].transport: want streamable-http or sse, got 'websocket'"},
