@@ -55,3 +55,13 @@ agentry_test(mcp_integration_test LABEL integration TIMEOUT 300 SOURCES
 )
 target_compile_definitions(mcp_integration_test PRIVATE ${SIDECAR_IT_DEFS})
 add_dependencies(mcp_integration_test agentry-sidecar agentry-fake-llm)
+
+# Issue 21: the sidecar on a real model: llama-server with Gemma 3 270M (hack/llm.sh builds and
+# fetches both, cached). SERIAL: the model takes both cores while it generates.
+agentry_test(real_model_integration_test LABEL integration TIMEOUT 900 SERIAL SOURCES
+  integration/sidecar/harness.cc
+  integration/sidecar/real_model_test.cc
+  LIBS agentry_sidecar_lib
+)
+target_compile_definitions(real_model_integration_test PRIVATE ${SIDECAR_IT_DEFS})
+add_dependencies(real_model_integration_test agentry-sidecar agentry-fake-llm)

@@ -31,6 +31,10 @@ std::string minilm_model_dir() {
   return script_dir("models.sh");
 }
 
+std::string llm_dir() {
+  return script_dir("llm.sh");
+}
+
 bool ensure_model_env() {
   const char* set = std::getenv("AGENTRY_MODEL_DIR");
   if (set && *set) return true;

@@ -12,6 +12,9 @@ std::string test_tools_dir();
 // hack/models.sh fetches (first run), checks and prints the all-MiniLM-L6-v2 model dir; "" on
 // failure.
 std::string minilm_model_dir();
+// hack/llm.sh builds llama-server and fetches Gemma 3 270M (first run), and prints the dir holding
+// bin/llama-server and models/gemma-3-270m-q4_k_m.gguf; "" on failure.
+std::string llm_dir();
 // Sidecars embed with MiniLM by default and find the model through $AGENTRY_MODEL_DIR: sets it
 // (for this process and so for every child) from minilm_model_dir() unless it is set already
 // (hack/test.sh exports it). Call before starting threads. False when the model is not there.

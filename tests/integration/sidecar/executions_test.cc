@@ -221,24 +221,6 @@ TEST(SidecarExecutions, ListPagesWithLimitAndContinue) {
 }
 
 // Reads an SSE body into (event, data) pairs.
-std::vector<std::pair<std::string, json>> sse_events(const std::string& body) {
-  std::vector<std::pair<std::string, json>> out;
-  size_t pos = 0;
-  while (pos < body.size()) {
-    size_t end = body.find("\n\n", pos);
-    if (end == std::string::npos) break;
-    std::string frame = body.substr(pos, end - pos);
-    pos = end + 2;
-    std::string event, data;
-    size_t nl = frame.find('\n');
-    if (frame.rfind("event: ", 0) == 0) event = frame.substr(7, nl - 7);
-    size_t d = frame.find("data: ");
-    if (d != std::string::npos) data = frame.substr(d + 6);
-    out.emplace_back(event, json::parse(data, nullptr, false));
-  }
-  return out;
-}
-
 void expect_streamed(const std::string& type) {
   FakeLlm llm({"--stream-delay-ms", "20"});
   Sidecar sc(options_for(llm, type));

@@ -9,6 +9,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/support/eventually.h"
 #include "tests/support/ports.h"
@@ -74,5 +76,8 @@ class Sidecar {
 };
 
 bool is_terminal_state(const std::string& s);
+
+// The (event, data) pairs of a Server-Sent Events body, data parsed as JSON.
+std::vector<std::pair<std::string, nlohmann::json>> sse_events(const std::string& body);
 
 }  // namespace agentry::testing
