@@ -103,7 +103,8 @@ TEST(Completion, TheBodyCarriesThePromptStopsSchemaAndDefaults) {
   t.enabled = true;
   auto d = make_completion_dialect("", t);
   EXPECT_EQ(d->chat_path(), "/v1/completions");
-  EXPECT_EQ(make_completion_dialect("/v1", t)->chat_path(), "/v1/completions");
+  // An endpoint ending in /v1: the path is relative to it (as for chat).
+  EXPECT_EQ(make_completion_dialect("/v1", t)->chat_path(), "/completions");
   ChatRequest r = conversation();
   r.options = {{"temperature", 0}};
   json b = d->chat_body("gemma", r, true);
