@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "sidecar/memory/minilm/fast_math.h"
+
 namespace agentry::memory::minilm {
 
 Result<std::unique_ptr<BertEncoder>> BertEncoder::load(const SafeTensors& st, BertShape s) {
@@ -114,9 +116,12 @@ Result<std::vector<std::vector<float>>> BertEncoder::encode(
         for (int r = 0; r < n; ++r) {
           float* row = scores.data() + static_cast<size_t>(r) * n;
           const float mx = *std::max_element(row, row + n);
+          for (int c = 0; c < n; ++c) row[c] -= mx;
+          exp_inplace(row, n);
           float sum = 0;
-          for (int c = 0; c < n; ++c) sum += row[c] = std::exp(row[c] - mx);
-          for (int c = 0; c < n; ++c) row[c] /= sum;
+          for (int c = 0; c < n; ++c) sum += row[c];
+          const float inv = 1.0f / sum;
+          for (int c = 0; c < n; ++c) row[c] *= inv;
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, dh, n, 1.0f, scores.data(), n,
                     v.data() + col, h, 0.0f, ctx.data() + col, h);
@@ -126,7 +131,7 @@ Result<std::vector<std::vector<float>>> BertEncoder::encode(
     for (size_t i = 0; i < th; ++i) x[i] += tmp[i];
     layer_norm(L.attn_norm, x.data(), tokens);
     dense(L.ffn_in, x.data(), tokens, ffn.data());
-    for (float& a : ffn) a = 0.5f * a * (1.0f + std::erf(a * static_cast<float>(M_SQRT1_2)));
+    gelu_inplace(ffn.data(), static_cast<int>(ffn.size()));
     dense(L.ffn_out, ffn.data(), tokens, tmp.data());
     for (size_t i = 0; i < th; ++i) x[i] += tmp[i];
     layer_norm(L.out_norm, x.data(), tokens);

@@ -3,11 +3,14 @@
 // model against its reference: minilm_equality_integration_test.)
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "sidecar/memory/minilm/bert.h"
+#include "sidecar/memory/minilm/fast_math.h"
 #include "sidecar/memory/minilm/safetensors.h"
 #include "sidecar/memory/minilm/wordpiece.h"
 #include "tests/support/tempdir.h"
@@ -30,6 +33,28 @@ std::unique_ptr<WordPieceTokenizer> small_tokenizer() {
   auto r = WordPieceTokenizer::parse(t.dump());
   EXPECT_TRUE(r.ok()) << r.status().to_string();
   return r.ok() ? std::move(*r) : nullptr;
+}
+
+// The encoder's exp and erf against libm's, over every range the softmax and GELU can see.
+TEST(MiniLmFastMath, ExpAndErfAgreeWithLibm) {
+  double worst_exp = 0, worst_erf = 0;
+  for (float x = -87.0f; x <= 10.0f; x += 0.00173f) {
+    const double want = std::exp(static_cast<double>(x));
+    worst_exp = std::max(worst_exp, std::abs(exp_approx(x) - want) / want);
+  }
+  EXPECT_LT(worst_exp, 3e-7);
+  EXPECT_EQ(exp_approx(0.0f), 1.0f);
+  EXPECT_GE(exp_approx(-1000.0f), 0.0f);
+  EXPECT_LT(exp_approx(-1000.0f), 1e-37f);
+  for (float x = -8.0f; x <= 8.0f; x += 0.00037f)
+    worst_erf = std::max(worst_erf, std::abs(erf_approx(x) - std::erf(static_cast<double>(x))));
+  EXPECT_LT(worst_erf, 2.5e-7);
+  float a[4] = {-3.0f, -0.5f, 0.0f, 2.0f};
+  gelu_inplace(a, 4);
+  for (int i = 0; i < 4; ++i) {
+    const double x = std::array<double, 4>{-3.0, -0.5, 0.0, 2.0}[i];
+    EXPECT_NEAR(a[i], 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))), 3e-7) << x;
+  }
 }
 
 TEST(MiniLmTokenizer, NormalizesLikeBert) {
