@@ -304,7 +304,7 @@ bool minilm_rows(const std::string& model_dir) {
                 mean_tokens(*e, short_texts));
   speed_row(*e, short_texts, 64, 1024, label);
   speed_row(*e, short_texts, 1, 1024, "  the same, 1 a pass (no batching)");
-  std::snprintf(label, sizeof label, "MiniLM, long texts (mean %.1f tokens), 16 a pass",
+  std::snprintf(label, sizeof label, "MiniLM, long texts (mean %.1f tokens), 16 a call",
                 mean_tokens(*e, long_128));
   speed_row(*e, long_128, 16, 128, label);
   speed_row(*e, long_128, 1, 128, "  the same, 1 a pass");

@@ -1,5 +1,6 @@
-// exp and erf over float arrays, in plain loops the compiler vectorizes, for the encoder's softmax
-// and GELU. Pure functions.
+// exp and erf over float arrays, in plain loops the compiler vectorizes (bert.cc is compiled with
+// -O3 -fno-trapping-math for it: sidecar/memory/CMakeLists.txt), for the encoder's softmax and
+// GELU. Pure functions.
 //
 // Why our own: libm's expf and erff are scalar calls, and the encoder makes about 1.2 million of
 // each per 128-token text (softmax over 12 heads x 128 x 128 scores, GELU over 1536 x 128
@@ -14,14 +15,17 @@
 // erf(x) = 1 - (a1 t + ... + a5 t^5) e^(-x^2) with t = 1 / (1 + p x), odd in x.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
 namespace agentry::memory::minilm {
 
 inline float exp_approx(float x) {
-  x = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
-  const float k = static_cast<float>(static_cast<int32_t>(x * 1.44269504f + (x >= 0 ? 0.5f : -0.5f)));
+  x = x > 88.7f ? 88.7f : x;
+  x = x < -87.3f ? -87.3f : x;
+  // k = round(x / ln2) by the 1.5 * 2^23 trick: no branch, no call, so the loops vectorize.
+  const float k = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
   const float r = (x - k * 0.693145752f) - k * 1.42860677e-6f;
   float p = 1.0f / 720.0f;
   p = p * r + 1.0f / 120.0f;
@@ -41,15 +45,14 @@ inline void exp_inplace(float* x, int n) {
 }
 
 inline float erf_approx(float x) {
-  const float ax = x < 0 ? -x : x;
+  const float ax = std::fabs(x);
   const float t = 1.0f / (1.0f + 0.3275911f * ax);
   float p = 1.061405429f;
   p = p * t - 1.453152027f;
   p = p * t + 1.421413741f;
   p = p * t - 0.284496736f;
   p = p * t + 0.254829592f;
-  const float y = 1.0f - p * t * exp_approx(-ax * ax);
-  return x < 0 ? -y : y;
+  return std::copysign(1.0f - p * t * exp_approx(-ax * ax), x);
 }
 
 inline void gelu_inplace(float* a, int n) {

@@ -7,7 +7,7 @@
 //
 // Texts are cut at 256 tokens (sentence-transformers' max_seq_length for this model, read from
 // sentence_bert_config.json when present). One embed() call is one forward pass over all its
-// texts (bert.h: batched without padding), at most 64 texts a pass.
+// texts (bert.h: batched without padding), at most 64 texts and 1,024 tokens a pass.
 //
 // Thread-safety: embed() may be called from several threads at once.
 #pragma once
