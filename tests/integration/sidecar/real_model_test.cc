@@ -200,16 +200,29 @@ TEST_F(RealModel, AToolCallGoesToTheToolAndItsResultBackToTheModel) {
   EXPECT_TRUE(calls[0]["city"].is_string()) << calls[0].dump();
 }
 
-TEST_F(RealModel, ARepeatedDeterministicRequestIsServedFromTheCache) {
-  Sidecar sc(options());
-  const json body = {{"input", "Kubernetes is"}, {"parameters", kGreedy}};
-  json first = run(sc, body), second = run(sc, body);
+// A whole answer (here: ended by a stop string the request sets) is cached; one cut at max_tokens
+// is not, since a hit would pass it off as whole.
+TEST_F(RealModel, ARepeatedDeterministicAnswerIsServedFromTheCacheUnlessItWasCut) {
+  // Recall off: with it the second request's prompt holds the first exchange, another key.
+  auto o = options();
+  o.agent_yaml = "  memoryRecallK: 0\n";
+  Sidecar sc(o);
+  const json whole = {{"input", "Kubernetes is"},
+                      {"parameters", {{"temperature", 0}, {"max_tokens", 64}, {"stop", {"."}}}}};
+  json first = run(sc, whole), second = run(sc, whole);
   ASSERT_EQ(first.value("state", ""), "succeeded") << first.dump();
+  ASSERT_EQ(first.value("finishReason", ""), "stop") << first.dump();
   ASSERT_EQ(second.value("state", ""), "succeeded") << second.dump();
   EXPECT_FALSE(first["cached"].get<bool>());
   EXPECT_TRUE(second["cached"].get<bool>());
   EXPECT_EQ(second["output"], first["output"]);
   EXPECT_EQ(second["usage"]["modelCalls"], 0);
+  const json cut = {{"input", "Containers are"},
+                    {"parameters", {{"temperature", 0}, {"max_tokens", 3}}}};
+  json a = run(sc, cut), b = run(sc, cut);
+  ASSERT_EQ(a.value("finishReason", ""), "length") << a.dump();
+  EXPECT_FALSE(b["cached"].get<bool>()) << b.dump();
+  EXPECT_EQ(b["usage"]["modelCalls"], 1);
 }
 
 TEST_F(RealModel, ARememberedFactIsInThePromptTheModelGets) {
