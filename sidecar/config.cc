@@ -467,8 +467,10 @@ Status validate(const Config& c) {
       return field_error("provider.completion",
                          "needs provider.type openai (an OpenAI-compatible /v1/completions), got " +
                              c.provider.type);
-    for (const auto& [field, text] : {std::pair{"user", &ct.user}, {"assistant", &ct.assistant},
-                                      {"system", &ct.system}, {"tool", &ct.tool}})
+    for (const auto& [field, text] : {std::pair{"user", &ct.user},
+                                      {"assistant", &ct.assistant},
+                                      {"system", &ct.system},
+                                      {"tool", &ct.tool}})
       if (text->find("{content}") == std::string::npos)
         return field_error(std::string("provider.completion.") + field,
                            "want a line with {content} in it, got '" + *text + "'");

@@ -168,10 +168,10 @@ struct MemoryConfig {
   // minilm (all-MiniLM-L6-v2 in process, from model_dir) | lexical (a word hash, for tests; "local"
   // is its old name) | provider (the provider's /embeddings)
   std::string embedder = "minilm";
-  std::string model_dir;                    // minilm: its files; "" : $AGENTRY_MODEL_DIR, else
-                                            // /usr/share/agentry/models/all-MiniLM-L6-v2
-  int64_t ttl_seconds = 0;                  // lifetime of entries written without a ttl; 0: none
-  std::string redis_password;               // from $AGENTRY_MEMORY_REDIS_PASSWORD
+  std::string model_dir;       // minilm: its files; "" : $AGENTRY_MODEL_DIR, else
+                               // /usr/share/agentry/models/all-MiniLM-L6-v2
+  int64_t ttl_seconds = 0;     // lifetime of entries written without a ttl; 0: none
+  std::string redis_password;  // from $AGENTRY_MEMORY_REDIS_PASSWORD
 };
 
 struct Config {

@@ -87,8 +87,8 @@ Sample timed_stream(int port, const std::string& path, const httplib::Headers& h
   httplib::Response res;
   httplib::Error err;
   if (!c.send(req, res, err) || res.status != 200 || pieces == 0) {
-    std::fprintf(stderr, "stream to %s failed: %s %d\n", path.c_str(), httplib::to_string(err).c_str(),
-                 res.status);
+    std::fprintf(stderr, "stream to %s failed: %s %d\n", path.c_str(),
+                 httplib::to_string(err).c_str(), res.status);
     return s;
   }
   s.ttft_ms = ms(first - t0);
@@ -135,9 +135,20 @@ int main(int argc, char** argv) {
   TempDir dir("llm-bench");
   const int llama_port = free_port();
   Process::Options lo;
-  lo.argv = {llm + "/bin/llama-server", "--model", llm + "/models/gemma-3-270m-q4_k_m.gguf",
-             "--host", "127.0.0.1", "--port", std::to_string(llama_port), "--ctx-size", "2048",
-             "--parallel", "1", "--threads", std::to_string(threads), "--no-webui"};
+  lo.argv = {llm + "/bin/llama-server",
+             "--model",
+             llm + "/models/gemma-3-270m-q4_k_m.gguf",
+             "--host",
+             "127.0.0.1",
+             "--port",
+             std::to_string(llama_port),
+             "--ctx-size",
+             "2048",
+             "--parallel",
+             "1",
+             "--threads",
+             std::to_string(threads),
+             "--no-webui"};
   lo.log_path = dir.file("llama-server.log");
   Process llama(lo);
   std::string err;
@@ -157,12 +168,14 @@ int main(int argc, char** argv) {
     write_file(dir.file("token"), std::string(kToken) + "\n");
     write_file(dir.file(name + ".yaml"),
                "server: {listen: '127.0.0.1:" + std::to_string(port) + "', tokenFile: '" +
-                   dir.file("token") + "', accessLog: false}\n"
+                   dir.file("token") +
+                   "', accessLog: false}\n"
                    "provider: {type: openai, endpoint: 'http://127.0.0.1:" +
                    std::to_string(llama_port) +
                    "', model: gemma-3-270m, readTimeoutMs: 120000, completion: {}}\n"
-                   "agent: {name: " + name + ", cacheResponses: false, systemPrompt: '" +
-                   kSystem + "', memoryRecallK: " + std::to_string(recall_k) + "}\n");
+                   "agent: {name: " +
+                   name + ", cacheResponses: false, systemPrompt: '" + kSystem +
+                   "', memoryRecallK: " + std::to_string(recall_k) + "}\n");
     Process::Options so;
     so.argv = {AGENTRY_SIDECAR_BIN, "--config", dir.file(name + ".yaml")};
     so.log_path = dir.file(name + ".log");
@@ -208,7 +221,7 @@ int main(int argc, char** argv) {
 
   const std::vector<std::string> inputs = {
       "What is Kubernetes?", "Why do containers start fast?", "What does a load balancer do?",
-      "How does DNS work?", "What is a database index?", "Why use a message queue?"};
+      "How does DNS work?",  "What is a database index?",     "Why use a message queue?"};
   (void)direct(inputs[0]);  // warm both paths
   (void)through(bare, inputs[0]);
   std::vector<double> d_ttft, s_ttft, d_tps, s_tps, ttft_ratio, tps_ratio;
@@ -252,16 +265,18 @@ int main(int argc, char** argv) {
   std::snprintf(buf, sizeof buf, "%.1f ms direct, %.1f ms sidecar", median(d_ttft), median(s_ttft));
   row("time to first token (median of pairs)", buf, "-");
   std::snprintf(buf, sizeof buf, "x%.3f (pairs: median x%.3f)", median(s_ttft) / median(d_ttft),
-               median(ttft_ratio));
+                median(ttft_ratio));
   row("  sidecar / direct", buf, "< x1.02");
   std::snprintf(buf, sizeof buf, "%.1f direct, %.1f sidecar", median(d_tps), median(s_tps));
   row("tokens per second, first to last token", buf, "-");
   std::snprintf(buf, sizeof buf, "x%.3f", median(tps_ratio));
   row("  sidecar / direct", buf, ">= x0.99 (nothing added)");
-  std::snprintf(buf, sizeof buf, "%.1f ms (+%.1f ms)", median(r_ttft), median(r_ttft) - median(s_ttft));
+  std::snprintf(buf, sizeof buf, "%.1f ms (+%.1f ms)", median(r_ttft),
+                median(r_ttft) - median(s_ttft));
   row("  with memory recall (MiniLM, nothing found)", buf, "the embedding's cost");
-  std::printf("(Gemma 3 270M Q4_K_M, llama-server --threads %d --parallel 1, greedy, %d tokens at "
-              "most, prompt cache off)\n",
-              threads, kMaxTokens);
+  std::printf(
+      "(Gemma 3 270M Q4_K_M, llama-server --threads %d --parallel 1, greedy, %d tokens at "
+      "most, prompt cache off)\n",
+      threads, kMaxTokens);
   return 0;
 }

@@ -25,13 +25,13 @@
 #include <thread>
 #include <vector>
 
+#include "bench/memory/minilm_rows.h"
+#include "bench/memory/table.h"
 #include "sidecar/api/http_server.h"
 #include "sidecar/cache/l1_cache.h"
 #include "sidecar/memory/memory_routes.h"
 #include "sidecar/memory/memory_service.h"
 #include "sidecar/memory/redis_backend.h"
-#include "bench/memory/minilm_rows.h"
-#include "bench/memory/table.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/test_tools.h"
 

@@ -66,7 +66,8 @@ std::vector<std::string> long_texts(const MiniLmEmbedder& e, const std::vector<s
   while (out.size() < count) {
     std::string text;
     for (;;) {
-      std::string next = text.empty() ? words[at % words.size()] : text + " " + words[at % words.size()];
+      std::string next =
+          text.empty() ? words[at % words.size()] : text + " " + words[at % words.size()];
       if (e.tokenizer().encode(next, 100000).size() > tokens) break;
       text = std::move(next);
       ++at;
@@ -78,7 +79,8 @@ std::vector<std::string> long_texts(const MiniLmEmbedder& e, const std::vector<s
 
 double mean_tokens(const MiniLmEmbedder& e, const std::vector<std::string>& texts) {
   double n = 0;
-  for (const auto& t : texts) n += static_cast<double>(e.tokenizer().encode(t, e.max_tokens()).size());
+  for (const auto& t : texts)
+    n += static_cast<double>(e.tokenizer().encode(t, e.max_tokens()).size());
   return n / static_cast<double>(texts.size());
 }
 
@@ -106,8 +108,8 @@ double sgemm_floor_s(const std::vector<size_t>& lengths, int rounds) {
       for (int p = 0; p < 4; ++p)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, h, h, 1.0f, x.data(), h, w.data(),
                     h, 1.0f, y.data(), h);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, ff, h, 1.0f, x.data(), h, w.data(),
-                  h, 1.0f, y.data(), ff);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, ff, h, 1.0f, x.data(), h, w.data(), h,
+                  1.0f, y.data(), ff);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, h, ff, 1.0f, x.data(), ff, w.data(),
                   ff, 1.0f, y.data(), h);
       size_t start = 0;
@@ -128,8 +130,8 @@ double sgemm_floor_s(const std::vector<size_t>& lengths, int rounds) {
 }
 
 // Embeddings per CPU second on this thread, `batch` texts a call, and the sgemm floor's.
-void speed_row(MiniLmEmbedder& e, const std::vector<std::string>& texts, size_t batch,
-               size_t total, const char* label) {
+void speed_row(MiniLmEmbedder& e, const std::vector<std::string>& texts, size_t batch, size_t total,
+               const char* label) {
   const int rounds = static_cast<int>(std::max<size_t>(1, total / texts.size()));
   std::vector<std::vector<std::string>> calls;
   for (size_t i = 0; i < texts.size(); i += batch)
@@ -196,15 +198,18 @@ Latencies over_http(std::shared_ptr<memory::Embedder> embedder,
       for (int i = 0; i < per; ++i) {
         const size_t k = static_cast<size_t>(c * per + i);
         auto t = Clock::now();
-        auto r = cl.Post("/v1/memory",
-                         json{{"text", memories[k % memories.size()] + " (" + std::to_string(k) + ")"},
-                              {"session", "bench"}}
-                             .dump(),
-                         "application/json");
+        auto r =
+            cl.Post("/v1/memory",
+                    json{{"text", memories[k % memories.size()] + " (" + std::to_string(k) + ")"},
+                         {"session", "bench"}}
+                        .dump(),
+                    "application/json");
         rem.push_back(ms_since(t));
-        if (!r || r->status != 201) std::fprintf(stderr, "remember failed: %d\n", r ? r->status : 0);
+        if (!r || r->status != 201)
+          std::fprintf(stderr, "remember failed: %d\n", r ? r->status : 0);
         t = Clock::now();
-        r = cl.Post("/v1/memory/search", json{{"query", queries[k % queries.size()]}, {"k", 5}}.dump(),
+        r = cl.Post("/v1/memory/search",
+                    json{{"query", queries[k % queries.size()]}, {"k", 5}}.dump(),
                     "application/json");
         sea.push_back(ms_since(t));
         if (!r || r->status != 200) std::fprintf(stderr, "search failed: %d\n", r ? r->status : 0);
@@ -270,13 +275,15 @@ bool retrieval_quality_rows(const std::string& model_dir) {
   }
   const auto memories = read_jsonl(data_file("retrieval_memories.jsonl"));
   const auto queries = read_jsonl(data_file("retrieval_queries.jsonl"));
-  const Quality mini = quality(std::shared_ptr<memory::Embedder>(std::move(*model)), memories, queries);
+  const Quality mini =
+      quality(std::shared_ptr<memory::Embedder>(std::move(*model)), memories, queries);
   const Quality lex = quality(std::make_shared<memory::LocalEmbedder>(384), memories, queries);
   char label[128];
   std::snprintf(label, sizeof label, "retrieval, %zu paraphrase queries over %zu memories",
                 queries.size(), memories.size());
   row(label, "recall@5 / MRR@10", "MiniLM clearly ahead");
-  row("  MiniLM (all-MiniLM-L6-v2)", fmt("%.3f / %.3f", mini.recall5, mini.mrr), ">= lexical + 0.2 each");
+  row("  MiniLM (all-MiniLM-L6-v2)", fmt("%.3f / %.3f", mini.recall5, mini.mrr),
+      ">= lexical + 0.2 each");
   row("  lexical (word hash)", fmt("%.3f / %.3f", lex.recall5, lex.mrr), "the baseline");
   return mini.recall5 >= lex.recall5 + 0.2 && mini.mrr >= lex.mrr + 0.2;
 }
@@ -291,8 +298,10 @@ bool minilm_rows(const std::string& model_dir) {
   std::shared_ptr<MiniLmEmbedder> e(std::move(*loaded));
   const size_t rss_loaded = rss_kb();
   std::vector<std::string> memories, queries;
-  for (const auto& m : read_jsonl(data_file("retrieval_memories.jsonl"))) memories.push_back(m["text"]);
-  for (const auto& q : read_jsonl(data_file("retrieval_queries.jsonl"))) queries.push_back(q["query"]);
+  for (const auto& m : read_jsonl(data_file("retrieval_memories.jsonl")))
+    memories.push_back(m["text"]);
+  for (const auto& q : read_jsonl(data_file("retrieval_queries.jsonl")))
+    queries.push_back(q["query"]);
   std::vector<std::string> short_texts;
   for (const auto& t : memories)
     if (e->tokenizer().encode(t, 256).size() <= 16) short_texts.push_back(t);

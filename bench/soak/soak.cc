@@ -61,9 +61,9 @@
 #include "tests/support/control_plane.h"
 #include "tests/support/ports.h"
 #include "tests/support/process.h"
-#include "tests/support/test_tools.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/tempdir.h"
+#include "tests/support/test_tools.h"
 
 using namespace agentry;
 using nlohmann::json;

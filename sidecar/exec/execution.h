@@ -35,7 +35,7 @@ struct ExecutionResult {
   ExecState state = ExecState::kSucceeded;
   std::string output;
   std::string finish_reason;  // the last model call's (ChatResponse::finish_reason)
-  std::string error_code;  // e.g. provider_unavailable, timeout, cancelled, shutdown
+  std::string error_code;     // e.g. provider_unavailable, timeout, cancelled, shutdown
   std::string error_message;
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;

@@ -29,7 +29,7 @@
 namespace agentry::memory {
 
 struct BatchingOptions {
-  int passes = 2;        // inner calls at once (CPU: the cores; provider: connections)
+  int passes = 2;         // inner calls at once (CPU: the cores; provider: connections)
   size_t max_texts = 64;  // texts in one inner call
 };
 

@@ -2,8 +2,8 @@
 
 namespace agentry::memory {
 
-Status check_embedder_mark(const std::string& recorded, bool has_entries,
-                           const EmbedderMark& want, const std::string& where) {
+Status check_embedder_mark(const std::string& recorded, bool has_entries, const EmbedderMark& want,
+                           const std::string& where) {
   if (want.id.empty() || recorded == want.id) return ok_status();
   const std::string what = "memory.embedder: the memory in " + where;
   const std::string fix =
@@ -16,10 +16,10 @@ Status check_embedder_mark(const std::string& recorded, bool has_entries,
             409};
   if (!has_entries || want.adopt_unmarked) return ok_status();
   return {Code::kConflict,
-          what + " was written before stores recorded their embedder (then: the lexical embedder, "
-                 "unless memory.embedder was provider), this sidecar embeds with '" +
-              want.id + "'" + fix +
-              " (memory.embedder: lexical keeps it and marks it as lexical)",
+          what +
+              " was written before stores recorded their embedder (then: the lexical embedder, "
+              "unless memory.embedder was provider), this sidecar embeds with '" +
+              want.id + "'" + fix + " (memory.embedder: lexical keeps it and marks it as lexical)",
           409};
 }
 

@@ -25,7 +25,7 @@ struct EmbedderMark {
 // ok when a store that records `recorded` ("" : nothing) and holds entries or not may be opened
 // with `want`; else kConflict naming memory.embedder, both embedders, `where` the data
 // is, and what to do.
-Status check_embedder_mark(const std::string& recorded, bool has_entries,
-                           const EmbedderMark& want, const std::string& where);
+Status check_embedder_mark(const std::string& recorded, bool has_entries, const EmbedderMark& want,
+                           const std::string& where);
 
 }  // namespace agentry::memory

@@ -45,8 +45,8 @@ Result<std::unique_ptr<MemoryService>> MemoryService::open(MemoryOptions opts,
   if (!embedder) embedder = std::make_shared<LocalEmbedder>();
   // Only the lexical and provider embedders existed before stores were marked (embedder_mark.h).
   const std::string eid = embedder->name() + "/" + std::to_string(embedder->dimension());
-  const bool adopt = embedder->name() == LocalEmbedder::kName ||
-                     embedder->name().rfind("provider:", 0) == 0;
+  const bool adopt =
+      embedder->name() == LocalEmbedder::kName || embedder->name().rfind("provider:", 0) == 0;
   opts.log.mark = opts.redis_backend.mark = EmbedderMark{eid, adopt};
   std::unique_ptr<MemoryService> s(new MemoryService(std::move(opts), std::move(embedder)));
   auto apply = [svc = s.get()](const Op& op) {

@@ -108,12 +108,12 @@ std::string render_prompt(const CompletionTemplate& t, const ChatRequest& req) {
 json tool_schema(const json& tools, bool required) {
   json branches = json::array();
   for (const auto& tool : tools)
-    branches.push_back({{"type", "object"},
-                        {"properties",
-                         {{"tool", {{"const", tool_name(tool)}}},
-                          {"arguments", tool_parameters(tool)}}},
-                        {"required", {"tool", "arguments"}},
-                        {"additionalProperties", false}});
+    branches.push_back(
+        {{"type", "object"},
+         {"properties",
+          {{"tool", {{"const", tool_name(tool)}}}, {"arguments", tool_parameters(tool)}}},
+         {"required", {"tool", "arguments"}},
+         {"additionalProperties", false}});
   if (!required)
     branches.push_back({{"type", "object"},
                         {"properties", {{"answer", {{"type", "string"}}}}},
@@ -170,9 +170,7 @@ class Completion : public Dialect {
   std::string chat_path() const override { return prefix_ + "/completions"; }
   std::string embed_path() const override { return prefix_ + "/embeddings"; }
 
-  bool can_stream(const ChatRequest& req) const override {
-    return cp::offered_tools(req).empty();
-  }
+  bool can_stream(const ChatRequest& req) const override { return cp::offered_tools(req).empty(); }
 
   json chat_body(const std::string& model, const ChatRequest& req, bool stream) const override {
     json body = {{"model", model},

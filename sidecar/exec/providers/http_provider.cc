@@ -113,7 +113,9 @@ Status HttpProvider::with_retries(const std::string& what, CircuitBreaker& break
     std::chrono::milliseconds retry_in{0};
     if (!breaker.allow(&retry_in)) {
       return Status(Code::kUnavailable,
-                    "circuit open for " + name() + (&breaker == &embed_breaker_ ? " embeddings" : "") + " at " + pool_.endpoint().origin + " after " +
+                    "circuit open for " + name() +
+                        (&breaker == &embed_breaker_ ? " embeddings" : "") + " at " +
+                        pool_.endpoint().origin + " after " +
                         std::to_string(breaker.consecutive_failures()) +
                         " consecutive failures; next probe in " + std::to_string(retry_in.count()) +
                         " ms" + (last.is_ok() ? std::string() : "; last error: " + last.message()),
@@ -221,8 +223,7 @@ Result<ChatResponse> HttpProvider::chat(const ChatRequest& req, const CallOption
     return a;
   });
   if (!s.is_ok()) return s;
-  if (Status f = dialect_->finish(req, &out); !f)
-    return Status(Code::kInternal, f.message(), 502);
+  if (Status f = dialect_->finish(req, &out); !f) return Status(Code::kInternal, f.message(), 502);
   // Asked for whole (dialect_->can_stream said no): the caller still gets the answer as a piece.
   if (opts.on_delta && !stream && !out.content.empty()) opts.on_delta(out.content);
   return out;

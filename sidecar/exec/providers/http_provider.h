@@ -37,8 +37,7 @@ class HttpProvider : public Provider {
   };
   // Runs `once` with retries and `breaker`; `once` returns the attempt's outcome.
   Status with_retries(const std::string& what, CircuitBreaker& breaker, CancelToken* cancel,
-                      bool* emitted,
-                      const std::function<Attempt()>& once);
+                      bool* emitted, const std::function<Attempt()>& once);
   Attempt classify(const HttpResult& r, const std::string& what);
   httplib::Headers headers() const;
 

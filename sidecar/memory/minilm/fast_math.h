@@ -7,8 +7,9 @@
 // activations, 6 layers): as much time as all its matrix products (memory_bench --minilm). glibc's
 // vector variants need -ffast-math; Eigen or Sleef would be a dependency for two functions.
 //
-//   exp_inplace(row, n);   // row[i] = e^row[i]; relative error < 2e-7, 0 below -87.3, +inf above 88.7
-//   gelu_inplace(a, n);    // a[i] = 0.5 a (1 + erf(a / sqrt 2)); absolute error of erf < 1e-6
+//   exp_inplace(row, n);   // row[i] = e^row[i]; relative error < 2e-7, 0 below -87.3, +inf
+//   above 88.7 gelu_inplace(a, n);    // a[i] = 0.5 a (1 + erf(a / sqrt 2)); absolute error of erf
+//   < 1e-6
 //
 // exp: x = k ln2 + r with |r| <= ln2/2 (ln2 split in two for exactness), e^r by its degree-6
 // Taylor polynomial, 2^k by building the float's exponent. erf: Abramowitz and Stegun 7.1.26,

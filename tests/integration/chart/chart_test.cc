@@ -225,12 +225,11 @@ TEST_F(ChartTest, RenderedManifestsPassServerSideDryRun) {
     std::string name;
     std::vector<std::string> sets;
   };
-  for (const Variant& v :
-       {Variant{"default", {}},
-        Variant{"namespaced-development",
-                {"profile=development", "watchNamespaces={" + apps + "}", "replicaCount=1",
-                 "operator.leaderElect=false", "podDisruptionBudget.enabled=false",
-                 "llm.enabled=true"}}}) {
+  for (const Variant& v : {Variant{"default", {}},
+                           Variant{"namespaced-development",
+                                   {"profile=development", "watchNamespaces={" + apps + "}",
+                                    "replicaCount=1", "operator.leaderElect=false",
+                                    "podDisruptionBudget.enabled=false", "llm.enabled=true"}}}) {
     std::string yaml;
     render(v.sets, ns, &yaml);
     ASSERT_FALSE(yaml.empty());

@@ -3,6 +3,9 @@
 // API keys, dropped connections, HTTPS with a custom CA bundle, and embeddings for both formats.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "sidecar/config.h"
 #include "sidecar/exec/providers/http_provider.h"
 #include "tests/integration/sidecar/harness.h"
@@ -219,6 +222,49 @@ TEST(SidecarProviderEmbeddings, Ollama) {
 }
 TEST(SidecarProviderEmbeddings, OpenAi) {
   expect_embeddings("openai");
+}
+
+// Issue 21: memory.embedder: provider. Concurrent memory writes share embedding calls; an
+// embeddings outage opens the embeddings' own breaker (memory writes fail fast, saying so) and
+// the agent still answers; the store is marked with the provider's model and dimension.
+TEST(SidecarProviderEmbeddings, BatchedWithTheirOwnBreakerAndTheAgentStillAnswers) {
+  FakeLlm llm({"--embed-dim", "16"});
+  auto o = opts(llm);
+  o.provider_yaml = "  retries: 0\n  breakerFailures: 2\n  breakerOpenSeconds: 30\n";
+  o.extra_yaml = "memory: {embedder: provider, embeddingDim: 16}\n";
+  Sidecar sc(o);
+  // 24 writes at once while each embedding call takes 300 ms: they queue behind the 4 calls out
+  // and share the next ones.
+  llm.faults({{"latencyMs", 300}});
+  std::vector<std::thread> writers;
+  std::atomic<int> created{0};
+  for (int i = 0; i < 24; ++i)
+    writers.emplace_back([&, i] {
+      auto r = sc.client().Post("/v1/memory", sc.auth(),
+                                json{{"text", "fact number " + std::to_string(i)}}.dump(),
+                                "application/json");
+      if (r && r->status == 201) ++created;
+    });
+  for (auto& t : writers) t.join();
+  EXPECT_EQ(created.load(), 24);
+  const int calls = llm.stats()["embed"];
+  EXPECT_LE(calls, 12) << "24 writes made " << calls << " embedding calls";
+  // Embeddings fail (the fault is on every path, so chat is checked after the breaker opened).
+  llm.faults({{"reset", true}, {"mode", "error500"}});
+  for (int i = 0; i < 2; ++i)
+    EXPECT_GE(
+        sc.client().Post("/v1/memory", sc.auth(), R"({"text":"x"})", "application/json")->status,
+        500);
+  auto open = sc.client().Post("/v1/memory", sc.auth(), R"({"text":"y"})", "application/json");
+  ASSERT_TRUE(open);
+  EXPECT_EQ(open->status, 503);
+  EXPECT_NE(open->body.find("circuit open for ollama embeddings"), std::string::npos) << open->body;
+  const int embeds = llm.stats()["embed"];
+  llm.faults({{"reset", true}});
+  // Chat has its own breaker, closed: the agent answers (its recall fails quietly: no embedding).
+  auto ex = run_sync(sc, "still there?");
+  EXPECT_EQ(ex["state"], "succeeded") << ex;
+  EXPECT_EQ(llm.stats()["embed"], embeds) << "the open breaker let an embedding call through";
 }
 
 }  // namespace

@@ -27,9 +27,20 @@ class LlamaServer {
     const std::string dir = llm_dir();
     if (dir.empty()) throw std::runtime_error("hack/llm.sh failed");
     Process::Options o;
-    o.argv = {dir + "/bin/llama-server", "--model", dir + "/models/gemma-3-270m-q4_k_m.gguf",
-              "--host", "127.0.0.1", "--port", std::to_string(port_), "--ctx-size", "4096",
-              "--parallel", "2", "--threads", "2", "--no-webui"};
+    o.argv = {dir + "/bin/llama-server",
+              "--model",
+              dir + "/models/gemma-3-270m-q4_k_m.gguf",
+              "--host",
+              "127.0.0.1",
+              "--port",
+              std::to_string(port_),
+              "--ctx-size",
+              "4096",
+              "--parallel",
+              "2",
+              "--threads",
+              "2",
+              "--no-webui"};
     o.log_path = dir_.file("llama-server.log");
     proc_ = Process(o);
     std::string err;
@@ -176,11 +187,12 @@ TEST_F(RealModel, AToolCallGoesToTheToolAndItsResultBackToTheModel) {
   const int port = tool.bind_to_any_port("127.0.0.1");
   std::thread serve([&] { tool.listen_after_bind(); });
   auto o = options();
-  o.agent_yaml = "  maxToolTurns: 1\n  tools:\n  - name: get_weather\n    description: The "
-                 "current weather in a city.\n    url: http://127.0.0.1:" +
-                 std::to_string(port) +
-                 "/weather\n    parameters:\n      type: object\n      properties:\n        city: "
-                 "{type: string}\n      required: [city]\n";
+  o.agent_yaml =
+      "  maxToolTurns: 1\n  tools:\n  - name: get_weather\n    description: The "
+      "current weather in a city.\n    url: http://127.0.0.1:" +
+      std::to_string(port) +
+      "/weather\n    parameters:\n      type: object\n      properties:\n        city: "
+      "{type: string}\n      required: [city]\n";
   {
     Sidecar sc(o);
     json params = kGreedy;
@@ -240,7 +252,8 @@ TEST_F(RealModel, ARememberedFactIsInThePromptTheModelGets) {
     ASSERT_TRUE(w);
     ASSERT_EQ(w->status, 201) << w->body;
   }
-  json ex = run(sc, {{"input", "Which number opens the office entrance?"}, {"parameters", kGreedy}});
+  json ex =
+      run(sc, {{"input", "Which number opens the office entrance?"}, {"parameters", kGreedy}});
   ASSERT_EQ(ex.value("state", ""), "succeeded") << ex.dump();
   auto bodies = proxy.bodies();
   ASSERT_EQ(bodies.size(), 1u);

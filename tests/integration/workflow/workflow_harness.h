@@ -25,8 +25,8 @@
 #include "tests/integration/controllers/operator_harness.h"
 #include "tests/support/ports.h"
 #include "tests/support/process.h"
-#include "tests/support/test_tools.h"
 #include "tests/support/tempdir.h"
+#include "tests/support/test_tools.h"
 
 namespace agentry::testing {
 

@@ -60,14 +60,15 @@ TEST(BatchingEmbedder, ACallerAloneRunsAtOnceAndRequestsQueuedBehindAPassShareTh
   auto inner = std::make_shared<GatedEmbedder>();
   BatchingEmbedder b(inner, BatchingOptions{.passes = 1, .max_texts = 64});
   std::vector<std::vector<std::string>> inputs;
-  for (int i = 0; i < 11; ++i) inputs.push_back({"text " + std::to_string(i), "more " + std::to_string(i)});
+  for (int i = 0; i < 11; ++i)
+    inputs.push_back({"text " + std::to_string(i), "more " + std::to_string(i)});
   std::vector<Result<std::vector<Vector>>> out(11, std::vector<Vector>{});
   std::vector<std::thread> threads;
   threads.emplace_back([&] { out[0] = b.embed(inputs[0]); });
   ASSERT_TRUE(testing::eventually([&] { return inner->calls() == 1; }, std::chrono::seconds(10)));
   for (int i = 1; i < 11; ++i) threads.emplace_back([&, i] { out[i] = b.embed(inputs[i]); });
-  ASSERT_TRUE(testing::eventually([&] { return b.stats().requests == 11; },
-                                  std::chrono::seconds(10)));
+  ASSERT_TRUE(
+      testing::eventually([&] { return b.stats().requests == 11; }, std::chrono::seconds(10)));
   inner->open();
   for (auto& t : threads) t.join();
   // The first ran alone (2 texts); the ten that queued behind it went in one pass of 20 texts.

@@ -1,5 +1,6 @@
 // Issue 21: a store records the embedder that wrote its vectors, and a sidecar configured with
-// another one refuses to open it with an error naming memory.embedder, leaving every file as it was.
+// another one refuses to open it with an error naming memory.embedder, leaving every file as it
+// was.
 #include "sidecar/memory/embedder_mark.h"
 
 #include <dirent.h>
@@ -55,7 +56,8 @@ NewEntry fact(const std::string& t) {
 }
 
 TEST(EmbedderMark, TheDecisionNamesTheFieldBothEmbeddersAndWhere) {
-  const EmbedderMark minilm{"all-MiniLM-L6-v2/384", false}, lexical{"local-hashed-ngrams/384", true};
+  const EmbedderMark minilm{"all-MiniLM-L6-v2/384", false},
+      lexical{"local-hashed-ngrams/384", true};
   EXPECT_TRUE(check_embedder_mark("all-MiniLM-L6-v2/384", true, minilm, "x").is_ok());
   EXPECT_TRUE(check_embedder_mark("", false, minilm, "x").is_ok());  // an empty store: adopted
   EXPECT_TRUE(check_embedder_mark("", true, lexical, "x").is_ok());  // old data: was lexical

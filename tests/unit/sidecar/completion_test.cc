@@ -34,8 +34,9 @@ TEST(Completion, ThePromptIsTheTemplateFilledTurnByTurn) {
   t.system = "<start_of_turn>user\n{content}\n";
   t.user = "{content}<end_of_turn>\n";
   t.generation = "<start_of_turn>model\n";
-  EXPECT_EQ(completion::render_prompt(t, conversation()),
-            "<start_of_turn>user\nBe brief.\nWhat is {content}?<end_of_turn>\n<start_of_turn>model\n");
+  EXPECT_EQ(
+      completion::render_prompt(t, conversation()),
+      "<start_of_turn>user\nBe brief.\nWhat is {content}?<end_of_turn>\n<start_of_turn>model\n");
 }
 
 TEST(Completion, ToolsAreListedAndCallsAndResultsWrittenBack) {
@@ -46,7 +47,8 @@ TEST(Completion, ToolsAreListedAndCallsAndResultsWrittenBack) {
   r.messages.push_back({"assistant", "", {call}, "", ""});
   r.messages.push_back({"tool", "sunny, 21 C", {}, "call_0", "get_weather"});
   const std::string p = completion::render_prompt(t, r);
-  EXPECT_EQ(p.rfind("Tools you can call:\n- get_weather: The weather in a city. Arguments: {", 0), 0u)
+  EXPECT_EQ(p.rfind("Tools you can call:\n- get_weather: The weather in a city. Arguments: {", 0),
+            0u)
       << p;
   EXPECT_NE(p.find("Answer: {\"arguments\":{\"city\":\"Paris\"},\"tool\":\"get_weather\"}\n"),
             std::string::npos)
@@ -74,16 +76,17 @@ TEST(Completion, TheSchemaOffersEachToolAndAnAnswerAndToolChoiceNarrowsIt) {
   ASSERT_EQ(completion::offered_tools(r).size(), 1u);
   EXPECT_TRUE(completion::call_required(r));
   // One tool, required: the schema is that tool's branch alone.
-  EXPECT_EQ(completion::tool_schema(completion::offered_tools(r), true)["properties"]["tool"]["const"],
-            "get_time");
+  EXPECT_EQ(
+      completion::tool_schema(completion::offered_tools(r), true)["properties"]["tool"]["const"],
+      "get_time");
 }
 
 TEST(Completion, AConstrainedAnswerDecodesToACallOrTextAndAnythingElseIsAnError) {
   const json tools = json::array({weather_tool()});
   ChatResponse r;
-  ASSERT_TRUE(completion::decode_answer(R"({"tool":"get_weather","arguments":{"city":"Paris"}})",
-                                        tools, &r)
-                  .is_ok());
+  ASSERT_TRUE(
+      completion::decode_answer(R"({"tool":"get_weather","arguments":{"city":"Paris"}})", tools, &r)
+          .is_ok());
   ASSERT_EQ(r.tool_calls.size(), 1u);
   EXPECT_EQ(r.tool_calls[0].name, "get_weather");
   EXPECT_EQ(r.tool_calls[0].arguments["city"], "Paris");
@@ -94,7 +97,8 @@ TEST(Completion, AConstrainedAnswerDecodesToACallOrTextAndAnythingElseIsAnError)
   EXPECT_TRUE(a.tool_calls.empty());
   ChatResponse bad;
   EXPECT_FALSE(completion::decode_answer("sunny", tools, &bad).is_ok());
-  EXPECT_FALSE(completion::decode_answer(R"({"tool":"rm_rf","arguments":{}})", tools, &bad).is_ok());
+  EXPECT_FALSE(
+      completion::decode_answer(R"({"tool":"rm_rf","arguments":{}})", tools, &bad).is_ok());
   EXPECT_FALSE(completion::decode_answer(R"({"weather":1})", tools, &bad).is_ok());
 }
 
@@ -140,10 +144,11 @@ TEST(Completion, LeadingSpaceIsDroppedAliveAndWholeSoPiecesAddUpToTheText) {
   json state;
   std::string pieces;
   auto on = [&](std::string_view p) { pieces += p; };
-  for (const char* line :
-       {R"(data: {"choices":[{"text":" ","finish_reason":null}]})",
-        R"(data: {"choices":[{"text":" Kubernetes","finish_reason":null}]})",
-        R"(data: {"choices":[{"text":" is a system.","finish_reason":"length"}],"usage":{"prompt_tokens":7,"completion_tokens":5}})"})
+  for (
+      const char* line :
+      {R"(data: {"choices":[{"text":" ","finish_reason":null}]})",
+       R"(data: {"choices":[{"text":" Kubernetes","finish_reason":null}]})",
+       R"(data: {"choices":[{"text":" is a system.","finish_reason":"length"}],"usage":{"prompt_tokens":7,"completion_tokens":5}})"})
     ASSERT_FALSE(*d->stream_line(line, &acc, &state, on));
   EXPECT_TRUE(*d->stream_line("data: [DONE]", &acc, &state, on));
   EXPECT_EQ(acc.content, "Kubernetes is a system.");
