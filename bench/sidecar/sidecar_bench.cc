@@ -84,7 +84,11 @@ struct Stack {
         "\nlimits:\n  maxConcurrency: " + std::to_string(max_concurrency) +
         "\n  queueSize: 5000\n" +
         "provider:\n  type: ollama\n  endpoint: http://127.0.0.1:" + std::to_string(llm_port) +
-        "\n  model: fake\n  maxIdleConnections: 1100\n";
+        "\n  model: fake\n  maxIdleConnections: 1100\n"
+        // The figures here are the HTTP and execution path: memory keeps the lexical embedder
+        // they were first measured with. MiniLM (the default) adds a recall and a remember
+        // embedding to every execution, ~2.6-7 ms of CPU each (memory_bench --minilm).
+        "memory:\n  embedder: lexical\n";
     write_file(dir.file("config.yaml"), yaml);
     Process::Options so;
     so.argv = {AGENTRY_SIDECAR_BIN, "--config", dir.file("config.yaml")};
