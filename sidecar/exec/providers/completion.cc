@@ -192,7 +192,7 @@ class Completion : public Dialect {
     return body;
   }
 
-  Result<ChatResponse> parse_chat(const json& body) const override {
+  Result<ChatResponse> do_parse_chat(const json& body) const override {
     if (!body.contains("choices") || !body["choices"].is_array() || body["choices"].empty())
       return internal_error("openai: answer has no 'choices'");
     const json& c = body["choices"][0];
@@ -205,7 +205,7 @@ class Completion : public Dialect {
     return r;
   }
 
-  Result<bool> stream_line(std::string_view line, ChatResponse* acc, json*,
+  Result<bool> do_stream_line(std::string_view line, ChatResponse* acc, json*,
                            const DeltaFn& on_delta) const override {
     if (line.rfind("data:", 0) != 0) return false;
     std::string_view data = line.substr(5);
@@ -230,7 +230,7 @@ class Completion : public Dialect {
     return false;
   }
 
-  Status finish(const ChatRequest& req, ChatResponse* r) const override {
+  Status do_finish(const ChatRequest& req, ChatResponse* r) const override {
     const json tools = cp::offered_tools(req);
     return tools.empty() ? ok_status() : cp::decode_answer(r->content, tools, r);
   }
@@ -239,7 +239,7 @@ class Completion : public Dialect {
     return {{"model", model}, {"input", inputs}};
   }
 
-  Result<std::vector<std::vector<float>>> parse_embed(const json& body) const override {
+  Result<std::vector<std::vector<float>>> do_parse_embed(const json& body) const override {
     return openai_->parse_embed(body);
   }
 

@@ -21,19 +21,31 @@ class Dialect {
   virtual std::string embed_path() const = 0;
   virtual nlohmann::json chat_body(const std::string& model, const ChatRequest& req,
                                    bool stream) const = 0;
-  virtual Result<ChatResponse> parse_chat(const nlohmann::json& body) const = 0;
-  // One line of a streamed answer (NDJSON or an SSE line). Appends to *acc, calls on_delta with
-  // new text; `state` carries partial tool calls between lines. Returns true at the end of stream.
-  virtual Result<bool> stream_line(std::string_view line, ChatResponse* acc, nlohmann::json* state,
-                                   const DeltaFn& on_delta) const = 0;
   // Whether the answer to req may be streamed to the caller as it comes (false: HttpProvider asks
   // for it whole and hands it to on_delta in one piece once done).
   virtual bool can_stream(const ChatRequest&) const { return true; }
-  // Runs on the whole answer (parsed or streamed) before it is returned.
-  virtual Status finish(const ChatRequest&, ChatResponse*) const { return ok_status(); }
   virtual nlohmann::json embed_body(const std::string& model,
                                     const std::vector<std::string>& inputs) const = 0;
-  virtual Result<std::vector<std::vector<float>>> parse_embed(const nlohmann::json& body) const = 0;
+
+  // The provider's answers are untrusted: these never throw. A JSON value of an unexpected type
+  // (nlohmann's value() and get() throw on one) is an error Status naming the dialect; the
+  // do_* overrides may throw json exceptions, caught here (provider_answers_fuzz proves it).
+  Result<ChatResponse> parse_chat(const nlohmann::json& body) const;
+  // One line of a streamed answer (NDJSON or an SSE line). Appends to *acc, calls on_delta with
+  // new text; `state` carries partial tool calls between lines. Returns true at the end of stream.
+  Result<bool> stream_line(std::string_view line, ChatResponse* acc, nlohmann::json* state,
+                           const DeltaFn& on_delta) const;
+  // Runs on the whole answer (parsed or streamed) before it is returned.
+  Status finish(const ChatRequest& req, ChatResponse* r) const;
+  Result<std::vector<std::vector<float>>> parse_embed(const nlohmann::json& body) const;
+
+ protected:
+  virtual Result<ChatResponse> do_parse_chat(const nlohmann::json& body) const = 0;
+  virtual Result<bool> do_stream_line(std::string_view line, ChatResponse* acc,
+                                      nlohmann::json* state, const DeltaFn& on_delta) const = 0;
+  virtual Status do_finish(const ChatRequest&, ChatResponse*) const { return ok_status(); }
+  virtual Result<std::vector<std::vector<float>>> do_parse_embed(
+      const nlohmann::json& body) const = 0;
 };
 
 std::unique_ptr<Dialect> make_ollama_dialect();

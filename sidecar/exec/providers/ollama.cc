@@ -64,7 +64,7 @@ class Ollama : public Dialect {
     return body;
   }
 
-  Result<ChatResponse> parse_chat(const json& body) const override {
+  Result<ChatResponse> do_parse_chat(const json& body) const override {
     if (!body.is_object() || !body.contains("message") || !body["message"].is_object())
       return internal_error("ollama: answer has no 'message' object");
     ChatResponse r;
@@ -77,7 +77,7 @@ class Ollama : public Dialect {
     return r;
   }
 
-  Result<bool> stream_line(std::string_view line, ChatResponse* acc, json*,
+  Result<bool> do_stream_line(std::string_view line, ChatResponse* acc, json*,
                            const DeltaFn& on_delta) const override {
     if (line.empty()) return false;
     auto j = json::parse(line, nullptr, false);
@@ -109,7 +109,7 @@ class Ollama : public Dialect {
     return {{"model", model}, {"input", inputs}};
   }
 
-  Result<std::vector<std::vector<float>>> parse_embed(const json& body) const override {
+  Result<std::vector<std::vector<float>>> do_parse_embed(const json& body) const override {
     if (!body.contains("embeddings") || !body["embeddings"].is_array())
       return internal_error("ollama: answer has no 'embeddings' list");
     try {

@@ -62,7 +62,7 @@ class OpenAI : public Dialect {
     return body;
   }
 
-  Result<ChatResponse> parse_chat(const json& body) const override {
+  Result<ChatResponse> do_parse_chat(const json& body) const override {
     if (!body.contains("choices") || !body["choices"].is_array() || body["choices"].empty())
       return internal_error("openai: answer has no 'choices'");
     const auto& m = body["choices"][0].value("message", json::object());
@@ -88,7 +88,7 @@ class OpenAI : public Dialect {
     return r;
   }
 
-  Result<bool> stream_line(std::string_view line, ChatResponse* acc, json* state,
+  Result<bool> do_stream_line(std::string_view line, ChatResponse* acc, json* state,
                            const DeltaFn& on_delta) const override {
     if (line.rfind("data:", 0) != 0) return false;  // comments, event:, blank separators
     std::string_view data = line.substr(5);
@@ -147,7 +147,7 @@ class OpenAI : public Dialect {
     return {{"model", model}, {"input", inputs}};
   }
 
-  Result<std::vector<std::vector<float>>> parse_embed(const json& body) const override {
+  Result<std::vector<std::vector<float>>> do_parse_embed(const json& body) const override {
     if (!body.contains("data") || !body["data"].is_array())
       return internal_error("openai: answer has no 'data' list");
     std::vector<std::vector<float>> out(body["data"].size());
