@@ -1,5 +1,6 @@
 agentry_test(common_unit_test LABEL unit SOURCES
   unit/common/backoff_test.cc
+  unit/common/cpu_quota_test.cc
   unit/common/health_test.cc
   unit/common/json_io_test.cc
   unit/common/result_test.cc

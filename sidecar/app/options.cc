@@ -1,10 +1,9 @@
 #include "sidecar/app/options.h"
 
-#include <algorithm>
 #include <cstdlib>
 #include <string>
-#include <thread>
 
+#include "common/cpu_quota.h"
 #include "sidecar/memory/batching_embedder.h"
 #include "sidecar/memory/minilm/minilm_embedder.h"
 
@@ -70,8 +69,9 @@ Result<std::shared_ptr<memory::Embedder>> make_embedder(const Config& cfg,
     if (!m.ok())
       return invalid_argument("memory.modelDir: " + m.status().message() +
                               " (hack/models.sh fetches the model; or memory.embedder: lexical)");
-    // One pass per core at once; texts that arrive meanwhile share the next pass.
-    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    // One pass per usable core (the pod's CPU limit, not the node's CPUs) at once; texts that
+    // arrive meanwhile share the next pass.
+    const int cores = usable_cores();
     return std::shared_ptr<memory::Embedder>(std::make_shared<memory::BatchingEmbedder>(
         std::shared_ptr<memory::Embedder>(std::move(*m)),
         memory::BatchingOptions{.passes = cores, .max_texts = 64}));
