@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/memory/table.h"
 #include "tests/support/eventually.h"
 #include "tests/support/ports.h"
 #include "tests/support/process.h"
@@ -24,10 +25,14 @@
 #include "tests/support/test_tools.h"
 
 using namespace agentry::testing;
+using agentry::bench::Clock;
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 namespace {
+
+double pct_median(const std::vector<double>& v) {
+  return agentry::bench::pct(v, 0.5);
+}
 
 constexpr const char* kToken = "bench-token-0123456789abcdef";
 constexpr int kMaxTokens = 48;
@@ -46,11 +51,6 @@ struct Sample {
 
 double ms(Clock::duration d) {
   return std::chrono::duration<double, std::milli>(d).count();
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
 }
 
 // Streams a POST; `piece` gets each body chunk and returns the text tokens it carried (0: none).
@@ -262,17 +262,18 @@ int main(int argc, char** argv) {
     std::printf("| %-48s | %-30s | %-24s |\n", f, v.c_str(), t);
   };
   char buf[128];
-  std::snprintf(buf, sizeof buf, "%.1f ms direct, %.1f ms sidecar", median(d_ttft), median(s_ttft));
+  std::snprintf(buf, sizeof buf, "%.1f ms direct, %.1f ms sidecar", pct_median(d_ttft),
+                pct_median(s_ttft));
   row("time to first token (median of pairs)", buf, "-");
-  std::snprintf(buf, sizeof buf, "x%.3f (pairs: median x%.3f)", median(s_ttft) / median(d_ttft),
-                median(ttft_ratio));
+  std::snprintf(buf, sizeof buf, "x%.3f (pairs: median x%.3f)",
+                pct_median(s_ttft) / pct_median(d_ttft), pct_median(ttft_ratio));
   row("  sidecar / direct", buf, "< x1.02");
-  std::snprintf(buf, sizeof buf, "%.1f direct, %.1f sidecar", median(d_tps), median(s_tps));
+  std::snprintf(buf, sizeof buf, "%.1f direct, %.1f sidecar", pct_median(d_tps), pct_median(s_tps));
   row("tokens per second, first to last token", buf, "-");
-  std::snprintf(buf, sizeof buf, "x%.3f", median(tps_ratio));
+  std::snprintf(buf, sizeof buf, "x%.3f", pct_median(tps_ratio));
   row("  sidecar / direct", buf, ">= x0.99 (nothing added)");
-  std::snprintf(buf, sizeof buf, "%.1f ms (+%.1f ms)", median(r_ttft),
-                median(r_ttft) - median(s_ttft));
+  std::snprintf(buf, sizeof buf, "%.1f ms (+%.1f ms)", pct_median(r_ttft),
+                pct_median(r_ttft) - pct_median(s_ttft));
   row("  with memory recall (MiniLM, nothing found)", buf, "the embedding's cost");
   std::printf(
       "(Gemma 3 270M Q4_K_M, llama-server --threads %d --parallel 1, greedy, %d tokens at "

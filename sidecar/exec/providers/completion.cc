@@ -162,10 +162,7 @@ constexpr int kDefaultMaxTokens = 512;
 class Completion : public Dialect {
  public:
   Completion(const std::string& base_path, CompletionTemplate t)
-      : prefix_(base_path.size() >= 3 && base_path.compare(base_path.size() - 3, 3, "/v1") == 0
-                    ? ""
-                    : "/v1"),
-        t_(std::move(t)) {}
+      : prefix_(openai_path_prefix(base_path)), t_(std::move(t)) {}
   std::string name() const override { return "openai"; }
   std::string chat_path() const override { return prefix_ + "/completions"; }
   std::string embed_path() const override { return prefix_ + "/embeddings"; }
@@ -201,21 +198,20 @@ class Completion : public Dialect {
       r.content = c["text"].get<std::string>();
     r.content.erase(0, r.content.find_first_not_of(" \t\r\n"));  // all of it when blank
     r.finish_reason = finish_reason_of(c);
-    usage(body, &r);
+    read_openai_usage(body, &r);
     return r;
   }
 
   Result<bool> do_stream_line(std::string_view line, ChatResponse* acc, json*,
-                           const DeltaFn& on_delta) const override {
-    if (line.rfind("data:", 0) != 0) return false;
-    std::string_view data = line.substr(5);
-    while (!data.empty() && data.front() == ' ') data.remove_prefix(1);
+                              const DeltaFn& on_delta) const override {
+    std::string_view data;
+    if (!sse_data(line, &data)) return false;
     if (data == "[DONE]") return true;
     auto j = json::parse(data, nullptr, false);
     if (j.is_discarded()) return internal_error("openai: stream event is not JSON");
     if (j.contains("error"))
       return internal_error("openai: " + provider_error_text(std::string(data)));
-    usage(j, acc);
+    read_openai_usage(j, acc);
     if (!j.contains("choices") || !j["choices"].is_array() || j["choices"].empty()) return false;
     const json& c = j["choices"][0];
     if (auto why = finish_reason_of(c); !why.empty()) acc->finish_reason = why;
@@ -240,21 +236,12 @@ class Completion : public Dialect {
   }
 
   Result<std::vector<std::vector<float>>> do_parse_embed(const json& body) const override {
-    return openai_->parse_embed(body);
+    return parse_openai_embeddings(body);
   }
 
  private:
-  static void usage(const json& body, ChatResponse* r) {
-    const auto u = body.find("usage");
-    if (u == body.end() || !u->is_object()) return;
-    const auto p = u->find("prompt_tokens"), c = u->find("completion_tokens");
-    if (p != u->end() && p->is_number_integer()) r->prompt_tokens = p->get<int64_t>();
-    if (c != u->end() && c->is_number_integer()) r->completion_tokens = c->get<int64_t>();
-  }
-
   std::string prefix_;
   CompletionTemplate t_;
-  std::unique_ptr<Dialect> openai_ = make_openai_dialect("/v1");  // its embeddings parser
 };
 
 }  // namespace

@@ -50,9 +50,17 @@ class Dialect {
 
 std::unique_ptr<Dialect> make_ollama_dialect();
 std::unique_ptr<Dialect> make_openai_dialect(const std::string& base_path);
-// OpenAI's finish_reason of one choice ("" when absent or not a string); shared by the dialects
-// of OpenAI-compatible servers.
+// Shared by the dialects of OpenAI-compatible servers (chat and completions):
+// finish_reason of one choice ("" when absent or not a string);
 std::string finish_reason_of(const nlohmann::json& choice);
+// usage.prompt_tokens / completion_tokens into r when present as integers;
+void read_openai_usage(const nlohmann::json& body, ChatResponse* r);
+// the path prefix for an endpoint whose path may or may not end in /v1 ("" or "/v1");
+std::string openai_path_prefix(const std::string& base_path);
+// /v1/embeddings' answer, one vector per input in the inputs' order;
+Result<std::vector<std::vector<float>>> parse_openai_embeddings(const nlohmann::json& body);
+// the data of an SSE "data:" line (false for comments, event: lines and blank separators).
+bool sse_data(std::string_view line, std::string_view* data);
 
 // The human part of an error body: {"error":{"message":..}}, {"error":".."} or the raw text.
 std::string provider_error_text(const std::string& body);

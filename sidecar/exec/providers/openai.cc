@@ -34,15 +34,50 @@ std::string finish_reason_of(const json& choice) {
   return it != choice.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
+void read_openai_usage(const json& body, ChatResponse* r) {
+  const auto u = body.find("usage");
+  if (u == body.end() || !u->is_object()) return;
+  const auto p = u->find("prompt_tokens"), c = u->find("completion_tokens");
+  if (p != u->end() && p->is_number_integer()) r->prompt_tokens = p->get<int64_t>();
+  if (c != u->end() && c->is_number_integer()) r->completion_tokens = c->get<int64_t>();
+}
+
+std::string openai_path_prefix(const std::string& base_path) {
+  const bool has_v1 =
+      base_path.size() >= 3 && base_path.compare(base_path.size() - 3, 3, "/v1") == 0;
+  return has_v1 ? "" : "/v1";
+}
+
+Result<std::vector<std::vector<float>>> parse_openai_embeddings(const json& body) {
+  if (!body.contains("data") || !body["data"].is_array())
+    return internal_error("openai: answer has no 'data' list");
+  std::vector<std::vector<float>> out(body["data"].size());
+  try {
+    for (size_t i = 0; i < body["data"].size(); ++i) {
+      const auto& e = body["data"][i];
+      size_t idx = e.value("index", i);
+      if (idx >= out.size()) return internal_error("openai: embedding index out of range");
+      out[idx] = e.at("embedding").get<std::vector<float>>();
+    }
+  } catch (const json::exception& e) {
+    return internal_error(std::string("openai: bad embeddings: ") + e.what());
+  }
+  return out;
+}
+
+bool sse_data(std::string_view line, std::string_view* data) {
+  if (line.rfind("data:", 0) != 0) return false;
+  *data = line.substr(5);
+  while (!data->empty() && data->front() == ' ') data->remove_prefix(1);
+  return true;
+}
+
 namespace {
 
 class OpenAI : public Dialect {
  public:
   // The endpoint may or may not end in /v1 (".../v1" is how most servers document it).
-  explicit OpenAI(const std::string& base_path)
-      : prefix_(base_path.size() >= 3 && base_path.compare(base_path.size() - 3, 3, "/v1") == 0
-                    ? ""
-                    : "/v1") {}
+  explicit OpenAI(const std::string& base_path) : prefix_(openai_path_prefix(base_path)) {}
   std::string name() const override { return "openai"; }
   std::string chat_path() const override { return prefix_ + "/chat/completions"; }
   std::string embed_path() const override { return prefix_ + "/embeddings"; }
@@ -81,18 +116,14 @@ class OpenAI : public Dialect {
         r.tool_calls.push_back(std::move(tc));
       }
     }
-    if (body.contains("usage") && body["usage"].is_object()) {
-      r.prompt_tokens = body["usage"].value("prompt_tokens", 0);
-      r.completion_tokens = body["usage"].value("completion_tokens", 0);
-    }
+    read_openai_usage(body, &r);
     return r;
   }
 
   Result<bool> do_stream_line(std::string_view line, ChatResponse* acc, json* state,
-                           const DeltaFn& on_delta) const override {
-    if (line.rfind("data:", 0) != 0) return false;  // comments, event:, blank separators
-    std::string_view data = line.substr(5);
-    while (!data.empty() && data.front() == ' ') data.remove_prefix(1);
+                              const DeltaFn& on_delta) const override {
+    std::string_view data;
+    if (!sse_data(line, &data)) return false;
     if (data == "[DONE]") {
       finish_tools(acc, state);
       return true;
@@ -101,10 +132,7 @@ class OpenAI : public Dialect {
     if (j.is_discarded()) return internal_error("openai: stream event is not JSON");
     if (j.contains("error"))
       return internal_error("openai: " + provider_error_text(std::string(data)));
-    if (j.contains("usage") && j["usage"].is_object()) {
-      acc->prompt_tokens = j["usage"].value("prompt_tokens", 0);
-      acc->completion_tokens = j["usage"].value("completion_tokens", 0);
-    }
+    read_openai_usage(j, acc);
     if (!j.contains("choices") || !j["choices"].is_array() || j["choices"].empty()) return false;
     if (auto why = finish_reason_of(j["choices"][0]); !why.empty()) acc->finish_reason = why;
     const auto& d = j["choices"][0].value("delta", json::object());
@@ -148,20 +176,7 @@ class OpenAI : public Dialect {
   }
 
   Result<std::vector<std::vector<float>>> do_parse_embed(const json& body) const override {
-    if (!body.contains("data") || !body["data"].is_array())
-      return internal_error("openai: answer has no 'data' list");
-    std::vector<std::vector<float>> out(body["data"].size());
-    try {
-      for (size_t i = 0; i < body["data"].size(); ++i) {
-        const auto& e = body["data"][i];
-        size_t idx = e.value("index", i);
-        if (idx >= out.size()) return internal_error("openai: embedding index out of range");
-        out[idx] = e.at("embedding").get<std::vector<float>>();
-      }
-    } catch (const json::exception& e) {
-      return internal_error(std::string("openai: bad embeddings: ") + e.what());
-    }
-    return out;
+    return parse_openai_embeddings(body);
   }
 
  private:
