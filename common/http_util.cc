@@ -16,6 +16,11 @@ void send_error(httplib::Response& res, int status, std::string_view code,
   res.set_content(json_io::dump(j), "application/json");
 }
 
+void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(json_io::dump(body), "application/json");
+}
+
 std::function<void(const httplib::Request&, httplib::Response&)> metrics_handler() {
   return [](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics::serialize(*metrics::registry()), metrics::kContentType);

@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,9 @@ namespace agentry::http {
 // {"error": {"code": code, "message": message}} with the given HTTP status.
 void send_error(httplib::Response& res, int status, std::string_view code,
                 std::string_view message);
+
+// body as JSON (json_io::dump: invalid UTF-8 replaced, never thrown) with the given HTTP status.
+void send_json(httplib::Response& res, int status, const nlohmann::json& body);
 
 // /metrics from the process registry; /healthz-style reports of the given checks (?verbose).
 std::function<void(const httplib::Request&, httplib::Response&)> metrics_handler();

@@ -10,6 +10,7 @@ packages=(
   libhiredis-dev libyaml-cpp-dev libhnswlib-dev zlib1g-dev libicu-dev libopenblas-dev
   redis-server redis-tools wrk clang-format clang-tidy
   clang libclang-rt-14-dev
+  libcrypt-dev chromium
 )
 
 # Node.js and npm run the MCP test servers and the official SDK's client (hack/test-tools.sh);

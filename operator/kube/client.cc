@@ -249,13 +249,17 @@ std::string Client::target(const Request& req) const {
 namespace {
 
 httplib::Request make_request(const Client::Request& r, const std::string& target,
-                              const std::string& token, const std::string& user_agent) {
+                              const std::string& token, const Config& cfg) {
   httplib::Request req;
   req.method = r.method;
   req.path = target;
   req.headers.emplace("Accept", "application/json");
-  req.headers.emplace("User-Agent", user_agent);
+  req.headers.emplace("User-Agent", cfg.user_agent);
   if (!token.empty()) req.headers.emplace("Authorization", "Bearer " + token);
+  if (!cfg.impersonate_user.empty()) {
+    req.headers.emplace("Impersonate-User", cfg.impersonate_user);
+    for (const auto& g : cfg.impersonate_groups) req.headers.emplace("Impersonate-Group", g);
+  }
   if (!r.body.empty() || r.method == "POST" || r.method == "PUT" || r.method == "PATCH") {
     req.headers.emplace("Content-Type",
                         r.content_type.empty() ? "application/json" : r.content_type);
@@ -297,7 +301,7 @@ Result<json> Client::send(const Request& r) {
     limiter_.wait();
     bool reused = false;
     auto conn = acquire(&reused);
-    httplib::Request req = make_request(r, target_path, bearer_token(), cfg_.user_agent);
+    httplib::Request req = make_request(r, target_path, bearer_token(), cfg_);
     httplib::Response res;
     httplib::Error err = httplib::Error::Success;
     auto start = std::chrono::steady_clock::now();
@@ -343,7 +347,7 @@ Status Client::stream(const Request& r, const std::function<bool(std::string_vie
     if (canceller->cancelled()) return Status(Code::kCancelled, "cancelled");
     canceller->active_ = conn.get();
   }
-  httplib::Request req = make_request(r, target(r), bearer_token(), cfg_.user_agent);
+  httplib::Request req = make_request(r, target(r), bearer_token(), cfg_);
   int http_status = 0;
   std::string error_body;
   req.response_handler = [&](const httplib::Response& res) {

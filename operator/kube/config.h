@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 
@@ -29,6 +30,11 @@ struct Config {
   // fewer than the requests in flight means a TLS handshake per extra request on both sides.
   size_t max_idle_connections = 4;
   std::string user_agent = "agentry-operator";
+  // Every request is made as this user (Impersonate-User and Impersonate-Group headers): the
+  // API server authorizes it as that user, after checking the client may impersonate. Empty: as
+  // the client's own identity.
+  std::string impersonate_user;
+  std::vector<std::string> impersonate_groups;
 };
 
 // Parses a kubeconfig file; context "" means current-context. Relative file paths in it are

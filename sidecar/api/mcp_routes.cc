@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "agentry/version.h"
+#include "common/http_util.h"
 #include "common/json_io.h"
 #include "sidecar/api/execution_events.h"
 #include "sidecar/exec/engine.h"
@@ -26,10 +27,7 @@ constexpr int kInvalidRequest = -32600;
 constexpr int kMethodNotFound = -32601;
 constexpr int kInvalidParams = -32602;
 
-void send_json(httplib::Response& res, int status, const json& body) {
-  res.status = status;
-  res.set_content(json_io::dump(body), "application/json");
-}
+using http::send_json;
 
 json tool_declaration(const AgentConfig& agent) {
   return {{"name", agent.name},

@@ -17,10 +17,7 @@ using std::chrono::milliseconds;
 
 constexpr size_t kMaxIdempotencyKey = 256;
 
-void send_json(httplib::Response& res, int status, const json& body) {
-  res.status = status;
-  res.set_content(json_io::dump(body), "application/json");
-}
+using http::send_json;
 
 // ?wait=: absent -> 0; capped at server.maxWaitSeconds (documented). False when unparseable or
 // past a day, which no client means.
