@@ -6,3 +6,14 @@ agentry_test(console_unit_test LABEL unit SOURCES
   unit/console/api_pieces_test.cc
   LIBS agentry_console_lib
 )
+
+agentry_test(console_integration_test LABEL integration TIMEOUT 300 SOURCES
+  integration/console/console_api_test.cc
+  LIBS agentry_console_lib agentry_controllers
+)
+target_compile_definitions(console_integration_test PRIVATE
+  AGENTRY_SIDECAR_BIN="$<TARGET_FILE:agentry-sidecar>"
+  AGENTRY_FAKE_LLM_BIN="$<TARGET_FILE:agentry-fake-llm>")
+if(NOT AGENTRY_WORKFLOW_PREBUILT_BINS)
+  add_dependencies(console_integration_test agentry-sidecar agentry-fake-llm agentry-console)
+endif()

@@ -1,0 +1,493 @@
+// agentry-console's API against real parts: the shared control plane (kube-apiserver, etcd,
+// controller-manager, scheduler, kwok), the operator's Agent and Workflow controllers in this
+// process, the fake LLM and real agentry-sidecar processes (tests/integration/workflow), and the
+// Console itself in this process on a loopback port. Users are console accounts in a Secret and
+// a ServiceAccount token; what they may do is plain Kubernetes RBAC.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <thread>
+
+#include "console/app/console.h"
+#include "console/auth/passwords.h"
+#include "tests/integration/workflow/workflow_harness.h"
+
+namespace agentry::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Reply {
+  int status = 0;
+  json body;
+  httplib::Headers headers;
+  std::string raw;
+};
+
+class ConsoleApiTest : public WorkflowTestBase {
+ protected:
+  void SetUp() override {
+    WorkflowTestBase::SetUp();
+    if (HasFatalFailure()) return;
+    other_ = ns_.substr(0, 58) + "-b";
+    std::string out;
+    ASSERT_EQ(cp_->kubectl({"create", "namespace", other_}, &out), 0) << out;
+    // alice edits agents and workflows in ns_ and may read their token Secrets (to chat); bob
+    // only reads agents in other_.
+    const std::string hash = *console::hash_password("alice-pw");
+    const std::string bob_hash = *console::hash_password("bob-pw");
+    apply_in(ns_, "apiVersion: v1\nkind: Secret\nmetadata:\n  name: agentry-console-accounts\n"
+                  "stringData:\n  alice: '" + hash + "'\n  bob: '{\"passwordHash\": \"" +
+                      bob_hash + "\", \"groups\": [\"readers\"]}'\n");
+    apply_in(ns_, R"(apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: agent-editor}
+rules:
+- apiGroups: [agentry.dev]
+  resources: [agents, workflows]
+  verbs: [get, list, watch, create, update, patch, delete]
+- apiGroups: [""]
+  resources: [secrets, events]
+  verbs: [get, list]
+- apiGroups: [autoscaling]
+  resources: [horizontalpodautoscalers]
+  verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: alice}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: agent-editor}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: alice}]
+)");
+    apply_in(other_, R"(apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: agent-reader}
+rules:
+- apiGroups: [agentry.dev]
+  resources: [agents]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: readers}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: agent-reader}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: readers}]
+)");
+    console::ConsoleOptions o;
+    o.kubeconfig = cp_->kubeconfig();
+    o.listen = "127.0.0.1:0";
+    o.console_namespace = ns_;
+    o.api.default_namespace = ns_;
+    o.api.watch_keepalive = 1s;
+    o.access.review_ttl = 1s;
+    console_ = std::make_unique<console::Console>(o);
+    auto s = console_->start();
+    ASSERT_TRUE(s.is_ok()) << s.to_string();
+    server_ = std::thread([this] { console_->serve(); });
+    ASSERT_TRUE(eventually([&] { return call("GET", "/readyz").status == 200; }, 30s));
+  }
+  void TearDown() override {
+    if (console_) console_->stop();
+    if (server_.joinable()) server_.join();
+    console_.reset();
+    std::string out;
+    if (cp_ && !other_.empty()) cp_->kubectl({"delete", "namespace", other_, "--wait=false"}, &out);
+    WorkflowTestBase::TearDown();
+  }
+
+  void apply_in(const std::string& ns, const std::string& yaml) {
+    std::string out;
+    ASSERT_EQ(cp_->kubectl_stdin({"apply", "-n", ns, "-f", "-"}, yaml, &out), 0) << out << yaml;
+  }
+
+  Reply call(const std::string& method, const std::string& path, const json& body = nullptr,
+             const std::string& token = "") {
+    httplib::Client c("127.0.0.1", console_->port());
+    c.set_read_timeout(30, 0);
+    httplib::Headers h;
+    if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
+    httplib::Result r = method == "GET"      ? c.Get(path, h)
+                        : method == "DELETE" ? c.Delete(path, h)
+                        : method == "PUT"    ? c.Put(path, h, body.is_null() ? "" : body.dump(),
+                                                     "application/json")
+                                             : c.Post(path, h, body.is_null() ? "" : body.dump(),
+                                                      "application/json");
+    Reply out;
+    if (!r) return out;
+    out.status = r->status;
+    out.raw = r->body;
+    out.headers = r->headers;
+    out.body = json::parse(r->body, nullptr, false);
+    return out;
+  }
+
+  std::string login(const std::string& user, const std::string& pw) {
+    auto r = call("POST", "/api/v1/auth/login", {{"username", user}, {"password", pw}});
+    EXPECT_EQ(r.status, 200) << r.raw;
+    return r.body.is_object() ? r.body.value("access_token", "") : "";
+  }
+
+  // Reads an SSE stream until stop(event, data) says so or the time is up; the events seen.
+  std::vector<std::pair<std::string, json>> sse(
+      const std::string& method, const std::string& path, const json& body,
+      const std::string& token, const std::function<bool(const std::string&, const json&)>& stop,
+      std::chrono::seconds limit, int* status = nullptr) {
+    std::vector<std::pair<std::string, json>> events;
+    httplib::Client c("127.0.0.1", console_->port());
+    c.set_read_timeout(limit.count(), 0);
+    httplib::Request req;
+    req.method = method;
+    req.path = path;
+    req.headers = {{"Authorization", "Bearer " + token}, {"Accept", "text/event-stream"}};
+    if (!body.is_null()) {
+      req.body = body.dump();
+      req.set_header("Content-Type", "application/json");
+    }
+    std::string buf;
+    bool done = false;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    httplib::Response res;
+    req.content_receiver = [&](const char* d, size_t n, uint64_t, uint64_t) {
+      buf.append(d, n);
+      size_t cut;
+      while ((cut = buf.find("\n\n")) != std::string::npos) {
+        std::string frame = buf.substr(0, cut);
+        buf.erase(0, cut + 2);
+        std::string name = "message", data;
+        std::istringstream lines(frame);
+        for (std::string line; std::getline(lines, line);) {
+          if (line.rfind("event: ", 0) == 0) name = line.substr(7);
+          if (line.rfind("data: ", 0) == 0) data += line.substr(6);
+        }
+        if (data.empty()) continue;
+        events.emplace_back(name, json::parse(data, nullptr, false));
+        if (stop(name, events.back().second)) done = true;
+      }
+      return !done && std::chrono::steady_clock::now() < deadline;
+    };
+    httplib::Error err;
+    c.send(req, res, err);
+    if (status) *status = res.status;
+    return events;
+  }
+
+  std::string other_;
+  std::unique_ptr<console::Console> console_;
+  std::thread server_;
+};
+
+TEST_F(ConsoleApiTest, LoginAnswersAlikeForAWrongNameOrPasswordAndSessionsEnd) {
+  auto wrong_pw = call("POST", "/api/v1/auth/login", {{"username", "alice"}, {"password", "x"}});
+  auto wrong_user = call("POST", "/api/v1/auth/login", {{"username", "mallory"}, {"password", "x"}});
+  EXPECT_EQ(wrong_pw.status, 401);
+  EXPECT_EQ(wrong_user.status, 401);
+  EXPECT_EQ(wrong_pw.raw, wrong_user.raw) << "the same answer: nothing tells which names exist";
+  EXPECT_EQ(call("POST", "/api/v1/auth/login", json::parse("[1]")).status, 400);
+  EXPECT_EQ(call("POST", "/api/v1/auth/login", {{"username", "alice"}}).status, 400);
+
+  auto ok = call("POST", "/api/v1/auth/login", {{"username", "alice"}, {"password", "alice-pw"}});
+  ASSERT_EQ(ok.status, 200) << ok.raw;
+  const std::string t = ok.body["access_token"];
+  EXPECT_EQ(ok.body["token_type"], "Bearer");
+  EXPECT_GT(ok.body["expires_in"].get<int>(), 3600);
+  auto me = call("GET", "/api/v1/auth/whoami", nullptr, t);
+  EXPECT_EQ(me.status, 200);
+  EXPECT_EQ(me.body["user"], "alice");
+  EXPECT_EQ(call("GET", "/api/v1/auth/whoami").status, 401) << "no token";
+  EXPECT_EQ(call("GET", "/api/v1/auth/whoami", nullptr, t + "x").status, 401);
+  EXPECT_EQ(call("POST", "/api/v1/auth/logout", nullptr, t).status, 204);
+  EXPECT_EQ(call("GET", "/api/v1/agents", nullptr, t).status, 401) << "revoked by logout";
+
+  // The password changed in the Secret: the old one stops working at once.
+  apply_in(ns_, "apiVersion: v1\nkind: Secret\nmetadata:\n  name: agentry-console-accounts\n"
+                "stringData:\n  alice: '" + *console::hash_password("new-pw") + "'\n");
+  EXPECT_EQ(call("POST", "/api/v1/auth/login", {{"username", "alice"}, {"password", "alice-pw"}}).status,
+            401);
+  EXPECT_FALSE(login("alice", "new-pw").empty());
+
+  // Guessing: per account, whichever client; 429 with Retry-After, and not a 401 that would
+  // let the guessing go on.
+  int limited = 0;
+  std::string retry_after;
+  for (int i = 0; i < 12; ++i) {
+    auto r = call("POST", "/api/v1/auth/login", {{"username", "bob"}, {"password", "guess"}});
+    if (r.status == 429) {
+      ++limited;
+      retry_after = httplib::detail::get_header_value(r.headers, "Retry-After", 0, "");
+    }
+  }
+  EXPECT_GE(limited, 6) << "5 tries, then a wait";
+  EXPECT_GE(std::atoi(retry_after.c_str()), 1);
+  EXPECT_EQ(call("POST", "/api/v1/auth/login", {{"username", "bob"}, {"password", "bob-pw"}}).status,
+            429)
+      << "even the right password waits: the limit is on attempts";
+}
+
+TEST_F(ConsoleApiTest, AUserSeesAndChangesExactlyWhatRbacLetsThem) {
+  agent("mine", false);
+  apply_in(other_, "apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata: {name: theirs}\n"
+                   "spec: {model: {provider: ollama, name: m}}\n");
+  const std::string alice = login("alice", "alice-pw"), bob = login("bob", "bob-pw");
+  auto ids = [&](const std::string& tok, const std::string& q) {
+    std::set<std::string> out;
+    auto r = call("GET", "/api/v1/agents" + q, nullptr, tok);
+    if (r.status == 200)
+      for (auto& a : r.body["items"]) out.insert(a["id"].get<std::string>());
+    return out;
+  };
+  ASSERT_TRUE(eventually([&] { return ids(alice, "").count(ns_ + "/mine") == 1; }, 20s));
+  EXPECT_EQ(ids(alice, "").count(other_ + "/theirs"), 0u) << "not alice's namespace";
+  ASSERT_TRUE(eventually([&] { return ids(bob, "").count(other_ + "/theirs") == 1; }, 20s));
+  EXPECT_EQ(ids(bob, "").count(ns_ + "/mine"), 0u);
+  // Only the namespaces each may list, however they ask.
+  for (const auto& r : ids(alice, "")) EXPECT_EQ(r.rfind(ns_ + "/", 0), 0u) << r;
+  EXPECT_EQ(call("GET", "/api/v1/agents?namespace=" + other_, nullptr, alice).status, 403);
+  EXPECT_EQ(call("GET", "/api/v1/agents/" + other_ + "/theirs", nullptr, alice).status, 403);
+  EXPECT_EQ(call("GET", "/api/v1/agents/" + ns_ + "/mine", nullptr, bob).status, 403);
+  auto detail = call("GET", "/api/v1/agents/" + other_ + "/theirs", nullptr, bob);
+  EXPECT_EQ(detail.status, 200) << detail.raw;
+  // Writes are made as the user: the API server says no.
+  json create = {{"name", "intruder"}, {"namespace", other_}, {"template", "chatbot"}};
+  auto denied = call("POST", "/api/v1/agents", create, alice);
+  EXPECT_EQ(denied.status, 403) << denied.raw;
+  EXPECT_NE(denied.raw.find("alice"), std::string::npos) << "the API server's own reason";
+  EXPECT_EQ(call("DELETE", "/api/v1/agents/" + other_ + "/theirs", nullptr, alice).status, 403);
+  EXPECT_EQ(call("PUT", "/api/v1/agents/" + other_ + "/theirs", {{"spec", {{"replicas", 3}}}}, bob)
+                .status,
+            403)
+      << "bob may read, not write";
+  std::string out;
+  EXPECT_EQ(cp_->kubectl({"-n", other_, "get", "agent", "theirs"}, &out), 0) << "still there";
+  // And what they may do, they can.
+  auto upd = call("PUT", "/api/v1/agents/" + ns_ + "/mine", {{"spec", {{"replicas", 2}}}}, alice);
+  EXPECT_EQ(upd.status, 200) << upd.raw;
+  EXPECT_EQ(get(kube::resources::kAgents, "mine")["spec"]["replicas"], 2);
+  EXPECT_EQ(call("DELETE", "/api/v1/agents/" + ns_ + "/mine", nullptr, alice).status, 202);
+  EXPECT_TRUE(eventually([&] { return get(kube::resources::kAgents, "mine").is_null(); }, 20s));
+  // The guidelines' GET /agents/{id} (the name, in the default namespace).
+  agent("byname", false);
+  EXPECT_TRUE(eventually(
+      [&] { return call("GET", "/api/v1/agents/byname", nullptr, alice).status == 200; }, 20s));
+}
+
+TEST_F(ConsoleApiTest, AnAgentFromATemplateTurnsReadyOnTheWatchStream) {
+  const std::string alice = login("alice", "alice-pw");
+  auto templates = call("GET", "/api/v1/templates", nullptr, alice);
+  ASSERT_EQ(templates.status, 200);
+  EXPECT_GE(templates.body["items"].size(), 3u);
+  auto list = call("GET", "/api/v1/agents", nullptr, alice);
+  ASSERT_EQ(list.status, 200);
+  const uint64_t rev = list.body["revision"];
+  // The guidelines' body, as is (an LLM endpoint so the agent is usable).
+  json body = {{"name", "Load Test Agent"},
+               {"template", "chatbot"},
+               {"config", {{"llm_provider", "ollama"}, {"model", "llama2"}}}};
+  auto created = call("POST", "/api/v1/agents", body, alice);
+  ASSERT_EQ(created.status, 201) << created.raw;
+  const std::string id = created.body["id"];
+  EXPECT_EQ(id.rfind(ns_ + "/load-test-agent-", 0), 0u) << id;
+  EXPECT_EQ(created.body["displayName"], "Load Test Agent");
+  EXPECT_EQ(created.body["template"], "chatbot");
+  std::vector<std::string> phases;
+  auto events = sse("GET", "/api/v1/watch?kinds=agent&since=" + std::to_string(rev), nullptr,
+                    alice,
+                    [&](const std::string& name, const json& d) {
+                      if (name != "change" || d["object"]["id"] != id) return false;
+                      phases.push_back(d["object"]["phase"]);
+                      return d["object"]["phase"] == "Ready";
+                    },
+                    90s);
+  ASSERT_FALSE(phases.empty()) << "no change of " << id << " on the stream";
+  EXPECT_EQ(phases.back(), "Ready") << "phases seen: " << json(phases).dump();
+  EXPECT_EQ(events.front().first, "hello");
+  // The detail shows what the operator made and its scaling.
+  auto detail = call("GET", "/api/v1/agents/" + id, nullptr, alice);
+  ASSERT_EQ(detail.status, 200);
+  EXPECT_EQ(detail.body["phase"], "Ready");
+  EXPECT_FALSE(detail.body["owned"].empty());
+  EXPECT_FALSE(detail.body["conditions"].empty());
+  EXPECT_TRUE(detail.body["autoscaling"].is_object())
+      << "the chatbot template autoscales (alice may get HPAs): " << detail.raw;
+  // bob (another namespace) sees none of it on his stream.
+  const std::string bob = login("bob", "bob-pw");
+  auto bobs = sse("GET", "/api/v1/watch?kinds=agent&since=" + std::to_string(rev), nullptr, bob,
+                  [](const std::string&, const json&) { return false; }, 3s);
+  for (auto& [name, d] : bobs) {
+    if (name == "change") {
+      EXPECT_NE(d["object"]["namespace"], ns_) << d.dump();
+    }
+  }
+  EXPECT_EQ(call("GET", "/api/v1/watch?kinds=pods", nullptr, alice).status, 400);
+}
+
+TEST_F(ConsoleApiTest, ChatStreamsTheAgentsAnswerAndNeverItsToken) {
+  SidecarProcess* sc = agent("chatty");
+  ASSERT_NE(sc, nullptr);
+  const std::string alice = login("alice", "alice-pw");
+  ASSERT_TRUE(eventually([&] {
+    auto a = call("GET", "/api/v1/agents/" + ns_ + "/chatty", nullptr, alice);
+    return a.status == 200;
+  }, 20s));
+  std::string token;
+  {
+    json s = get(kube::resources::kSecrets, "chatty-agent-token");
+    token = *base64_decode(s.value("/data/token"_json_pointer, std::string()));
+    while (!token.empty() && token.back() == '\n') token.pop_back();
+  }
+  std::string raw;
+  int status = 0;
+  auto events = sse("POST", "/api/v1/agents/" + ns_ + "/chatty/chat",
+                    {{"input", "hello there"}, {"sessionId", "s1"}}, alice,
+                    [&](const std::string& name, const json& d) {
+                      raw += name + " " + d.dump() + "\n";
+                      return name == "done" || name == "error";
+                    },
+                    60s, &status);
+  EXPECT_EQ(status, 200);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().first, "done") << raw;
+  std::string text;
+  for (auto& [name, d] : events)
+    if (name == "delta") text += d.value("content", "");
+  EXPECT_FALSE(text.empty()) << "the answer came in pieces: " << raw;
+  EXPECT_EQ(events.back().second["state"], "succeeded") << raw;
+  EXPECT_EQ(raw.find(token), std::string::npos) << "the agent's token never reaches the caller";
+  EXPECT_EQ(sc->executions().size(), 1u) << "one execution on the sidecar";
+  // bob may not read agents in ns_ at all; a user who may get the Agent but not its Secret gets
+  // a 403 that says why.
+  const std::string bob = login("bob", "bob-pw");
+  EXPECT_EQ(call("POST", "/api/v1/agents/" + ns_ + "/chatty/chat", {{"input", "hi"}}, bob).status,
+            403);
+  apply_in(ns_, R"(apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: agent-viewer}
+rules:
+- apiGroups: [agentry.dev]
+  resources: [agents]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: readers-view}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: agent-viewer}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: readers}]
+)");
+  Reply r;
+  ASSERT_TRUE(eventually([&] {
+    r = call("POST", "/api/v1/agents/" + ns_ + "/chatty/chat", {{"input", "hi"}}, bob);
+    return r.status == 403 && r.raw.find("token Secret") != std::string::npos;
+  }, 20s))
+      << r.status << " " << r.raw;
+  EXPECT_EQ(call("POST", "/api/v1/agents/" + ns_ + "/chatty/chat", {{"input", ""}}, alice).status,
+            400);
+  EXPECT_EQ(call("POST", "/api/v1/agents/" + ns_ + "/nobody/chat", {{"input", "x"}}, alice).status,
+            404);
+}
+
+TEST_F(ConsoleApiTest, WorkflowsAreCreatedFollowedAndCancelledAndPoliciesListed) {
+  agent("wfagent");
+  const std::string alice = login("alice", "alice-pw");
+  json spec = json::parse(R"({"input": "go", "steps": [
+      {"name": "one", "agentRef": {"name": "wfagent"}, "input": "first {{ input }}"},
+      {"name": "two", "agentRef": {"name": "wfagent"}, "dependsOn": ["one"],
+       "input": "then {{ steps.one.output }}"}]})");
+  auto c = call("POST", "/api/v1/workflows", {{"name", "flow"}, {"spec", spec}}, alice);
+  ASSERT_EQ(c.status, 201) << c.raw;
+  Reply w;
+  ASSERT_TRUE(eventually([&] {
+    w = call("GET", "/api/v1/workflows/" + ns_ + "/flow", nullptr, alice);
+    return w.status == 200 && w.body["phase"] == "Succeeded";
+  }, 60s))
+      << w.raw;
+  ASSERT_EQ(w.body["steps"].size(), 2u);
+  EXPECT_EQ(w.body["steps"][1]["dependsOn"], json::array({"one"}));
+  EXPECT_EQ(w.body["steps"][0]["phase"], "Succeeded");
+  EXPECT_EQ(w.body["steps"][1]["phase"], "Succeeded");
+  auto list = call("GET", "/api/v1/workflows?namespace=" + ns_, nullptr, alice);
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(list.body["items"].size(), 1u);
+  // Cancel: the workflow is suspended (resumable), as the user.
+  auto c2 = call("POST", "/api/v1/workflows", {{"name", "slow"}, {"spec", spec}}, alice);
+  ASSERT_EQ(c2.status, 201);
+  auto cancel = call("POST", "/api/v1/workflows/" + ns_ + "/slow/cancel", nullptr, alice);
+  EXPECT_EQ(cancel.status, 200) << cancel.raw;
+  EXPECT_EQ(get(kube::resources::kWorkflows, "slow")["spec"]["suspend"], true);
+  const std::string bob = login("bob", "bob-pw");
+  EXPECT_EQ(call("POST", "/api/v1/workflows/" + ns_ + "/slow/resume", nullptr, bob).status, 403);
+  EXPECT_EQ(call("POST", "/api/v1/workflows", {{"name", "Bad Name"}, {"spec", spec}}, alice).status,
+            400);
+  // Policies are cluster-scoped: listing them takes a cluster-wide grant, which alice lacks.
+  EXPECT_EQ(call("GET", "/api/v1/policies", nullptr, alice).status, 403);
+  std::string out;
+  cp_->kubectl({"create", "clusterrole", ns_ + "-policies", "--verb=get,list,watch",
+                "--resource=agentpolicies.agentry.dev"},
+               &out);
+  cp_->kubectl({"create", "clusterrolebinding", ns_ + "-policies", "--clusterrole=" + ns_ + "-policies",
+                "--user=alice"},
+               &out);
+  Reply p;
+  EXPECT_TRUE(eventually([&] {
+    p = call("GET", "/api/v1/policies", nullptr, alice);
+    return p.status == 200 && p.raw.find("\"production\"") != std::string::npos;
+  }, 20s))
+      << p.raw;
+  EXPECT_EQ(call("GET", "/api/v1/policies/development", nullptr, alice).status, 200);
+  cp_->kubectl({"delete", "clusterrolebinding", ns_ + "-policies"}, &out);
+  cp_->kubectl({"delete", "clusterrole", ns_ + "-policies"}, &out);
+}
+
+TEST_F(ConsoleApiTest, AKubernetesTokenIsReviewedAndImpersonated) {
+  std::string out;
+  ASSERT_EQ(cp_->kubectl({"-n", ns_, "create", "serviceaccount", "robot"}, &out), 0) << out;
+  apply_in(ns_, "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: "
+                "robot}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: "
+                "agent-editor}\nsubjects: [{kind: ServiceAccount, name: robot, namespace: " +
+                    ns_ + "}]\n");
+  ASSERT_EQ(cp_->kubectl({"-n", ns_, "create", "token", "robot"}, &out), 0) << out;
+  std::string token = out;
+  while (!token.empty() && (token.back() == '\n' || token.back() == ' ')) token.pop_back();
+  auto me = call("GET", "/api/v1/auth/whoami", nullptr, token);
+  ASSERT_EQ(me.status, 200) << me.raw;
+  EXPECT_EQ(me.body["user"], "system:serviceaccount:" + ns_ + ":robot");
+  EXPECT_EQ(call("GET", "/api/v1/agents?namespace=" + ns_, nullptr, token).status, 200);
+  EXPECT_EQ(call("GET", "/api/v1/agents?namespace=" + other_, nullptr, token).status, 403);
+  EXPECT_EQ(call("GET", "/api/v1/auth/whoami", nullptr, "not-a-token").status, 401);
+}
+
+TEST_F(ConsoleApiTest, StrictHeadersAndHostileInputNeverBreakIt) {
+  auto page = call("GET", "/agents");
+  EXPECT_EQ(page.status, 200);
+  auto hv = [&](const Reply& r, const char* k) {
+    return httplib::detail::get_header_value(r.headers, k, 0, "");
+  };
+  const std::string csp = hv(page, "Content-Security-Policy");
+  EXPECT_NE(csp.find("script-src 'self'"), std::string::npos) << csp;
+  EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos) << csp;
+  EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos);
+  EXPECT_EQ(std::string(hv(page, "X-Content-Type-Options")), "nosniff");
+  EXPECT_EQ(std::string(hv(page, "X-Frame-Options")), "DENY");
+  const std::string alice = login("alice", "alice-pw");
+  auto api = call("GET", "/api/v1/agents", nullptr, alice);
+  EXPECT_EQ(std::string(hv(api, "Cache-Control")), "no-store");
+  for (const char* bad : {"{", "[]", "null", "{\"name\":{\"$gt\":1}}", "\"x\""}) {
+    httplib::Client c("127.0.0.1", console_->port());
+    auto r = c.Post("/api/v1/agents", {{"Authorization", "Bearer " + alice}}, bad,
+                    "application/json");
+    ASSERT_TRUE(r) << bad;
+    EXPECT_EQ(r->status, 400) << bad << " -> " << r->body;
+    EXPECT_NE(r->body.find("\"error\""), std::string::npos);
+  }
+  EXPECT_EQ(call("GET", "/api/v1/agents?limit=0", nullptr, alice).status, 400);
+  EXPECT_EQ(call("GET", "/api/v1/agents?limit=abc", nullptr, alice).status, 400);
+  EXPECT_EQ(call("GET", "/api/v1/agents?labelSelector=a!=b", nullptr, alice).status, 400);
+  EXPECT_EQ(call("GET", "/api/v1/agents/Bad_Name/x", nullptr, alice).status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/watch?since=-1", nullptr, alice).status, 400);
+  std::string big(2 << 20, 'a');
+  httplib::Client c("127.0.0.1", console_->port());
+  auto r = c.Post("/api/v1/auth/login", big, "application/json");
+  EXPECT_TRUE(!r || r->status == 413);
+  EXPECT_EQ(call("GET", "/readyz").status, 200) << "still serving";
+}
+
+}  // namespace
+}  // namespace agentry::testing
