@@ -17,3 +17,15 @@ target_compile_definitions(console_integration_test PRIVATE
 if(NOT AGENTRY_WORKFLOW_PREBUILT_BINS)
   add_dependencies(console_integration_test agentry-sidecar agentry-fake-llm agentry-console)
 endif()
+
+# A real headless Chromium (Debian's) driven by playwright-core (hack/browser-tools.sh).
+agentry_test(console_browser_test LABEL integration TIMEOUT 480 SOURCES
+  integration/console/console_browser_test.cc
+  LIBS agentry_console_lib agentry_controllers
+)
+target_compile_definitions(console_browser_test PRIVATE
+  AGENTRY_SIDECAR_BIN="$<TARGET_FILE:agentry-sidecar>"
+  AGENTRY_FAKE_LLM_BIN="$<TARGET_FILE:agentry-fake-llm>")
+if(NOT AGENTRY_WORKFLOW_PREBUILT_BINS)
+  add_dependencies(console_browser_test agentry-sidecar agentry-fake-llm)
+endif()

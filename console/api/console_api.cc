@@ -162,7 +162,9 @@ json events_of(kube::Client& c, const std::string& kind, const std::string& ns,
                    {"reason", kube::string_at(e, "reason")},
                    {"message", kube::string_at(e, "message")},
                    {"count", e.value("count", 1)},
-                   {"lastTimestamp", kube::string_at(e, "lastTimestamp")}});
+                   {"lastTimestamp", kube::string_at(e, "lastTimestamp").empty()
+                                         ? kube::string_at(e, "eventTime")
+                                         : kube::string_at(e, "lastTimestamp")}});
   }
   return out;
 }

@@ -59,14 +59,21 @@ bool is_text(const std::string& type) {
 }  // namespace
 
 StaticAssets::StaticAssets(std::span<const EmbeddedFile> files) {
-  std::string index_html;
+  // One version for the whole set: modules import each other by relative URL (./api.js), so they
+  // must share a folder, and a change to any file moves them all.
+  std::string index_html, all;
+  for (const auto& f : files) {
+    if (f.name == "index.html") continue;
+    all.append(f.name).append(1, '\0').append(f.data).append(1, '\0');
+  }
+  const std::string version = hex_sha256(all, 12);
   for (const auto& f : files) {
     std::string name(f.name);
     if (name == "index.html") {
       index_html = std::string(f.data);
       continue;
     }
-    const std::string url = "/assets/" + hex_sha256(f.data, 12) + "/" + name;
+    const std::string url = "/assets/" + version + "/" + name;
     Asset a{content_type(name), std::string(f.data), ""};
     if (is_text(a.type)) a.gzip = gzip(a.plain);
     urls_[name] = url;

@@ -200,12 +200,16 @@ async function agentPage(id) {
         ['Current', scaling.currentReplicas], ['Desired', scaling.desiredReplicas]])
         : h('p', {}, 'Autoscaling is off (or not visible to you).'),
       h('h2', {}, 'Memory'),
-      memory ? h('pre', { class: 'json' }, JSON.stringify(memory, null, 2))
-        : h('p', {}, 'No memory figures yet.'),
+      memory ? kv([['Facts', `${memory.facts ?? 0} of ${memory.factsBound ?? '—'} (${memory.factsPercent ?? 0}%)`],
+        ['Exchanges', `${memory.exchanges ?? 0} of ${memory.exchangesBound ?? '—'} (${memory.exchangesPercent ?? 0}%)`],
+        ['Evicted', Object.entries(memory.evictions || {}).map(([k, v]) => `${k} ${v}`).join(', ') || '0'],
+        ['Refused (full)', memory.refusedFull ?? 0], ['Observed', memory.observedAt || '—']])
+        : h('p', {}, 'No memory figures yet (the operator reads them from a Ready sidecar).'),
       h('h2', {}, 'Events'),
       h('ul', { class: 'events' }, (a.events || []).map((e) =>
         h('li', { class: 'event-' + String(e.type).toLowerCase() },
-          `${e.lastTimestamp || ''} ${e.reason}: ${e.message}`))),
+          `${e.lastTimestamp ? e.lastTimestamp + ' ' : ''}${e.reason}: ${e.message}` +
+          (e.count > 1 ? ` (×${e.count})` : '')))),
       chatPanel(a.id),
       h('p', {}, h('button', { type: 'button', class: 'danger', onclick: async () => {
         if (!confirm(`Delete agent ${a.id}?`)) return;

@@ -2,7 +2,7 @@
 // them), edges from each dependency to its dependent, each step coloured by its phase. Pure
 // layout (layout()) and an SVG built with DOM calls (no markup strings, so no injection).
 const SVG = 'http://www.w3.org/2000/svg';
-const W = 168, H = 52, GX = 56, GY = 22;
+const W = 220, H = 52, GX = 56, GY = 22;
 
 export function layout(steps) {
   const byName = new Map(steps.map((s) => [s.name, s]));

@@ -35,6 +35,10 @@ std::string llm_dir() {
   return script_dir("llm.sh");
 }
 
+std::string browser_tools_dir() {
+  return script_dir("browser-tools.sh");
+}
+
 bool ensure_model_env() {
   const char* set = std::getenv("AGENTRY_MODEL_DIR");
   if (set && *set) return true;

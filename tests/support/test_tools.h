@@ -15,6 +15,9 @@ std::string minilm_model_dir();
 // hack/llm.sh builds llama-server and fetches Gemma 3 270M (first run), and prints the dir holding
 // bin/llama-server and models/gemma-3-270m-q4_k_m.gguf; "" on failure.
 std::string llm_dir();
+// hack/browser-tools.sh installs playwright-core (first run) and prints the dir holding
+// node_modules/; "" on failure.
+std::string browser_tools_dir();
 // Sidecars embed with MiniLM by default and find the model through $AGENTRY_MODEL_DIR: sets it
 // (for this process and so for every child) from minilm_model_dir() unless it is set already
 // (hack/test.sh exports it). Call before starting threads. False when the model is not there.
