@@ -21,6 +21,7 @@ constexpr ConfigKey kConfigKeys[] = {
     {"replicas", "/replicas"},            {"min_replicas", "/autoscaling/minReplicas"},
     {"max_replicas", "/autoscaling/maxReplicas"}, {"policy", "/policyRef/name"},
     {"memory_backend", "/memory/backend"},
+    {"api_key_secret", "/model/apiKeySecretRef/name"},
 };
 
 // Objects merge key by key; anything else is replaced (JSON merge patch, without null deletes).

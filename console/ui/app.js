@@ -242,12 +242,14 @@ async function createPage() {
         h('option', { value: 'ollama' }, 'ollama'), h('option', { value: 'openai' }, 'openai')),
       ...field('model', 'Model', { value: 'llama3.2', required: true }),
       ...field('endpoint', 'Endpoint (optional)', { type: 'url', placeholder: 'http://ollama:11434' }),
+      ...field('api_key_secret', 'API key Secret (optional; key api-key)', { placeholder: 'llm-key' }),
       h('button', { type: 'submit' }, 'Create'), err);
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       err.textContent = '';
       const config = { llm_provider: form.llm_provider.value, model: form.model.value };
       if (form.endpoint.value) config.endpoint = form.endpoint.value;
+      if (form.api_key_secret.value) config.api_key_secret = form.api_key_secret.value;
       try {
         const a = await api('POST', '/agents', { name: form.name.value,
           namespace: form.namespace.value, template: form.template.value, config });

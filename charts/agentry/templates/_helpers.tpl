@@ -76,3 +76,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- fail (printf "watchNamespaces has %d entries: the operator watches one namespace or all of them (leave it empty)" (len .Values.watchNamespaces)) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The console's labels (templates/console.yaml). */}}
+{{- define "agentry.consoleLabels" -}}
+app.kubernetes.io/name: agentry-console
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/part-of: agentry
+{{- end -}}

@@ -4,6 +4,7 @@
 // ServiceAccount token, what that token is forbidden to do, helm upgrade re-reconciling Agents,
 // helm uninstall leaving nothing behind, and bad values failing with a message.
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +19,8 @@
 #include <thread>
 
 #include "common/yaml_json.h"
+#include "console/app/console.h"
+#include "console/auth/passwords.h"
 #include "operator/controllers/agent_controller.h"
 #include "operator/controllers/builtin_policies.h"
 #include "operator/kube/client.h"
@@ -880,6 +883,146 @@ TEST_F(ChartInstallTest, InstallRbacUpgradeUninstall) {
   EXPECT_FALSE(get_json({"get", "crd", "agentpolicies.agentry.dev"}).is_null());
   EXPECT_FALSE(get_json({"get", "crd", "workflows.agentry.dev"}).is_null());
   EXPECT_NE(helm({"status", rel_, "-n", ns_}, &out), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The console (issue 18)
+
+// Off by default; on, its ServiceAccount may impersonate, review tokens and access, and list/watch
+// the three kinds it caches: nothing else cluster-wide, and in its own namespace only its accounts
+// Secret (by name) and the template ConfigMaps.
+TEST_F(ChartTest, TheConsoleIsOffByDefaultAndOnIsLeastPrivilege) {
+  for (const auto& d : render({}))
+    EXPECT_NE(d["metadata"].value("name", ""), "agentry-console") << d["kind"];
+  auto docs = render({"console.enabled=true", "console.accountsSecret=team-logins"});
+  const json* cr = find_doc(docs, "ClusterRole", "agentry-console");
+  ASSERT_NE(cr, nullptr);
+  std::set<std::string> rules;
+  for (const auto& r : (*cr)["rules"])
+    for (const auto& g : r["apiGroups"])
+      for (const auto& res : r["resources"])
+        for (const auto& v : r["verbs"])
+          rules.insert(g.get<std::string>() + "/" + res.get<std::string>() + ":" +
+                       v.get<std::string>());
+  EXPECT_EQ(rules, (std::set<std::string>{
+                       "/users:impersonate", "/groups:impersonate", "/serviceaccounts:impersonate",
+                       "authentication.k8s.io/tokenreviews:create",
+                       "authorization.k8s.io/subjectaccessreviews:create",
+                       "agentry.dev/agents:list", "agentry.dev/agents:watch",
+                       "agentry.dev/workflows:list", "agentry.dev/workflows:watch",
+                       "agentry.dev/agentpolicies:list", "agentry.dev/agentpolicies:watch"}));
+  const json* role = find_doc(docs, "Role", "agentry-console");
+  ASSERT_NE(role, nullptr);
+  ASSERT_EQ((*role)["rules"].size(), 2u);
+  EXPECT_EQ((*role)["rules"][0]["resources"], json::array({"secrets"}));
+  EXPECT_EQ((*role)["rules"][0]["resourceNames"], json::array({"team-logins"}));
+  EXPECT_EQ((*role)["rules"][0]["verbs"], json::array({"get"}));
+  const json* dep = find_doc(docs, "Deployment", "agentry-console");
+  ASSERT_NE(dep, nullptr);
+  EXPECT_EQ((*dep)["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"],
+            "agentry-console");
+  EXPECT_EQ((*dep)["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"], "agentry-console");
+  const json& pod = (*dep)["spec"]["template"]["spec"];
+  EXPECT_EQ(pod["serviceAccountName"], "agentry-console");
+  EXPECT_EQ(pod["securityContext"]["runAsNonRoot"], true);
+  const json& c = pod["containers"][0];
+  EXPECT_EQ(c["securityContext"]["readOnlyRootFilesystem"], true);
+  EXPECT_EQ(c["readinessProbe"]["httpGet"]["path"], "/readyz");
+  EXPECT_EQ(c["image"], "ghcr.io/agentry-dev/agentry-console:0.1.0");
+  // Every flag it passes is one the binary accepts.
+  std::string help;
+  ASSERT_EQ(run_command({AGENTRY_CONSOLE_BIN, "--help"}, &help), 0) << help;
+  for (const auto& a : c["args"]) {
+    const std::string arg = a.get<std::string>();
+    if (arg.rfind("--", 0) == 0) {
+      EXPECT_TRUE(contains(help, arg + " ")) << arg << "\n" << help;
+    }
+  }
+  const json* svc = find_doc(docs, "Service", "agentry-console");
+  ASSERT_NE(svc, nullptr);
+  EXPECT_EQ((*svc)["spec"]["ports"][0]["port"], 80);
+  std::string out;
+  EXPECT_NE(helm({"template", "x", chart_dir(), "--set", "console.sessionTTLSeconds=5"}, &out), 0);
+  EXPECT_TRUE(contains(out, "sessionTTLSeconds")) << out;
+}
+
+// The console running as the chart's ServiceAccount (its token, in this process): a console
+// account logs in, sees and creates what its RBAC allows; the ServiceAccount itself can do almost
+// nothing but impersonate.
+TEST_F(ChartInstallTest, TheConsoleWorksAsItsServiceAccountAndNoMore) {
+  std::string out;
+  std::vector<std::string> args = {"install", rel_, chart_dir(), "-n", ns_, "--skip-crds",
+                                   "--set", "console.enabled=true"};
+  auto vals = install_values();
+  args.insert(args.end(), vals.begin(), vals.end());
+  ASSERT_EQ(helm(args, &out), 0) << out;
+  sa_ = rel_ + "-console";
+  EXPECT_TRUE(can({"impersonate", "users"}));
+  EXPECT_TRUE(can({"create", "subjectaccessreviews.authorization.k8s.io"}));
+  EXPECT_TRUE(can({"get", "secrets/agentry-console-accounts", "-n", ns_}));
+  EXPECT_FALSE(can({"get", "secrets/other", "-n", ns_}));
+  EXPECT_FALSE(can({"list", "secrets", "-n", apps_}));
+  EXPECT_FALSE(can({"create", "agents.agentry.dev", "-n", apps_}));
+  EXPECT_FALSE(can({"delete", "agents.agentry.dev", "-n", apps_}));
+  EXPECT_FALSE(can({"get", "agents.agentry.dev", "-n", apps_})) << "gets come from the cache";
+  // An account and its rights (a plain Role in the apps namespace).
+  const std::string hash = *console::hash_password("carol-pw");
+  ASSERT_EQ(cp_->kubectl_stdin({"apply", "-n", ns_, "-f", "-"},
+                               "apiVersion: v1\nkind: Secret\nmetadata: {name: "
+                               "agentry-console-accounts}\nstringData:\n  carol: '" + hash + "'\n",
+                               &out),
+            0)
+      << out;
+  ASSERT_EQ(kubectl({"-n", apps_, "create", "role", "carol", "--verb=get,list,watch,create",
+                     "--resource=agents.agentry.dev"},
+                    &out),
+            0)
+      << out;
+  ASSERT_EQ(kubectl({"-n", apps_, "create", "rolebinding", "carol", "--role=carol", "--user=carol"},
+                    &out),
+            0)
+      << out;
+  TempDir dir("chart-console");
+  console::ConsoleOptions o;
+  o.kubeconfig = sa_kubeconfig(dir);
+  o.listen = "127.0.0.1:0";
+  o.console_namespace = ns_;
+  o.api.default_namespace = apps_;
+  console::Console c(o);
+  ASSERT_TRUE(c.start().is_ok());
+  std::thread server([&] { c.serve(); });
+  httplib::Client http("127.0.0.1", c.port());
+  ASSERT_TRUE(eventually([&] {
+    auto r = http.Get("/readyz");
+    return r && r->status == 200;
+  }, 60s))
+      << "the informers list as the ServiceAccount";
+  auto login = http.Post("/api/v1/auth/login", R"({"username":"carol","password":"carol-pw"})",
+                         "application/json");
+  ASSERT_TRUE(login);
+  ASSERT_EQ(login->status, 200) << login->body << " (get secrets/agentry-console-accounts)";
+  const std::string token = json::parse(login->body)["access_token"];
+  httplib::Headers h = {{"Authorization", "Bearer " + token}};
+  auto created = http.Post("/api/v1/agents", h,
+                           R"({"name": "from-console", "template": "summarizer",
+                               "config": {"llm_provider": "openai", "model": "gpt-4o-mini",
+                                          "api_key_secret": "llm-key"}})",
+                           "application/json");
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->status, 201) << created->body << " (impersonation)";
+  EXPECT_TRUE(eventually([&] {
+    auto r = http.Get("/api/v1/agents?namespace=" + apps_, h);
+    return r && r->status == 200 && contains(r->body, "from-console");
+  }, 30s))
+      << "listed from the cache, filtered by a SubjectAccessReview";
+  auto other = http.Get("/api/v1/agents?namespace=" + ns_, h);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 403);
+  auto templates = http.Get("/api/v1/templates", h);
+  ASSERT_TRUE(templates);
+  EXPECT_EQ(templates->status, 200) << templates->body;
+  c.stop();
+  server.join();
 }
 
 }  // namespace
