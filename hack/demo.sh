@@ -84,9 +84,9 @@ up() {
   step "control-plane tools: etcd, kube-apiserver, kwok, ... (built once from Go modules, 10-20 min the first time)"
   bin=$(hack/build-tools.sh)
   export PATH=$bin:$PATH
-  step "building agentry-operator, agentry-sidecar and the fake LLM server"
+  step "building agentry-operator, agentry-sidecar, agentry-console and the fake LLM server"
   local build=$build_root/release
-  BUILD_TARGETS="agentry-operator agentry-sidecar agentry-fake-llm" cmake_build "$build" "${release_options[@]}" |
+  BUILD_TARGETS="agentry-operator agentry-sidecar agentry-console agentry-fake-llm" cmake_build "$build" "${release_options[@]}" |
     grep -E "error|FAILED" || true
   [ -x "$build/operator/agentry-operator" ] || fail "the build failed (see above)"
 
@@ -230,6 +230,49 @@ sys.exit(0 if state == "succeeded" else 1)' || fail "the streamed execution did 
     -o jsonpath='{range .status.steps[*]}  step {.name} ({.phase}, {.attempts} attempt(s)): {.output}{.message}{"\n"}{end}'
   [ "$phase" = Succeeded ] || fail "the workflow failed: $(kubectl -n "$ns" get workflow brief -o jsonpath='{.status.message}')"
 
+  step "starting agentry-console (the Agents API and web UI) with a demo account"
+  # The account "admin" (a fresh random password each demo) in the console's accounts Secret; its
+  # group may do what the console shows, in every namespace (RBAC, as for any user).
+  local console_pw; console_pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=' | head -c 20)
+  printf '%s\n' "$console_pw" >"$state/console-password"
+  chmod 600 "$state/console-password"
+  local console_hash; console_hash=$(printf '%s\n' "$console_pw" | "$build/console/agentry-console" hash-password)
+  kubectl -n agentry-system create secret generic agentry-console-accounts \
+    --from-literal=admin="{\"passwordHash\": \"$console_hash\", \"groups\": [\"agentry:console-admins\"]}" \
+    --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  kubectl apply -f - >/dev/null <<'YAML'
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: agentry-console-demo-admin}
+rules:
+- apiGroups: [agentry.dev]
+  resources: [agents, workflows, agentpolicies, toolservers]
+  verbs: [get, list, watch, create, update, patch, delete]
+- apiGroups: [""]
+  resources: [events, secrets]
+  verbs: [get, list]
+- apiGroups: [autoscaling]
+  resources: [horizontalpodautoscalers]
+  verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: agentry-console-demo-admin}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: agentry-console-demo-admin}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: "agentry:console-admins"}]
+YAML
+  local console_port; console_port=$(free_port)
+  bg console "$build/console/agentry-console" --kubeconfig "$KUBECONFIG" \
+    --listen "127.0.0.1:$console_port" --namespace agentry-system --default-namespace "$ns"
+  wait_until "the console's /readyz on :$console_port" 30 curl -sf "http://127.0.0.1:$console_port/readyz"
+  local console_token
+  console_token=$(curl -sf -d "{\"username\":\"admin\",\"password\":\"$console_pw\"}" \
+    "http://127.0.0.1:$console_port/api/v1/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])') ||
+    fail "the console login failed"
+  curl -sf -H "Authorization: Bearer $console_token" "http://127.0.0.1:$console_port/api/v1/agents" |
+    python3 -c 'import json,sys; print("console lists:", ", ".join("%s (%s)" % (a["id"], a["phase"]) for a in json.load(sys.stdin)["items"]))' ||
+    fail "the console could not list agents"
+
   step "autoscaling: metrics-server reads kwok's emulated usage, the HPA reads metrics-server"
   # The Agent's Autoscaling condition turns True once its HPA computes a count from real metrics
   # (two metrics-server scrapes and an HPA sync: about half a minute).
@@ -242,6 +285,7 @@ sys.exit(0 if state == "succeeded" else 1)' || fail "the streamed execution did 
   cat <<TXT
 
 Agentry is running (everything listens on 127.0.0.1):
+  console (web UI): http://127.0.0.1:$console_port   log in as admin / $console_pw  (also in $state/console-password)
   export KUBECONFIG=$KUBECONFIG PATH=$bin:\$PATH
   kubectl get agentry -A                 # Agents, Workflows, AgentPolicies
   kubectl describe agent researcher      # conditions (Autoscaling: the HPA's own reason) and events
