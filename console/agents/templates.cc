@@ -39,6 +39,26 @@ void merge_into(json& base, const json& over) {
   }
 }
 
+// spec at pointer = v, when every parent that exists is an object (a spec of {"model": "x"} must
+// not turn a config key into an exception).
+bool set_at(json& spec, const std::string& pointer, const json& v) {
+  json* at = &spec;
+  size_t start = 1;
+  while (true) {
+    const size_t slash = pointer.find('/', start);
+    const std::string key = pointer.substr(start, slash == std::string::npos ? std::string::npos
+                                                                             : slash - start);
+    if (!at->is_object()) return false;
+    if (slash == std::string::npos) {
+      (*at)[key] = v;
+      return true;
+    }
+    at = &(*at)[key];
+    if (at->is_null()) *at = json::object();
+    start = slash + 1;
+  }
+}
+
 }  // namespace
 
 bool is_dns_label(std::string_view s) {
@@ -155,7 +175,9 @@ Result<json> agent_from_request(const json& body, const std::vector<AgentTemplat
       }
       if (v.is_null() || v.is_object() || v.is_array())
         return invalid_argument("config." + k + ": want a string or a number");
-      spec[json::json_pointer(ck->spec_pointer)] = v;
+      if (!set_at(spec, ck->spec_pointer, v))
+        return invalid_argument("config." + k + ": the spec has no object at " +
+                                std::string(ck->spec_pointer));
     }
   }
   if (!spec.contains("model") || !spec["model"].is_object())

@@ -375,8 +375,9 @@ void mount_console_api(Router& r, ConsoleApi& api) {
     if (!created.ok()) return send_status(out, created.status());
     http::send_json(out, 201, workflow_view(*created));
   });
-  for (const auto& [verb, suspend] : {std::pair{"cancel", true}, std::pair{"resume", false}}) {
-    r.Post("/api/v1/workflows" + ns_name + "/" + verb,
+  for (const auto& action : {std::pair{"cancel", true}, std::pair{"resume", false}}) {
+    const bool suspend = action.second;
+    r.Post("/api/v1/workflows" + ns_name + "/" + action.first,
            [&api, suspend](const httplib::Request& req, httplib::Response& out) {
              auto c = user_client(api, req, nullptr);
              if (!c.ok()) return send_status(out, c.status());

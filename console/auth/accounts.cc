@@ -17,7 +17,9 @@ ParsedAccounts parse_accounts(const nlohmann::json& secret) {
   ParsedAccounts out;
   const auto data = secret.value("data", nlohmann::json::object());
   if (!data.is_object()) return out;
-  for (const auto& [name, value] : data.items()) {
+  for (const auto& item : data.items()) {
+    const std::string& name = item.key();
+    const auto& value = item.value();
     auto refuse = [&](const std::string& why) {
       out.errors.push_back("account " + name + ": " + why);
     };

@@ -93,6 +93,9 @@ TEST(ConsoleCreateRequest, EveryMistakeNamesTheField) {
       {R"({"name": "a", "template": "chatbot", "extra": 1})", "extra"},
       {R"({"name": "a", "template": "chatbot", "labels": {"x": 1}})", "labels.x"},
       {R"([1])", "body"},
+      {R"({"name": "a", "spec": {"model": "x"}, "config": {"model": "m"}})", "config.model"},
+      {R"({"name": "a", "template": "chatbot", "spec": {"autoscaling": 3},
+           "config": {"min_replicas": 1}})", "config.min_replicas"},
   };
   for (const auto& c : cases) {
     auto a = agent_from_request(json::parse(c.body), ts, "default");
