@@ -5,9 +5,8 @@
 #include "common/json_io.h"
 #include "common/log.h"
 #include "console/api/console_api.h"
-#include "operator/controllers/agent_names.h"
-#include "operator/controllers/workflow_controller.h"
-#include "operator/kube/object.h"
+#include "console/api/sidecar_target.h"
+#include "console/app/console_metrics.h"
 #include "sidecar/api/errors.h"
 #include "sidecar/exec/providers/client_pool.h"
 
@@ -16,7 +15,6 @@ namespace {
 
 using json = nlohmann::json;
 using sidecar::api::send_status;
-namespace res = kube::resources;
 
 std::string sse(const std::string& event, const json& data) {
   return "event: " + event + "\ndata: " + json_io::dump(data) + "\n\n";
@@ -42,46 +40,14 @@ void mount_chat_route(sidecar::Router& r, ConsoleApi& api) {
             return send_status(out, invalid_argument("sessionId: want a string"));
           upstream["sessionId"] = (*body)["sessionId"];
         }
-        auto may = api.access.allowed(*who, "get", res::kAgents, ns);
-        if (!may.ok()) return send_status(out, may.status());
-        if (!*may)
-          return send_status(out, Status(Code::kPermissionDenied,
-                                         "you may not get agents in namespace " + ns, 403));
-        auto agent = api.catalog.agents().get(ns + "/" + name);
-        if (!agent)
-          return send_status(out, Status(Code::kNotFound, "Agent " + ns + "/" + name + " not found", 404));
-        std::string endpoint = kube::string_at(kube::annotations(*agent),
-                                               controllers::kEndpointOverrideAnnotation);
-        if (endpoint.empty()) {
-          if (agent->value("/status/phase"_json_pointer, std::string()) != "Ready")
-            return send_status(out, Status(Code::kUnavailable,
-                                           "Agent " + ns + "/" + name + " is not Ready yet", 503));
-          endpoint = agent->value("/status/endpoint"_json_pointer, std::string());
-        }
-        auto ep = sidecar::parse_endpoint(endpoint);
-        if (!ep.ok())
-          return send_status(out, Status(Code::kUnavailable,
-                                         "Agent " + ns + "/" + name + " has no usable endpoint", 503));
-        auto c = api.access.client_for(*who);
-        if (!c.ok()) return send_status(out, c.status());
-        auto secret = (*c)->get(res::kSecrets, ns, controllers::token_secret_name(name));
-        if (!secret.ok()) {
-          if (secret.status().code() == Code::kPermissionDenied)
-            return send_status(out, Status(Code::kPermissionDenied,
-                                           "you may not chat with Agent " + ns + "/" + name +
-                                               " (reading its token Secret is not allowed)",
-                                           403));
-          return send_status(out, secret.status());
-        }
-        std::string token = controllers::token_of_secret(*secret);
-        if (token.empty())
-          return send_status(out, Status(Code::kUnavailable,
-                                         "Agent " + ns + "/" + name + " has no API token yet", 503));
+        auto target = sidecar_target(api, *who, ns, name, "chat with");
+        if (!target.ok()) return send_status(out, target.status());
+        const std::string token = target->token;
         const int read_ms = static_cast<int>(api.opts.chat_timeout.count() * 1000);
         sidecar::PoolOptions po;
         po.read_timeout_ms = read_ms;
         po.max_idle = 0;
-        auto pool = std::make_shared<sidecar::ClientPool>(*ep, po);
+        auto pool = std::make_shared<sidecar::ClientPool>(target->endpoint, po);
         const std::string payload = json_io::dump(upstream);
         const std::string who_user = who->user;
         out.status = 200;
@@ -89,6 +55,8 @@ void mount_chat_route(sidecar::Router& r, ConsoleApi& api) {
         out.set_chunked_content_provider(
             "text/event-stream",
             [pool, payload, token, who_user, ns, name](size_t, httplib::DataSink& sink) {
+              OpenStream open("chat");
+              auto& chats = console_metrics().chats;
               bool client_left = false;
               auto r = pool->request("POST", "/v1/executions", payload,
                                      {{"Authorization", "Bearer " + token},
@@ -98,7 +66,12 @@ void mount_chat_route(sidecar::Router& r, ConsoleApi& api) {
                                        client_left = true;
                                        return false;
                                      });
-              if (client_left) return false;
+              if (client_left) {
+                chats.Add({{"result", "left"}}).Increment();
+                return false;
+              }
+              chats.Add({{"result", r.status >= 200 && r.status < 300 ? "ok" : "failed"}})
+                  .Increment();
               if (r.status < 200 || r.status >= 300) {
                 std::string message = "the agent's sidecar did not answer";
                 if (r.status != 0) {

@@ -6,6 +6,7 @@
 #include "common/http_util.h"
 #include "common/json_io.h"
 #include "common/log.h"
+#include "console/api/sidecar_target.h"
 #include "console/api/views.h"
 #include "operator/controllers/agent_names.h"
 #include "operator/kube/object.h"
@@ -169,6 +170,37 @@ json events_of(kube::Client& c, const std::string& kind, const std::string& ns,
   return out;
 }
 
+// The memory and cache figures one of the agent's sidecars reports (GET /v1/memory?limit=1 and
+// GET /v1/cache), for callers who could read them themselves; {"error"} says why not. Short
+// timeouts: the page must not wait on a sidecar that is away.
+json sidecar_figures(ConsoleApi& api, const Identity& who, const std::string& ns,
+                     const std::string& name) {
+  auto target = sidecar_target(api, who, ns, name, "read the figures of");
+  if (!target.ok()) return {{"error", target.status().message()}};
+  sidecar::PoolOptions po;
+  po.connect_timeout_ms = 1000;
+  po.read_timeout_ms = 2000;
+  po.max_idle = 0;
+  sidecar::ClientPool pool(target->endpoint, po);
+  const httplib::Headers h = {{"Authorization", "Bearer " + target->token}};
+  json out = json::object();
+  for (const auto& [key, path] : {std::pair{"memory", "/v1/memory?limit=1"}, std::pair{"cache", "/v1/cache"}}) {
+    auto r = pool.request("GET", path, "", h, nullptr);
+    auto j = r.status == 200 ? json_io::parse(r.body) : Result<json>(unavailable(""));
+    if (!j.ok() || !j->is_object()) {
+      out["error"] = "the sidecar did not answer " + std::string(path) +
+                     (r.status ? " (HTTP " + std::to_string(r.status) + ")" : ": " + r.error_text);
+      continue;
+    }
+    if (std::string(key) == "memory") {
+      out[key] = j->contains("stats") && (*j)["stats"].is_object() ? (*j)["stats"] : json::object();
+    } else {
+      out[key] = *j;
+    }
+  }
+  return out;
+}
+
 void agent_detail(ConsoleApi& api, const httplib::Request& req, httplib::Response& out,
                   const std::string& ns, const std::string& name) {
   Identity who;
@@ -299,6 +331,14 @@ void mount_console_api(Router& r, ConsoleApi& api) {
                        req.has_param("namespace") ? req.get_param_value("namespace")
                                                   : api.opts.default_namespace,
                        req.matches[1]);
+        });
+  // Apart from the detail: a sidecar that is away (or a name that takes long to resolve) must not
+  // hold up the page.
+  r.Get("/api/v1/agents" + ns_name + "/figures",
+        [&api](const httplib::Request& req, httplib::Response& out) {
+          auto who = caller(api, req);
+          if (!who.ok()) return send_status(out, who.status());
+          http::send_json(out, 200, sidecar_figures(api, *who, req.matches[1], req.matches[3]));
         });
   r.Put("/api/v1/agents" + ns_name, [&api](const httplib::Request& req, httplib::Response& out) {
     auto c = user_client(api, req, nullptr);

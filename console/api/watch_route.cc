@@ -5,6 +5,7 @@
 // every watch_keepalive keeps proxies from closing an idle stream.
 #include "common/json_io.h"
 #include "console/api/console_api.h"
+#include "console/app/console_metrics.h"
 #include "sidecar/api/errors.h"
 
 namespace agentry::console {
@@ -51,10 +52,11 @@ void mount_watch_route(sidecar::Router& r, ConsoleApi& api) {
     out.set_header("Cache-Control", "no-cache");
     auto next = std::make_shared<uint64_t>(since);
     auto sent_hello = std::make_shared<bool>(false);
+    auto open = std::make_shared<OpenStream>("watch");  // down when the provider is dropped
     Identity me = *who;
     out.set_chunked_content_provider(
         "text/event-stream",
-        [&api, next, sent_hello, me, kinds](size_t, httplib::DataSink& sink) {
+        [&api, next, sent_hello, me, kinds, open](size_t, httplib::DataSink& sink) {
           if (!*sent_hello) {
             *sent_hello = true;
             std::string f = "event: hello\ndata: " + json_io::dump({{"revision", *next}}) + "\n\n";

@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 
 #include "common/log.h"
+#include "console/app/console_metrics.h"
 #include "console/auth/accounts.h"
 #include "console/auth/passwords.h"
 #include "operator/kube/errors.h"
@@ -35,7 +36,9 @@ Authenticator::Authenticator(std::shared_ptr<kube::Client> client, Authenticator
 
 Result<Session> Authenticator::login(const std::string& client_addr, const std::string& username,
                                      const std::string& password, int* retry_after_seconds) {
+  auto& logins = console_metrics().logins;
   if (int wait = limiter_.try_acquire(client_addr, username); wait > 0) {
+    logins.Add({{"result", "limited"}}).Increment();
     if (retry_after_seconds) *retry_after_seconds = wait;
     return Status(Code::kResourceExhausted,
                   "too many login attempts; try again in " + std::to_string(wait) + " s", 429);
@@ -50,6 +53,7 @@ Result<Session> Authenticator::login(const std::string& client_addr, const std::
                 {{"secret", opts_.accounts_namespace + "/" + opts_.accounts_secret}, {"error", e}});
   } else if (!kube::is_not_found(secret.status())) {
     log::error("console accounts unreadable", {{"error", secret.status().to_string()}});
+    logins.Add({{"result", "unavailable"}}).Increment();
     return unavailable("the console cannot read its accounts right now");
   }
   auto it = parsed.accounts.find(username);
@@ -57,11 +61,14 @@ Result<Session> Authenticator::login(const std::string& client_addr, const std::
   const bool match = password_matches(password, known ? it->second.password_hash : decoy_hash_);
   if (!known || !match) {
     log::info("console login refused", {{"client", client_addr}});
+    logins.Add({{"result", "refused"}}).Increment();
     return Status(Code::kUnauthenticated, kWrongLogin, 401);
   }
   auto issued = sessions_.create(it->second.identity);
   if (!issued.ok()) return issued.status();
   log::info("console login", {{"account", username}, {"client", client_addr}});
+  logins.Add({{"result", "ok"}}).Increment();
+  console_metrics().sessions.Set(static_cast<double>(sessions_.size()));
   return Session{issued->token, issued->expires_at, it->second.identity};
 }
 

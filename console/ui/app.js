@@ -146,6 +146,24 @@ function conditionsTable(conds) {
       h('td', {}, c.status), h('td', {}, c.reason || ''), h('td', {}, c.message || '')))));
 }
 
+function ratio(hits, misses) {
+  const n = (hits || 0) + (misses || 0);
+  return n ? `${hits} hits, ${misses} misses (${Math.round((100 * hits) / n)}% hit)` : 'no lookups yet';
+}
+
+function sidecarCache(sc) {
+  if (!sc || !sc.cache) return h('p', { id: 'sidecar-figures' }, (sc && sc.error) || 'No figures.');
+  const c = sc.cache;
+  const rows = [['L1', ratio(c.l1?.hits, c.l1?.misses)],
+    ['L1 entries', `${c.l1?.entries ?? 0} of ${c.l1?.maxEntries ?? '—'}`]];
+  if (c.l2 && c.l2.configured) rows.push(['L2 (Redis)', ratio(c.l2.hits, c.l2.misses) + (c.l2.up ? '' : ' — down')]);
+  else rows.push(['L2 (Redis)', 'not configured']);
+  if (c.degraded) rows.push(['State', 'degraded']);
+  const d = kv(rows);
+  d.id = 'sidecar-figures';
+  return d;
+}
+
 function chatPanel(id) {
   const log = h('div', { class: 'chat-log', id: 'chat-log', 'aria-live': 'polite' });
   const input = h('textarea', { id: 'chat-input', rows: 2, required: true });
@@ -205,6 +223,8 @@ async function agentPage(id) {
         ['Evicted', Object.entries(memory.evictions || {}).map(([k, v]) => `${k} ${v}`).join(', ') || '0'],
         ['Refused (full)', memory.refusedFull ?? 0], ['Observed', memory.observedAt || '—']])
         : h('p', {}, 'No memory figures yet (the operator reads them from a Ready sidecar).'),
+      h('h2', {}, 'Cache (one sidecar, now)'),
+      h('p', { id: 'sidecar-figures' }, 'Asking the sidecar…'),
       h('h2', {}, 'Events'),
       h('ul', { class: 'events' }, (a.events || []).map((e) =>
         h('li', { class: 'event-' + String(e.type).toLowerCase() },
@@ -217,6 +237,12 @@ async function agentPage(id) {
         catch (e) { say(e.message); }
       } }, 'Delete agent')));
     main.querySelector('dd .badge').id = 'agent-phase';
+    api('GET', `/agents/${a.id}/figures`).then((f) => {
+      document.getElementById('sidecar-figures')?.replaceWith(sidecarCache(f));
+    }, (e) => {
+      const p = document.getElementById('sidecar-figures');
+      if (p) p.textContent = e.message;
+    });
     leave = watch(a.revision, 'agent', (c) => {
       if (c.object.id !== a.id) return;
       const badge = document.getElementById('agent-phase');

@@ -97,6 +97,10 @@ async function main() {
   step = 'chat with the example Agent and see the answer stream in';
   await page.goto(`${url}/agents/${ns}/${process.env.EXAMPLE_AGENT}`);
   await page.waitForSelector('#chat-input', { timeout: T });
+  await page.waitForFunction(() => /L1/.test(document.getElementById('sidecar-figures')?.textContent),
+    null, { timeout: T }).catch(async () => {
+    throw new Error('no cache figures from the sidecar: ' + await page.textContent('#sidecar-figures'));
+  });
   await page.getByLabel('Message').fill('Say hello to the browser');
   await page.getByRole('button', { name: 'Send' }).click();
   await page.waitForSelector('.msg.agent[data-state="succeeded"]', { timeout: T });

@@ -187,6 +187,12 @@ TEST_F(ConsoleApiTest, ChatStreamsTheAgentsAnswerAndNeverItsToken) {
   EXPECT_EQ(events.back().second["state"], "succeeded") << raw;
   EXPECT_EQ(raw.find(token), std::string::npos) << "the agent's token never reaches the caller";
   EXPECT_EQ(sc->executions().size(), 1u) << "one execution on the sidecar";
+  // The agent page carries the sidecar's own memory and cache figures, read with its token.
+  auto detail = call("GET", "/api/v1/agents/" + ns_ + "/chatty/figures", nullptr, alice);
+  ASSERT_EQ(detail.status, 200);
+  EXPECT_TRUE(detail.body["cache"]["l1"].is_object()) << detail.raw;
+  EXPECT_TRUE(detail.body["memory"].contains("facts")) << detail.raw;
+  EXPECT_EQ(detail.raw.find(token), std::string::npos);
   // bob may not read agents in ns_ at all; a user who may get the Agent but not its Secret gets
   // a 403 that says why.
   const std::string bob = login("bob", "bob-pw");
@@ -212,6 +218,15 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: readers}]
     return r.status == 403 && r.raw.find("token Secret") != std::string::npos;
   }, 20s))
       << r.status << " " << r.raw;
+  EXPECT_EQ(call("GET", "/api/v1/agents/" + ns_ + "/chatty", nullptr, bob).status, 200)
+      << "bob may get the Agent";
+  auto bobs_view = call("GET", "/api/v1/agents/" + ns_ + "/chatty/figures", nullptr, bob);
+  EXPECT_FALSE(bobs_view.body.contains("cache")) << "but not the sidecar's figures";
+  EXPECT_NE(bobs_view.body.value("error", "").find("token Secret"), std::string::npos);
+  // The console's own figures.
+  auto metrics = call("GET", "/metrics");
+  EXPECT_NE(metrics.raw.find("console_logins_total{result=\"ok\"}"), std::string::npos);
+  EXPECT_NE(metrics.raw.find("console_chats_total{result=\"ok\"}"), std::string::npos);
   EXPECT_EQ(call("POST", "/api/v1/agents/" + ns_ + "/chatty/chat", {{"input", ""}}, alice).status,
             400);
   EXPECT_EQ(call("POST", "/api/v1/agents/" + ns_ + "/nobody/chat", {{"input", "x"}}, alice).status,
