@@ -202,17 +202,35 @@ function chatPanel(id) {
   return h('section', { 'aria-labelledby': 'chat-h' }, h('h2', { id: 'chat-h' }, 'Chat'), log, form);
 }
 
+// The parts of the agent page a change of the Agent updates in place (the chat keeps its state).
+function agentSummary(a) {
+  const phase = phaseBadge(a.phase);
+  phase.id = 'agent-phase';
+  const d = kv([['Phase', phase], ['Ready', a.ready || '—'],
+    ['Replicas', `${a.readyReplicas}/${a.replicas}`], ['Model', `${a.provider}/${a.model}`],
+    ['Policy', a.policy || '—'], ['Template', a.template || '—'], ['Namespace', a.namespace]]);
+  d.id = 'agent-summary';
+  return d;
+}
+
+function loadFigures(id) {
+  api('GET', `/agents/${id}/figures`).then((f) => {
+    document.getElementById('sidecar-figures')?.replaceWith(sidecarCache(f));
+  }, (e) => {
+    const p = document.getElementById('sidecar-figures');
+    if (p) p.textContent = e.message;
+  });
+}
+
 async function agentPage(id) {
   try {
     const a = await api('GET', '/agents/' + id);
     const memory = (a.status && a.status.memory) || null;
     const scaling = a.autoscaling;
+    const conditions = h('div', { id: 'agent-conditions' }, conditionsTable(a.conditions));
     page(a.displayName,
-      kv([['Phase', phaseBadge(a.phase)], ['Ready', a.ready || '—'],
-        ['Replicas', `${a.readyReplicas}/${a.replicas}`], ['Model', `${a.provider}/${a.model}`],
-        ['Policy', a.policy || '—'], ['Template', a.template || '—'],
-        ['Namespace', a.namespace]]),
-      h('h2', {}, 'Conditions'), conditionsTable(a.conditions),
+      agentSummary(a),
+      h('h2', {}, 'Conditions'), conditions,
       h('h2', {}, 'Scaling'),
       scaling ? kv([['HPA', scaling.name], ['Range', `${scaling.minReplicas}–${scaling.maxReplicas}`],
         ['Current', scaling.currentReplicas], ['Desired', scaling.desiredReplicas]])
@@ -236,17 +254,18 @@ async function agentPage(id) {
         try { await api('DELETE', '/agents/' + a.id); say('Deleting ' + a.id); go('/agents'); }
         catch (e) { say(e.message); }
       } }, 'Delete agent')));
-    main.querySelector('dd .badge').id = 'agent-phase';
-    api('GET', `/agents/${a.id}/figures`).then((f) => {
-      document.getElementById('sidecar-figures')?.replaceWith(sidecarCache(f));
-    }, (e) => {
-      const p = document.getElementById('sidecar-figures');
-      if (p) p.textContent = e.message;
-    });
+    loadFigures(a.id);
+    let phase = a.phase;
     leave = watch(a.revision, 'agent', (c) => {
       if (c.object.id !== a.id) return;
-      const badge = document.getElementById('agent-phase');
-      if (badge) { const b = phaseBadge(c.object.phase); b.id = 'agent-phase'; badge.replaceWith(b); }
+      if (c.type === 'DELETED') { say(`${a.id} was deleted`); go('/agents'); return; }
+      document.getElementById('agent-summary')?.replaceWith(agentSummary(c.object));
+      conditions.replaceChildren(conditionsTable(c.object.conditions));
+      if (c.object.phase === 'Ready' && phase !== 'Ready') {
+        const p = document.querySelector('#sidecar-figures');
+        if (p) { p.replaceWith(h('p', { id: 'sidecar-figures' }, 'Asking the sidecar…')); loadFigures(a.id); }
+      }
+      phase = c.object.phase;
     });
   } catch (e) { page('Agent ' + id); failure(e); }
 }

@@ -79,6 +79,9 @@ async function main() {
   step = 'the new Agent turns Ready on the page, live';
   await page.waitForFunction(() => document.getElementById('agent-phase')?.textContent === 'Ready',
     null, { timeout: 120000 });
+  // The rest of the page followed: replicas and the Ready condition came with the same change.
+  await page.waitForFunction(() => /ReplicasReady/.test(document.getElementById('agent-conditions')?.textContent),
+    null, { timeout: T });
   await shot(page, '04-created-ready');
 
   step = "open the Workflow's DAG";
