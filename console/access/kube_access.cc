@@ -20,7 +20,13 @@ Result<std::shared_ptr<kube::Client>> KubeAccess::client_for(const Identity& who
   cfg.impersonate_user = who.user;
   cfg.impersonate_groups = who.groups;
   cfg.user_agent = "agentry-console";
-  cfg.max_idle_connections = 2;
+  // Not the operator's client-side limit (50/s for the whole process): that would make one busy
+  // user (or a load test sharing an account) wait on a bucket while the API server idles. The API
+  // server's own priority and fairness (per user, since every request carries one) is the limit.
+  cfg.qps = 1000;
+  cfg.burst = 2000;
+  // Enough idle connections for a user's parallel requests not to pay a TLS handshake each.
+  cfg.max_idle_connections = 16;
   auto c = kube::Client::create(cfg);
   if (!c.ok()) return c.status();
   std::lock_guard<std::mutex> lock(mu_);
@@ -50,10 +56,11 @@ Result<bool> KubeAccess::allowed(const Identity& who, const std::string& verb,
   kube::Client::Request req;
   req.method = "POST";
   req.path = "/apis/authorization.k8s.io/v1/subjectaccessreviews";
-  req.body = nlohmann::json{{"apiVersion", "authorization.k8s.io/v1"},
-                            {"kind", "SubjectAccessReview"},
-                            {"spec", spec}}
-                 .dump();
+  req.body = nlohmann::json{
+      {"apiVersion", "authorization.k8s.io/v1"},
+      {"kind", "SubjectAccessReview"},
+      {"spec",
+       spec}}.dump();
   auto res = sa_->send(req);
   if (!res.ok()) {
     log::error("subject access review failed", {{"error", res.status().to_string()}});

@@ -15,11 +15,16 @@ namespace {
 using json = nlohmann::json;
 
 constexpr ConfigKey kConfigKeys[] = {
-    {"llm_provider", "/model/provider"},  {"model", "/model/name"},
-    {"endpoint", "/model/endpoint"},      {"temperature", "/model/temperature"},
-    {"max_tokens", "/model/maxTokens"},   {"system_prompt", "/systemPrompt"},
-    {"replicas", "/replicas"},            {"min_replicas", "/autoscaling/minReplicas"},
-    {"max_replicas", "/autoscaling/maxReplicas"}, {"policy", "/policyRef/name"},
+    {"llm_provider", "/model/provider"},
+    {"model", "/model/name"},
+    {"endpoint", "/model/endpoint"},
+    {"temperature", "/model/temperature"},
+    {"max_tokens", "/model/maxTokens"},
+    {"system_prompt", "/systemPrompt"},
+    {"replicas", "/replicas"},
+    {"min_replicas", "/autoscaling/minReplicas"},
+    {"max_replicas", "/autoscaling/maxReplicas"},
+    {"policy", "/policyRef/name"},
     {"memory_backend", "/memory/backend"},
     {"api_key_secret", "/model/apiKeySecretRef/name"},
 };
@@ -46,8 +51,8 @@ bool set_at(json& spec, const std::string& pointer, const json& v) {
   size_t start = 1;
   while (true) {
     const size_t slash = pointer.find('/', start);
-    const std::string key = pointer.substr(start, slash == std::string::npos ? std::string::npos
-                                                                             : slash - start);
+    const std::string key =
+        pointer.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
     if (!at->is_object()) return false;
     if (slash == std::string::npos) {
       (*at)[key] = v;
@@ -64,8 +69,8 @@ bool set_at(json& spec, const std::string& pointer, const json& v) {
 bool is_dns_label(std::string_view s) {
   if (s.empty() || s.size() > 63) return false;
   for (char c : s) {
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-          c == '-'))
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '-'))
       return false;
   }
   return s.front() != '-' && s.back() != '-';
@@ -123,14 +128,15 @@ std::span<const ConfigKey> config_keys() {
 Result<json> agent_from_request(const json& body, const std::vector<AgentTemplate>& templates,
                                 const std::string& default_namespace) {
   if (!body.is_object()) return invalid_argument("the body: want a JSON object");
-  static constexpr const char* kKnown[] = {"name", "namespace", "template", "config", "spec",
-                                           "labels", "description"};
+  static constexpr const char* kKnown[] = {"name", "namespace", "template",   "config",
+                                           "spec", "labels",    "description"};
   for (const auto& [k, _] : body.items()) {
     bool known = false;
     for (const char* n : kKnown) known = known || k == n;
     if (!known) return invalid_argument(k + ": not a field of an agent create request");
   }
-  if (!body.contains("name") || !body["name"].is_string() || body["name"].get<std::string>().empty())
+  if (!body.contains("name") || !body["name"].is_string() ||
+      body["name"].get<std::string>().empty())
     return invalid_argument("name: required (a string)");
   const std::string name = body["name"].get<std::string>();
   if (name.size() > 253) return invalid_argument("name: at most 253 characters");

@@ -52,47 +52,44 @@ void mount_chat_route(sidecar::Router& r, ConsoleApi& api) {
         const std::string who_user = who->user;
         out.status = 200;
         out.set_header("Cache-Control", "no-cache");
-        out.set_chunked_content_provider(
-            "text/event-stream",
-            [pool, payload, token, who_user, ns, name](size_t, httplib::DataSink& sink) {
-              OpenStream open("chat");
-              auto& chats = console_metrics().chats;
-              bool client_left = false;
-              auto r = pool->request("POST", "/v1/executions", payload,
-                                     {{"Authorization", "Bearer " + token},
-                                      {"Accept", "text/event-stream"}},
-                                     nullptr, [&](const char* d, size_t n) {
-                                       if (sink.write(d, n)) return true;
-                                       client_left = true;
-                                       return false;
-                                     });
-              if (client_left) {
-                chats.Add({{"result", "left"}}).Increment();
-                return false;
-              }
-              chats.Add({{"result", r.status >= 200 && r.status < 300 ? "ok" : "failed"}})
-                  .Increment();
-              if (r.status < 200 || r.status >= 300) {
-                std::string message = "the agent's sidecar did not answer";
-                if (r.status != 0) {
-                  auto j = json_io::parse(r.body);
-                  message = "the agent's sidecar answered " + std::to_string(r.status);
-                  if (j.ok() && j->is_object() && j->contains("error") &&
-                      (*j)["error"].is_object() && (*j)["error"].contains("message") &&
-                      (*j)["error"]["message"].is_string())
-                    message += ": " + (*j)["error"]["message"].get<std::string>();
-                } else if (!r.error_text.empty()) {
-                  message += ": " + r.error_text;
-                }
-                log::warn("chat failed", {{"agent", ns + "/" + name},
-                                          {"user", who_user},
-                                          {"error", message}});
-                std::string f = sse("error", {{"code", "unavailable"}, {"message", message}});
-                sink.write(f.data(), f.size());
-              }
-              sink.done();
-              return true;
-            });
+        out.set_chunked_content_provider("text/event-stream", [pool, payload, token, who_user, ns,
+                                                               name](size_t,
+                                                                     httplib::DataSink& sink) {
+          OpenStream open("chat");
+          auto& chats = console_metrics().chats;
+          bool client_left = false;
+          auto r =
+              pool->request("POST", "/v1/executions", payload,
+                            {{"Authorization", "Bearer " + token}, {"Accept", "text/event-stream"}},
+                            nullptr, [&](const char* d, size_t n) {
+                              if (sink.write(d, n)) return true;
+                              client_left = true;
+                              return false;
+                            });
+          if (client_left) {
+            chats.Add({{"result", "left"}}).Increment();
+            return false;
+          }
+          chats.Add({{"result", r.status >= 200 && r.status < 300 ? "ok" : "failed"}}).Increment();
+          if (r.status < 200 || r.status >= 300) {
+            std::string message = "the agent's sidecar did not answer";
+            if (r.status != 0) {
+              auto j = json_io::parse(r.body);
+              message = "the agent's sidecar answered " + std::to_string(r.status);
+              if (j.ok() && j->is_object() && j->contains("error") && (*j)["error"].is_object() &&
+                  (*j)["error"].contains("message") && (*j)["error"]["message"].is_string())
+                message += ": " + (*j)["error"]["message"].get<std::string>();
+            } else if (!r.error_text.empty()) {
+              message += ": " + r.error_text;
+            }
+            log::warn("chat failed",
+                      {{"agent", ns + "/" + name}, {"user", who_user}, {"error", message}});
+            std::string f = sse("error", {{"code", "unavailable"}, {"message", message}});
+            sink.write(f.data(), f.size());
+          }
+          sink.done();
+          return true;
+        });
       });
 }
 

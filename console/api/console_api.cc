@@ -49,7 +49,8 @@ Result<std::vector<std::pair<std::string, std::string>>> parse_selector(const st
   size_t start = 0;
   while (start < s.size()) {
     size_t comma = s.find(',', start);
-    std::string term = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string term =
+        s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     size_t eq = term.find('=');
     if (eq == std::string::npos || eq == 0 || term.find('=', eq + 1) != std::string::npos)
       return invalid_argument("labelSelector: want key=value[,key=value] (got " + term + ")");
@@ -60,72 +61,76 @@ Result<std::vector<std::pair<std::string, std::string>>> parse_selector(const st
   return out;
 }
 
-// The objects of store the caller may list, in namespace ns ("" every namespace they may).
-Result<std::vector<runtime::ObjectPtr>> visible(ConsoleApi& api, const Identity& who,
-                                                runtime::Store& store, const kube::Resource& r,
-                                                const std::string& ns) {
+// The rows of a kind the caller may list, in namespace ns ("" every namespace they may), in id
+// order. A caller without a cluster-wide grant gets the namespaces they may list, asked one by
+// one (each answer cached by KubeAccess), outside the catalog's lock.
+Result<std::vector<Catalog::Row>> visible(ConsoleApi& api, const Identity& who,
+                                          const std::string& kind, const kube::Resource& r,
+                                          const std::string& ns) {
   auto everywhere = api.access.allowed(who, "list", r, ns);
   if (!everywhere.ok()) return everywhere.status();
-  if (*everywhere) return ns.empty() || !r.namespaced ? store.list()
-                                                      : store.by_index(runtime::kNamespaceIndex, ns);
-  if (!ns.empty() || !r.namespaced) return forbidden("list", r.plural, ns);
-  std::vector<runtime::ObjectPtr> out;
-  std::map<std::string, bool> may;
-  for (auto& o : store.list()) {
-    const std::string& n = kube::namespace_of(*o);
-    auto it = may.find(n);
-    if (it == may.end()) {
-      auto a = api.access.allowed(who, "list", r, n);
-      if (!a.ok()) return a.status();
-      it = may.emplace(n, *a).first;
-    }
-    if (it->second) out.push_back(o);
+  if (*everywhere) {
+    if (ns.empty() || !r.namespaced) return api.catalog.rows(kind, nullptr);
+    const std::set<std::string> one = {ns};
+    return api.catalog.rows(kind, &one);
   }
-  return out;
+  if (!ns.empty() || !r.namespaced) return forbidden("list", r.plural, ns);
+  std::set<std::string> mine;
+  for (const auto& n : api.catalog.namespaces(kind)) {
+    auto a = api.access.allowed(who, "list", r, n);
+    if (!a.ok()) return a.status();
+    if (*a) mine.insert(n);
+  }
+  return api.catalog.rows(kind, &mine);
 }
 
-// GET list: filters, sorted by id, paged by limit and continue (the last id of the page before).
+// GET list: filters, id order, paged by limit and continue (the last id of the page before).
 void list_route(ConsoleApi& api, const httplib::Request& req, httplib::Response& out,
-                runtime::Store& store, const kube::Resource& r, json (*view)(const json&)) {
+                const std::string& kind, const kube::Resource& r) {
   auto who = caller(api, req);
   if (!who.ok()) return send_status(out, who.status());
   const std::string ns = req.get_param_value("namespace");
-  auto objs = visible(api, *who, store, r, ns);
-  if (!objs.ok()) return send_status(out, objs.status());
   auto limit = json_io::parse_int(req.get_param_value("limit"), "limit", 1,
                                   static_cast<int64_t>(api.opts.max_page));
   if (req.has_param("limit") && !limit.ok()) return send_status(out, limit.status());
   const size_t page = req.has_param("limit") ? static_cast<size_t>(*limit) : api.opts.default_page;
   std::vector<std::pair<std::string, std::string>> selector;
   if (req.has_param("labelSelector")) {
-    auto s = parse_selector(req.get_param_value("labelSelector"));
-    if (!s.ok()) return send_status(out, s.status());
-    selector = std::move(*s);
+    auto sel = parse_selector(req.get_param_value("labelSelector"));
+    if (!sel.ok()) return send_status(out, sel.status());
+    selector = std::move(*sel);
   }
+  const uint64_t revision = api.catalog.feed().head();  // before the read: no change is missed
+  auto rows = visible(api, *who, kind, r, ns);
+  if (!rows.ok()) return send_status(out, rows.status());
   const std::string phase = req.get_param_value("phase");
   const std::string after = req.get_param_value("continue");
-  const uint64_t revision = api.catalog.feed().head();
-  std::vector<json> rows;
-  for (const auto& o : *objs) {
-    json row = view(*o);
-    if (!phase.empty() && row.value("phase", "") != phase) continue;
-    const json& labels = kube::labels(*o);
-    bool match = true;
-    for (const auto& [k, v] : selector)
-      match = match && labels.is_object() && labels.contains(k) && labels[k] == v;
-    if (!match) continue;
-    const std::string id = row.contains("id") ? row["id"].get<std::string>() : row["name"].get<std::string>();
-    if (!after.empty() && id <= after) continue;
-    rows.push_back(std::move(row));
-  }
-  auto id_of = [](const json& row) {
-    return row.contains("id") ? row["id"].get<std::string>() : row["name"].get<std::string>();
+  auto id_of = [](const json& row) -> const std::string& {
+    return row.contains("id") ? row["id"].get_ref<const std::string&>()
+                              : row["name"].get_ref<const std::string&>();
   };
-  std::sort(rows.begin(), rows.end(),
-            [&](const json& a, const json& b) { return id_of(a) < id_of(b); });
-  json body = {{"items", json::array()}, {"revision", revision}};
-  for (size_t i = 0; i < rows.size() && i < page; ++i) body["items"].push_back(rows[i]);
-  if (rows.size() > page) body["continue"] = id_of(rows[page - 1]);
+  json items = json::array();
+  std::string last;
+  bool more = false;
+  for (const auto& row : *rows) {
+    const json& v = *row;
+    if (!after.empty() && id_of(v) <= after) continue;
+    if (!phase.empty() && (!v.contains("phase") || v["phase"] != phase)) continue;
+    bool match = true;
+    for (const auto& [k, val] : selector) {
+      const json* labels = v.contains("labels") ? &v["labels"] : nullptr;
+      match = match && labels && labels->is_object() && labels->contains(k) && (*labels)[k] == val;
+    }
+    if (!match) continue;
+    if (items.size() == page) {
+      more = true;
+      break;
+    }
+    items.push_back(v);
+    last = id_of(v);
+  }
+  json body = {{"items", std::move(items)}, {"revision", revision}};
+  if (more) body["continue"] = last;
   http::send_json(out, 200, body);
 }
 
@@ -138,8 +143,9 @@ Result<runtime::ObjectPtr> cached_object(ConsoleApi& api, const Identity& who,
   if (!may.ok()) return may.status();
   if (!*may) return forbidden("get", r.plural, ns);
   auto o = store.get(ns.empty() ? name : ns + "/" + name);
-  if (!o) return Status(Code::kNotFound, r.kind + " " + (ns.empty() ? "" : ns + "/") + name +
-                                             " not found", 404);
+  if (!o)
+    return Status(Code::kNotFound,
+                  r.kind + " " + (ns.empty() ? "" : ns + "/") + name + " not found", 404);
   return o;
 }
 
@@ -184,7 +190,8 @@ json sidecar_figures(ConsoleApi& api, const Identity& who, const std::string& ns
   sidecar::ClientPool pool(target->endpoint, po);
   const httplib::Headers h = {{"Authorization", "Bearer " + target->token}};
   json out = json::object();
-  for (const auto& [key, path] : {std::pair{"memory", "/v1/memory?limit=1"}, std::pair{"cache", "/v1/cache"}}) {
+  for (const auto& [key, path] :
+       {std::pair{"memory", "/v1/memory?limit=1"}, std::pair{"cache", "/v1/cache"}}) {
     auto r = pool.request("GET", path, "", h, nullptr);
     auto j = r.status == 200 ? json_io::parse(r.body) : Result<json>(unavailable(""));
     if (!j.ok() || !j->is_object()) {
@@ -222,22 +229,12 @@ void agent_detail(ConsoleApi& api, const httplib::Request& req, httplib::Respons
                                {{"kind", "Secret"}, {"name", controllers::token_secret_name(name)}},
                                {{"kind", "PodDisruptionBudget"}, {"name", owned}},
                                {{"kind", "NetworkPolicy"}, {"name", owned}}});
-  // The scaling state as the user may read it (absent when autoscaling is off or not theirs).
+  // The scaling state as the operator mirrors it from the HPA into the Agent's status (no API
+  // call: min/max, current/desired replicas, each metric over its target, the last scale time).
   json hpa = nullptr;
-  for (const std::string& n : {owned, "keda-hpa-" + owned}) {
-    auto h = (*c)->get(res::kHorizontalPodAutoscalers, ns, n);
-    if (!h.ok()) continue;
-    const json spec = h->value("spec", json::object()), st = h->value("status", json::object());
-    hpa = {{"name", n},
-           {"minReplicas", spec.value("minReplicas", 1)},
-           {"maxReplicas", spec.value("maxReplicas", 0)},
-           {"currentReplicas", st.value("currentReplicas", 0)},
-           {"desiredReplicas", st.value("desiredReplicas", 0)},
-           {"currentMetrics", st.value("currentMetrics", json::array())},
-           {"conditions", st.value("conditions", json::array())}};
-    body["owned"].push_back({{"kind", "HorizontalPodAutoscaler"}, {"name", n}});
-    break;
-  }
+  const json status = a.value("status", json::object());
+  if (status.is_object() && status.contains("autoscaling") && status["autoscaling"].is_object())
+    hpa = status["autoscaling"];
   body["autoscaling"] = hpa;
   http::send_json(out, 200, body);
 }
@@ -262,9 +259,9 @@ void mount_console_api(Router& r, ConsoleApi& api) {
     auto s = api.auth.login(req.remote_addr, b["username"].get<std::string>(),
                             b["password"].get<std::string>(), &retry);
     if (!s.ok()) return send_status(out, s.status(), retry);
-    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(
-                          s->expires_at - SessionStore::Clock::now())
-                          .count();
+    const auto secs =
+        std::chrono::duration_cast<std::chrono::seconds>(s->expires_at - SessionStore::Clock::now())
+            .count();
     http::send_json(out, 200,
                     {{"access_token", s->token},
                      {"token_type", "Bearer"},
@@ -304,21 +301,21 @@ void mount_console_api(Router& r, ConsoleApi& api) {
 
   // Agents.
   r.Get("/api/v1/agents", [&api](const httplib::Request& req, httplib::Response& out) {
-    list_route(api, req, out, api.catalog.agents(), res::kAgents, agent_view);
+    list_route(api, req, out, "agent", res::kAgents);
   });
   r.Post("/api/v1/agents", [&api](const httplib::Request& req, httplib::Response& out) {
     auto c = user_client(api, req, nullptr);
     if (!c.ok()) return send_status(out, c.status());
     auto body = parse_body(req);
     if (!body.ok()) return send_status(out, body.status());
-    std::string default_ns = req.has_param("namespace") ? req.get_param_value("namespace")
-                                                        : api.opts.default_namespace;
+    std::string default_ns =
+        req.has_param("namespace") ? req.get_param_value("namespace") : api.opts.default_namespace;
     auto agent = agent_from_request(*body, api.catalog.templates(), default_ns);
     if (!agent.ok()) return send_status(out, agent.status());
     auto created = (*c)->create(res::kAgents, kube::namespace_of(*agent), *agent);
     if (!created.ok()) return send_status(out, created.status());
-    out.set_header("Location", "/api/v1/agents/" + kube::namespace_of(*created) + "/" +
-                                   kube::name(*created));
+    out.set_header("Location",
+                   "/api/v1/agents/" + kube::namespace_of(*created) + "/" + kube::name(*created));
     http::send_json(out, 201, agent_view(*created));
   });
   r.Get("/api/v1/agents" + ns_name, [&api](const httplib::Request& req, httplib::Response& out) {
@@ -350,26 +347,29 @@ void mount_console_api(Router& r, ConsoleApi& api) {
         return send_status(out, invalid_argument(k + ": an update changes spec and labels only"));
     json patch = json::object();
     if (body->contains("spec")) {
-      if (!(*body)["spec"].is_object()) return send_status(out, invalid_argument("spec: want an object"));
+      if (!(*body)["spec"].is_object())
+        return send_status(out, invalid_argument("spec: want an object"));
       patch["spec"] = (*body)["spec"];
     }
     if (body->contains("labels")) patch["metadata"] = {{"labels", (*body)["labels"]}};
-    auto updated = (*c)->patch(res::kAgents, std::string(req.matches[1]), std::string(req.matches[3]),
-                               kube::PatchType::kMerge, patch);
+    auto updated = (*c)->patch(res::kAgents, std::string(req.matches[1]),
+                               std::string(req.matches[3]), kube::PatchType::kMerge, patch);
     if (!updated.ok()) return send_status(out, updated.status());
     http::send_json(out, 200, agent_view(*updated));
   });
   r.Delete("/api/v1/agents" + ns_name, [&api](const httplib::Request& req, httplib::Response& out) {
     auto c = user_client(api, req, nullptr);
     if (!c.ok()) return send_status(out, c.status());
-    auto gone = (*c)->remove(res::kAgents, std::string(req.matches[1]), std::string(req.matches[3]));
+    auto gone =
+        (*c)->remove(res::kAgents, std::string(req.matches[1]), std::string(req.matches[3]));
     if (!gone.ok()) return send_status(out, gone.status());
-    http::send_json(out, 202, {{"deleting", std::string(req.matches[1]) + "/" + std::string(req.matches[3])}});
+    http::send_json(
+        out, 202, {{"deleting", std::string(req.matches[1]) + "/" + std::string(req.matches[3])}});
   });
 
   // Workflows.
   r.Get("/api/v1/workflows", [&api](const httplib::Request& req, httplib::Response& out) {
-    list_route(api, req, out, api.catalog.workflows(), res::kWorkflows, workflow_view);
+    list_route(api, req, out, "workflow", res::kWorkflows);
   });
   r.Get("/api/v1/workflows" + ns_name, [&api](const httplib::Request& req, httplib::Response& out) {
     auto who = caller(api, req);
@@ -395,7 +395,8 @@ void mount_console_api(Router& r, ConsoleApi& api) {
     for (const auto& [k, _] : b.items())
       if (k != "name" && k != "namespace" && k != "spec" && k != "labels")
         return send_status(out, invalid_argument(k + ": not a field of a workflow create request"));
-    if (!b.contains("name") || !b["name"].is_string() || !is_dns_label(b["name"].get<std::string>()))
+    if (!b.contains("name") || !b["name"].is_string() ||
+        !is_dns_label(b["name"].get<std::string>()))
       return send_status(out, invalid_argument("name: want a DNS label"));
     if (!b.contains("spec") || !b["spec"].is_object())
       return send_status(out, invalid_argument("spec: required (a Workflow spec)"));
@@ -431,7 +432,7 @@ void mount_console_api(Router& r, ConsoleApi& api) {
 
   // AgentPolicies (cluster-scoped).
   r.Get("/api/v1/policies", [&api](const httplib::Request& req, httplib::Response& out) {
-    list_route(api, req, out, api.catalog.policies(), res::kAgentPolicies, policy_view);
+    list_route(api, req, out, "policy", res::kAgentPolicies);
   });
   r.Get(std::string("/api/v1/policies/") + kName,
         [&api](const httplib::Request& req, httplib::Response& out) {

@@ -25,12 +25,16 @@ std::string annotation(const json& o, const char* key) {
   return a.is_object() && a.contains(key) && a[key].is_string() ? a[key].get<std::string>() : "";
 }
 
+json labels_of(const json& o) {
+  const json::json_pointer p("/metadata/labels");
+  return o.contains(p) && o[p].is_object() ? o[p] : json::object();
+}
+
 }  // namespace
 
 json agent_view(const json& a) {
   const std::string ns = str(a, "/metadata/namespace"), name = str(a, "/metadata/name");
   std::string display = annotation(a, kDisplayNameAnnotation);
-  json labels = a.value("metadata", json::object()).value("labels", json::object());
   return {{"id", ns + "/" + name},
           {"namespace", ns},
           {"name", name},
@@ -45,7 +49,7 @@ json agent_view(const json& a) {
           {"policy", str(a, "/status/policy")},
           {"createdAt", str(a, "/metadata/creationTimestamp")},
           {"conditions", arr(a, "/status/conditions")},
-          {"labels", labels.is_object() ? labels : json::object()}};
+          {"labels", labels_of(a)}};
 }
 
 json workflow_view(const json& w) {
@@ -57,7 +61,7 @@ json workflow_view(const json& w) {
     json row = {{"name", s.value("name", "")},
                 {"agent", s.value("agentRef", json::object()).value("name", "")},
                 {"dependsOn", s.contains("dependsOn") && s["dependsOn"].is_array() ? s["dependsOn"]
-                                                                                    : json::array()},
+                                                                                   : json::array()},
                 {"phase", "Pending"},
                 {"attempts", 0}};
     for (const auto& st : status_steps) {
@@ -77,12 +81,14 @@ json workflow_view(const json& w) {
           {"startedAt", str(w, "/status/startedAt")},
           {"finishedAt", str(w, "/status/finishedAt")},
           {"suspended", w.value("spec", json::object()).value("suspend", false)},
+          {"labels", labels_of(w)},
           {"createdAt", str(w, "/metadata/creationTimestamp")},
           {"steps", steps}};
 }
 
 json policy_view(const json& p) {
   return {{"name", str(p, "/metadata/name")},
+          {"labels", labels_of(p)},
           {"description", annotation(p, "agentry.dev/description")},
           {"spec", p.value("spec", json::object())},
           {"createdAt", str(p, "/metadata/creationTimestamp")}};

@@ -11,10 +11,10 @@ namespace agentry::console {
 // {id, namespace, name, displayName, template, phase, ready, replicas, readyReplicas,
 //  provider, model, policy, createdAt, conditions, labels}
 nlohmann::json agent_view(const nlohmann::json& agent);
-// {id, namespace, name, phase, progress, startedAt, finishedAt, message, createdAt,
+// {id, namespace, name, phase, progress, startedAt, finishedAt, message, createdAt, labels,
 //  steps: [{name, agent, dependsOn, phase, attempts, startedAt, finishedAt, message, output}]}
 nlohmann::json workflow_view(const nlohmann::json& workflow);
-// {name, description, spec, createdAt}
+// {name, labels, description, spec, createdAt}
 nlohmann::json policy_view(const nlohmann::json& policy);
 
 }  // namespace agentry::console

@@ -42,8 +42,8 @@ void mount_watch_route(sidecar::Router& r, ConsoleApi& api) {
         size_t comma = std::min(k.find(',', start), k.size());
         std::string one = k.substr(start, comma - start);
         if (!resource_of(one))
-          return send_status(out, invalid_argument("kinds: " + one +
-                                                   " is not agent, workflow or policy"));
+          return send_status(
+              out, invalid_argument("kinds: " + one + " is not agent, workflow or policy"));
         kinds.insert(one);
         start = comma + 1;
       }
@@ -54,44 +54,43 @@ void mount_watch_route(sidecar::Router& r, ConsoleApi& api) {
     auto sent_hello = std::make_shared<bool>(false);
     auto open = std::make_shared<OpenStream>("watch");  // down when the provider is dropped
     Identity me = *who;
-    out.set_chunked_content_provider(
-        "text/event-stream",
-        [&api, next, sent_hello, me, kinds, open](size_t, httplib::DataSink& sink) {
-          if (!*sent_hello) {
-            *sent_hello = true;
-            std::string f = "event: hello\ndata: " + json_io::dump({{"revision", *next}}) + "\n\n";
-            if (!sink.write(f.data(), f.size())) return false;
-          }
-          auto batch = api.catalog.feed().since(*next, api.opts.watch_keepalive);
-          if (batch.stopped && batch.changes.empty()) {
-            sink.done();
-            return true;
-          }
-          if (batch.lost) {
-            std::string f = "event: resync\ndata: {}\n\n";
-            sink.write(f.data(), f.size());
-            sink.done();
-            return true;
-          }
-          if (batch.changes.empty()) {
-            static const std::string kKeepAlive = ": keep-alive\n\n";
-            return sink.write(kKeepAlive.data(), kKeepAlive.size());
-          }
-          for (const auto& c : batch.changes) {
-            *next = c.revision;
-            if (!kinds.count(c.kind)) continue;
-            auto may = api.access.allowed(me, "list", *resource_of(c.kind), c.ns);
-            if (!may.ok() || !*may) continue;
-            std::string f = "event: change\ndata: " +
-                            json_io::dump({{"revision", c.revision},
-                                           {"kind", c.kind},
-                                           {"type", c.type},
-                                           {"object", c.object}}) +
-                            "\n\n";
-            if (!sink.write(f.data(), f.size())) return false;
-          }
-          return true;
-        });
+    out.set_chunked_content_provider("text/event-stream", [&api, next, sent_hello, me, kinds, open](
+                                                              size_t, httplib::DataSink& sink) {
+      if (!*sent_hello) {
+        *sent_hello = true;
+        std::string f = "event: hello\ndata: " + json_io::dump({{"revision", *next}}) + "\n\n";
+        if (!sink.write(f.data(), f.size())) return false;
+      }
+      auto batch = api.catalog.feed().since(*next, api.opts.watch_keepalive);
+      if (batch.stopped && batch.changes.empty()) {
+        sink.done();
+        return true;
+      }
+      if (batch.lost) {
+        std::string f = "event: resync\ndata: {}\n\n";
+        sink.write(f.data(), f.size());
+        sink.done();
+        return true;
+      }
+      if (batch.changes.empty()) {
+        static const std::string kKeepAlive = ": keep-alive\n\n";
+        return sink.write(kKeepAlive.data(), kKeepAlive.size());
+      }
+      for (const auto& c : batch.changes) {
+        *next = c.revision;
+        if (!kinds.count(c.kind)) continue;
+        auto may = api.access.allowed(me, "list", *resource_of(c.kind), c.ns);
+        if (!may.ok() || !*may) continue;
+        std::string f = "event: change\ndata: " +
+                        json_io::dump({{"revision", c.revision},
+                                       {"kind", c.kind},
+                                       {"type", c.type},
+                                       {"object", c.object}}) +
+                        "\n\n";
+        if (!sink.write(f.data(), f.size())) return false;
+      }
+      return true;
+    });
   });
 }
 

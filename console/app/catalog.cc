@@ -66,9 +66,61 @@ void Catalog::publish(const char* kind, const char* type, const runtime::ObjectP
   c.ns = kube::namespace_of(*obj);
   c.name = kube::name(*obj);
   const std::string k = kind;
-  c.object = k == "agent" ? agent_view(*obj) : k == "workflow" ? workflow_view(*obj)
-                                                               : policy_view(*obj);
+  c.object = k == "agent"      ? agent_view(*obj)
+             : k == "workflow" ? workflow_view(*obj)
+                               : policy_view(*obj);
+  {
+    const std::string id = c.ns.empty() ? c.name : c.ns + "/" + c.name;
+    std::unique_lock<std::shared_mutex> lock(rows_mu_);
+    Rows& r = rows_[k];
+    auto it = r.by_id.find(id);
+    if (std::string(type) == "DELETED") {
+      if (it != r.by_id.end()) {
+        r.by_id.erase(it);
+        if (--r.per_namespace[c.ns] == 0) r.per_namespace.erase(c.ns);
+      }
+    } else {
+      if (it == r.by_id.end()) ++r.per_namespace[c.ns];
+      r.by_id[id] = std::make_shared<const nlohmann::json>(c.object);
+    }
+  }
   feed_.publish(std::move(c));
+}
+
+std::vector<Catalog::Row> Catalog::rows(const std::string& kind,
+                                        const std::set<std::string>* namespaces) const {
+  std::shared_lock<std::shared_mutex> lock(rows_mu_);
+  std::vector<Row> out;
+  auto it = rows_.find(kind);
+  if (it == rows_.end()) return out;
+  const auto& by_id = it->second.by_id;
+  if (!namespaces || kind == "policy") {
+    out.reserve(by_id.size());
+    for (const auto& [_, row] : by_id) out.push_back(row);
+    return out;
+  }
+  // ids sort as "ns/name": each namespace's rows are one range.
+  for (const auto& ns : *namespaces) {
+    const std::string prefix = ns + "/";
+    for (auto r = by_id.lower_bound(prefix);
+         r != by_id.end() && r->first.compare(0, prefix.size(), prefix) == 0; ++r)
+      out.push_back(r->second);
+  }
+  // Namespace by namespace is not id order ("a-b/x" sorts before "a/x"): pages need id order.
+  if (namespaces->size() > 1)
+    std::sort(out.begin(), out.end(), [](const Row& a, const Row& b) {
+      return (*a)["id"].get_ref<const std::string&>() < (*b)["id"].get_ref<const std::string&>();
+    });
+  return out;
+}
+
+std::set<std::string> Catalog::namespaces(const std::string& kind) const {
+  std::shared_lock<std::shared_mutex> lock(rows_mu_);
+  std::set<std::string> out;
+  auto it = rows_.find(kind);
+  if (it == rows_.end()) return out;
+  for (const auto& [ns, _] : it->second.per_namespace) out.insert(ns);
+  return out;
 }
 
 std::vector<AgentTemplate> Catalog::templates(std::vector<std::string>* errors) const {
@@ -76,7 +128,8 @@ std::vector<AgentTemplate> Catalog::templates(std::vector<std::string>* errors) 
   for (const auto& cm : templates_->store().list()) {
     const std::string src = "configmap " + kube::namespace_of(*cm) + "/" + kube::name(*cm);
     const auto data = cm->value("data", nlohmann::json::object());
-    if (!data.is_object() || !data.contains("template.yaml") || !data["template.yaml"].is_string()) {
+    if (!data.is_object() || !data.contains("template.yaml") ||
+        !data["template.yaml"].is_string()) {
       if (errors) errors->push_back(src + ": no data key template.yaml");
       continue;
     }

@@ -21,9 +21,9 @@ namespace agentry::console {
 
 struct Change {
   uint64_t revision = 0;
-  std::string kind;       // "agent" | "workflow" | "policy"
-  std::string type;       // "ADDED" | "MODIFIED" | "DELETED"
-  std::string ns;         // "" for cluster-scoped kinds
+  std::string kind;  // "agent" | "workflow" | "policy"
+  std::string type;  // "ADDED" | "MODIFIED" | "DELETED"
+  std::string ns;    // "" for cluster-scoped kinds
   std::string name;
   nlohmann::json object;  // the view the list of that kind shows (api/views.h)
 };

@@ -74,9 +74,10 @@ Status Console::start() {
   server_ = std::make_unique<sidecar::HttpServer>(router_, so, hooks);
   if (auto s = server_->bind(); !s.is_ok()) return s;
   catalog_->start();
-  log::info("console listening", {{"port", server_->port()},
-                                  {"namespace", opts_.console_namespace},
-                                  {"accounts", opts_.console_namespace + "/" + opts_.auth.accounts_secret}});
+  log::info("console listening",
+            {{"port", server_->port()},
+             {"namespace", opts_.console_namespace},
+             {"accounts", opts_.console_namespace + "/" + opts_.auth.accounts_secret}});
   return ok_status();
 }
 

@@ -27,7 +27,7 @@
 namespace agentry::console {
 
 struct ConsoleOptions {
-  std::string kubeconfig;             // "" : $KUBECONFIG, in-cluster, ~/.kube/config
+  std::string kubeconfig;  // "" : $KUBECONFIG, in-cluster, ~/.kube/config
   std::string listen = "0.0.0.0:8090";
   std::string console_namespace = "agentry-system";  // its accounts Secret and templates
   AuthenticatorOptions auth{};

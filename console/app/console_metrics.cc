@@ -29,8 +29,7 @@ ConsoleMetrics& console_metrics() {
   return m;
 }
 
-OpenStream::OpenStream(const char* kind)
-    : gauge_(console_metrics().streams.Add({{"kind", kind}})) {
+OpenStream::OpenStream(const char* kind) : gauge_(console_metrics().streams.Add({{"kind", kind}})) {
   gauge_.Increment();
 }
 

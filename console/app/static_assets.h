@@ -1,9 +1,9 @@
 // The web UI's files, served from the binary (ui/, embedded at build time by
 // cmake/EmbedFiles.cmake): each asset at /assets/<VERSION>/<name>, VERSION the first 12 hex of
 // the SHA-256 of every asset (so modules import each other by relative URL), cached for a year
-// (immutable: any changed file moves them all to a new URL), gzip-compressed once at start for clients
-// that accept it; index.html at / and at every path of the UI's own (/agents/..., /workflows/...),
-// never cached, with `{{asset:NAME}}` in it replaced by that asset's URL.
+// (immutable: any changed file moves them all to a new URL), gzip-compressed once at start for
+// clients that accept it; index.html at / and at every path of the UI's own (/agents/...,
+// /workflows/...), never cached, with `{{asset:NAME}}` in it replaced by that asset's URL.
 //
 // Built once, then read-only: thread-safe.
 #pragma once

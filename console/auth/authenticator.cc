@@ -64,6 +64,7 @@ Result<Session> Authenticator::login(const std::string& client_addr, const std::
     logins.Add({{"result", "refused"}}).Increment();
     return Status(Code::kUnauthenticated, kWrongLogin, 401);
   }
+  limiter_.refund(client_addr, username);  // only wrong guesses use the budget up
   auto issued = sessions_.create(it->second.identity);
   if (!issued.ok()) return issued.status();
   log::info("console login", {{"account", username}, {"client", client_addr}});

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <vector>
 
 namespace agentry::console {
@@ -9,8 +10,8 @@ namespace agentry::console {
 LoginLimiter::LoginLimiter(Options opts) : opts_(std::move(opts)) {}
 
 double LoginLimiter::level(const Bucket& b, const Limit& l, Clock::time_point now) {
-  const double gained = std::chrono::duration<double>(now - b.at) /
-                        std::chrono::duration<double>(l.refill);
+  const double gained =
+      std::chrono::duration<double>(now - b.at) / std::chrono::duration<double>(l.refill);
   return std::min(l.burst, b.tokens + std::max(0.0, gained));
 }
 
@@ -48,8 +49,18 @@ int LoginLimiter::try_acquire(const std::string& client, const std::string& acco
   auto wait = [](const Bucket& b, const Limit& l) {
     return b.tokens >= 1 ? 0.0 : (1 - b.tokens) * std::chrono::duration<double>(l.refill).count();
   };
-  return std::max(1, static_cast<int>(std::ceil(
-                         std::max(wait(c, opts_.per_client), wait(a, opts_.per_account)))));
+  return std::max(
+      1,
+      static_cast<int>(std::ceil(std::max(wait(c, opts_.per_client), wait(a, opts_.per_account)))));
+}
+
+void LoginLimiter::refund(const std::string& client, const std::string& account) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto [t, k, l] : {std::tuple{&clients_, &client, &opts_.per_client},
+                         std::tuple{&accounts_, &account, &opts_.per_account}}) {
+    auto it = t->find(*k);
+    if (it != t->end()) it->second.tokens = std::min(l->burst, it->second.tokens + 1);
+  }
 }
 
 }  // namespace agentry::console

@@ -1,8 +1,11 @@
 // Login attempts, limited per client address and per account name (token buckets): a client may
 // try `burst` times at once and then once every `refill`; an account name likewise, whichever
-// client tries it, so spreading a guess over many addresses does not help either. A successful
-// login does not refund. Unknown and known account names are limited alike (a limit that only
-// applied to real accounts would tell which exist).
+// client tries it, so spreading a guess over many addresses does not help either. An attempt is
+// taken before the password is checked (a burst of parallel guesses cannot overrun the limit) and
+// given back when it succeeds, so logging in right, however often (a load test's users sharing
+// one account), never locks anyone out; only wrong guesses use the budget up. Unknown and known
+// account names are limited alike (a limit that only applied to real accounts would tell which
+// exist).
 //
 // At most max_keys buckets are kept per kind; full buckets are dropped first, then the stalest.
 // Thread-safe (mu_).
@@ -35,6 +38,8 @@ class LoginLimiter {
   // Takes one attempt for (client, account) if both have one; otherwise takes none and returns
   // the seconds until both would (at least 1). 0 means allowed.
   int try_acquire(const std::string& client, const std::string& account);
+  // Gives back the attempt try_acquire took for (client, account): it succeeded.
+  void refund(const std::string& client, const std::string& account);
 
  private:
   struct Bucket {

@@ -21,7 +21,8 @@ bool is_accepted_hash(std::string_view hash);
 
 // A new hash of password with a fresh random salt; scheme_prefix is "$y$" (default), "$7$" or
 // "$2b$". kInvalidArgument for another scheme, a password with a NUL byte or over 4 KiB.
-Result<std::string> hash_password(std::string_view password, std::string_view scheme_prefix = "$y$");
+Result<std::string> hash_password(std::string_view password,
+                                  std::string_view scheme_prefix = "$y$");
 
 // Whether password hashes to hash. False for a hash that is not accepted. The comparison takes
 // the same time wherever the two differ.

@@ -36,7 +36,8 @@ SessionStore::SessionStore(Options opts) : opts_(std::move(opts)) {}
 
 Result<SessionStore::Issued> SessionStore::create(Identity who) {
   unsigned char raw[32];
-  if (RAND_bytes(raw, sizeof raw) != 1) return internal_error("no random bytes for a session token");
+  if (RAND_bytes(raw, sizeof raw) != 1)
+    return internal_error("no random bytes for a session token");
   Issued out{"acs_" + base64url(raw, sizeof raw), opts_.now() + opts_.ttl};
   std::string h = sha256(out.token);
   std::lock_guard<std::mutex> lock(mu_);

@@ -54,8 +54,8 @@ class SessionStore {
     Clock::time_point expires_at;
   };
   mutable std::mutex mu_;
-  std::unordered_map<std::string, Session> by_hash_;            // guarded by mu_
-  std::multimap<Clock::time_point, std::string> by_expiry_;     // guarded by mu_
+  std::unordered_map<std::string, Session> by_hash_;         // guarded by mu_
+  std::multimap<Clock::time_point, std::string> by_expiry_;  // guarded by mu_
 };
 
 }  // namespace agentry::console

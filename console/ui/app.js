@@ -232,9 +232,10 @@ async function agentPage(id) {
       agentSummary(a),
       h('h2', {}, 'Conditions'), conditions,
       h('h2', {}, 'Scaling'),
-      scaling ? kv([['HPA', scaling.name], ['Range', `${scaling.minReplicas}–${scaling.maxReplicas}`],
-        ['Current', scaling.currentReplicas], ['Desired', scaling.desiredReplicas]])
-        : h('p', {}, 'Autoscaling is off (or not visible to you).'),
+      scaling ? kv([['Range', `${scaling.minReplicas ?? '—'}–${scaling.maxReplicas ?? '—'} replicas`],
+        ['Current', scaling.currentReplicas ?? '—'], ['Desired', scaling.desiredReplicas ?? '—'],
+        ['Metrics', scaling.metrics || '—'], ['Last scaled', scaling.lastScaleTime || '—']])
+        : h('p', {}, 'Autoscaling is off, or its HPA has not reported yet.'),
       h('h2', {}, 'Memory'),
       memory ? kv([['Facts', `${memory.facts ?? 0} of ${memory.factsBound ?? '—'} (${memory.factsPercent ?? 0}%)`],
         ['Exchanges', `${memory.exchanges ?? 0} of ${memory.exchangesBound ?? '—'} (${memory.exchangesPercent ?? 0}%)`],

@@ -12,7 +12,8 @@ class ConsoleApiTest : public ConsoleTestBase {};
 
 TEST_F(ConsoleApiTest, LoginAnswersAlikeForAWrongNameOrPasswordAndSessionsEnd) {
   auto wrong_pw = call("POST", "/api/v1/auth/login", {{"username", "alice"}, {"password", "x"}});
-  auto wrong_user = call("POST", "/api/v1/auth/login", {{"username", "mallory"}, {"password", "x"}});
+  auto wrong_user =
+      call("POST", "/api/v1/auth/login", {{"username", "mallory"}, {"password", "x"}});
   EXPECT_EQ(wrong_pw.status, 401);
   EXPECT_EQ(wrong_user.status, 401);
   EXPECT_EQ(wrong_pw.raw, wrong_user.raw) << "the same answer: nothing tells which names exist";
@@ -33,10 +34,13 @@ TEST_F(ConsoleApiTest, LoginAnswersAlikeForAWrongNameOrPasswordAndSessionsEnd) {
   EXPECT_EQ(call("GET", "/api/v1/agents", nullptr, t).status, 401) << "revoked by logout";
 
   // The password changed in the Secret: the old one stops working at once.
-  apply_in(ns_, "apiVersion: v1\nkind: Secret\nmetadata:\n  name: agentry-console-accounts\n"
-                "stringData:\n  alice: '" + *console::hash_password("new-pw") + "'\n");
-  EXPECT_EQ(call("POST", "/api/v1/auth/login", {{"username", "alice"}, {"password", "alice-pw"}}).status,
-            401);
+  apply_in(ns_,
+           "apiVersion: v1\nkind: Secret\nmetadata:\n  name: agentry-console-accounts\n"
+           "stringData:\n  alice: '" +
+               *console::hash_password("new-pw") + "'\n");
+  EXPECT_EQ(
+      call("POST", "/api/v1/auth/login", {{"username", "alice"}, {"password", "alice-pw"}}).status,
+      401);
   EXPECT_FALSE(login("alice", "new-pw").empty());
 
   // Guessing: per account, whichever client; 429 with Retry-After, and not a 401 that would
@@ -52,15 +56,16 @@ TEST_F(ConsoleApiTest, LoginAnswersAlikeForAWrongNameOrPasswordAndSessionsEnd) {
   }
   EXPECT_GE(limited, 6) << "5 tries, then a wait";
   EXPECT_GE(std::atoi(retry_after.c_str()), 1);
-  EXPECT_EQ(call("POST", "/api/v1/auth/login", {{"username", "bob"}, {"password", "bob-pw"}}).status,
-            429)
+  EXPECT_EQ(
+      call("POST", "/api/v1/auth/login", {{"username", "bob"}, {"password", "bob-pw"}}).status, 429)
       << "even the right password waits: the limit is on attempts";
 }
 
 TEST_F(ConsoleApiTest, AUserSeesAndChangesExactlyWhatRbacLetsThem) {
   agent("mine", false);
-  apply_in(other_, "apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata: {name: theirs}\n"
-                   "spec: {model: {provider: ollama, name: m}}\n");
+  apply_in(other_,
+           "apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata: {name: theirs}\n"
+           "spec: {model: {provider: ollama, name: m}}\n");
   const std::string alice = login("alice", "alice-pw"), bob = login("bob", "bob-pw");
   auto ids = [&](const std::string& tok, const std::string& q) {
     std::set<std::string> out;
@@ -123,14 +128,14 @@ TEST_F(ConsoleApiTest, AnAgentFromATemplateTurnsReadyOnTheWatchStream) {
   EXPECT_EQ(created.body["displayName"], "Load Test Agent");
   EXPECT_EQ(created.body["template"], "chatbot");
   std::vector<std::string> phases;
-  auto events = sse("GET", "/api/v1/watch?kinds=agent&since=" + std::to_string(rev), nullptr,
-                    alice,
-                    [&](const std::string& name, const json& d) {
-                      if (name != "change" || d["object"]["id"] != id) return false;
-                      phases.push_back(d["object"]["phase"]);
-                      return d["object"]["phase"] == "Ready";
-                    },
-                    90s);
+  auto events = sse(
+      "GET", "/api/v1/watch?kinds=agent&since=" + std::to_string(rev), nullptr, alice,
+      [&](const std::string& name, const json& d) {
+        if (name != "change" || d["object"]["id"] != id) return false;
+        phases.push_back(d["object"]["phase"]);
+        return d["object"]["phase"] == "Ready";
+      },
+      90s);
   ASSERT_FALSE(phases.empty()) << "no change of " << id << " on the stream";
   EXPECT_EQ(phases.back(), "Ready") << "phases seen: " << json(phases).dump();
   EXPECT_EQ(events.front().first, "hello");
@@ -140,12 +145,21 @@ TEST_F(ConsoleApiTest, AnAgentFromATemplateTurnsReadyOnTheWatchStream) {
   EXPECT_EQ(detail.body["phase"], "Ready");
   EXPECT_FALSE(detail.body["owned"].empty());
   EXPECT_FALSE(detail.body["conditions"].empty());
-  EXPECT_TRUE(detail.body["autoscaling"].is_object())
-      << "the chatbot template autoscales (alice may get HPAs): " << detail.raw;
+  // The chatbot template autoscales: the HPA's state as the operator mirrors it into the status.
+  Reply scaled;
+  EXPECT_TRUE(eventually(
+      [&] {
+        scaled = call("GET", "/api/v1/agents/" + id, nullptr, alice);
+        return scaled.body["autoscaling"].is_object() &&
+               scaled.body["autoscaling"].value("maxReplicas", 0) == 5;
+      },
+      60s))
+      << scaled.raw;
   // bob (another namespace) sees none of it on his stream.
   const std::string bob = login("bob", "bob-pw");
-  auto bobs = sse("GET", "/api/v1/watch?kinds=agent&since=" + std::to_string(rev), nullptr, bob,
-                  [](const std::string&, const json&) { return false; }, 3s);
+  auto bobs = sse(
+      "GET", "/api/v1/watch?kinds=agent&since=" + std::to_string(rev), nullptr, bob,
+      [](const std::string&, const json&) { return false; }, 3s);
   for (auto& [name, d] : bobs) {
     if (name == "change") {
       EXPECT_NE(d["object"]["namespace"], ns_) << d.dump();
@@ -158,10 +172,12 @@ TEST_F(ConsoleApiTest, ChatStreamsTheAgentsAnswerAndNeverItsToken) {
   SidecarProcess* sc = agent("chatty");
   ASSERT_NE(sc, nullptr);
   const std::string alice = login("alice", "alice-pw");
-  ASSERT_TRUE(eventually([&] {
-    auto a = call("GET", "/api/v1/agents/" + ns_ + "/chatty", nullptr, alice);
-    return a.status == 200;
-  }, 20s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto a = call("GET", "/api/v1/agents/" + ns_ + "/chatty", nullptr, alice);
+        return a.status == 200;
+      },
+      20s));
   std::string token;
   {
     json s = get(kube::resources::kSecrets, "chatty-agent-token");
@@ -170,13 +186,14 @@ TEST_F(ConsoleApiTest, ChatStreamsTheAgentsAnswerAndNeverItsToken) {
   }
   std::string raw;
   int status = 0;
-  auto events = sse("POST", "/api/v1/agents/" + ns_ + "/chatty/chat",
-                    {{"input", "hello there"}, {"sessionId", "s1"}}, alice,
-                    [&](const std::string& name, const json& d) {
-                      raw += name + " " + d.dump() + "\n";
-                      return name == "done" || name == "error";
-                    },
-                    60s, &status);
+  auto events = sse(
+      "POST", "/api/v1/agents/" + ns_ + "/chatty/chat",
+      {{"input", "hello there"}, {"sessionId", "s1"}}, alice,
+      [&](const std::string& name, const json& d) {
+        raw += name + " " + d.dump() + "\n";
+        return name == "done" || name == "error";
+      },
+      60s, &status);
   EXPECT_EQ(status, 200);
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events.back().first, "done") << raw;
@@ -213,10 +230,12 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: agent-viewer}
 subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: readers}]
 )");
   Reply r;
-  ASSERT_TRUE(eventually([&] {
-    r = call("POST", "/api/v1/agents/" + ns_ + "/chatty/chat", {{"input", "hi"}}, bob);
-    return r.status == 403 && r.raw.find("token Secret") != std::string::npos;
-  }, 20s))
+  ASSERT_TRUE(eventually(
+      [&] {
+        r = call("POST", "/api/v1/agents/" + ns_ + "/chatty/chat", {{"input", "hi"}}, bob);
+        return r.status == 403 && r.raw.find("token Secret") != std::string::npos;
+      },
+      20s))
       << r.status << " " << r.raw;
   EXPECT_EQ(call("GET", "/api/v1/agents/" + ns_ + "/chatty", nullptr, bob).status, 200)
       << "bob may get the Agent";
@@ -243,10 +262,12 @@ TEST_F(ConsoleApiTest, WorkflowsAreCreatedFollowedAndCancelledAndPoliciesListed)
   auto c = call("POST", "/api/v1/workflows", {{"name", "flow"}, {"spec", spec}}, alice);
   ASSERT_EQ(c.status, 201) << c.raw;
   Reply w;
-  ASSERT_TRUE(eventually([&] {
-    w = call("GET", "/api/v1/workflows/" + ns_ + "/flow", nullptr, alice);
-    return w.status == 200 && w.body["phase"] == "Succeeded";
-  }, 60s))
+  ASSERT_TRUE(eventually(
+      [&] {
+        w = call("GET", "/api/v1/workflows/" + ns_ + "/flow", nullptr, alice);
+        return w.status == 200 && w.body["phase"] == "Succeeded";
+      },
+      60s))
       << w.raw;
   ASSERT_EQ(w.body["steps"].size(), 2u);
   EXPECT_EQ(w.body["steps"][1]["dependsOn"], json::array({"one"}));
@@ -271,14 +292,16 @@ TEST_F(ConsoleApiTest, WorkflowsAreCreatedFollowedAndCancelledAndPoliciesListed)
   cp_->kubectl({"create", "clusterrole", ns_ + "-policies", "--verb=get,list,watch",
                 "--resource=agentpolicies.agentry.dev"},
                &out);
-  cp_->kubectl({"create", "clusterrolebinding", ns_ + "-policies", "--clusterrole=" + ns_ + "-policies",
-                "--user=alice"},
+  cp_->kubectl({"create", "clusterrolebinding", ns_ + "-policies",
+                "--clusterrole=" + ns_ + "-policies", "--user=alice"},
                &out);
   Reply p;
-  EXPECT_TRUE(eventually([&] {
-    p = call("GET", "/api/v1/policies", nullptr, alice);
-    return p.status == 200 && p.raw.find("\"production\"") != std::string::npos;
-  }, 20s))
+  EXPECT_TRUE(eventually(
+      [&] {
+        p = call("GET", "/api/v1/policies", nullptr, alice);
+        return p.status == 200 && p.raw.find("\"production\"") != std::string::npos;
+      },
+      20s))
       << p.raw;
   EXPECT_EQ(call("GET", "/api/v1/policies/development", nullptr, alice).status, 200);
   cp_->kubectl({"delete", "clusterrolebinding", ns_ + "-policies"}, &out);
@@ -288,10 +311,11 @@ TEST_F(ConsoleApiTest, WorkflowsAreCreatedFollowedAndCancelledAndPoliciesListed)
 TEST_F(ConsoleApiTest, AKubernetesTokenIsReviewedAndImpersonated) {
   std::string out;
   ASSERT_EQ(cp_->kubectl({"-n", ns_, "create", "serviceaccount", "robot"}, &out), 0) << out;
-  apply_in(ns_, "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: "
-                "robot}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: "
-                "agent-editor}\nsubjects: [{kind: ServiceAccount, name: robot, namespace: " +
-                    ns_ + "}]\n");
+  apply_in(ns_,
+           "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: "
+           "robot}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: "
+           "agent-editor}\nsubjects: [{kind: ServiceAccount, name: robot, namespace: " +
+               ns_ + "}]\n");
   ASSERT_EQ(cp_->kubectl({"-n", ns_, "create", "token", "robot"}, &out), 0) << out;
   std::string token = out;
   while (!token.empty() && (token.back() == '\n' || token.back() == ' ')) token.pop_back();
@@ -301,6 +325,47 @@ TEST_F(ConsoleApiTest, AKubernetesTokenIsReviewedAndImpersonated) {
   EXPECT_EQ(call("GET", "/api/v1/agents?namespace=" + ns_, nullptr, token).status, 200);
   EXPECT_EQ(call("GET", "/api/v1/agents?namespace=" + other_, nullptr, token).status, 403);
   EXPECT_EQ(call("GET", "/api/v1/auth/whoami", nullptr, "not-a-token").status, 401);
+}
+
+TEST_F(ConsoleApiTest, ListsPageInIdOrderAndFilterByPhaseAndLabels) {
+  for (const char* n : {"p-a", "p-b", "p-c", "p-d", "p-e"}) {
+    apply_in(ns_,
+             std::string("apiVersion: agentry.dev/v1alpha1\nkind: Agent\nmetadata:\n  name: ") + n +
+                 "\n  labels: {team: " + (n[2] < 'c' ? "red" : "blue") +
+                 "}\nspec: {model: {provider: ollama, name: m}, autoscaling: {enabled: false}}\n");
+  }
+  const std::string alice = login("alice", "alice-pw");
+  const std::string q = "/api/v1/agents?namespace=" + ns_;
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto r = call("GET", q + "&labelSelector=team%3Dblue", nullptr, alice);
+        return r.status == 200 && r.body["items"].size() == 3;
+      },
+      30s));
+  std::vector<std::string> seen;
+  std::string cont;
+  for (int page = 0; page < 10; ++page) {
+    auto r =
+        call("GET", q + "&limit=2" + (cont.empty() ? "" : "&continue=" + cont), nullptr, alice);
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_LE(r.body["items"].size(), 2u);
+    for (auto& a : r.body["items"]) seen.push_back(a["name"]);
+    if (!r.body.contains("continue")) break;
+    cont = r.body["continue"];
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"p-a", "p-b", "p-c", "p-d", "p-e"}))
+      << "every agent once, in id order";
+  auto red = call("GET", q + "&labelSelector=team%3Dred", nullptr, alice);
+  ASSERT_EQ(red.body["items"].size(), 2u);
+  EXPECT_EQ(red.body["items"][0]["labels"]["team"], "red");
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto ready = call("GET", q + "&phase=Ready", nullptr, alice);
+        return ready.status == 200 && ready.body["items"].size() == 5;
+      },
+      90s))
+      << "kwok runs their pods: all five turn Ready";
+  EXPECT_EQ(call("GET", q + "&phase=Failed", nullptr, alice).body["items"].size(), 0u);
 }
 
 TEST_F(ConsoleApiTest, StrictHeadersAndHostileInputNeverBreakIt) {
@@ -320,8 +385,8 @@ TEST_F(ConsoleApiTest, StrictHeadersAndHostileInputNeverBreakIt) {
   EXPECT_EQ(std::string(hv(api, "Cache-Control")), "no-store");
   for (const char* bad : {"{", "[]", "null", "{\"name\":{\"$gt\":1}}", "\"x\""}) {
     httplib::Client c("127.0.0.1", console_->port());
-    auto r = c.Post("/api/v1/agents", {{"Authorization", "Bearer " + alice}}, bad,
-                    "application/json");
+    auto r =
+        c.Post("/api/v1/agents", {{"Authorization", "Bearer " + alice}}, bad, "application/json");
     ASSERT_TRUE(r) << bad;
     EXPECT_EQ(r->status, 400) << bad << " -> " << r->body;
     EXPECT_NE(r->body.find("\"error\""), std::string::npos);

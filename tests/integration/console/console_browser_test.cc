@@ -19,12 +19,13 @@ TEST_F(ConsoleBrowserTest, LoginAgentsCreateWorkflowDagChatLogout) {
   const std::string tools = browser_tools_dir();
   ASSERT_FALSE(tools.empty()) << "hack/browser-tools.sh failed (see its log)";
   agent("example");
-  apply("apiVersion: agentry.dev/v1alpha1\nkind: Workflow\nmetadata: {name: brief}\nspec:\n"
-        "  input: go\n  steps:\n"
-        "  - {name: research, agentRef: {name: example}, input: 'research {{ input }}'}\n"
-        "  - {name: outline, agentRef: {name: example}, input: 'outline {{ input }}'}\n"
-        "  - {name: write, agentRef: {name: example}, dependsOn: [research, outline],\n"
-        "     input: 'write {{ steps.research.output }}'}\n");
+  apply(
+      "apiVersion: agentry.dev/v1alpha1\nkind: Workflow\nmetadata: {name: brief}\nspec:\n"
+      "  input: go\n  steps:\n"
+      "  - {name: research, agentRef: {name: example}, input: 'research {{ input }}'}\n"
+      "  - {name: outline, agentRef: {name: example}, input: 'outline {{ input }}'}\n"
+      "  - {name: write, agentRef: {name: example}, dependsOn: [research, outline],\n"
+      "     input: 'write {{ steps.research.output }}'}\n");
   const std::string shots = std::string(AGENTRY_BUILD_DIR) + "/screenshots/console";
   std::filesystem::create_directories(shots);
   TempDir dir("browser");

@@ -39,9 +39,11 @@ class ConsoleTestBase : public WorkflowTestBase {
     // only reads agents in other_.
     const std::string hash = *console::hash_password("alice-pw");
     const std::string bob_hash = *console::hash_password("bob-pw");
-    apply_in(ns_, "apiVersion: v1\nkind: Secret\nmetadata:\n  name: agentry-console-accounts\n"
-                  "stringData:\n  alice: '" + hash + "'\n  bob: '{\"passwordHash\": \"" +
-                      bob_hash + "\", \"groups\": [\"readers\"]}'\n");
+    apply_in(ns_,
+             "apiVersion: v1\nkind: Secret\nmetadata:\n  name: agentry-console-accounts\n"
+             "stringData:\n  alice: '" +
+                 hash + "'\n  bob: '{\"passwordHash\": \"" + bob_hash +
+                 "\", \"groups\": [\"readers\"]}'\n");
     apply_in(ns_, R"(apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata: {name: agent-editor}
@@ -109,12 +111,11 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: readers}]
     c.set_read_timeout(30, 0);
     httplib::Headers h;
     if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
-    httplib::Result r = method == "GET"      ? c.Get(path, h)
-                        : method == "DELETE" ? c.Delete(path, h)
-                        : method == "PUT"    ? c.Put(path, h, body.is_null() ? "" : body.dump(),
-                                                     "application/json")
-                                             : c.Post(path, h, body.is_null() ? "" : body.dump(),
-                                                      "application/json");
+    httplib::Result r =
+        method == "GET"      ? c.Get(path, h)
+        : method == "DELETE" ? c.Delete(path, h)
+        : method == "PUT"    ? c.Put(path, h, body.is_null() ? "" : body.dump(), "application/json")
+                          : c.Post(path, h, body.is_null() ? "" : body.dump(), "application/json");
     Reply out;
     if (!r) return out;
     out.status = r->status;

@@ -95,7 +95,8 @@ TEST(ConsoleCreateRequest, EveryMistakeNamesTheField) {
       {R"([1])", "body"},
       {R"({"name": "a", "spec": {"model": "x"}, "config": {"model": "m"}})", "config.model"},
       {R"({"name": "a", "template": "chatbot", "spec": {"autoscaling": 3},
-           "config": {"min_replicas": 1}})", "config.min_replicas"},
+           "config": {"min_replicas": 1}})",
+       "config.min_replicas"},
   };
   for (const auto& c : cases) {
     auto a = agent_from_request(json::parse(c.body), ts, "default");

@@ -1,8 +1,7 @@
 // The console's authentication pieces in isolation: password hashes (libxcrypt), sessions,
 // the login limiter, and accounts as their Secret holds them.
-#include <gtest/gtest.h>
-
 #include <crypt.h>
+#include <gtest/gtest.h>
 
 #include <thread>
 
@@ -75,8 +74,9 @@ TEST(ConsoleSessions, TokensAreRandomLiveUntilExpiryAndRevocable) {
 
 TEST(ConsoleLoginLimiter, PerClientAndPerAccountWithRefill) {
   auto now = LoginLimiter::Clock::now();
-  LoginLimiter l({.per_client = {3, 1s}, .per_account = {2, 10s}, .max_keys = 100,
-                  .now = [&] { return now; }});
+  LoginLimiter l({.per_client = {3, 1s}, .per_account = {2, 10s}, .max_keys = 100, .now = [&] {
+                    return now;
+                  }});
   EXPECT_EQ(l.try_acquire("10.0.0.1", "alice"), 0);
   EXPECT_EQ(l.try_acquire("10.0.0.2", "alice"), 0);
   // alice's bucket is empty whichever client asks; the wait is until her next attempt.
@@ -94,10 +94,26 @@ TEST(ConsoleLoginLimiter, PerClientAndPerAccountWithRefill) {
   EXPECT_GT(l.try_acquire("10.9.9.9", "nobody"), 0);
 }
 
+TEST(ConsoleLoginLimiter, SuccessesAreGivenBackSoOnlyWrongGuessesUseTheBudget) {
+  auto now = LoginLimiter::Clock::now();
+  LoginLimiter l(
+      {.per_client = {3, 1h}, .per_account = {2, 1h}, .max_keys = 100, .now = [&] { return now; }});
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_EQ(l.try_acquire("10.0.0.1", "locust"), 0) << "login " << i;
+    l.refund("10.0.0.1", "locust");
+  }
+  EXPECT_EQ(l.try_acquire("10.0.0.1", "locust"), 0);  // a wrong guess
+  EXPECT_EQ(l.try_acquire("10.0.0.1", "locust"), 0);  // another
+  EXPECT_GT(l.try_acquire("10.0.0.1", "locust"), 0) << "two wrong guesses used it up";
+  l.refund("10.0.0.9", "nobody");  // refunding what was never taken changes nothing
+  EXPECT_EQ(l.try_acquire("10.0.0.9", "nobody"), 0);
+  EXPECT_EQ(l.try_acquire("10.0.0.8", "nobody"), 0);
+  EXPECT_GT(l.try_acquire("10.0.0.7", "nobody"), 0);
+}
+
 TEST(ConsoleLoginLimiter, ManyKeysStayBounded) {
   LoginLimiter l({.per_client = {1, 1h}, .per_account = {1, 1h}, .max_keys = 50});
-  for (int i = 0; i < 1000; ++i)
-    l.try_acquire("c" + std::to_string(i), "a" + std::to_string(i));
+  for (int i = 0; i < 1000; ++i) l.try_acquire("c" + std::to_string(i), "a" + std::to_string(i));
   EXPECT_GT(l.try_acquire("c999", "fresh"), 0) << "the newest keys are kept";
 }
 
@@ -111,7 +127,8 @@ TEST(ConsoleAccounts, HashesAndObjectsParseAndBadOnesAreRefusedByName) {
   const std::string h = *hash_password("pw");
   auto p = parse_accounts(secret({
       {"alice", h + "\n"},
-      {"bob", R"({"passwordHash": ")" + h + R"(", "user": "bob@example.com", "groups": ["team-b"]})"},
+      {"bob",
+       R"({"passwordHash": ")" + h + R"(", "user": "bob@example.com", "groups": ["team-b"]})"},
       {"weak", std::string(crypt("pw", "$6$saltsalt$"))},
       {"root", R"({"passwordHash": ")" + h + R"(", "user": "system:admin"})"},
       {"masters", R"({"passwordHash": ")" + h + R"(", "groups": ["system:masters"]})"},
