@@ -241,6 +241,7 @@ int main(int argc, char** argv) {
   }
 
   // 2. Many at once.
+  auto burst_m0 = metrics.Get("/metrics");
   const double cpu0 = cpu_seconds(op.pid());
   auto t0 = Clock::now();
   create_all(n_agents, [&](int i) {
@@ -273,6 +274,7 @@ int main(int argc, char** argv) {
   }
   peak_rss_kb = std::max(peak_rss_kb, proc_status_kb(op.pid(), "VmHWM:"));
   const double cpu_used = cpu_seconds(op.pid()) - cpu0;
+  auto burst_m1 = metrics.Get("/metrics");
 
   // 3. Idle.
   std::this_thread::sleep_for(std::chrono::seconds(5));  // let the last status writes land
@@ -374,6 +376,29 @@ int main(int argc, char** argv) {
   std::printf("%-52s %-22s %s\n", "operator peak RSS", buf, "< 40 MB");
   std::snprintf(buf, sizeof buf, "%.1f s", cpu_used);
   std::printf("%-52s %-22s %s\n", "operator CPU for the burst", buf, "-");
+  // Where the burst's API calls went: per Agent, by method and resource (the operator's own
+  // rest_client_requests_by_resource_total), writes first.
+  {
+    std::map<std::string, double> per;  // "METHOD resource" -> calls
+    std::istringstream b(metric_deltas(burst_m0 ? burst_m0->body : "", burst_m1 ? burst_m1->body : "",
+                                       {"rest_client_requests_by_resource_total"}));
+    for (std::string line; std::getline(b, line);) {
+      auto m = line.find("method=\""), r = line.find("resource=\"");
+      if (m == std::string::npos || r == std::string::npos) continue;
+      std::string method = line.substr(m + 8, line.find('"', m + 8) - m - 8);
+      std::string resource = line.substr(r + 10, line.find('"', r + 10) - r - 10);
+      per[method + " " + resource] += std::atof(line.c_str() + line.rfind('+') + 1);
+    }
+    double writes = 0, reads = 0;
+    for (const auto& [k, v] : per) (k.rfind("GET", 0) == 0 ? reads : writes) += v;
+    std::snprintf(buf, sizeof buf, "%.1f writes, %.1f reads", writes / n_agents, reads / n_agents);
+    std::printf("%-52s %-22s %s\n", "  API calls per Agent in the burst", buf, "-");
+    for (const auto& [k, v] : per) {
+      if (k.rfind("GET", 0) == 0 || v / n_agents < 0.05) continue;
+      std::snprintf(buf, sizeof buf, "%.2f", v / n_agents);
+      std::printf("%-52s %-22s %s\n", ("    " + k).c_str(), buf, "-");
+    }
+  }
   std::snprintf(buf, sizeof buf, "%.0f reconciles, %.0f writes", rec1 - rec0, w1 - w0);
   std::printf("%-52s %-22s %s\n",
               ("idle " + std::to_string(idle_s) + " s: reconciles and API writes").c_str(), buf,

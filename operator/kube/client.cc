@@ -28,6 +28,7 @@ namespace {
 
 struct RestMetrics {
   prometheus::Family<prometheus::Counter>& requests;
+  prometheus::Family<prometheus::Counter>& by_resource;
   prometheus::Family<prometheus::Histogram>& latency;
   prometheus::Family<prometheus::Counter>& resends;
 };
@@ -37,6 +38,11 @@ RestMetrics& rest_metrics() {
       prometheus::BuildCounter()
           .Name("rest_client_requests_total")
           .Help("Number of HTTP requests to the Kubernetes API, by status code and method.")
+          .Register(*metrics::registry()),
+      prometheus::BuildCounter()
+          .Name("rest_client_requests_by_resource_total")
+          .Help("HTTP requests to the Kubernetes API by method and resource (e.g. agents/status): "
+                "where the writes go.")
           .Register(*metrics::registry()),
       prometheus::BuildHistogram()
           .Name("rest_client_request_duration_seconds")
@@ -49,10 +55,11 @@ RestMetrics& rest_metrics() {
   return m;
 }
 
-void record(const std::string& method, int code, double seconds) {
+void record(const std::string& method, const std::string& path, int code, double seconds) {
   auto& m = rest_metrics();
   m.requests.Add({{"code", code > 0 ? std::to_string(code) : "<error>"}, {"method", method}})
       .Increment();
+  m.by_resource.Add({{"method", method}, {"resource", resource_of_path(path)}}).Increment();
   m.latency.Add({{"method", method}}, metrics::latency_buckets()).Observe(seconds);
 }
 
@@ -318,11 +325,11 @@ Result<json> Client::send(const Request& r) {
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!ok) {
-      record(r.method, 0, secs);
+      record(r.method, r.path, 0, secs);
       last = transport_error(r.method + " " + r.path + ": " + tls::describe(err));
       continue;  // the connection is dropped
     }
-    record(r.method, res.status, secs);
+    record(r.method, r.path, res.status, secs);
     release(std::move(conn));
     if (res.status >= 200 && res.status < 300) {
       if (res.body.empty()) return json::object();
@@ -368,7 +375,7 @@ Status Client::stream(const Request& r, const std::function<bool(std::string_vie
     std::lock_guard<std::mutex> lock(canceller->mu_);
     canceller->active_ = nullptr;
   }
-  record(r.method, ok ? res.status : http_status, 0);
+  record(r.method, r.path, ok ? res.status : http_status, 0);
   if (canceller && canceller->cancelled()) return Status(Code::kCancelled, "cancelled");
   if (http_status != 0 && (http_status < 200 || http_status >= 300)) {
     return status_from_http(http_status, error_body);

@@ -1,5 +1,7 @@
 #include "operator/kube/resource.h"
 
+#include <vector>
+
 #include <array>
 #include <cctype>
 
@@ -91,6 +93,32 @@ std::string url_encode(std::string_view s) {
       out += hex[c & 15];
     }
   }
+  return out;
+}
+
+std::string resource_of_path(std::string_view path) {
+  path = path.substr(0, path.find('?'));
+  std::vector<std::string_view> parts;
+  for (size_t start = 0; start < path.size();) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string_view::npos) slash = path.size();
+    if (slash > start) parts.push_back(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+  // Skip the prefix: api/VERSION or apis/GROUP/VERSION, then namespaces/NS when it is followed by
+  // a kind (a path that ends at namespaces/NS is the Namespace itself).
+  size_t i = 0;
+  if (parts.size() >= 2 && parts[0] == "api") {
+    i = 2;
+  } else if (parts.size() >= 3 && parts[0] == "apis") {
+    i = 3;
+  } else {
+    return "";
+  }
+  if (parts.size() >= i + 3 && parts[i] == "namespaces") i += 2;
+  if (i >= parts.size()) return "";
+  std::string out(parts[i]);
+  if (parts.size() >= i + 3) out += "/" + std::string(parts[i + 2]);
   return out;
 }
 

@@ -53,4 +53,9 @@ const Resource* find_resource(std::string_view api_version, std::string_view kin
 // Percent-encodes a query parameter value.
 std::string url_encode(std::string_view s);
 
+// The resource a REST path names, for metrics: "deployments", "agents/status", "leases"
+// (/api/v1/namespaces/NS/PLURAL[/NAME[/SUB]], /apis/GROUP/VERSION/..., cluster-scoped alike);
+// "" for anything else (discovery, /version). The query is ignored.
+std::string resource_of_path(std::string_view path);
+
 }  // namespace agentry::kube

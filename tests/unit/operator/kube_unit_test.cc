@@ -124,6 +124,23 @@ TEST(OpKubeconfig, FlagWinsOverEnvironment) {
   EXPECT_EQ(from_flag->server, "https://flag:1");
 }
 
+TEST(OpResource, PathsNameTheirResourceForMetrics) {
+  EXPECT_EQ(resource_of_path("/api/v1/namespaces/ns/secrets/a-token"), "secrets");
+  EXPECT_EQ(resource_of_path("/apis/agentry.dev/v1alpha1/namespaces/ns/agents/x/status"),
+            "agents/status");
+  EXPECT_EQ(resource_of_path("/apis/apps/v1/namespaces/ns/deployments?fieldManager=x"),
+            "deployments");
+  EXPECT_EQ(resource_of_path("/apis/agentry.dev/v1alpha1/agentpolicies/production"),
+            "agentpolicies");
+  EXPECT_EQ(resource_of_path("/api/v1/namespaces/ns"), "namespaces");
+  EXPECT_EQ(resource_of_path("/api/v1/namespaces"), "namespaces");
+  EXPECT_EQ(resource_of_path("/apis/coordination.k8s.io/v1/namespaces/d/leases/op"), "leases");
+  EXPECT_EQ(resource_of_path("/apis/events.k8s.io/v1/events"), "events");
+  EXPECT_EQ(resource_of_path("/version"), "");
+  EXPECT_EQ(resource_of_path("/apis"), "");
+  EXPECT_EQ(resource_of_path(""), "");
+}
+
 TEST(OpErrors, HttpCodesMapToTypedStatus) {
   auto st = [](int code, const std::string& reason) {
     return status_from_http(code, R"({"kind":"Status","apiVersion":"v1","status":"Failure",)"
