@@ -43,6 +43,9 @@ void mount_chat_route(sidecar::Router& r, ConsoleApi& api) {
         auto target = sidecar_target(api, *who, ns, name, "chat with");
         if (!target.ok()) return send_status(out, target.status());
         const std::string token = target->token;
+        auto slot = stream_slot(api, *who, "chat");
+        if (!slot.ok()) return send_status(out, slot.status(), 5);
+        std::shared_ptr<void> held = *slot;
         const int read_ms = static_cast<int>(api.opts.chat_timeout.count() * 1000);
         sidecar::PoolOptions po;
         po.read_timeout_ms = read_ms;
@@ -52,9 +55,9 @@ void mount_chat_route(sidecar::Router& r, ConsoleApi& api) {
         const std::string who_user = who->user;
         out.status = 200;
         out.set_header("Cache-Control", "no-cache");
-        out.set_chunked_content_provider("text/event-stream", [pool, payload, token, who_user, ns,
-                                                               name](size_t,
-                                                                     httplib::DataSink& sink) {
+        out.set_chunked_content_provider("text/event-stream", [pool, payload, token, who_user, held,
+                                                               ns, name](size_t,
+                                                                         httplib::DataSink& sink) {
           OpenStream open("chat");
           auto& chats = console_metrics().chats;
           bool client_left = false;

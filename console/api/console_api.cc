@@ -245,6 +245,17 @@ Result<Identity> caller(ConsoleApi& api, const httplib::Request& req) {
   return api.auth.authenticate(bearer(req));
 }
 
+Result<std::shared_ptr<void>> stream_slot(ConsoleApi& api, const Identity& who, const char* what) {
+  auto slot = api.streams->acquire(who.key());
+  if (!slot)
+    return Status(Code::kResourceExhausted,
+                  std::string("too many open streams to open a ") + what + " (at most " +
+                      std::to_string(api.opts.max_streams_per_identity) + " per user and " +
+                      std::to_string(api.opts.max_streams) + " in all); close a tab and retry",
+                  429);
+  return slot;
+}
+
 void mount_console_api(Router& r, ConsoleApi& api) {
   const std::string ns_name = std::string("/") + kName + "/" + kName;
 

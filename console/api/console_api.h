@@ -18,6 +18,7 @@
 #include <string>
 
 #include "console/access/kube_access.h"
+#include "console/api/stream_budget.h"
 #include "console/app/catalog.h"
 #include "console/auth/authenticator.h"
 #include "sidecar/api/router.h"
@@ -30,6 +31,10 @@ struct ConsoleApiOptions {
   size_t max_page = 500;
   std::chrono::seconds chat_timeout{300};  // an answer streamed longer than this is cut
   std::chrono::seconds watch_keepalive{15};
+  // Event streams (watch, chat) open at once: in all, and per identity (a user's tabs). Each holds
+  // a server worker; the server has this many more for requests (api/stream_budget.h).
+  size_t max_streams = 200;
+  size_t max_streams_per_identity = 16;
 };
 
 struct ConsoleApi {
@@ -37,7 +42,12 @@ struct ConsoleApi {
   KubeAccess& access;
   Catalog& catalog;
   ConsoleApiOptions opts;
+  std::shared_ptr<StreamBudget> streams =
+      std::make_shared<StreamBudget>(opts.max_streams, opts.max_streams_per_identity);
 };
+
+// A stream slot for who, or the 429 to answer (`what`: "watch", "chat").
+Result<std::shared_ptr<void>> stream_slot(ConsoleApi& api, const Identity& who, const char* what);
 
 void mount_console_api(sidecar::Router& router, ConsoleApi& api);
 

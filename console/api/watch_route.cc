@@ -48,14 +48,17 @@ void mount_watch_route(sidecar::Router& r, ConsoleApi& api) {
         start = comma + 1;
       }
     }
+    auto slot = stream_slot(api, *who, "watch");
+    if (!slot.ok()) return send_status(out, slot.status(), 5);
     out.status = 200;
     out.set_header("Cache-Control", "no-cache");
     auto next = std::make_shared<uint64_t>(since);
+    std::shared_ptr<void> held = *slot;  // given back when the provider is dropped
     auto sent_hello = std::make_shared<bool>(false);
     auto open = std::make_shared<OpenStream>("watch");  // down when the provider is dropped
     Identity me = *who;
-    out.set_chunked_content_provider("text/event-stream", [&api, next, sent_hello, me, kinds, open](
-                                                              size_t, httplib::DataSink& sink) {
+    out.set_chunked_content_provider("text/event-stream", [&api, next, sent_hello, me, kinds, open,
+                                                           held](size_t, httplib::DataSink& sink) {
       if (!*sent_hello) {
         *sent_hello = true;
         std::string f = "event: hello\ndata: " + json_io::dump({{"revision", *next}}) + "\n\n";

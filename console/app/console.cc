@@ -64,7 +64,9 @@ Status Console::start() {
   sidecar::HttpServerOptions so;
   so.host = host.empty() ? "0.0.0.0" : host;
   so.port = port;
-  so.worker_threads = 64;
+  // Streams hold a worker each for their whole life: the budget caps them, and these 64 more stay
+  // for the API's requests (api/stream_budget.h).
+  so.worker_threads = static_cast<int>(opts_.api.max_streams) + 64;
   so.write_timeout_seconds = 30;
   sidecar::HttpHooks hooks;
   hooks.before = [](const httplib::Request& req, httplib::Response& res) {

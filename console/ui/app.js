@@ -47,6 +47,7 @@ function page(title, ...content) {
 
 function failure(e) {
   if (e instanceof ApiError && e.status === 401) {
+    stopLive();
     setToken('');
     go('/login', true);
     return;
@@ -54,23 +55,53 @@ function failure(e) {
   main.append(h('p', { class: 'error', role: 'alert' }, e.message || String(e)));
 }
 
-// Live: a watch from `revision` calling onChange for each change of the kinds; ends on leave.
-function watch(revision, kinds, onChange) {
-  const ctl = new AbortController();
-  let stopped = false;
-  const run = async (rev) => {
+// Live: one watch stream for the whole session (every kind), however many pages are opened, so a
+// tab holds one of the user's stream slots (the server caps them) rather than one per page
+// visited. The current page subscribes from the revision of its own list; the last changes are
+// kept so one that came in before the page subscribed still reaches it, and a page whose revision
+// is older than what is kept lists again.
+const live = { ctl: null, rev: 0, oldest: 0, recent: [], sub: null };
+const KEEP = 1000;
+
+function startLive(since) {
+  if (live.ctl) return;
+  live.ctl = new AbortController();
+  live.rev = since;
+  live.oldest = since;
+  const ctl = live.ctl;
+  (async () => {
     try {
-      await stream('GET', `/watch?since=${rev}&kinds=${kinds}`, undefined, (name, data) => {
-        if (name === 'change') onChange(data);
-        if (name === 'resync') { stopped = true; route(); }
+      await stream('GET', `/watch?since=${live.rev}`, undefined, (name, data) => {
+        if (name === 'resync') { stopLive(); route(); return; }  // the page lists, then watches
+        if (name !== 'change') return;
+        live.rev = data.revision;
+        live.recent.push(data);
+        if (live.recent.length > KEEP) live.oldest = live.recent.shift().revision;
+        const s = live.sub;
+        if (s && data.revision > s.since && s.kinds.includes(data.kind)) s.fn(data);
       }, ctl.signal);
-    } catch (e) {
-      if (stopped || ctl.signal.aborted) return;
-    }
-    if (!stopped && !ctl.signal.aborted) setTimeout(() => route(), 2000);  // reconnect by relisting
-  };
-  run(revision);
-  return () => { stopped = true; ctl.abort(); };
+    } catch (e) { /* ended or aborted: below */ }
+    if (live.ctl !== ctl) return;  // stopped on purpose (logout)
+    live.ctl = null;
+    if (token()) setTimeout(() => { if (!live.ctl) { startLive(live.rev); route(); } }, 2000);
+  })();
+}
+
+function stopLive() {
+  if (live.ctl) live.ctl.abort();
+  live.ctl = null;
+  live.recent = [];
+  live.sub = null;
+}
+
+// onChange for each change of kinds after revision, while this page is open; returns its leave.
+function watch(revision, kinds, onChange) {
+  if (!live.ctl) startLive(revision);
+  if (revision < live.oldest) { setTimeout(route, 0); return () => {}; }  // too old: list again
+  const sub = { since: revision, kinds: kinds.split(','), fn: onChange };
+  live.sub = sub;
+  for (const c of live.recent) if (c.revision > revision && sub.kinds.includes(c.kind)) onChange(c);
+  return () => { if (live.sub === sub) live.sub = null; };
 }
 
 // --- pages ---------------------------------------------------------------------------------
@@ -403,6 +434,7 @@ document.addEventListener('click', (ev) => {
 });
 window.addEventListener('popstate', route);
 document.getElementById('logout').addEventListener('click', async () => {
+  stopLive();
   try { await api('POST', '/auth/logout'); } catch { /* the session may be gone already */ }
   setToken('');
   go('/login', true);

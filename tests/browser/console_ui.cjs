@@ -97,6 +97,17 @@ async function main() {
     null, { timeout: 120000 });
   await shot(page, '05-workflow-dag');
 
+  step = 'one watch stream for the tab, however many pages it opened';
+  // Five pages so far; streams of pages left are closed at the server's next keep-alive (1 s here).
+  let watches = -1;
+  for (let i = 0; i < 20 && watches !== 1; ++i) {
+    await page.waitForTimeout(500);
+    const m = await (await page.request.get(url + '/metrics')).text();
+    const line = m.split('\n').find((l) => l.startsWith('console_streams_open{kind="watch"}'));
+    watches = line ? Number(line.split(' ').pop()) : 0;
+  }
+  if (watches !== 1) throw new Error(`${watches} watch streams open for one tab`);
+
   step = 'chat with the example Agent and see the answer stream in';
   await page.goto(`${url}/agents/${ns}/${process.env.EXAMPLE_AGENT}`);
   await page.waitForSelector('#chat-input', { timeout: T });

@@ -3,6 +3,8 @@
 // process, the fake LLM and real agentry-sidecar processes (tests/integration/workflow), and the
 // Console itself in this process on a loopback port. Users are console accounts in a Secret and
 // a ServiceAccount token; what they may do is plain Kubernetes RBAC.
+#include <atomic>
+
 #include "tests/integration/console/console_harness.h"
 
 namespace agentry::testing {
@@ -366,6 +368,67 @@ TEST_F(ConsoleApiTest, ListsPageInIdOrderAndFilterByPhaseAndLabels) {
       90s))
       << "kwok runs their pods: all five turn Ready";
   EXPECT_EQ(call("GET", q + "&phase=Failed", nullptr, alice).body["items"].size(), 0u);
+}
+
+// Each open stream holds a server worker: a user's tabs are capped (3 here, 16 by default) so
+// streams can never take the workers the API's requests need.
+TEST_F(ConsoleApiTest, OpenStreamsAreCappedPerUserAndTheApiStillAnswers) {
+  const std::string alice = login("alice", "alice-pw");
+  std::atomic<bool> stop{false};
+  std::atomic<int> hellos{0};
+  std::vector<std::thread> tabs;
+  for (int i = 0; i < 3; ++i) {
+    tabs.emplace_back([&] {
+      httplib::Client c("127.0.0.1", console_->port());
+      c.set_read_timeout(30, 0);
+      httplib::Request req;
+      req.method = "GET";
+      req.path = "/api/v1/watch";
+      req.headers = {{"Authorization", "Bearer " + alice}};
+      httplib::Response res;
+      req.content_receiver = [&](const char* d, size_t n, uint64_t, uint64_t) {
+        if (std::string(d, n).find("event: hello") != std::string::npos) ++hellos;
+        return !stop.load();
+      };
+      httplib::Error err;
+      c.send(req, res, err);
+    });
+  }
+  ASSERT_TRUE(eventually([&] { return hellos.load() == 3; }, 20s));
+  // The fourth, read so that a stream (the bug this guards against) ends the test instead of
+  // hanging it: the first piece of the body is enough.
+  httplib::Client c4("127.0.0.1", console_->port());
+  c4.set_read_timeout(5, 0);
+  std::string body4;
+  auto fourth =
+      c4.Get("/api/v1/watch", {{"Authorization", "Bearer " + alice}}, [&](const char* d, size_t n) {
+        body4.append(d, n);
+        return false;
+      });
+  ASSERT_TRUE(fourth || fourth.error() == httplib::Error::Canceled);
+  if (fourth) {
+    EXPECT_EQ(fourth->status, 429) << body4;
+    EXPECT_FALSE(fourth->get_header_value("Retry-After").empty());
+  }
+  EXPECT_NE(body4.find("too many open streams"), std::string::npos) << body4;
+  EXPECT_EQ(call("GET", "/api/v1/agents", nullptr, alice).status, 200) << "requests still answer";
+  const std::string bob = login("bob", "bob-pw");
+  int bob_status = 0;
+  sse(
+      "GET", "/api/v1/watch", nullptr, bob,
+      [](const std::string& name, const json&) { return name == "hello"; }, 10s, &bob_status);
+  EXPECT_EQ(bob_status, 200) << "another user has a budget of their own";
+  stop = true;  // the tabs close: their slots come back (at the next keep-alive write)
+  for (auto& t : tabs) t.join();
+  EXPECT_TRUE(eventually(
+      [&] {
+        int st = 0;
+        sse(
+            "GET", "/api/v1/watch", nullptr, alice,
+            [](const std::string& name, const json&) { return name == "hello"; }, 5s, &st);
+        return st == 200;
+      },
+      20s));
 }
 
 TEST_F(ConsoleApiTest, StrictHeadersAndHostileInputNeverBreakIt) {

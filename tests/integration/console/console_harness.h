@@ -84,6 +84,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: readers}]
     o.console_namespace = ns_;
     o.api.default_namespace = ns_;
     o.api.watch_keepalive = 1s;
+    o.api.max_streams_per_identity = 3;
     o.access.review_ttl = 1s;
     console_ = std::make_unique<console::Console>(o);
     auto s = console_->start();
