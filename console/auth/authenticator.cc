@@ -73,6 +73,12 @@ Result<Session> Authenticator::login(const std::string& client_addr, const std::
   return Session{issued->token, issued->expires_at, it->second.identity};
 }
 
+bool Authenticator::logout(const std::string& token) {
+  const bool was = sessions_.revoke(token);
+  console_metrics().sessions.Set(static_cast<double>(sessions_.size()));
+  return was;
+}
+
 Result<Identity> Authenticator::authenticate(const std::string& token) {
   if (token.empty()) return Status(Code::kUnauthenticated, "not logged in", 401);
   if (auto who = sessions_.find(token)) return *who;

@@ -52,7 +52,7 @@ class Authenticator {
   // The identity behind a session token or a Kubernetes bearer token.
   Result<Identity> authenticate(const std::string& bearer_token);
   // Ends a session; false if the token was not a live session.
-  bool logout(const std::string& token) { return sessions_.revoke(token); }
+  bool logout(const std::string& token);
 
  private:
   Result<Identity> review_token(const std::string& token);
