@@ -29,7 +29,8 @@ TEST_F(ConsoleApiTest, LoginAnswersAlikeForAWrongNameOrPasswordAndSessionsEnd) {
   EXPECT_GT(ok.body["expires_in"].get<int>(), 3600);
   auto me = call("GET", "/api/v1/auth/whoami", nullptr, t);
   EXPECT_EQ(me.status, 200);
-  EXPECT_EQ(me.body["user"], "alice");
+  EXPECT_EQ(me.body["user"], alice_) << "the account's Kubernetes user";
+  EXPECT_EQ(me.body["account"], "alice");
   EXPECT_EQ(call("GET", "/api/v1/auth/whoami").status, 401) << "no token";
   EXPECT_EQ(call("GET", "/api/v1/auth/whoami", nullptr, t + "x").status, 401);
   EXPECT_EQ(call("POST", "/api/v1/auth/logout", nullptr, t).status, 204);
@@ -229,7 +230,7 @@ apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata: {name: readers-view}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: agent-viewer}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: readers}]
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: READERS}]
 )");
   Reply r;
   ASSERT_TRUE(eventually(
@@ -295,7 +296,7 @@ TEST_F(ConsoleApiTest, WorkflowsAreCreatedFollowedAndCancelledAndPoliciesListed)
                 "--resource=agentpolicies.agentry.dev"},
                &out);
   cp_->kubectl({"create", "clusterrolebinding", ns_ + "-policies",
-                "--clusterrole=" + ns_ + "-policies", "--user=alice"},
+                "--clusterrole=" + ns_ + "-policies", "--user=" + alice_},
                &out);
   Reply p;
   EXPECT_TRUE(eventually(

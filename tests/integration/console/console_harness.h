@@ -2,6 +2,9 @@
 // plane, the operator's Agent and Workflow controllers in this process, the fake LLM, sidecar
 // processes), two namespaces (ns_ and other_), console accounts alice (edits agents and workflows
 // in ns_) and bob (group readers: reads agents in other_) in a Secret, and the Console itself in
+// this process on a loopback port. The accounts act as Kubernetes users and groups named after the
+// test's namespace (alice_, readers_): tests run side by side on one control plane, and a plain
+// "alice" bound in each test's namespace would see every other test's namespace too.
 // this process on a loopback port; helpers for its JSON API and its SSE streams.
 #pragma once
 
@@ -37,13 +40,16 @@ class ConsoleTestBase : public WorkflowTestBase {
     ASSERT_EQ(cp_->kubectl({"create", "namespace", other_}, &out), 0) << out;
     // alice edits agents and workflows in ns_ and may read their token Secrets (to chat); bob
     // only reads agents in other_.
+    alice_ = "alice." + ns_;
+    readers_ = "readers." + ns_;
     const std::string hash = *console::hash_password("alice-pw");
     const std::string bob_hash = *console::hash_password("bob-pw");
     apply_in(ns_,
              "apiVersion: v1\nkind: Secret\nmetadata:\n  name: agentry-console-accounts\n"
-             "stringData:\n  alice: '" +
-                 hash + "'\n  bob: '{\"passwordHash\": \"" + bob_hash +
-                 "\", \"groups\": [\"readers\"]}'\n");
+             "stringData:\n  alice: '{\"passwordHash\": \"" +
+                 hash + "\", \"user\": \"" + alice_ + "\"}'\n  bob: '{\"passwordHash\": \"" +
+                 bob_hash + "\", \"user\": \"bob." + ns_ + "\", \"groups\": [\"" + readers_ +
+                 "\"]}'\n");
     apply_in(ns_, R"(apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata: {name: agent-editor}
@@ -62,7 +68,7 @@ apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata: {name: alice}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: agent-editor}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: alice}]
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: ALICE}]
 )");
     apply_in(other_, R"(apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
@@ -76,7 +82,7 @@ apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata: {name: readers}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: agent-reader}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: readers}]
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: READERS}]
 )");
     console::ConsoleOptions o;
     o.kubeconfig = cp_->kubeconfig();
@@ -101,7 +107,13 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: readers}]
     WorkflowTestBase::TearDown();
   }
 
-  void apply_in(const std::string& ns, const std::string& yaml) {
+  // kubectl apply of yaml in ns, with ALICE and READERS replaced by alice_ and readers_.
+  void apply_in(const std::string& ns, std::string yaml) {
+    for (const auto& [from, to] : {std::pair<std::string, std::string>{"ALICE", alice_},
+                                   std::pair<std::string, std::string>{"READERS", readers_}}) {
+      for (size_t at; (at = yaml.find(from)) != std::string::npos;)
+        yaml.replace(at, from.size(), to);
+    }
     std::string out;
     ASSERT_EQ(cp_->kubectl_stdin({"apply", "-n", ns, "-f", "-"}, yaml, &out), 0) << out << yaml;
   }
@@ -177,6 +189,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: readers}]
   }
 
   std::string other_;
+  std::string alice_, readers_;  // the Kubernetes user and group the accounts act as
   std::unique_ptr<console::Console> console_;
   std::thread server_;
 };
