@@ -1,9 +1,10 @@
 #include "console/app/static_assets.h"
 
-#include <openssl/sha.h>
 #include <zlib.h>
 
 #include <cstdio>
+
+#include "operator/controllers/agent_render.h"
 
 namespace agentry::console {
 namespace {
@@ -20,18 +21,6 @@ std::string content_type(const std::string& name) {
   if (ends(".png")) return "image/png";
   if (ends(".json")) return "application/json";
   return "application/octet-stream";
-}
-
-std::string hex_sha256(std::string_view data, size_t digits) {
-  unsigned char d[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), d);
-  std::string out;
-  char b[3];
-  for (size_t i = 0; i < sizeof d && out.size() < digits; ++i) {
-    std::snprintf(b, sizeof b, "%02x", d[i]);
-    out += b;
-  }
-  return out.substr(0, digits);
 }
 
 // gzip (RFC 1952) at the best level; "" when it fails or does not make the body smaller.
@@ -66,7 +55,7 @@ StaticAssets::StaticAssets(std::span<const EmbeddedFile> files) {
     if (f.name == "index.html") continue;
     all.append(f.name).append(1, '\0').append(f.data).append(1, '\0');
   }
-  const std::string version = hex_sha256(all, 12);
+  const std::string version = controllers::sha256_hex(all).substr(0, 12);
   for (const auto& f : files) {
     std::string name(f.name);
     if (name == "index.html") {

@@ -1,11 +1,10 @@
 #include "console/auth/authenticator.h"
 
-#include <openssl/sha.h>
-
 #include "common/log.h"
 #include "console/app/console_metrics.h"
 #include "console/auth/accounts.h"
 #include "console/auth/passwords.h"
+#include "operator/controllers/agent_render.h"
 #include "operator/kube/errors.h"
 
 namespace agentry::console {
@@ -13,12 +12,6 @@ namespace {
 
 constexpr const char* kWrongLogin = "wrong user name or password";
 constexpr size_t kMaxReviews = 4096;
-
-std::string sha256(const std::string& s) {
-  unsigned char d[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d);
-  return std::string(reinterpret_cast<const char*>(d), sizeof d);
-}
 
 std::string make_decoy() {
   auto h = hash_password("agentry-console: the decoy of unknown accounts");
@@ -88,7 +81,7 @@ Result<Identity> Authenticator::authenticate(const std::string& token) {
 }
 
 Result<Identity> Authenticator::review_token(const std::string& token) {
-  const std::string key = sha256(token);
+  const std::string key = controllers::sha256_hex(token);
   const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard<std::mutex> lock(reviews_mu_);

@@ -1,7 +1,8 @@
 #include "console/auth/sessions.h"
 
 #include <openssl/rand.h>
-#include <openssl/sha.h>
+
+#include "operator/controllers/agent_render.h"
 
 namespace agentry::console {
 namespace {
@@ -24,12 +25,6 @@ std::string base64url(const unsigned char* p, size_t n) {
   return out;
 }
 
-std::string sha256(const std::string& s) {
-  unsigned char d[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d);
-  return std::string(reinterpret_cast<const char*>(d), sizeof d);
-}
-
 }  // namespace
 
 SessionStore::SessionStore(Options opts) : opts_(std::move(opts)) {}
@@ -39,7 +34,7 @@ Result<SessionStore::Issued> SessionStore::create(Identity who) {
   if (RAND_bytes(raw, sizeof raw) != 1)
     return internal_error("no random bytes for a session token");
   Issued out{"acs_" + base64url(raw, sizeof raw), opts_.now() + opts_.ttl};
-  std::string h = sha256(out.token);
+  std::string h = controllers::sha256_hex(out.token);
   std::lock_guard<std::mutex> lock(mu_);
   drop_expired_locked(opts_.now());
   while (by_hash_.size() >= opts_.max_sessions && !by_expiry_.empty()) {
@@ -53,7 +48,7 @@ Result<SessionStore::Issued> SessionStore::create(Identity who) {
 
 std::optional<Identity> SessionStore::find(const std::string& token) {
   if (token.rfind("acs_", 0) != 0) return std::nullopt;
-  std::string h = sha256(token);
+  std::string h = controllers::sha256_hex(token);
   std::lock_guard<std::mutex> lock(mu_);
   auto it = by_hash_.find(h);
   if (it == by_hash_.end()) return std::nullopt;
@@ -62,7 +57,7 @@ std::optional<Identity> SessionStore::find(const std::string& token) {
 }
 
 bool SessionStore::revoke(const std::string& token) {
-  std::string h = sha256(token);
+  std::string h = controllers::sha256_hex(token);
   std::lock_guard<std::mutex> lock(mu_);
   auto it = by_hash_.find(h);
   if (it == by_hash_.end()) return false;
